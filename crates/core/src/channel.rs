@@ -1,0 +1,175 @@
+//! The typed conversation between the runtime and the container's init process over a
+//! `SOCK_SEQPACKET` socket pair: one JSON message per packet, file descriptors alongside.
+//! The init always sends its error before it exits, so a failure reaches the user as a
+//! sentence ("executable file not found in $PATH"), never as "channel closed".
+
+use std::io::{IoSlice, IoSliceMut};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+use nix::sys::socket::{
+    recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags,
+    SockFlag, SockType,
+};
+use serde::{Deserialize, Serialize};
+
+/// Largest message: errors carry a sentence, not a file.
+const MAX_MESSAGE: usize = 64 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Message {
+    /// Runtime → init: you are in your cgroup and your id maps are written; go on.
+    Proceed,
+    /// Init → runtime: the pseudo-terminal master, attached as SCM_RIGHTS.
+    Console,
+    /// Init → runtime: set up and waiting for `start`.
+    Ready,
+    /// Init → runtime: setup (or, after `start`, execve) failed.
+    Failed(InitFailure),
+}
+
+/// Why an init process gave up, as it reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InitFailure {
+    pub message: String,
+    /// Set when the command itself could not be run, so callers can map it to 126/127.
+    pub exec: Option<crate::process::ExecErrorKind>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChannelError {
+    #[error("cannot create the init socket pair: {0}")]
+    Create(#[source] nix::Error),
+    #[error("cannot send to the container's init: {0}")]
+    Send(#[source] nix::Error),
+    #[error("cannot receive from the container's init: {0}")]
+    Receive(#[source] nix::Error),
+    #[error("malformed message from the container's init: {0}")]
+    Decode(#[source] serde_json::Error),
+    #[error("the container's init closed its channel before saying {expected}")]
+    Closed { expected: &'static str },
+    #[error("expected {expected} from the other end of the init channel, got {got}")]
+    Unexpected { expected: &'static str, got: String },
+}
+
+/// One end of the socket pair.
+#[derive(Debug)]
+pub struct Channel {
+    fd: OwnedFd,
+}
+
+/// Creates the pair: the first end for the runtime, the second for the init.
+pub fn pair() -> Result<(Channel, Channel), ChannelError> {
+    let (a, b) = socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .map_err(ChannelError::Create)?;
+    Ok((Channel { fd: a }, Channel { fd: b }))
+}
+
+impl AsFd for Channel {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl Channel {
+    pub fn send(&self, message: &Message) -> Result<(), ChannelError> {
+        self.send_with_fd(message, None)
+    }
+
+    pub fn send_with_fd(&self, message: &Message, fd: Option<RawFd>) -> Result<(), ChannelError> {
+        let bytes = serde_json::to_vec(message).map_err(ChannelError::Decode)?;
+        let fds = fd.map(|f| [f]);
+        let cmsgs: Vec<ControlMessage> = fds
+            .as_ref()
+            .map(|f| vec![ControlMessage::ScmRights(f)])
+            .unwrap_or_default();
+        loop {
+            match sendmsg::<()>(
+                self.fd.as_raw_fd(),
+                &[IoSlice::new(&bytes)],
+                &cmsgs,
+                MsgFlags::MSG_NOSIGNAL,
+                None,
+            ) {
+                Ok(_) => return Ok(()),
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(ChannelError::Send(e)),
+            }
+        }
+    }
+
+    /// The next message and any descriptor sent with it; `None` once the peer has closed
+    /// its end (for the init, that means a successful execve).
+    pub fn recv(&self) -> Result<Option<(Message, Option<OwnedFd>)>, ChannelError> {
+        let mut buf = vec![0u8; MAX_MESSAGE];
+        let mut cmsg_space = nix::cmsg_space!([RawFd; 1]);
+        let (len, fd) = loop {
+            let mut iov = [IoSliceMut::new(&mut buf)];
+            match recvmsg::<()>(
+                self.fd.as_raw_fd(),
+                &mut iov,
+                Some(&mut cmsg_space),
+                MsgFlags::MSG_CMSG_CLOEXEC,
+            ) {
+                Ok(msg) => {
+                    let mut fd = None;
+                    if let Ok(cmsgs) = msg.cmsgs() {
+                        for c in cmsgs {
+                            if let ControlMessageOwned::ScmRights(fds) = c {
+                                // SAFETY: the kernel just installed these descriptors in
+                                // this process for us; nothing else owns them.
+                                fd = fds.first().map(|f| unsafe { OwnedFd::from_raw_fd(*f) });
+                            }
+                        }
+                    }
+                    break (msg.bytes, fd);
+                }
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(ChannelError::Receive(e)),
+            }
+        };
+        if len == 0 {
+            return Ok(None);
+        }
+        let message = serde_json::from_slice(&buf[..len]).map_err(ChannelError::Decode)?;
+        Ok(Some((message, fd)))
+    }
+
+    /// Waits for one message that must arrive.
+    pub fn expect(
+        &self,
+        expected: &'static str,
+    ) -> Result<(Message, Option<OwnedFd>), ChannelError> {
+        self.recv()?.ok_or(ChannelError::Closed { expected })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_and_descriptors_cross() {
+        let (a, b) = pair().unwrap();
+        a.send(&Message::Proceed).unwrap();
+        assert_eq!(b.recv().unwrap().unwrap().0, Message::Proceed);
+        let file = std::fs::File::open("/proc/self/stat").unwrap();
+        b.send_with_fd(&Message::Console, Some(file.as_raw_fd()))
+            .unwrap();
+        let (m, fd) = a.recv().unwrap().unwrap();
+        assert_eq!(m, Message::Console);
+        assert!(fd.is_some());
+        let failure = InitFailure {
+            message: "boom".into(),
+            exec: None,
+        };
+        b.send(&Message::Failed(failure.clone())).unwrap();
+        assert_eq!(a.recv().unwrap().unwrap().0, Message::Failed(failure));
+        drop(b);
+        assert!(a.recv().unwrap().is_none(), "a closed peer reads as None");
+    }
+}

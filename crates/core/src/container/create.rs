@@ -1,0 +1,332 @@
+//! `create`: everything up to the container's command, which waits for `start`.
+//!
+//! Each step registers its undo before the next begins (state directory, cgroup, init
+//! process); on failure the undos run in reverse and the first error is reported, so a
+//! failed create leaves nothing behind.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::Path;
+
+use nix::fcntl::{open, OFlag};
+use nix::sys::signal::{kill, Signal};
+use nix::sys::stat::Mode;
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::Pid;
+use oci_spec::runtime::LinuxNamespaceType;
+
+use super::{fork, ContainerError};
+use crate::cgroups::{self, CgroupManager, CgroupPath, Roots};
+use crate::channel::{self, Channel, Message};
+use crate::init::{self, InitArgs};
+use crate::namespaces::Namespaces;
+use crate::state::{rfc3339, ContainerState, StateStore, Status, EXEC_FIFO, ROOTFS_DIR};
+use crate::syscall::Syscall;
+use crate::{spec, Error};
+
+pub struct CreateOptions<'a> {
+    pub id: &'a str,
+    pub bundle: &'a Path,
+    pub store: &'a StateStore,
+    /// Where to send the pty master when the process has a terminal (runc's
+    /// `--console-socket`); without it the caller receives the master in [`Created`].
+    pub console_socket: Option<&'a Path>,
+    pub pid_file: Option<&'a Path>,
+    pub no_pivot: bool,
+    pub preserve_fds: i32,
+    /// The caller supervises the container in the foreground (`run`): the container is
+    /// killed if the caller dies.
+    pub foreground: bool,
+    pub cgroup_roots: &'a Roots,
+    pub sys: &'a dyn Syscall,
+}
+
+/// A created container, its init waiting for `start`.
+pub struct Created {
+    pub state: ContainerState,
+    pub console: Option<OwnedFd>,
+    /// The runtime's end of the init channel: after `start`, end-of-file means execve
+    /// worked, a `Failed` message says why it did not.
+    pub channel: Channel,
+}
+
+/// What to undo if a later step fails, in reverse order of creation.
+#[derive(Default)]
+struct Undo<'a> {
+    store: Option<(&'a StateStore, &'a str)>,
+    cgroup: Option<(CgroupPath, &'a Roots)>,
+    init: Option<Pid>,
+}
+
+impl Undo<'_> {
+    fn run(self, error: Error) -> Error {
+        let mut failures = Vec::new();
+        if let Some(pid) = self.init {
+            let _ = kill(pid, Signal::SIGKILL);
+            let _ = waitpid(pid, None);
+        }
+        if let Some((path, roots)) = self.cgroup {
+            if let Err(e) = cgroups::manager(&path, roots).and_then(|cg| cg.remove()) {
+                failures.push(e.to_string());
+            }
+        }
+        if let Some((store, id)) = self.store {
+            if let Err(e) = store.remove(id) {
+                failures.push(e.to_string());
+            }
+        }
+        if failures.is_empty() {
+            error
+        } else {
+            ContainerError::Cleanup {
+                error: Box::new(error),
+                cleanup: failures.join("; "),
+            }
+            .into()
+        }
+    }
+}
+
+pub fn create(opts: &CreateOptions<'_>) -> Result<Created, Error> {
+    crate::state::validate_id(opts.id)?;
+    let bundle = std::fs::canonicalize(opts.bundle).map_err(|source| ContainerError::Bundle {
+        path: opts.bundle.to_path_buf(),
+        source,
+    })?;
+    let spec = spec::load(&bundle)?;
+    spec::validate(&spec)?;
+    if spec.process().is_none() {
+        return Err(ContainerError::NoProcess.into());
+    }
+    let rootfs = spec::resolve_rootfs(&spec, &bundle)?;
+    let namespaces = Namespaces::from_spec(&spec);
+    if !namespaces.is_private(LinuxNamespaceType::Mount) {
+        return Err(ContainerError::NoMountNamespace.into());
+    }
+
+    let dir = opts.store.create_dir(opts.id)?;
+    let mut undo = Undo {
+        store: Some((opts.store, opts.id)),
+        ..Undo::default()
+    };
+    match create_in(opts, &spec, &bundle, &rootfs, &namespaces, &dir, &mut undo) {
+        Ok(created) => Ok(created),
+        Err(e) => Err(std::mem::take(&mut undo).run(e)),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn create_in<'a>(
+    opts: &CreateOptions<'a>,
+    spec: &oci_spec::runtime::Spec,
+    bundle: &Path,
+    rootfs: &Path,
+    namespaces: &Namespaces,
+    dir: &Path,
+    undo: &mut Undo<'a>,
+) -> Result<Created, Error> {
+    let lock = opts.store.lock(opts.id)?;
+    let staging = dir.join(ROOTFS_DIR);
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&staging)
+        .map_err(|source| ContainerError::Write {
+            what: "rootfs mount point",
+            path: staging.clone(),
+            source,
+        })?;
+    let fifo = dir.join(EXEC_FIFO);
+    // 0622: the command may run as any user and must still be able to open it for writing.
+    nix::unistd::mkfifo(&fifo, Mode::from_bits_truncate(0o622)).map_err(|e| {
+        ContainerError::Write {
+            what: "exec fifo",
+            path: fifo.clone(),
+            source: e.into(),
+        }
+    })?;
+    // mkfifo's mode went through the umask; set it exactly.
+    std::fs::set_permissions(&fifo, std::os::unix::fs::PermissionsExt::from_mode(0o622)).map_err(
+        |source| ContainerError::Write {
+            what: "exec fifo",
+            path: fifo.clone(),
+            source,
+        },
+    )?;
+
+    let linux = spec.linux().as_ref();
+    let cgroup_path =
+        CgroupPath::from_spec(linux.and_then(|l| l.cgroups_path().as_deref()), opts.id);
+    let mut state = ContainerState {
+        oci_version: spec.version().clone(),
+        id: opts.id.to_string(),
+        status: Status::Creating,
+        pid: None,
+        pid_start_time: None,
+        bundle: bundle.to_path_buf(),
+        rootfs: rootfs.to_path_buf(),
+        created: rfc3339(std::time::SystemTime::now()),
+        annotations: spec.annotations().clone().unwrap_or_default(),
+        cgroup_path: cgroup_path.clone(),
+        config: spec.clone(),
+    };
+    opts.store.save(&state)?;
+
+    let cgroup = cgroups::manager(&cgroup_path, opts.cgroup_roots)?;
+    undo.cgroup = Some((cgroup_path.clone(), opts.cgroup_roots));
+    cgroup.create()?;
+    if let Some(resources) = linux.and_then(|l| l.resources().as_ref()) {
+        cgroup.apply(resources)?;
+    }
+    let view = cgroup.container_view();
+
+    namespaces.join_for_children(opts.sys)?;
+    let exec_fifo = open(&fifo, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty()).map_err(|e| {
+        ContainerError::Write {
+            what: "exec fifo",
+            path: fifo.clone(),
+            source: e.into(),
+        }
+    })?;
+    let (ours, theirs) = channel::pair()?;
+
+    let Some(pid) = fork::clone_init(namespaces.clone_flags())? else {
+        // The init: it must not keep the runtime's end of the channel (or it would never
+        // see end-of-file) nor the creation lock (held until `create` returns).
+        drop(ours);
+        drop(lock);
+        init::run(InitArgs {
+            spec,
+            bundle,
+            rootfs,
+            staging: &staging,
+            namespaces,
+            cgroup_view: &view,
+            channel: &theirs,
+            exec_fifo: &exec_fifo,
+            no_pivot: opts.no_pivot,
+            preserve_fds: opts.preserve_fds,
+            parent_death_signal: opts.foreground.then_some(Signal::SIGKILL),
+            sys: opts.sys,
+        })
+    };
+    undo.init = Some(pid);
+    drop(theirs);
+    drop(exec_fifo);
+
+    state.pid = Some(pid.as_raw());
+    state.pid_start_time = crate::proc::stat(pid.as_raw()).map(|s| s.start_time);
+    opts.store.save(&state)?;
+    cgroup.add_task(pid.as_raw())?;
+    if namespaces.is_new(LinuxNamespaceType::User) {
+        crate::namespaces::write_id_maps(pid.as_raw(), spec)?;
+    }
+    ours.send(&Message::Proceed)?;
+
+    let mut console = None;
+    loop {
+        match ours.recv()? {
+            Some((Message::Console, Some(master))) => match opts.console_socket {
+                Some(socket) => send_console(socket, master)?,
+                None => console = Some(master),
+            },
+            Some((Message::Ready, _)) => break,
+            Some((Message::Failed(failure), _)) => return Err(ContainerError::Init(failure).into()),
+            Some((other, _)) => {
+                return Err(channel::ChannelError::Unexpected {
+                    expected: "ready",
+                    got: format!("{other:?}"),
+                }
+                .into())
+            }
+            None => {
+                let how = match waitpid(pid, None) {
+                    Ok(WaitStatus::Exited(_, code)) => format!("exit status {code}"),
+                    Ok(WaitStatus::Signaled(_, sig, _)) => format!("killed by {sig}"),
+                    Ok(other) => format!("{other:?}"),
+                    Err(e) => e.to_string(),
+                };
+                undo.init = None;
+                return Err(ContainerError::InitDied(how).into());
+            }
+        }
+    }
+
+    state.status = Status::Created;
+    opts.store.save(&state)?;
+    if let Some(path) = opts.pid_file {
+        write_pid_file(path, pid.as_raw())?;
+    }
+    // Success: nothing to undo.
+    *undo = Undo::default();
+    drop(lock);
+    Ok(Created {
+        state,
+        console,
+        channel: ours,
+    })
+}
+
+/// Writes the pid the way runc does: to a temporary file renamed into place, so a reader
+/// never sees a partial number.
+fn write_pid_file(path: &Path, pid: i32) -> Result<(), ContainerError> {
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(path)
+    };
+    let tmp = absolute.with_file_name(format!(
+        ".{}.tmp",
+        absolute
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("pid")
+    ));
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o644)
+            .open(&tmp)?;
+        std::io::Write::write_all(&mut f, pid.to_string().as_bytes())?;
+        std::fs::rename(&tmp, &absolute)
+    };
+    write().map_err(|source| ContainerError::Write {
+        what: "pid file",
+        path: absolute.clone(),
+        source,
+    })
+}
+
+/// Hands the pty master to whoever listens on the console socket, as runc does: one
+/// message whose payload is the pty's name, with the descriptor attached.
+fn send_console(socket: &Path, master: OwnedFd) -> Result<(), ContainerError> {
+    use nix::sys::socket::{
+        connect, sendmsg, socket as make_socket, AddressFamily, ControlMessage, MsgFlags, SockFlag,
+        SockType, UnixAddr,
+    };
+    let fail = |source| ContainerError::ConsoleSocket {
+        path: socket.to_path_buf(),
+        source,
+    };
+    let sock = make_socket(
+        AddressFamily::Unix,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .map_err(fail)?;
+    let addr = UnixAddr::new(socket).map_err(fail)?;
+    connect(sock.as_raw_fd(), &addr).map_err(fail)?;
+    let fds = [master.as_raw_fd()];
+    let name = b"/dev/ptmx";
+    sendmsg::<()>(
+        sock.as_raw_fd(),
+        &[std::io::IoSlice::new(name)],
+        &[ControlMessage::ScmRights(&fds)],
+        MsgFlags::empty(),
+        None,
+    )
+    .map_err(fail)?;
+    Ok(())
+}

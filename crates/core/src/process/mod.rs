@@ -1,0 +1,109 @@
+//! What happens to the container's process between clone and execve: its terminal,
+//! rlimits, privileges (capabilities, user, no_new_privs), working directory, and the
+//! lookup and execution of its command.
+
+mod capabilities;
+mod exec;
+mod rlimits;
+mod tty;
+mod user;
+
+pub use capabilities::{apply_capabilities, capability_index, drop_bounding_set};
+pub use exec::{exec, find_executable};
+pub use rlimits::apply_rlimits;
+pub use tty::{open_console, set_winsize, winsize_of};
+pub use user::switch_user;
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::syscall::SyscallError;
+
+/// Why a command could not be run, in the two classes shells and Docker report:
+/// 127 for "not found", 126 for "found but not executable".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExecErrorKind {
+    NotFound,
+    NotExecutable,
+}
+
+impl ExecErrorKind {
+    pub fn exit_code(self) -> i32 {
+        match self {
+            ExecErrorKind::NotFound => 127,
+            ExecErrorKind::NotExecutable => 126,
+        }
+    }
+}
+
+/// runc's wording (`exec: "x": executable file not found in $PATH`), which Docker and
+/// other managers match on.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("exec: \"{command}\": {reason}")]
+pub struct ExecError {
+    pub command: String,
+    pub reason: String,
+    pub kind: ExecErrorKind,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    #[error(transparent)]
+    Exec(#[from] ExecError),
+    #[error("unknown capability `{0}`")]
+    UnknownCapability(String),
+    #[error("cannot set capabilities: {0}")]
+    Capabilities(#[source] SyscallError),
+    #[error("cannot set rlimit {name}: {source}")]
+    Rlimit {
+        name: String,
+        #[source]
+        source: SyscallError,
+    },
+    #[error("cannot switch to user {uid}:{gid}: {source}")]
+    User {
+        uid: u32,
+        gid: u32,
+        #[source]
+        source: SyscallError,
+    },
+    #[error("cannot set no_new_privs: {0}")]
+    NoNewPrivileges(#[source] SyscallError),
+    #[error("cannot change to the working directory {}: {source}", path.display())]
+    Cwd {
+        path: PathBuf,
+        #[source]
+        source: SyscallError,
+    },
+    #[error("cannot set up the container's terminal: {0}")]
+    Terminal(#[source] nix::Error),
+    #[error("cannot write {}: {source}", path.display())]
+    Proc {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot set the hostname: {0}")]
+    Hostname(#[source] SyscallError),
+    #[error("cannot bring up the loopback interface: {0}")]
+    Loopback(#[source] SyscallError),
+}
+
+/// Writes a sysctl through /proc/sys (`net.ipv4.ip_forward` → `net/ipv4/ip_forward`).
+pub fn write_sysctl(key: &str, value: &str) -> Result<(), ProcessError> {
+    let path = PathBuf::from("/proc/sys").join(key.replace('.', "/"));
+    if key.contains("..") || key.starts_with('.') || key.contains('/') {
+        return Err(ProcessError::Proc {
+            path,
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a sysctl name"),
+        });
+    }
+    std::fs::write(&path, value).map_err(|source| ProcessError::Proc { path, source })
+}
+
+/// `/proc/self/oom_score_adj`.
+pub fn set_oom_score_adj(value: i32) -> Result<(), ProcessError> {
+    let path = PathBuf::from("/proc/self/oom_score_adj");
+    std::fs::write(&path, value.to_string()).map_err(|source| ProcessError::Proc { path, source })
+}

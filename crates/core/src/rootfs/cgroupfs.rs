@@ -1,0 +1,166 @@
+//! The container's `/sys/fs/cgroup`. With a cgroup namespace, cgroup filesystems are
+//! mounted fresh and show the container's own cgroup as their root (so `memory.max` at
+//! the top is the container's limit); without one, the container's cgroup directories
+//! are bind-mounted from the host.
+
+use std::os::fd::{AsFd, BorrowedFd};
+use std::path::Path;
+
+use nix::fcntl::OFlag;
+use nix::mount::MsFlags;
+use nix::sys::stat::Mode;
+
+use super::secure::{fd_path, mkdir_all_in_root, open_in_root};
+use super::{resolve_err, MountOptions, RootfsError, RootfsPlan};
+use crate::cgroups::ContainerView;
+use crate::syscall::Syscall;
+
+fn mount_err(what: String) -> impl FnOnce(crate::syscall::SyscallError) -> RootfsError {
+    move |source| RootfsError::Mount { what, source }
+}
+
+/// One cgroup filesystem (a v1 hierarchy or cgroup2) to mount.
+struct CgroupFs<'a> {
+    dest: &'a Path,
+    fstype: &'a str,
+    /// Mount options selecting a v1 hierarchy (`memory`, `none,name=systemd`).
+    data: Option<&'a str>,
+    /// The container's cgroup on the host, bound when there is no cgroup namespace.
+    host_dir: &'a Path,
+    flags: MsFlags,
+}
+
+fn mount_one(
+    fs: CgroupFs<'_>,
+    root: BorrowedFd<'_>,
+    plan: &RootfsPlan<'_>,
+    sys: &dyn Syscall,
+) -> Result<(), RootfsError> {
+    let CgroupFs {
+        dest,
+        fstype,
+        data,
+        host_dir,
+        flags,
+    } = fs;
+    let target = mkdir_all_in_root(root, dest, Mode::from_bits_truncate(0o755))
+        .map_err(resolve_err(dest))?;
+    let what = format!("{fstype} on {}", dest.display());
+    if plan.cgroup_namespace {
+        sys.mount(
+            Some(Path::new(fstype)),
+            &fd_path(target.as_fd()),
+            Some(fstype),
+            flags,
+            data,
+        )
+        .map_err(mount_err(what))
+    } else {
+        sys.mount(
+            Some(host_dir),
+            &fd_path(target.as_fd()),
+            None,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None,
+        )
+        .map_err(mount_err(what.clone()))?;
+        let top = open_in_root(root, dest, OFlag::O_PATH).map_err(resolve_err(dest))?;
+        sys.mount(
+            None,
+            &fd_path(top.as_fd()),
+            None,
+            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | flags,
+            None,
+        )
+        .map_err(mount_err(what))
+    }
+}
+
+pub(super) fn mount(
+    dest: &Path,
+    options: &MountOptions,
+    root: BorrowedFd<'_>,
+    plan: &RootfsPlan<'_>,
+    sys: &dyn Syscall,
+) -> Result<(), RootfsError> {
+    let flags = options.flags - (MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
+    match plan.cgroup_view {
+        ContainerView::Unified { host_dir } => mount_one(
+            CgroupFs {
+                dest,
+                fstype: "cgroup2",
+                data: None,
+                host_dir,
+                flags,
+            },
+            root,
+            plan,
+            sys,
+        ),
+        ContainerView::Legacy {
+            hierarchies,
+            unified,
+        } => {
+            // A writable tmpfs to hold the hierarchies' mount points, made read-only last.
+            let target = mkdir_all_in_root(root, dest, Mode::from_bits_truncate(0o755))
+                .map_err(resolve_err(dest))?;
+            let tmpfs_flags = flags - MsFlags::MS_RDONLY;
+            sys.mount(
+                Some(Path::new("tmpfs")),
+                &fd_path(target.as_fd()),
+                Some("tmpfs"),
+                tmpfs_flags,
+                Some("mode=755"),
+            )
+            .map_err(mount_err(format!("tmpfs on {}", dest.display())))?;
+            for h in hierarchies {
+                let sub = dest.join(&h.name);
+                let fs = CgroupFs {
+                    dest: &sub,
+                    fstype: "cgroup",
+                    data: Some(&h.options),
+                    host_dir: &h.host_dir,
+                    flags,
+                };
+                mount_one(fs, root, plan, sys)?;
+                let top = open_in_root(root, dest, OFlag::O_PATH | OFlag::O_DIRECTORY)
+                    .map_err(resolve_err(dest))?;
+                for link in &h.links {
+                    sys.symlink(Path::new(&h.name), &fd_path(top.as_fd()).join(link))
+                        .map_err(mount_err(format!(
+                            "a link for {} in {}",
+                            h.name,
+                            dest.display()
+                        )))?;
+                }
+            }
+            if let Some(host_dir) = unified {
+                let sub = dest.join("unified");
+                mount_one(
+                    CgroupFs {
+                        dest: &sub,
+                        fstype: "cgroup2",
+                        data: None,
+                        host_dir,
+                        flags,
+                    },
+                    root,
+                    plan,
+                    sys,
+                )?;
+            }
+            if flags.contains(MsFlags::MS_RDONLY) {
+                let top = open_in_root(root, dest, OFlag::O_PATH).map_err(resolve_err(dest))?;
+                sys.mount(
+                    None,
+                    &fd_path(top.as_fd()),
+                    None,
+                    MsFlags::MS_REMOUNT | flags,
+                    None,
+                )
+                .map_err(mount_err(format!("tmpfs on {} read-only", dest.display())))?;
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! The container's filesystem view, built inside its new mount namespace: the rootfs bound
+//! onto a staging mount point, the spec's mounts on top (resolved safely inside the
+//! rootfs), a minimal /dev, then `pivot_root`, the read-only root, and the masked and
+//! read-only kernel paths.
+
+mod cgroupfs;
+mod devices;
+mod mount;
+mod options;
+mod paths;
+mod pivot;
+pub mod secure;
+
+pub use options::{MountOptions, Propagation};
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{open, OFlag};
+use nix::mount::MsFlags;
+use nix::sys::stat::Mode;
+use oci_spec::runtime::Spec;
+
+use crate::cgroups::ContainerView;
+use crate::syscall::{Syscall, SyscallError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RootfsError {
+    #[error("cannot mount {what}: {source}")]
+    Mount {
+        what: String,
+        #[source]
+        source: SyscallError,
+    },
+    #[error("cannot resolve {} inside the container's rootfs: {source}", path.display())]
+    Resolve {
+        path: PathBuf,
+        #[source]
+        source: nix::Error,
+    },
+    #[error("mount source {} for {}: {source}", source_path.display(), destination.display())]
+    Source {
+        source_path: PathBuf,
+        destination: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot create device {}: {source}", path.display())]
+    Device {
+        path: PathBuf,
+        #[source]
+        source: SyscallError,
+    },
+    #[error("cannot switch to the container's root filesystem: {0}")]
+    Pivot(#[source] SyscallError),
+    #[error("cannot {action} {}: {source}", path.display())]
+    Protect {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: SyscallError,
+    },
+    #[error("cannot make the root filesystem read-only: {0}")]
+    ReadOnly(#[source] SyscallError),
+}
+
+/// Everything the rootfs step needs to know.
+pub struct RootfsPlan<'a> {
+    pub spec: &'a Spec,
+    /// Bind-mount sources given as relative paths are relative to the bundle.
+    pub bundle: &'a Path,
+    /// The rootfs directory on the host.
+    pub rootfs: &'a Path,
+    /// An empty directory the rootfs is bound onto; it becomes `/`.
+    pub staging: &'a Path,
+    pub cgroup_view: &'a ContainerView,
+    /// The container has its own cgroup namespace: cgroup filesystems are mounted fresh
+    /// and show the container's cgroup as their root.
+    pub cgroup_namespace: bool,
+    /// Use `MS_MOVE` and `chroot` instead of `pivot_root` (runc's `--no-pivot`, for
+    /// rootfs on ramfs).
+    pub no_pivot: bool,
+    /// In a user namespace device nodes cannot be created and are bind-mounted instead.
+    pub in_user_namespace: bool,
+}
+
+impl RootfsPlan<'_> {
+    fn propagation(&self) -> Propagation {
+        self.spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.rootfs_propagation().as_deref())
+            .and_then(Propagation::parse)
+            // runc's default: host mount events still reach the container, none leave it.
+            .unwrap_or(Propagation(MsFlags::MS_SLAVE | MsFlags::MS_REC))
+    }
+
+    fn read_only(&self) -> bool {
+        self.spec
+            .root()
+            .as_ref()
+            .and_then(|r| r.readonly())
+            .unwrap_or(false)
+    }
+}
+
+pub(crate) fn resolve_err(path: &Path) -> impl FnOnce(nix::Error) -> RootfsError + '_ {
+    move |source| RootfsError::Resolve {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+pub(crate) fn open_dir(path: &Path) -> Result<OwnedFd, RootfsError> {
+    open(
+        path,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(resolve_err(path))
+}
+
+/// Builds the container's filesystem and switches into it. Runs in the init, in the
+/// container's mount namespace; when it returns, `/` is the container's root.
+/// [`protect_kernel_paths`] finishes the job once sysctls are written.
+pub fn prepare(plan: &RootfsPlan<'_>, sys: &dyn Syscall) -> Result<(), RootfsError> {
+    let propagation = plan.propagation();
+    let mount_err = |what: &str| {
+        let what = what.to_string();
+        move |source| RootfsError::Mount { what, source }
+    };
+    sys.mount(None, Path::new("/"), None, propagation.0, None)
+        .map_err(mount_err("/ with the requested propagation"))?;
+    sys.mount(
+        Some(plan.rootfs),
+        plan.staging,
+        None,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None,
+    )
+    .map_err(mount_err(&format!("the rootfs {}", plan.rootfs.display())))?;
+    // pivot_root refuses a new root whose parent mount is shared.
+    sys.mount(None, plan.staging, None, MsFlags::MS_PRIVATE, None)
+        .map_err(mount_err("the rootfs as private"))?;
+    let root = open_dir(plan.staging)?;
+
+    for m in plan.spec.mounts().as_deref().unwrap_or_default() {
+        mount::mount_entry(m, root.as_fd(), plan, sys)?;
+    }
+    devices::populate(plan, root.as_fd(), sys)?;
+    if let Some(process) = plan.spec.process() {
+        secure::mkdir_all_in_root(root.as_fd(), process.cwd(), Mode::from_bits_truncate(0o755))
+            .map_err(resolve_err(process.cwd()))?;
+    }
+    drop(root);
+
+    if plan.no_pivot {
+        pivot::move_root(plan.staging, sys)?;
+    } else {
+        pivot::pivot_root(plan.staging, sys)?;
+    }
+    if propagation.0.contains(MsFlags::MS_SHARED) || propagation.0.contains(MsFlags::MS_UNBINDABLE)
+    {
+        sys.mount(None, Path::new("/"), None, propagation.0, None)
+            .map_err(mount_err("/ with the requested propagation"))?;
+    }
+
+    if plan.read_only() {
+        paths::make_root_read_only(plan.spec.mounts().as_deref().unwrap_or_default(), sys)?;
+    }
+    Ok(())
+}
+
+/// After sysctls are written: hides the masked paths and makes the read-only ones so.
+pub fn protect_kernel_paths(spec: &Spec, sys: &dyn Syscall) -> Result<(), RootfsError> {
+    if let Some(linux) = spec.linux() {
+        paths::mask(linux.masked_paths().as_deref().unwrap_or_default(), sys)?;
+        paths::make_read_only(linux.readonly_paths().as_deref().unwrap_or_default(), sys)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,230 @@
+//! Resolving paths inside the container's rootfs without letting the rootfs redirect us:
+//! a symlink such as `rootfs/proc -> /` must resolve to `rootfs/`, not to the host's root
+//! (CVE-2021-30465 and kin). `openat2(RESOLVE_IN_ROOT)` does it in the kernel; on kernels
+//! without it (before 5.6) a component-by-component walk over file descriptors does the
+//! same. Mounts then target `/proc/self/fd/N` of the resolved descriptor, so there is no
+//! path string left for the container to race.
+
+use std::ffi::{CString, OsString};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::fcntl::{openat, readlinkat, OFlag};
+use nix::sys::stat::{fstat, mkdirat, Mode, SFlag};
+
+/// How many symlinks a walk follows before giving up, as the kernel's limit.
+const MAX_SYMLINKS: usize = 40;
+
+/// `/proc/self/fd/N` for a descriptor: the path through which mount(2) acts on it.
+pub fn fd_path(fd: BorrowedFd<'_>) -> PathBuf {
+    PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+}
+
+fn openat2(root: BorrowedFd<'_>, path: &Path, flags: OFlag) -> nix::Result<OwnedFd> {
+    let relative = path.strip_prefix("/").unwrap_or(path);
+    let relative = if relative.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        relative
+    };
+    let c = CString::new(relative.as_os_str().as_bytes()).map_err(|_| Errno::EINVAL)?;
+    // SAFETY: `open_how` is plain integers; all-zero is its documented default.
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = (flags | OFlag::O_CLOEXEC).bits() as u64;
+    how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
+    // SAFETY: `c` is a NUL-terminated path and `how` a zero-initialised `open_how` with
+    // its size passed; the kernel returns a new descriptor or an error.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            root.as_raw_fd(),
+            c.as_ptr(),
+            &how as *const libc::open_how,
+            std::mem::size_of::<libc::open_how>(),
+        )
+    };
+    let fd = Errno::result(fd)?;
+    // SAFETY: a non-negative return value is a descriptor the kernel just opened for us.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// The same resolution in user space: each component is opened relative to the previous
+/// descriptor without following symlinks; a symlink's target is read and walked again
+/// from the root descriptor, and `..` never climbs above it.
+fn walk(root: BorrowedFd<'_>, path: &Path, flags: OFlag) -> nix::Result<OwnedFd> {
+    // Components still to visit, last one first, so `pop` walks the path in order.
+    let mut todo: Vec<OsString> = Vec::new();
+    push_components(&mut todo, path);
+    let mut stack: Vec<OwnedFd> = Vec::new(); // directories from the root down
+    let mut links = 0;
+    while let Some(name) = todo.pop() {
+        if name == ".." {
+            stack.pop();
+            continue;
+        }
+        let parent = stack.last().map_or(root, |fd| fd.as_fd());
+        let fd = openat(
+            parent,
+            name.as_os_str(),
+            OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )?;
+        let st = fstat(fd.as_fd())?;
+        if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK {
+            links += 1;
+            if links > MAX_SYMLINKS {
+                return Err(Errno::ELOOP);
+            }
+            let target = PathBuf::from(readlinkat(parent, name.as_os_str())?);
+            if target.is_absolute() {
+                stack.clear();
+            }
+            push_components(&mut todo, &target);
+            continue;
+        }
+        if todo.is_empty() {
+            // Reopen with the caller's flags now that the target is known not to be a link.
+            return openat(
+                parent,
+                name.as_os_str(),
+                flags | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            );
+        }
+        stack.push(fd);
+    }
+    openat(
+        stack.last().map_or(root, |fd| fd.as_fd()),
+        ".",
+        flags | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+}
+
+fn push_components(todo: &mut Vec<OsString>, path: &Path) {
+    for c in path.components().rev() {
+        match c {
+            Component::Normal(n) => todo.push(n.to_os_string()),
+            Component::ParentDir => todo.push(OsString::from("..")),
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+}
+
+/// Opens `path` as seen from inside `root`.
+pub fn open_in_root(root: BorrowedFd<'_>, path: &Path, flags: OFlag) -> nix::Result<OwnedFd> {
+    match openat2(root, path, flags) {
+        Err(Errno::ENOSYS) => walk(root, path, flags),
+        other => other,
+    }
+}
+
+/// Creates every missing directory of `path` inside `root` and returns an `O_PATH`
+/// descriptor of the last one.
+pub fn mkdir_all_in_root(root: BorrowedFd<'_>, path: &Path, mode: Mode) -> nix::Result<OwnedFd> {
+    let flags = OFlag::O_PATH | OFlag::O_DIRECTORY;
+    match open_in_root(root, path, flags) {
+        Err(Errno::ENOENT) => {}
+        other => return other,
+    }
+    let parent_path = path.parent().unwrap_or(Path::new("/"));
+    let name = path.file_name().ok_or(Errno::EINVAL)?;
+    let parent = mkdir_all_in_root(root, parent_path, mode)?;
+    match mkdirat(parent.as_fd(), name, mode) {
+        Ok(()) | Err(Errno::EEXIST) => {}
+        Err(e) => return Err(e),
+    }
+    // Opened through the parent we just resolved, never through a re-walked string.
+    openat(
+        parent.as_fd(),
+        name,
+        flags | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+}
+
+/// Makes sure a regular file exists at `path` inside `root` (a mount point for a file
+/// bind mount) and returns an `O_PATH` descriptor of it.
+pub fn create_file_in_root(root: BorrowedFd<'_>, path: &Path) -> nix::Result<OwnedFd> {
+    match open_in_root(root, path, OFlag::O_PATH) {
+        Err(Errno::ENOENT) => {}
+        other => return other,
+    }
+    let parent = mkdir_all_in_root(
+        root,
+        path.parent().unwrap_or(Path::new("/")),
+        Mode::from_bits_truncate(0o755),
+    )?;
+    let name = path.file_name().ok_or(Errno::EINVAL)?;
+    let file = openat(
+        parent.as_fd(),
+        name,
+        OFlag::O_CREAT | OFlag::O_WRONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::from_bits_truncate(0o644),
+    )?;
+    drop(file);
+    openat(
+        parent.as_fd(),
+        name,
+        OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::fcntl::open;
+
+    fn setup() -> (tempfile::TempDir, OwnedFd) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("a/b")).unwrap();
+        std::os::unix::fs::symlink("/", root.join("escape")).unwrap();
+        std::os::unix::fs::symlink("../../..", root.join("a/up")).unwrap();
+        std::os::unix::fs::symlink("/a/b", root.join("abs")).unwrap();
+        let fd = open(root, OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty()).unwrap();
+        (dir, fd)
+    }
+
+    fn resolved(fd: &OwnedFd) -> PathBuf {
+        std::fs::read_link(fd_path(fd.as_fd())).unwrap()
+    }
+
+    #[test]
+    fn symlinks_cannot_leave_the_root() {
+        let (dir, root) = setup();
+        let real = dir.path().canonicalize().unwrap();
+        for resolve in [
+            open_in_root as fn(BorrowedFd<'_>, &Path, OFlag) -> nix::Result<OwnedFd>,
+            walk,
+        ] {
+            let fd = resolve(root.as_fd(), Path::new("/escape"), OFlag::O_PATH).unwrap();
+            assert_eq!(resolved(&fd), real);
+            let fd = resolve(root.as_fd(), Path::new("/a/up/a"), OFlag::O_PATH).unwrap();
+            assert_eq!(resolved(&fd), real.join("a"));
+            let fd = resolve(root.as_fd(), Path::new("/abs"), OFlag::O_PATH).unwrap();
+            assert_eq!(resolved(&fd), real.join("a/b"));
+            let fd = resolve(root.as_fd(), Path::new("/../../a"), OFlag::O_PATH).unwrap();
+            assert_eq!(resolved(&fd), real.join("a"));
+        }
+    }
+
+    #[test]
+    fn directories_are_created_inside_the_root_even_through_links() {
+        let (dir, root) = setup();
+        let real = dir.path().canonicalize().unwrap();
+        let fd = mkdir_all_in_root(
+            root.as_fd(),
+            Path::new("/escape/new/dir"),
+            Mode::from_bits_truncate(0o755),
+        )
+        .unwrap();
+        assert_eq!(resolved(&fd), real.join("new/dir"));
+        assert!(!Path::new("/new/dir").exists());
+        let fd = create_file_in_root(root.as_fd(), Path::new("/abs/file")).unwrap();
+        assert_eq!(resolved(&fd), real.join("a/b/file"));
+    }
+}

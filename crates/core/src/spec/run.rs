@@ -1,0 +1,621 @@
+//! The spec behind `tscontainer run`: flags in, a complete runtime-spec config out, with
+//! the defaults Docker and podman apply. The CLI and the Node API both come through here.
+
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+
+use oci_spec::runtime::{
+    Capabilities, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxCpu, LinuxMemory,
+    LinuxNamespaceType, LinuxPids, LinuxResources, Mount, ProcessBuilder, RootBuilder, Spec,
+    SpecBuilder, UserBuilder,
+};
+
+use super::defaults::{
+    capability_set, default_mounts, device_allowlist, namespaces, rlimits, tmp_mount, MASKED_PATHS,
+    READONLY_PATHS,
+};
+use super::user::resolve;
+use super::{check_rootfs, parse_cpus, parse_memory, SpecError, DEFAULT_PATH, OCI_VERSION};
+
+/// The CFS period `--cpus` is expressed against (Docker's).
+const CPU_PERIOD: u64 = 100_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Network {
+    /// Its own network namespace with only `lo`, which the runtime brings up.
+    #[default]
+    None,
+    /// The host's network namespace.
+    Host,
+}
+
+impl std::str::FromStr for Network {
+    type Err = SpecError;
+    fn from_str(s: &str) -> Result<Self, SpecError> {
+        match s {
+            "none" => Ok(Network::None),
+            "host" => Ok(Network::Host),
+            other => Err(SpecError::option(
+                "network",
+                other,
+                "expected `none` or `host`",
+            )),
+        }
+    }
+}
+
+/// What `tscontainer run` takes, as text where the user typed text: parsing and checking
+/// happen here, once, for every front end.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// The container id; also the hostname unless `hostname` is set.
+    pub id: String,
+    pub command: Vec<String>,
+    /// A directory to use as the root filesystem; `None` runs over a read-only view of the
+    /// host's root with its own /proc, /dev and /tmp.
+    pub rootfs: Option<PathBuf>,
+    pub hostname: Option<String>,
+    pub memory: Option<String>,
+    pub pids_limit: Option<i64>,
+    pub cpus: Option<String>,
+    /// `KEY=VALUE`, or `KEY` to copy the variable from this process's environment.
+    pub env: Vec<String>,
+    pub workdir: Option<String>,
+    pub user: Option<String>,
+    pub network: Network,
+    /// `host:container[:ro|rw]`.
+    pub volumes: Vec<String>,
+    pub read_only: bool,
+    pub tty: bool,
+}
+
+/// A bind mount requested with `--volume`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Volume {
+    pub source: PathBuf,
+    pub destination: PathBuf,
+    pub read_only: bool,
+}
+
+fn lexically_normal(path: &Path) -> bool {
+    path.is_absolute()
+        && path
+            .components()
+            .all(|c| matches!(c, Component::RootDir | Component::Normal(_)))
+}
+
+fn parse_volume(value: &str, cwd: &Path) -> Result<Volume, SpecError> {
+    let bad = |reason: &str| SpecError::option("volume", value, reason);
+    let parts: Vec<&str> = value.split(':').collect();
+    let (source, destination, mode) = match parts.as_slice() {
+        [s, d] => (*s, *d, None),
+        [s, d, m] => (*s, *d, Some(*m)),
+        _ => return Err(bad("expected host-path:container-path[:ro|rw]")),
+    };
+    let read_only = match mode {
+        None | Some("rw") => false,
+        Some("ro") => true,
+        Some(_) => return Err(bad("the mode must be `ro` or `rw`")),
+    };
+    if source.is_empty() || destination.is_empty() {
+        return Err(bad("expected host-path:container-path[:ro|rw]"));
+    }
+    let source = if Path::new(source).is_absolute() {
+        PathBuf::from(source)
+    } else {
+        cwd.join(source)
+    };
+    let source = std::fs::canonicalize(&source).map_err(|e| {
+        bad(&format!(
+            "the host path {} cannot be used: {e}",
+            source.display()
+        ))
+    })?;
+    let destination = PathBuf::from(destination);
+    if !lexically_normal(&destination) {
+        return Err(bad(
+            "the container path must be absolute, without `.` or `..`",
+        ));
+    }
+    if destination == Path::new("/") {
+        return Err(bad("the container path cannot be `/`"));
+    }
+    Ok(Volume {
+        source,
+        destination,
+        read_only,
+    })
+}
+
+fn bind_mount(volume: &Volume) -> Mount {
+    let mut options = vec!["rbind".to_string(), "rprivate".to_string()];
+    options.push(if volume.read_only { "ro" } else { "rw" }.to_string());
+    let mut m = Mount::default();
+    m.set_destination(volume.destination.clone())
+        .set_typ(Some("bind".into()))
+        .set_source(Some(volume.source.clone()))
+        .set_options(Some(options));
+    m
+}
+
+/// A hostname the kernel and resolvers accept, derived from the container id.
+fn hostname_for(id: &str) -> String {
+    let mut name: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    name.truncate(63);
+    let trimmed = name.trim_matches(|c| c == '-' || c == '.').to_string();
+    if trimmed.is_empty() {
+        "tscontainer".into()
+    } else {
+        trimmed
+    }
+}
+
+fn environment(opts: &RunOptions, hostname: &str, home: &str) -> Vec<String> {
+    let mut ordered: Vec<String> = Vec::new();
+    let mut values: HashMap<String, String> = HashMap::new();
+    let mut set = |key: &str, value: String| {
+        if !values.contains_key(key) {
+            ordered.push(key.to_string());
+        }
+        values.insert(key.to_string(), value);
+    };
+    let (path_key, path_value) = DEFAULT_PATH.split_once('=').unwrap_or(("PATH", ""));
+    set(path_key, path_value.to_string());
+    set("HOSTNAME", hostname.to_string());
+    set("HOME", home.to_string());
+    if opts.tty {
+        set("TERM", "xterm".into());
+    }
+    for entry in &opts.env {
+        match entry.split_once('=') {
+            Some((k, v)) => set(k, v.to_string()),
+            // `-e NAME` passes the caller's value through, as Docker does; unset stays unset.
+            None => {
+                if let Ok(v) = std::env::var(entry) {
+                    set(entry, v)
+                }
+            }
+        }
+    }
+    ordered
+        .into_iter()
+        .map(|k| format!("{k}={}", values[&k]))
+        .collect()
+}
+
+fn validate_env(env: &[String]) -> Result<(), SpecError> {
+    for entry in env {
+        let key = entry.split_once('=').map_or(entry.as_str(), |(k, _)| k);
+        if key.is_empty() || key.contains('\0') || entry.contains('\0') {
+            return Err(SpecError::option(
+                "environment variable",
+                entry,
+                "expected KEY=VALUE",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn resources(opts: &RunOptions, online_cpus: u64) -> Result<LinuxResources, SpecError> {
+    let mut resources = LinuxResources::default();
+    resources.set_devices(Some(device_allowlist()));
+    if let Some(memory) = &opts.memory {
+        let limit = parse_memory(memory)?;
+        let mut m = LinuxMemory::default();
+        // swap = limit: the container gets exactly the memory asked for and no swap, so a
+        // process that outgrows it is OOM-killed instead of thrashing the host's swap.
+        m.set_limit(Some(limit)).set_swap(Some(limit));
+        resources.set_memory(Some(m));
+    }
+    if let Some(limit) = opts.pids_limit {
+        if limit == 0 || limit < -1 {
+            return Err(SpecError::option(
+                "pids limit",
+                limit.to_string(),
+                "expected a positive number, or -1 for unlimited",
+            ));
+        }
+        let mut p = LinuxPids::default();
+        p.set_limit(limit);
+        resources.set_pids(Some(p));
+    }
+    if let Some(cpus) = &opts.cpus {
+        let quota = parse_cpus(cpus, CPU_PERIOD, online_cpus)?;
+        let mut c = LinuxCpu::default();
+        c.set_quota(Some(quota)).set_period(Some(CPU_PERIOD));
+        resources.set_cpu(Some(c));
+    }
+    Ok(resources)
+}
+
+fn online_cpus() -> u64 {
+    // SAFETY: sysconf has no preconditions; it only reads a system value.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    u64::try_from(n).ok().filter(|n| *n > 0).unwrap_or(1)
+}
+
+/// Builds the complete config for a `tscontainer run`.
+pub fn build_run_spec(opts: &RunOptions) -> Result<Spec, SpecError> {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    build_run_spec_in(opts, &cwd, online_cpus())
+}
+
+fn build_run_spec_in(opts: &RunOptions, cwd: &Path, online_cpus: u64) -> Result<Spec, SpecError> {
+    use LinuxNamespaceType::*;
+    crate::state::validate_id(&opts.id)
+        .map_err(|e| SpecError::option("name", &opts.id, e.to_string()))?;
+    if opts.command.is_empty() {
+        return Err(SpecError::option(
+            "command",
+            "",
+            "a command to run is required",
+        ));
+    }
+    if opts.command[0].is_empty() {
+        return Err(SpecError::option(
+            "command",
+            "",
+            "the command cannot be an empty string",
+        ));
+    }
+    validate_env(&opts.env)?;
+
+    let host_root = opts.rootfs.is_none();
+    let rootfs = match &opts.rootfs {
+        Some(p) => {
+            let p = if p.is_absolute() {
+                p.clone()
+            } else {
+                cwd.join(p)
+            };
+            check_rootfs(&p)?;
+            std::fs::canonicalize(&p).map_err(|e| SpecError::Rootfs {
+                path: p.clone(),
+                reason: e.to_string(),
+            })?
+        }
+        None => PathBuf::from("/"),
+    };
+
+    let hostname = match &opts.hostname {
+        Some(h) => {
+            if h.is_empty()
+                || h.len() > 64
+                || !h
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+            {
+                return Err(SpecError::option(
+                    "hostname",
+                    h,
+                    "expected up to 64 letters, digits, `-` or `.`",
+                ));
+            }
+            h.clone()
+        }
+        None => hostname_for(&opts.id),
+    };
+
+    let user = resolve(opts.user.as_deref(), &rootfs)?;
+    let cwd_in_container = opts.workdir.clone().unwrap_or_else(|| "/".into());
+    if !lexically_normal(Path::new(&cwd_in_container)) {
+        return Err(SpecError::option(
+            "workdir",
+            &cwd_in_container,
+            "must be an absolute path without `.` or `..`",
+        ));
+    }
+
+    let volumes = opts
+        .volumes
+        .iter()
+        .map(|v| parse_volume(v, cwd))
+        .collect::<Result<Vec<_>, _>>()?;
+    if host_root {
+        // The host's root is mounted read-only and must not be written, not even to make a
+        // mount point or a working directory: those must already exist on the host.
+        for path in volumes
+            .iter()
+            .map(|v| &v.destination)
+            .chain(std::iter::once(&PathBuf::from(&cwd_in_container)))
+        {
+            if !path.exists() {
+                return Err(SpecError::option(
+                    if path == Path::new(&cwd_in_container) { "workdir" } else { "volume" },
+                    path.display().to_string(),
+                    "does not exist on the host; without --rootfs the container runs over the host's read-only root, so the path must already exist",
+                ));
+            }
+        }
+    }
+
+    let mut mounts = default_mounts();
+    if host_root {
+        mounts.push(tmp_mount());
+    }
+    mounts.extend(volumes.iter().map(bind_mount));
+
+    let mut ns_types = vec![Pid, Ipc, Uts, Mount, Cgroup];
+    if opts.network == self::Network::None {
+        ns_types.insert(1, Network);
+    }
+
+    // Docker gives root its capabilities and an unprivileged user none in effect: the
+    // bounding set stays as a ceiling either way.
+    let all: Capabilities = capability_set();
+    let granted: Capabilities = if user.uid == 0 {
+        all.clone()
+    } else {
+        Capabilities::new()
+    };
+    let capabilities = LinuxCapabilitiesBuilder::default()
+        .bounding(all)
+        .effective(granted.clone())
+        .permitted(granted)
+        .inheritable(Capabilities::new())
+        .ambient(Capabilities::new())
+        .build()
+        .map_err(|e| SpecError::invalid("process.capabilities", e.to_string()))?;
+
+    let invalid = |field: &'static str| {
+        move |e: oci_spec::OciSpecError| SpecError::invalid(field, e.to_string())
+    };
+    let mut user_spec = UserBuilder::default()
+        .uid(user.uid)
+        .gid(user.gid)
+        .build()
+        .map_err(invalid("process.user"))?;
+    if !user.additional_gids.is_empty() {
+        user_spec.set_additional_gids(Some(user.additional_gids.clone()));
+    }
+    let process = ProcessBuilder::default()
+        .terminal(opts.tty)
+        .user(user_spec)
+        .args(opts.command.clone())
+        .env(environment(opts, &hostname, &user.home))
+        .cwd(cwd_in_container)
+        .capabilities(capabilities)
+        .rlimits(rlimits()?)
+        .no_new_privileges(true)
+        .build()
+        .map_err(invalid("process"))?;
+
+    let linux = LinuxBuilder::default()
+        .namespaces(namespaces(&ns_types))
+        .cgroups_path(PathBuf::from(format!("/tscontainer-{}", opts.id)))
+        .resources(resources(opts, online_cpus)?)
+        .masked_paths(
+            MASKED_PATHS
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>(),
+        )
+        .readonly_paths(
+            READONLY_PATHS
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>(),
+        )
+        .rootfs_propagation("rprivate")
+        .build()
+        .map_err(invalid("linux"))?;
+
+    let spec = SpecBuilder::default()
+        .version(OCI_VERSION)
+        .root(
+            RootBuilder::default()
+                .path(rootfs)
+                .readonly(host_root || opts.read_only)
+                .build()
+                .map_err(invalid("root"))?,
+        )
+        .process(process)
+        .hostname(hostname)
+        .mounts(mounts)
+        .linux(linux)
+        .build()
+        .map_err(invalid("spec"))?;
+    super::validate(&spec)?;
+    Ok(spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(command: &[&str]) -> RunOptions {
+        RunOptions {
+            id: "c1".into(),
+            command: command.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }
+    }
+
+    fn build(o: &RunOptions) -> Result<Spec, SpecError> {
+        build_run_spec_in(o, Path::new("/"), 2)
+    }
+
+    #[test]
+    fn host_root_default_is_read_only_with_its_own_tmp() {
+        let spec = build(&opts(&["sh"])).unwrap();
+        let root = spec.root().as_ref().unwrap();
+        assert_eq!(root.path(), Path::new("/"));
+        assert_eq!(root.readonly(), Some(true));
+        let dests: Vec<_> = spec
+            .mounts()
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|m| m.destination().clone())
+            .collect();
+        for d in [
+            "/proc",
+            "/dev",
+            "/dev/pts",
+            "/dev/shm",
+            "/dev/mqueue",
+            "/sys",
+            "/sys/fs/cgroup",
+            "/tmp",
+        ] {
+            assert!(dests.contains(&PathBuf::from(d)), "missing {d}");
+        }
+        assert_eq!(spec.hostname().as_deref(), Some("c1"));
+    }
+
+    #[test]
+    fn limits_land_in_resources() {
+        let mut o = opts(&["sh"]);
+        o.memory = Some("50M".into());
+        o.pids_limit = Some(20);
+        o.cpus = Some("0.5".into());
+        let spec = build(&o).unwrap();
+        let r = spec.linux().as_ref().unwrap().resources().as_ref().unwrap();
+        assert_eq!(r.memory().unwrap().limit(), Some(52_428_800));
+        assert_eq!(r.memory().unwrap().swap(), Some(52_428_800));
+        assert_eq!(r.pids().unwrap().limit(), 20);
+        assert_eq!(r.cpu().as_ref().unwrap().quota(), Some(50_000));
+        assert_eq!(r.cpu().as_ref().unwrap().period(), Some(100_000));
+    }
+
+    #[test]
+    fn bad_limits_name_the_flag() {
+        let mut o = opts(&["sh"]);
+        o.memory = Some("10Q".into());
+        assert!(build(&o)
+            .unwrap_err()
+            .to_string()
+            .starts_with("invalid memory limit `10Q`"));
+        let mut o = opts(&["sh"]);
+        o.pids_limit = Some(0);
+        assert!(build(&o)
+            .unwrap_err()
+            .to_string()
+            .starts_with("invalid pids limit `0`"));
+    }
+
+    #[test]
+    fn network_none_adds_a_network_namespace() {
+        let has_net = |s: &Spec| {
+            s.linux()
+                .as_ref()
+                .unwrap()
+                .namespaces()
+                .as_ref()
+                .unwrap()
+                .iter()
+                .any(|n| n.typ() == LinuxNamespaceType::Network)
+        };
+        assert!(has_net(&build(&opts(&["sh"])).unwrap()));
+        let mut o = opts(&["sh"]);
+        o.network = Network::Host;
+        assert!(!has_net(&build(&o).unwrap()));
+    }
+
+    #[test]
+    fn volumes_are_parsed_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().display().to_string();
+        let v = parse_volume(&format!("{src}:/data:ro"), Path::new("/")).unwrap();
+        assert_eq!(
+            v,
+            Volume {
+                source: dir.path().canonicalize().unwrap(),
+                destination: "/data".into(),
+                read_only: true
+            }
+        );
+        assert!(
+            !parse_volume(&format!("{src}:/data"), Path::new("/"))
+                .unwrap()
+                .read_only
+        );
+        for bad in [
+            src.clone(),
+            format!("{src}:data"),
+            format!("{src}:/a/../b"),
+            format!("{src}:/d:rx"),
+            "/nonexistent-x:/d".into(),
+        ] {
+            assert!(parse_volume(&bad, Path::new("/")).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn host_root_refuses_paths_it_would_have_to_create() {
+        let mut o = opts(&["sh"]);
+        o.workdir = Some("/no/such/dir/anywhere".into());
+        assert!(build(&o)
+            .unwrap_err()
+            .to_string()
+            .contains("does not exist on the host"));
+    }
+
+    #[test]
+    fn rootfs_must_be_a_directory() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let mut o = opts(&["sh"]);
+        o.rootfs = Some(file.path().to_path_buf());
+        assert!(build(&o)
+            .unwrap_err()
+            .to_string()
+            .ends_with("is not a directory"));
+        o.rootfs = Some("/nonexistent/rootfs".into());
+        assert_eq!(
+            build(&o).unwrap_err().to_string(),
+            "rootfs /nonexistent/rootfs: does not exist"
+        );
+    }
+
+    #[test]
+    fn environment_has_defaults_and_overrides() {
+        let mut o = opts(&["sh"]);
+        o.env = vec!["FOO=bar".into(), "PATH=/bin".into()];
+        o.tty = true;
+        let env = environment(&o, "h", "/root");
+        assert_eq!(
+            env,
+            vec![
+                "PATH=/bin",
+                "HOSTNAME=h",
+                "HOME=/root",
+                "TERM=xterm",
+                "FOO=bar"
+            ]
+        );
+        assert!(validate_env(&["=x".into()]).is_err());
+    }
+
+    #[test]
+    fn non_root_users_get_no_effective_capabilities() {
+        let mut o = opts(&["sh"]);
+        o.user = Some("1000:1000".into());
+        let spec = build(&o).unwrap();
+        let caps = spec
+            .process()
+            .as_ref()
+            .unwrap()
+            .capabilities()
+            .as_ref()
+            .unwrap();
+        assert!(caps.effective().as_ref().unwrap().is_empty());
+        assert_eq!(caps.bounding().as_ref().unwrap().len(), 14);
+    }
+
+    #[test]
+    fn hostnames_derive_from_ids() {
+        assert_eq!(hostname_for("web_1"), "web-1");
+        assert_eq!(hostname_for("_"), "tscontainer");
+        assert_eq!(hostname_for(&"a".repeat(80)).len(), 63);
+    }
+}

@@ -1,0 +1,203 @@
+//! `--user uid[:gid]` (or names) resolved against the container's /etc/passwd and
+//! /etc/group, as Docker resolves it against the image.
+
+use std::path::Path;
+
+use super::SpecError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ResolvedUser {
+    pub uid: u32,
+    pub gid: u32,
+    pub additional_gids: Vec<u32>,
+    pub home: String,
+}
+
+struct PasswdEntry {
+    name: String,
+    uid: u32,
+    gid: u32,
+    home: String,
+}
+
+struct GroupEntry {
+    name: String,
+    gid: u32,
+    members: Vec<String>,
+}
+
+fn read_lines(path: &Path) -> Vec<String> {
+    // A rootfs without these files is normal (busybox images, scratch): ids stay numeric.
+    std::fs::read_to_string(path)
+        .map(|s| s.lines().map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+fn passwd(rootfs: &Path) -> Vec<PasswdEntry> {
+    read_lines(&rootfs.join("etc/passwd"))
+        .iter()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split(':').collect();
+            if f.len() < 7 || line.starts_with('#') {
+                return None;
+            }
+            Some(PasswdEntry {
+                name: f[0].into(),
+                uid: f[2].parse().ok()?,
+                gid: f[3].parse().ok()?,
+                home: f[5].into(),
+            })
+        })
+        .collect()
+}
+
+fn groups(rootfs: &Path) -> Vec<GroupEntry> {
+    read_lines(&rootfs.join("etc/group"))
+        .iter()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split(':').collect();
+            if f.len() < 4 || line.starts_with('#') {
+                return None;
+            }
+            Some(GroupEntry {
+                name: f[0].into(),
+                gid: f[2].parse().ok()?,
+                members: f[3]
+                    .split(',')
+                    .filter(|m| !m.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            })
+        })
+        .collect()
+}
+
+/// Resolves `spec` (`uid`, `uid:gid`, `name`, `name:group`, or none for root).
+pub(crate) fn resolve(spec: Option<&str>, rootfs: &Path) -> Result<ResolvedUser, SpecError> {
+    let users = passwd(rootfs);
+    let groups = groups(rootfs);
+    let bad = |reason: String| SpecError::option("user", spec.unwrap_or_default(), reason);
+    let (user_part, group_part) = match spec {
+        None | Some("") => ("0", None),
+        Some(s) => match s.split_once(':') {
+            Some((u, g)) => (u, Some(g)),
+            None => (s, None),
+        },
+    };
+    let entry = match user_part.parse::<u32>() {
+        Ok(uid) => users.iter().find(|e| e.uid == uid),
+        Err(_) => Some(users.iter().find(|e| e.name == user_part).ok_or_else(|| {
+            bad(format!(
+                "no user `{user_part}` in the container's /etc/passwd"
+            ))
+        })?),
+    };
+    let uid = match entry {
+        Some(e) => e.uid,
+        None => user_part
+            .parse()
+            .map_err(|_| bad("expected uid[:gid]".into()))?,
+    };
+    let gid = match group_part {
+        Some("") => return Err(bad("expected uid[:gid]".into())),
+        Some(g) => match g.parse::<u32>() {
+            Ok(gid) => gid,
+            Err(_) => groups
+                .iter()
+                .find(|e| e.name == g)
+                .map(|e| e.gid)
+                .ok_or_else(|| bad(format!("no group `{g}` in the container's /etc/group")))?,
+        },
+        None => entry.map(|e| e.gid).unwrap_or(0),
+    };
+    // Supplementary groups come from /etc/group membership, unless a group was forced.
+    let additional_gids = match (entry, group_part) {
+        (Some(e), None) => {
+            let mut gids: Vec<u32> = groups
+                .iter()
+                .filter(|g| g.members.contains(&e.name))
+                .map(|g| g.gid)
+                .collect();
+            gids.retain(|g| *g != gid);
+            gids.sort_unstable();
+            gids.dedup();
+            gids
+        }
+        _ => Vec::new(),
+    };
+    let home = entry
+        .map(|e| e.home.clone())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "/".into());
+    Ok(ResolvedUser {
+        uid,
+        gid,
+        additional_gids,
+        home,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rootfs() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("etc")).unwrap();
+        std::fs::write(
+            dir.path().join("etc/passwd"),
+            "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\nalice:x:1000:1000::/home/alice:/bin/sh\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("etc/group"),
+            "root:x:0:\nstaff:x:50:alice\nalice:x:1000:\naudio:x:29:alice,bob\n",
+        )
+        .unwrap();
+        dir
+    }
+
+    #[test]
+    fn default_is_root() {
+        let r = resolve(None, rootfs().path()).unwrap();
+        assert_eq!((r.uid, r.gid, r.home.as_str()), (0, 0, "/root"));
+    }
+
+    #[test]
+    fn numeric_ids_need_no_passwd() {
+        let empty = tempfile::tempdir().unwrap();
+        let r = resolve(Some("1234:5678"), empty.path()).unwrap();
+        assert_eq!((r.uid, r.gid, r.home.as_str()), (1234, 5678, "/"));
+        let r = resolve(Some("1234"), empty.path()).unwrap();
+        assert_eq!((r.uid, r.gid), (1234, 0));
+    }
+
+    #[test]
+    fn names_resolve_with_supplementary_groups() {
+        let r = resolve(Some("alice"), rootfs().path()).unwrap();
+        assert_eq!(
+            r,
+            ResolvedUser {
+                uid: 1000,
+                gid: 1000,
+                additional_gids: vec![29, 50],
+                home: "/home/alice".into()
+            }
+        );
+        let r = resolve(Some("1000:staff"), rootfs().path()).unwrap();
+        assert_eq!((r.uid, r.gid, r.additional_gids.len()), (1000, 50, 0));
+    }
+
+    #[test]
+    fn unknown_names_are_errors() {
+        let err = resolve(Some("mallory"), rootfs().path())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "invalid user `mallory`: no user `mallory` in the container's /etc/passwd"
+        );
+        assert!(resolve(Some("1000:nogroup"), rootfs().path()).is_err());
+        assert!(resolve(Some("1000:"), rootfs().path()).is_err());
+    }
+}

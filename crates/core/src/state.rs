@@ -1,0 +1,440 @@
+//! The state store: one directory per container under the state root, holding
+//! `state.json` (written atomically: temp file, fsync, rename) and the exec fifo.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::Spec;
+use serde::{Deserialize, Serialize};
+
+use crate::cgroups::CgroupPath;
+
+pub const STATE_FILE: &str = "state.json";
+pub const EXEC_FIFO: &str = "exec.fifo";
+/// The mount point the rootfs is bound to inside the container's mount namespace.
+pub const ROOTFS_DIR: &str = "rootfs";
+const MAX_ID_LEN: usize = 200;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("invalid container id `{id}`: {reason}")]
+    InvalidId { id: String, reason: &'static str },
+    #[error("container `{0}` does not exist")]
+    NotFound(String),
+    #[error("container `{0}` already exists")]
+    Exists(String),
+    #[error("cannot {op} {}: {source}", path.display())]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("corrupt state file {}: {source}", path.display())]
+    Corrupt {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// Where container state lives when no `--root` is given: `/run/tscontainer` for root,
+/// `$XDG_RUNTIME_DIR/tscontainer` for anyone else (runc's convention), and a per-user
+/// directory under /tmp when that variable is unset.
+pub fn default_root() -> PathBuf {
+    let euid = nix::unistd::geteuid();
+    if euid.is_root() {
+        return PathBuf::from("/run/tscontainer");
+    }
+    match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        Some(dir) => PathBuf::from(dir).join("tscontainer"),
+        None => PathBuf::from(format!("/tmp/tscontainer-{euid}")),
+    }
+}
+
+/// Container ids become directory and cgroup names: letters, digits and `_.+-`, not `.`
+/// or `..`, at most 200 characters (runc's rule, with a length bound).
+pub fn validate_id(id: &str) -> Result<(), StateError> {
+    let bad = |reason| {
+        Err(StateError::InvalidId {
+            id: id.to_string(),
+            reason,
+        })
+    };
+    if id.is_empty() {
+        return bad("it is empty");
+    }
+    if id.len() > MAX_ID_LEN {
+        return bad("it is longer than 200 characters");
+    }
+    if id == "." || id == ".." {
+        return bad("it must not be `.` or `..`");
+    }
+    if !id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_.+-".contains(c))
+    {
+        return bad("only letters, digits and `_.+-` are allowed");
+    }
+    Ok(())
+}
+
+/// The status the runtime-spec defines, plus `paused`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Creating,
+    Created,
+    Running,
+    Stopped,
+    Paused,
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Status::Creating => "creating",
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Stopped => "stopped",
+            Status::Paused => "paused",
+        })
+    }
+}
+
+impl Status {
+    pub fn can_start(self) -> bool {
+        self == Status::Created
+    }
+    pub fn can_kill(self) -> bool {
+        matches!(self, Status::Created | Status::Running | Status::Paused)
+    }
+    pub fn can_delete(self) -> bool {
+        self == Status::Stopped
+    }
+    pub fn can_pause(self) -> bool {
+        self == Status::Running
+    }
+    pub fn can_resume(self) -> bool {
+        self == Status::Paused
+    }
+    pub fn can_exec(self) -> bool {
+        matches!(self, Status::Created | Status::Running)
+    }
+}
+
+/// What the runtime remembers about a container between invocations.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerState {
+    pub oci_version: String,
+    pub id: String,
+    /// The last status the runtime recorded; the live status is derived from the process.
+    pub status: Status,
+    pub pid: Option<i32>,
+    /// The init's start time in clock ticks, so a reused pid is never taken for it.
+    pub pid_start_time: Option<u64>,
+    pub bundle: PathBuf,
+    pub rootfs: PathBuf,
+    /// RFC 3339, UTC.
+    pub created: String,
+    #[serde(default)]
+    pub annotations: HashMap<String, String>,
+    pub cgroup_path: CgroupPath,
+    /// The config the container was created from, so later commands need no bundle.
+    pub config: Spec,
+}
+
+/// The state root (`/run/tscontainer` for root) and the containers in it.
+#[derive(Debug, Clone)]
+pub struct StateStore {
+    root: PathBuf,
+}
+
+impl StateStore {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        StateStore { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn dir(&self, id: &str) -> PathBuf {
+        self.root.join(id)
+    }
+
+    fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StateError + 'a {
+        move |source| StateError::Io {
+            op,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// Claims `id` by creating its directory; fails if another container holds it.
+    pub fn create_dir(&self, id: &str) -> Result<PathBuf, StateError> {
+        validate_id(id)?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o711)
+            .create(&self.root)
+            .map_err(Self::io("create", &self.root))?;
+        let dir = self.dir(id);
+        match std::fs::DirBuilder::new().mode(0o711).create(&dir) {
+            Ok(()) => Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                Err(StateError::Exists(id.to_string()))
+            }
+            Err(e) => Err(StateError::Io {
+                op: "create",
+                path: dir,
+                source: e,
+            }),
+        }
+    }
+
+    /// Takes an exclusive lock on a container's directory for as long as the returned
+    /// descriptor (and every copy of it) stays open: `create` holds it until it is done, so
+    /// others can tell a container being created from one whose creator died.
+    pub fn lock(&self, id: &str) -> Result<std::os::fd::OwnedFd, StateError> {
+        let dir = self.dir(id);
+        let fd = nix::fcntl::open(
+            &dir,
+            nix::fcntl::OFlag::O_RDONLY
+                | nix::fcntl::OFlag::O_DIRECTORY
+                | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .map_err(|e| StateError::Io {
+            op: "open",
+            path: dir.clone(),
+            source: e.into(),
+        })?;
+        // SAFETY: flock on a descriptor we own; it takes no pointers.
+        let rc = unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&fd), libc::LOCK_EX) };
+        nix::errno::Errno::result(rc).map_err(|e| StateError::Io {
+            op: "lock",
+            path: dir,
+            source: e.into(),
+        })?;
+        Ok(fd)
+    }
+
+    /// Whether a `create` is still working on this container.
+    pub fn is_locked(&self, id: &str) -> bool {
+        let Ok(fd) = nix::fcntl::open(
+            &self.dir(id),
+            nix::fcntl::OFlag::O_RDONLY
+                | nix::fcntl::OFlag::O_DIRECTORY
+                | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        ) else {
+            return false;
+        };
+        // SAFETY: flock on a descriptor we own; it takes no pointers.
+        let rc = unsafe {
+            libc::flock(
+                std::os::fd::AsRawFd::as_raw_fd(&fd),
+                libc::LOCK_SH | libc::LOCK_NB,
+            )
+        };
+        rc != 0 && nix::errno::Errno::last() == nix::errno::Errno::EWOULDBLOCK
+    }
+
+    pub fn exists(&self, id: &str) -> bool {
+        validate_id(id).is_ok() && self.dir(id).is_dir()
+    }
+
+    pub fn load(&self, id: &str) -> Result<ContainerState, StateError> {
+        validate_id(id)?;
+        let path = self.dir(id).join(STATE_FILE);
+        let text = match std::fs::read(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StateError::NotFound(id.to_string()))
+            }
+            Err(e) => {
+                return Err(StateError::Io {
+                    op: "read",
+                    path,
+                    source: e,
+                })
+            }
+        };
+        serde_json::from_slice(&text).map_err(|source| StateError::Corrupt { path, source })
+    }
+
+    /// Writes `state.json` so a reader sees the old file or the new one, never a torn one.
+    pub fn save(&self, state: &ContainerState) -> Result<(), StateError> {
+        let dir = self.dir(&state.id);
+        let tmp = dir.join(format!("{STATE_FILE}.tmp"));
+        let path = dir.join(STATE_FILE);
+        let bytes = serde_json::to_vec(state).map_err(|source| StateError::Corrupt {
+            path: path.clone(),
+            source,
+        })?;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(Self::io("write", &tmp))?;
+        file.write_all(&bytes).map_err(Self::io("write", &tmp))?;
+        file.sync_all().map_err(Self::io("sync", &tmp))?;
+        std::fs::rename(&tmp, &path).map_err(Self::io("rename", &path))
+    }
+
+    /// Removes a container's directory and everything in it; a missing one is fine.
+    pub fn remove(&self, id: &str) -> Result<(), StateError> {
+        validate_id(id)?;
+        let dir = self.dir(id);
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StateError::Io {
+                op: "remove",
+                path: dir,
+                source: e,
+            }),
+        }
+    }
+
+    /// Ids of every container directory, sorted.
+    pub fn list(&self) -> Result<Vec<String>, StateError> {
+        let entries = match std::fs::read_dir(&self.root) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(StateError::Io {
+                    op: "read",
+                    path: self.root.clone(),
+                    source: e,
+                })
+            }
+        };
+        let mut ids: Vec<String> = entries
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|id| validate_id(id).is_ok())
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+}
+
+/// Formats seconds since the epoch as RFC 3339 UTC with nanoseconds, the way runc
+/// and containerd print `created`.
+pub fn rfc3339(time: std::time::SystemTime) -> String {
+    let d = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = d.as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:09}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        d.subsec_nanos()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_checked() {
+        for ok in ["a", "web-1", "x_y.z+1", &"a".repeat(200)] {
+            validate_id(ok).unwrap();
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            "../x",
+            "a/b",
+            "with space",
+            "ü",
+            &"a".repeat(201),
+        ] {
+            assert!(validate_id(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn status_guards() {
+        assert!(Status::Created.can_start());
+        assert!(!Status::Running.can_start());
+        assert!(Status::Stopped.can_delete());
+        assert!(!Status::Running.can_delete());
+        assert!(!Status::Stopped.can_kill());
+        assert!(Status::Paused.can_resume());
+    }
+
+    fn state(id: &str) -> ContainerState {
+        ContainerState {
+            oci_version: "1.2.1".into(),
+            id: id.into(),
+            status: Status::Created,
+            pid: Some(42),
+            pid_start_time: Some(7),
+            bundle: "/b".into(),
+            rootfs: "/b/rootfs".into(),
+            created: rfc3339(std::time::SystemTime::now()),
+            annotations: HashMap::new(),
+            cgroup_path: CgroupPath("/x".into()),
+            config: Spec::default(),
+        }
+    }
+
+    #[test]
+    fn store_round_trips_and_claims_ids_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::new(dir.path().join("root"));
+        store.create_dir("c1").unwrap();
+        assert!(matches!(store.create_dir("c1"), Err(StateError::Exists(_))));
+        assert!(matches!(store.load("c1"), Err(StateError::NotFound(_))));
+        store.save(&state("c1")).unwrap();
+        assert_eq!(store.load("c1").unwrap().pid, Some(42));
+        assert!(!store.dir("c1").join("state.json.tmp").exists());
+        assert_eq!(store.list().unwrap(), vec!["c1"]);
+        store.remove("c1").unwrap();
+        store.remove("c1").unwrap();
+        assert!(store.list().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_torn_state_file_is_reported_not_trusted() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::new(dir.path());
+        store.create_dir("c").unwrap();
+        std::fs::write(store.dir("c").join(STATE_FILE), "{\"id\":").unwrap();
+        assert!(matches!(store.load("c"), Err(StateError::Corrupt { .. })));
+    }
+
+    #[test]
+    fn rfc3339_dates() {
+        let t = std::time::UNIX_EPOCH + std::time::Duration::new(1_700_000_000, 5);
+        assert_eq!(rfc3339(t), "2023-11-14T22:13:20.000000005Z");
+        assert_eq!(
+            rfc3339(std::time::UNIX_EPOCH),
+            "1970-01-01T00:00:00.000000000Z"
+        );
+    }
+}

@@ -1,0 +1,277 @@
+//! The real system calls.
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use nix::errno::Errno;
+use nix::mount::{MntFlags, MsFlags};
+use nix::sched::CloneFlags;
+use nix::sys::stat::{Mode, SFlag};
+use nix::unistd::{Gid, Uid};
+
+use super::{display_path, CapabilitySets, SysResult, Syscall, SyscallError};
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LinuxSyscall;
+
+fn err(op: &'static str, target: &Path, errno: Errno) -> SyscallError {
+    SyscallError::new(op, format!("`{}`", display_path(target).display()), errno)
+}
+
+fn cstring(path: &Path) -> Result<CString, Errno> {
+    CString::new(path.as_os_str().as_bytes()).map_err(|_| Errno::EINVAL)
+}
+
+/// `struct mount_attr` from <linux/mount.h>.
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+/// `struct __user_cap_header_struct` and `__user_cap_data_struct` from <linux/capability.h>.
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: i32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+
+impl Syscall for LinuxSyscall {
+    fn mount(
+        &self,
+        source: Option<&Path>,
+        target: &Path,
+        fstype: Option<&str>,
+        flags: MsFlags,
+        data: Option<&str>,
+    ) -> SysResult {
+        nix::mount::mount(source, target, fstype, flags, data).map_err(|e| err("mount", target, e))
+    }
+
+    fn umount2(&self, target: &Path, flags: MntFlags) -> SysResult {
+        nix::mount::umount2(target, flags).map_err(|e| err("umount", target, e))
+    }
+
+    fn pivot_root(&self, new_root: &Path, put_old: &Path) -> SysResult {
+        nix::unistd::pivot_root(new_root, put_old).map_err(|e| err("pivot_root", new_root, e))
+    }
+
+    fn mount_setattr(&self, target: &Path, recursive: bool, set: u64, clear: u64) -> SysResult {
+        let path = cstring(target).map_err(|e| err("mount_setattr", target, e))?;
+        let attr = MountAttr {
+            attr_set: set,
+            attr_clr: clear,
+            propagation: 0,
+            userns_fd: 0,
+        };
+        let flags = if recursive {
+            libc::AT_RECURSIVE as libc::c_uint
+        } else {
+            0
+        };
+        // SAFETY: `path` is a valid NUL-terminated string and `attr` a properly laid out
+        // `struct mount_attr` whose size is passed alongside; both outlive the call.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_mount_setattr,
+                libc::AT_FDCWD,
+                path.as_ptr(),
+                flags,
+                &attr as *const MountAttr,
+                std::mem::size_of::<MountAttr>(),
+            )
+        };
+        Errno::result(rc)
+            .map(drop)
+            .map_err(|e| err("mount_setattr", target, e))
+    }
+
+    fn unshare(&self, flags: CloneFlags) -> SysResult {
+        nix::sched::unshare(flags)
+            .map_err(|e| SyscallError::new("unshare", format!("{flags:?}"), e))
+    }
+
+    fn setns(&self, fd: BorrowedFd<'_>, nstype: CloneFlags) -> SysResult {
+        nix::sched::setns(fd, nstype)
+            .map_err(|e| SyscallError::new("setns", format!("{nstype:?}"), e))
+    }
+
+    fn sethostname(&self, name: &str) -> SysResult {
+        nix::unistd::sethostname(name)
+            .map_err(|e| SyscallError::new("sethostname", format!("`{name}`"), e))
+    }
+
+    fn setdomainname(&self, name: &str) -> SysResult {
+        // SAFETY: the pointer and length describe `name`, which outlives the call.
+        let rc = unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) };
+        Errno::result(rc)
+            .map(drop)
+            .map_err(|e| SyscallError::new("setdomainname", format!("`{name}`"), e))
+    }
+
+    fn mknod(&self, path: &Path, kind: SFlag, perm: Mode, dev: u64) -> SysResult {
+        nix::sys::stat::mknod(path, kind, perm, dev).map_err(|e| err("mknod", path, e))
+    }
+
+    fn chown(&self, path: &Path, uid: Option<u32>, gid: Option<u32>) -> SysResult {
+        nix::unistd::chown(path, uid.map(Uid::from_raw), gid.map(Gid::from_raw))
+            .map_err(|e| err("chown", path, e))
+    }
+
+    fn symlink(&self, original: &Path, link: &Path) -> SysResult {
+        std::os::unix::fs::symlink(original, link).map_err(|e| {
+            err(
+                "symlink",
+                link,
+                Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+            )
+        })
+    }
+
+    fn chdir(&self, path: &Path) -> SysResult {
+        nix::unistd::chdir(path).map_err(|e| err("chdir", path, e))
+    }
+
+    fn chroot(&self, path: &Path) -> SysResult {
+        nix::unistd::chroot(path).map_err(|e| err("chroot", path, e))
+    }
+
+    fn set_loopback_up(&self) -> SysResult {
+        let fail = |e| SyscallError::new("bring up", "`lo`", e);
+        let sock = nix::sys::socket::socket(
+            nix::sys::socket::AddressFamily::Inet,
+            nix::sys::socket::SockType::Datagram,
+            nix::sys::socket::SockFlag::SOCK_CLOEXEC,
+            None,
+        )
+        .map_err(fail)?;
+        // SAFETY: `ifreq` is plain data; zero is a valid starting value.
+        let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+        for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
+            *dst = *src as libc::c_char;
+        }
+        // SAFETY: SIOCGIFFLAGS/SIOCSIFFLAGS read and write `req`, a valid ifreq naming
+        // "lo", through a socket we own; the flags field is the active union member.
+        unsafe {
+            Errno::result(libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req))
+                .map_err(fail)?;
+            req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+            Errno::result(libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req)).map_err(fail)?;
+        }
+        Ok(())
+    }
+
+    fn set_ids(&self, uid: u32, gid: u32) -> SysResult {
+        let (u, g) = (Uid::from_raw(uid), Gid::from_raw(gid));
+        nix::unistd::setresgid(g, g, g).map_err(|e| SyscallError::new("setresgid", gid, e))?;
+        nix::unistd::setresuid(u, u, u).map_err(|e| SyscallError::new("setresuid", uid, e))
+    }
+
+    fn setgroups(&self, gids: &[u32]) -> SysResult {
+        let groups: Vec<Gid> = gids.iter().copied().map(Gid::from_raw).collect();
+        nix::unistd::setgroups(&groups)
+            .map_err(|e| SyscallError::new("setgroups", format!("{gids:?}"), e))
+    }
+
+    fn set_keep_capabilities(&self, keep: bool) -> SysResult {
+        nix::sys::prctl::set_keepcaps(keep)
+            .map_err(|e| SyscallError::new("prctl", "PR_SET_KEEPCAPS", e))
+    }
+
+    fn drop_bounding_capability(&self, cap: u8) -> SysResult {
+        // SAFETY: PR_CAPBSET_DROP takes a capability number and no pointers.
+        let rc = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, libc::c_ulong::from(cap), 0, 0, 0) };
+        Errno::result(rc)
+            .map(drop)
+            .map_err(|e| SyscallError::new("drop bounding capability", cap, e))
+    }
+
+    fn set_capabilities(&self, sets: CapabilitySets) -> SysResult {
+        let mut header = CapHeader {
+            version: LINUX_CAPABILITY_VERSION_3,
+            pid: 0,
+        };
+        let split = |v: u64| [v as u32, (v >> 32) as u32];
+        let (e, p, i) = (
+            split(sets.effective),
+            split(sets.permitted),
+            split(sets.inheritable),
+        );
+        let data = [
+            CapData {
+                effective: e[0],
+                permitted: p[0],
+                inheritable: i[0],
+            },
+            CapData {
+                effective: e[1],
+                permitted: p[1],
+                inheritable: i[1],
+            },
+        ];
+        // SAFETY: version 3 capset reads one header and two data structs, which is what
+        // we pass; both live until the call returns.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_capset,
+                &mut header as *mut CapHeader,
+                data.as_ptr(),
+            )
+        };
+        Errno::result(rc)
+            .map(drop)
+            .map_err(|e| SyscallError::new("capset", format!("{sets:?}"), e))
+    }
+
+    fn raise_ambient_capability(&self, cap: u8) -> SysResult {
+        // SAFETY: PR_CAP_AMBIENT_RAISE takes a capability number and no pointers.
+        let rc = unsafe {
+            libc::prctl(
+                libc::PR_CAP_AMBIENT,
+                libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
+                libc::c_ulong::from(cap),
+                0,
+                0,
+            )
+        };
+        Errno::result(rc)
+            .map(drop)
+            .map_err(|e| SyscallError::new("raise ambient capability", cap, e))
+    }
+
+    fn setrlimit(&self, resource: libc::c_int, soft: u64, hard: u64) -> SysResult {
+        let limit = libc::rlimit {
+            rlim_cur: soft,
+            rlim_max: hard,
+        };
+        // SAFETY: `limit` is a valid rlimit that outlives the call. The resource number comes
+        // from the spec; the kernel rejects unknown ones with EINVAL.
+        let rc = unsafe { libc::setrlimit(resource as libc::__rlimit_resource_t, &limit) };
+        Errno::result(rc)
+            .map(drop)
+            .map_err(|e| SyscallError::new("setrlimit", resource, e))
+    }
+
+    fn set_no_new_privs(&self) -> SysResult {
+        nix::sys::prctl::set_no_new_privs()
+            .map_err(|e| SyscallError::new("prctl", "PR_SET_NO_NEW_PRIVS", e))
+    }
+
+    fn umask(&self, mask: u32) {
+        nix::sys::stat::umask(Mode::from_bits_truncate(mask));
+    }
+}

@@ -1,0 +1,156 @@
+//! Node.js bindings for tscontainer (napi-rs).
+//!
+//! Everything here runs inside the Node process, so nothing here creates a process,
+//! clones, unshares or enters a namespace (DESIGN.md, invariant 1): the addon builds and
+//! validates specs, reads state, and tells the TypeScript layer where the runtime binary
+//! is; containers themselves are made by that binary.
+
+mod errors;
+mod locate;
+
+use std::path::PathBuf;
+
+use napi_derive::napi;
+use tscontainer_core::cgroups::Roots;
+use tscontainer_core::spec::{self, Network, RunOptions};
+use tscontainer_core::state::StateStore;
+
+use errors::{invalid_option, to_js, Code, Result};
+
+/// The options of `tscontainer run`, as text where the user typed text.
+#[napi(object)]
+pub struct RunSpecOptions {
+    pub id: String,
+    pub command: Vec<String>,
+    pub rootfs: Option<String>,
+    pub hostname: Option<String>,
+    pub memory: Option<String>,
+    pub pids_limit: Option<i64>,
+    pub cpus: Option<String>,
+    pub env: Option<Vec<String>>,
+    pub workdir: Option<String>,
+    pub user: Option<String>,
+    /// `none` (default) or `host`.
+    pub network: Option<String>,
+    pub volumes: Option<Vec<String>>,
+    pub read_only: Option<bool>,
+    pub tty: Option<bool>,
+}
+
+/// Builds the complete OCI config (`config.json` text) for a `run`.
+#[napi]
+pub fn build_run_spec(options: RunSpecOptions) -> Result<String> {
+    let network = match options.network.as_deref() {
+        None => Network::None,
+        Some(n) => n.parse().map_err(to_js)?,
+    };
+    let run = RunOptions {
+        id: options.id,
+        command: options.command,
+        rootfs: options.rootfs.map(PathBuf::from),
+        hostname: options.hostname,
+        memory: options.memory,
+        pids_limit: options.pids_limit,
+        cpus: options.cpus,
+        env: options.env.unwrap_or_default(),
+        workdir: options.workdir,
+        user: options.user,
+        network,
+        volumes: options.volumes.unwrap_or_default(),
+        read_only: options.read_only.unwrap_or(false),
+        tty: options.tty.unwrap_or(false),
+    };
+    let spec = spec::build_run_spec(&run).map_err(to_js)?;
+    serde_json::to_string_pretty(&spec).map_err(|e| invalid_option(e.to_string()))
+}
+
+/// Checks an OCI config the way `create` will, without creating anything.
+#[napi]
+pub fn validate_spec(config_json: String) -> Result<()> {
+    let spec = spec::parse(config_json.as_bytes()).map_err(|e| {
+        napi::Error::new(
+            Code::InvalidSpec,
+            format!("not a valid OCI runtime config: {e}"),
+        )
+    })?;
+    spec::validate(&spec).map_err(to_js)
+}
+
+/// Parses a memory size (`50M`, `1g`, `1048576`) into bytes.
+#[napi]
+pub fn parse_memory(value: String) -> Result<i64> {
+    spec::parse_memory(&value).map_err(to_js)
+}
+
+/// The `tscontainer-runtime` executable: `TSCONTAINER_RUNTIME_PATH` if set, else the one
+/// installed beside this addon.
+#[napi]
+pub fn runtime_path() -> Result<String> {
+    locate::runtime_path().map(|p| p.display().to_string())
+}
+
+/// Where container state lives for this user when no root is given.
+#[napi]
+pub fn default_state_root() -> String {
+    tscontainer_core::state::default_root()
+        .display()
+        .to_string()
+}
+
+/// The version of the native core.
+#[napi]
+pub fn native_version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}
+
+/// A container as the state store sees it.
+#[napi(object)]
+pub struct ContainerInfo {
+    pub id: String,
+    /// 0 when stopped.
+    pub pid: i32,
+    /// `creating`, `created`, `running`, `paused` or `stopped`.
+    pub status: String,
+    pub bundle: String,
+    pub rootfs: String,
+    pub created: String,
+}
+
+fn info(r: tscontainer_core::container::StateReport) -> ContainerInfo {
+    ContainerInfo {
+        id: r.id,
+        pid: r.pid,
+        status: r.status.to_string(),
+        bundle: r.bundle.display().to_string(),
+        rootfs: r.rootfs.display().to_string(),
+        created: r.created,
+    }
+}
+
+fn store(root: Option<String>) -> StateStore {
+    StateStore::new(
+        root.map(PathBuf::from)
+            .unwrap_or_else(tscontainer_core::state::default_root),
+    )
+}
+
+/// Every container in the state root.
+#[napi]
+pub fn list_containers(root: Option<String>) -> Result<Vec<ContainerInfo>> {
+    let store = store(root);
+    let roots = Roots::default();
+    let ids = store.list().map_err(to_js)?;
+    Ok(ids
+        .iter()
+        .filter_map(|id| tscontainer_core::container::state(&store, id, &roots).ok())
+        .map(info)
+        .collect())
+}
+
+/// One container's live state.
+#[napi]
+pub fn container_state(id: String, root: Option<String>) -> Result<ContainerInfo> {
+    tscontainer_core::container::state(&store(root), &id, &Roots::default())
+        .map(info)
+        .map_err(to_js)
+}

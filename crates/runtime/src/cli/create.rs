@@ -1,0 +1,28 @@
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// Create a container, leaving its process waiting for `start`
+#[derive(Debug, Args)]
+pub struct Create {
+    /// The container id
+    pub id: String,
+    /// Path to the bundle directory (holding config.json)
+    #[arg(short, long, default_value = ".")]
+    pub bundle: PathBuf,
+    /// A unix socket that receives the pseudo-terminal's master when process.terminal is set
+    #[arg(long)]
+    pub console_socket: Option<PathBuf>,
+    /// Write the container process's pid to this file
+    #[arg(long)]
+    pub pid_file: Option<PathBuf>,
+    /// Do not use pivot_root (for a rootfs on ramfs)
+    #[arg(long)]
+    pub no_pivot: bool,
+    /// Do not create a new session keyring (accepted; keyrings are not changed)
+    #[arg(long)]
+    pub no_new_keyring: bool,
+    /// Pass this many extra descriptors (3 onwards) to the container's process
+    #[arg(long, default_value_t = 0)]
+    pub preserve_fds: i32,
+}

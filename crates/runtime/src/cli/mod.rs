@@ -1,0 +1,84 @@
+//! The command line, in runc's shape: global flags, the OCI standard verbs, and runc's
+//! extras. Doc comments here are the `--help` text.
+
+mod create;
+mod delete;
+mod kill;
+mod list;
+mod run;
+mod spec;
+mod start;
+mod state;
+
+pub use create::Create;
+pub use delete::Delete;
+pub use kill::Kill;
+pub use list::{List, ListFormat};
+pub use run::Run;
+pub use spec::SpecCmd;
+pub use start::Start;
+pub use state::State;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Parser)]
+pub struct GlobalOpts {
+    /// Root directory for container state (default: /run/tscontainer, or
+    /// $XDG_RUNTIME_DIR/tscontainer when not run as root)
+    #[arg(long, global = true)]
+    pub root: Option<PathBuf>,
+    /// Write log entries to this file instead of stderr
+    #[arg(long, global = true)]
+    pub log: Option<PathBuf>,
+    /// Log format: text or json
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Log debug entries too
+    #[arg(long, global = true)]
+    pub debug: bool,
+    /// Use systemd to manage cgroups (no systemd driver yet: it is an error)
+    #[arg(long, global = true)]
+    pub systemd_cgroup: bool,
+    /// Accepted for runc compatibility: checkpointing is not supported
+    #[arg(long, global = true, hide = true)]
+    pub criu: Option<PathBuf>,
+    /// Accepted for runc compatibility (auto, true or false); rootless mode is detected
+    #[arg(long, global = true, hide = true)]
+    pub rootless: Option<String>,
+}
+
+#[derive(Debug, Parser)]
+#[command(name = "tscontainer-runtime", version = version(), about = "A runc-compatible OCI container runtime", long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOpts,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+fn version() -> &'static str {
+    concat!(env!("CARGO_PKG_VERSION"), "\nspec: ", "1.2.1")
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    // The OCI runtime CLI's standard verbs.
+    Create(Create),
+    Start(Start),
+    State(State),
+    Kill(Kill),
+    Delete(Delete),
+    // runc's additions.
+    Run(Run),
+    List(List),
+    Spec(SpecCmd),
+}

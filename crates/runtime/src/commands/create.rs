@@ -1,0 +1,21 @@
+use tscontainer_core::container::{self, CreateOptions};
+use tscontainer_core::syscall::LinuxSyscall;
+
+use super::Context;
+use crate::cli::Create;
+
+pub fn run(ctx: &Context, args: Create) -> anyhow::Result<i32> {
+    container::create(&CreateOptions {
+        id: &args.id,
+        bundle: &args.bundle,
+        store: &ctx.store,
+        console_socket: args.console_socket.as_deref(),
+        pid_file: args.pid_file.as_deref(),
+        no_pivot: args.no_pivot,
+        preserve_fds: args.preserve_fds,
+        foreground: false,
+        cgroup_roots: &ctx.roots,
+        sys: &LinuxSyscall,
+    })?;
+    Ok(0)
+}

@@ -1,0 +1,47 @@
+//! One file per verb: each maps its arguments onto a `tscontainer_core` call.
+
+mod create;
+mod delete;
+mod kill;
+mod list;
+mod run;
+mod spec;
+mod start;
+mod state;
+
+use anyhow::bail;
+use tscontainer_core::cgroups::Roots;
+use tscontainer_core::state::StateStore;
+
+use crate::cli::{Cli, Command};
+
+/// What every command works with.
+pub struct Context {
+    pub store: StateStore,
+    pub roots: Roots,
+}
+
+pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
+    if cli.global.systemd_cgroup {
+        bail!("--systemd-cgroup is not supported: tscontainer-runtime has no systemd cgroup driver yet; use the cgroupfs driver (omit the flag)");
+    }
+    let ctx = Context {
+        store: StateStore::new(
+            cli.global
+                .root
+                .clone()
+                .unwrap_or_else(tscontainer_core::state::default_root),
+        ),
+        roots: Roots::default(),
+    };
+    match cli.command {
+        Command::Create(args) => create::run(&ctx, args),
+        Command::Start(args) => start::run(&ctx, args),
+        Command::State(args) => state::run(&ctx, args),
+        Command::Kill(args) => kill::run(&ctx, args),
+        Command::Delete(args) => delete::run(&ctx, args),
+        Command::Run(args) => run::run(&ctx, args),
+        Command::List(args) => list::run(&ctx, args),
+        Command::Spec(args) => spec::run(args),
+    }
+}

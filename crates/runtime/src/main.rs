@@ -1,0 +1,30 @@
+//! `tscontainer-runtime`: a runc-compatible OCI runtime. This file only parses the command
+//! line, sets up logging and dispatches; the work is in `tscontainer_core`.
+//!
+//! The process stays single-threaded from start to finish: containers are cloned from it.
+
+mod cli;
+mod commands;
+mod logging;
+
+use clap::Parser;
+
+fn main() {
+    let cli = cli::Cli::parse();
+    if let Err(e) = logging::init(
+        cli.global.log.as_deref(),
+        cli.global.log_format,
+        cli.global.debug,
+    ) {
+        eprintln!("{}: {e}", logging::program_name());
+        std::process::exit(1);
+    }
+    let code = match commands::dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            logging::fatal(&e);
+            1
+        }
+    };
+    std::process::exit(code);
+}
