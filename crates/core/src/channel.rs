@@ -7,8 +7,7 @@ use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use nix::sys::socket::{
-    recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags,
-    SockFlag, SockType,
+    recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType,
 };
 use serde::{Deserialize, Serialize};
 
@@ -59,13 +58,8 @@ pub struct Channel {
 
 /// Creates the pair: the first end for the runtime, the second for the init.
 pub fn pair() -> Result<(Channel, Channel), ChannelError> {
-    let (a, b) = socketpair(
-        AddressFamily::Unix,
-        SockType::SeqPacket,
-        None,
-        SockFlag::SOCK_CLOEXEC,
-    )
-    .map_err(ChannelError::Create)?;
+    let (a, b) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
+        .map_err(ChannelError::Create)?;
     Ok((Channel { fd: a }, Channel { fd: b }))
 }
 
@@ -83,18 +77,9 @@ impl Channel {
     pub fn send_with_fd(&self, message: &Message, fd: Option<RawFd>) -> Result<(), ChannelError> {
         let bytes = serde_json::to_vec(message).map_err(ChannelError::Decode)?;
         let fds = fd.map(|f| [f]);
-        let cmsgs: Vec<ControlMessage> = fds
-            .as_ref()
-            .map(|f| vec![ControlMessage::ScmRights(f)])
-            .unwrap_or_default();
+        let cmsgs: Vec<ControlMessage> = fds.as_ref().map(|f| vec![ControlMessage::ScmRights(f)]).unwrap_or_default();
         loop {
-            match sendmsg::<()>(
-                self.fd.as_raw_fd(),
-                &[IoSlice::new(&bytes)],
-                &cmsgs,
-                MsgFlags::MSG_NOSIGNAL,
-                None,
-            ) {
+            match sendmsg::<()>(self.fd.as_raw_fd(), &[IoSlice::new(&bytes)], &cmsgs, MsgFlags::MSG_NOSIGNAL, None) {
                 Ok(_) => return Ok(()),
                 Err(nix::errno::Errno::EINTR) => continue,
                 Err(e) => return Err(ChannelError::Send(e)),
@@ -109,12 +94,7 @@ impl Channel {
         let mut cmsg_space = nix::cmsg_space!([RawFd; 1]);
         let (len, fd) = loop {
             let mut iov = [IoSliceMut::new(&mut buf)];
-            match recvmsg::<()>(
-                self.fd.as_raw_fd(),
-                &mut iov,
-                Some(&mut cmsg_space),
-                MsgFlags::MSG_CMSG_CLOEXEC,
-            ) {
+            match recvmsg::<()>(self.fd.as_raw_fd(), &mut iov, Some(&mut cmsg_space), MsgFlags::MSG_CMSG_CLOEXEC) {
                 Ok(msg) => {
                     let mut fd = None;
                     if let Ok(cmsgs) = msg.cmsgs() {
@@ -140,10 +120,7 @@ impl Channel {
     }
 
     /// Waits for one message that must arrive.
-    pub fn expect(
-        &self,
-        expected: &'static str,
-    ) -> Result<(Message, Option<OwnedFd>), ChannelError> {
+    pub fn expect(&self, expected: &'static str) -> Result<(Message, Option<OwnedFd>), ChannelError> {
         self.recv()?.ok_or(ChannelError::Closed { expected })
     }
 }
@@ -158,15 +135,11 @@ mod tests {
         a.send(&Message::Proceed).unwrap();
         assert_eq!(b.recv().unwrap().unwrap().0, Message::Proceed);
         let file = std::fs::File::open("/proc/self/stat").unwrap();
-        b.send_with_fd(&Message::Console, Some(file.as_raw_fd()))
-            .unwrap();
+        b.send_with_fd(&Message::Console, Some(file.as_raw_fd())).unwrap();
         let (m, fd) = a.recv().unwrap().unwrap();
         assert_eq!(m, Message::Console);
         assert!(fd.is_some());
-        let failure = InitFailure {
-            message: "boom".into(),
-            exec: None,
-        };
+        let failure = InitFailure { message: "boom".into(), exec: None };
         b.send(&Message::Failed(failure.clone())).unwrap();
         assert_eq!(a.recv().unwrap().unwrap().0, Message::Failed(failure));
         drop(b);

@@ -24,6 +24,8 @@ pub enum Error {
     Channel(#[from] crate::channel::ChannelError),
     #[error(transparent)]
     Syscall(#[from] crate::syscall::SyscallError),
+    #[error(transparent)]
+    Seccomp(#[from] crate::seccomp::SeccompError),
 }
 
 impl Error {
@@ -56,20 +58,12 @@ pub trait IoContext<T> {
 
 impl<T> IoContext<T> for std::io::Result<T> {
     fn at(self, op: &'static str, path: impl AsRef<Path>) -> Result<T, PathError> {
-        self.map_err(|source| PathError {
-            op,
-            path: path.as_ref().to_path_buf(),
-            source,
-        })
+        self.map_err(|source| PathError { op, path: path.as_ref().to_path_buf(), source })
     }
 }
 
 impl<T> IoContext<T> for nix::Result<T> {
     fn at(self, op: &'static str, path: impl AsRef<Path>) -> Result<T, PathError> {
-        self.map_err(|errno| PathError {
-            op,
-            path: path.as_ref().to_path_buf(),
-            source: std::io::Error::from(errno),
-        })
+        self.map_err(|errno| PathError { op, path: path.as_ref().to_path_buf(), source: std::io::Error::from(errno) })
     }
 }

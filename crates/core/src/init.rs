@@ -48,10 +48,7 @@ pub fn run(args: InitArgs<'_>) -> ! {
     };
     let exec = failure.exec_failure();
     let message = failure.to_string();
-    let report = Message::Failed(InitFailure {
-        message: message.clone(),
-        exec,
-    });
+    let report = Message::Failed(InitFailure { message: message.clone(), exec });
     if args.channel.send(&report).is_err() {
         // Nobody is listening any more (a detached container after `start`): the
         // container's own stderr is the only place left for the reason.
@@ -68,29 +65,20 @@ enum Never {}
 fn setup_and_exec(args: &InitArgs<'_>) -> Result<Never, Error> {
     let spec = args.spec;
     let sys = args.sys;
-    let process = spec
-        .process()
-        .as_ref()
-        .ok_or_else(|| crate::spec::SpecError::invalid("process", "is required"))?;
+    let process = spec.process().as_ref().ok_or_else(|| crate::spec::SpecError::invalid("process", "is required"))?;
     let ns = args.namespaces;
 
     match args.channel.expect("whether to proceed")?.0 {
         Message::Proceed => {}
         other => {
-            return Err(crate::channel::ChannelError::Unexpected {
-                expected: "proceed",
-                got: format!("{other:?}"),
-            }
-            .into())
+            return Err(
+                crate::channel::ChannelError::Unexpected { expected: "proceed", got: format!("{other:?}") }.into()
+            )
         }
     }
     if ns.is_new(LinuxNamespaceType::User) {
         // With the id maps written, become the namespace's root.
-        sys.set_ids(0, 0).map_err(|source| ProcessError::User {
-            uid: 0,
-            gid: 0,
-            source,
-        })?;
+        sys.set_ids(0, 0).map_err(|source| ProcessError::User { uid: 0, gid: 0, source })?;
     }
     ns.join(sys)?;
     ns.unshare_cgroup(sys)?;
@@ -112,6 +100,9 @@ fn setup_and_exec(args: &InitArgs<'_>) -> Result<Never, Error> {
         process::set_oom_score_adj(adj)?;
     }
 
+    let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()).map(crate::seccomp::compile).transpose()?;
+    let no_new_privileges = process.no_new_privileges() == Some(true);
+
     // Modes below are exactly what the spec says, not what the caller's umask leaves.
     sys.umask(0);
     let plan = RootfsPlan {
@@ -125,29 +116,23 @@ fn setup_and_exec(args: &InitArgs<'_>) -> Result<Never, Error> {
         in_user_namespace: ns.is_private(LinuxNamespaceType::User),
     };
     rootfs::prepare(&plan, sys)?;
-    for (key, value) in spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.sysctl().as_ref())
-        .into_iter()
-        .flatten()
-    {
+    for (key, value) in spec.linux().as_ref().and_then(|l| l.sysctl().as_ref()).into_iter().flatten() {
         process::write_sysctl(key, value)?;
     }
     rootfs::protect_kernel_paths(spec, sys)?;
 
     if process.terminal() == Some(true) {
-        let size = process
-            .console_size()
-            .map(|b| (b.height() as u16, b.width() as u16));
+        let size = process.console_size().map(|b| (b.height() as u16, b.width() as u16));
         let master = process::open_console(process.user().uid(), size)?;
-        args.channel
-            .send_with_fd(&Message::Console, Some(master.as_raw_fd()))?;
+        args.channel.send_with_fd(&Message::Console, Some(master.as_raw_fd()))?;
     }
     process::apply_rlimits(process.rlimits().as_deref().unwrap_or_default(), sys)?;
-    if process.no_new_privileges() == Some(true) {
-        sys.set_no_new_privs()
-            .map_err(ProcessError::NoNewPrivileges)?;
+    if no_new_privileges {
+        sys.set_no_new_privs().map_err(ProcessError::NoNewPrivileges)?;
+    } else if let Some(filter) = &seccomp {
+        // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, so it goes in now,
+        // before the capabilities are dropped.
+        sys.load_seccomp(filter).map_err(ProcessError::Seccomp)?;
     }
     if let Some(caps) = process.capabilities() {
         process::drop_bounding_set(caps, sys)?;
@@ -157,11 +142,7 @@ fn setup_and_exec(args: &InitArgs<'_>) -> Result<Never, Error> {
         process::apply_capabilities(caps, sys)?;
     }
     sys.umask(process.user().umask().unwrap_or(0o022));
-    sys.chdir(process.cwd())
-        .map_err(|source| ProcessError::Cwd {
-            path: process.cwd().clone(),
-            source,
-        })?;
+    sys.chdir(process.cwd()).map_err(|source| ProcessError::Cwd { path: process.cwd().clone(), source })?;
 
     let argv = process.args().clone().unwrap_or_default();
     let env = process.env().clone().unwrap_or_default();
@@ -176,9 +157,11 @@ fn setup_and_exec(args: &InitArgs<'_>) -> Result<Never, Error> {
         let _ = nix::sys::prctl::set_pdeathsig(sig);
     }
     let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
-    Err(Error::from(ProcessError::Exec(exec(
-        &command, &path, &argv, &env,
-    ))))
+    if let Some(filter) = seccomp.as_ref().filter(|_| no_new_privileges) {
+        // As close to execve as possible: only execve itself runs under the filter.
+        sys.load_seccomp(filter).map_err(ProcessError::Seccomp)?;
+    }
+    Err(Error::from(ProcessError::Exec(exec(&command, &path, &argv, &env))))
 }
 
 fn exec(command: &str, path: &Path, argv: &[String], env: &[String]) -> ExecError {
@@ -197,21 +180,11 @@ fn close_descriptors_on_exec(preserve_fds: i32) {
     let first = 3 + preserve_fds.max(0) as u32;
     // SAFETY: close_range only changes descriptor flags; CLOSE_RANGE_CLOEXEC marks them
     // instead of closing, so descriptors still in use here stay valid until execve.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_close_range,
-            first,
-            u32::MAX,
-            libc::CLOSE_RANGE_CLOEXEC,
-        )
-    };
+    let rc = unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) };
     if rc != 0 {
         // Kernels before 5.11: mark them one by one.
         if let Ok(entries) = std::fs::read_dir("/proc/self/fd") {
-            for fd in entries
-                .flatten()
-                .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-            {
+            for fd in entries.flatten().filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok()) {
                 if fd >= first as i32 {
                     // SAFETY: F_SETFD only changes the flag of a descriptor number; an
                     // already-closed one fails with EBADF, which is fine.
@@ -231,10 +204,7 @@ fn wait_for_start(fifo: &OwnedFd) -> Result<(), Error> {
             other => break other,
         }
     }
-    .map_err(|e| ProcessError::Proc {
-        path: path.clone(),
-        source: e.into(),
-    })?;
+    .map_err(|e| ProcessError::Proc { path: path.clone(), source: e.into() })?;
     let _ = nix::unistd::write(fd.as_fd(), &[0u8]);
     Ok(())
 }

@@ -78,20 +78,13 @@ pub struct Namespaces {
 impl Namespaces {
     pub fn from_spec(spec: &Spec) -> Self {
         let mut ns = Namespaces::default();
-        for n in spec
-            .linux()
-            .as_ref()
-            .and_then(|l| l.namespaces().as_ref())
-            .into_iter()
-            .flatten()
-        {
+        for n in spec.linux().as_ref().and_then(|l| l.namespaces().as_ref()).into_iter().flatten() {
             match n.path() {
                 Some(p) if !p.as_os_str().is_empty() => ns.join.push((n.typ(), p.clone())),
                 _ => ns.new.push(n.typ()),
             }
         }
-        ns.join
-            .sort_by_key(|(t, _)| JOIN_ORDER.iter().position(|o| o == t).unwrap_or(usize::MAX));
+        ns.join.sort_by_key(|(t, _)| JOIN_ORDER.iter().position(|o| o == t).unwrap_or(usize::MAX));
         ns
     }
 
@@ -106,44 +99,29 @@ impl Namespaces {
 
     /// Flags for the clone that starts the init: every new namespace but cgroup.
     pub fn clone_flags(&self) -> CloneFlags {
-        self.new
-            .iter()
-            .filter(|t| **t != LinuxNamespaceType::Cgroup)
-            .fold(CloneFlags::empty(), |acc, t| acc | flag(*t))
+        self.new.iter().filter(|t| **t != LinuxNamespaceType::Cgroup).fold(CloneFlags::empty(), |acc, t| acc | flag(*t))
     }
 
     fn open(kind: LinuxNamespaceType, path: &Path) -> Result<OwnedFd, NamespaceError> {
-        open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()).map_err(|source| {
-            NamespaceError::Open {
-                kind: crate::spec::ns_name(kind),
-                path: path.to_path_buf(),
-                source,
-            }
+        open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()).map_err(|source| NamespaceError::Open {
+            kind: crate::spec::ns_name(kind),
+            path: path.to_path_buf(),
+            source,
         })
     }
 
-    fn join_one(
-        syscall: &dyn Syscall,
-        kind: LinuxNamespaceType,
-        path: &Path,
-    ) -> Result<(), NamespaceError> {
+    fn join_one(syscall: &dyn Syscall, kind: LinuxNamespaceType, path: &Path) -> Result<(), NamespaceError> {
         let fd = Self::open(kind, path)?;
-        syscall
-            .setns(fd.as_fd(), flag(kind))
-            .map_err(|source| NamespaceError::Join {
-                kind: crate::spec::ns_name(kind),
-                path: path.to_path_buf(),
-                source,
-            })
+        syscall.setns(fd.as_fd(), flag(kind)).map_err(|source| NamespaceError::Join {
+            kind: crate::spec::ns_name(kind),
+            path: path.to_path_buf(),
+            source,
+        })
     }
 
     /// In the runtime, before the clone: a joined pid namespace applies to children only.
     pub fn join_for_children(&self, syscall: &dyn Syscall) -> Result<(), NamespaceError> {
-        for (kind, path) in self
-            .join
-            .iter()
-            .filter(|(t, _)| *t == LinuxNamespaceType::Pid)
-        {
+        for (kind, path) in self.join.iter().filter(|(t, _)| *t == LinuxNamespaceType::Pid) {
             Self::join_one(syscall, *kind, path)?;
         }
         Ok(())
@@ -151,11 +129,7 @@ impl Namespaces {
 
     /// In the init, right after the clone: every other joined namespace, in order.
     pub fn join(&self, syscall: &dyn Syscall) -> Result<(), NamespaceError> {
-        for (kind, path) in self
-            .join
-            .iter()
-            .filter(|(t, _)| *t != LinuxNamespaceType::Pid)
-        {
+        for (kind, path) in self.join.iter().filter(|(t, _)| *t != LinuxNamespaceType::Pid) {
             Self::join_one(syscall, *kind, path)?;
         }
         Ok(())
@@ -164,9 +138,7 @@ impl Namespaces {
     /// In the init, once it is in its cgroup: the new cgroup namespace.
     pub fn unshare_cgroup(&self, syscall: &dyn Syscall) -> Result<(), NamespaceError> {
         if self.is_new(LinuxNamespaceType::Cgroup) {
-            syscall
-                .unshare(CloneFlags::CLONE_NEWCGROUP)
-                .map_err(NamespaceError::Cgroup)?;
+            syscall.unshare(CloneFlags::CLONE_NEWCGROUP).map_err(NamespaceError::Cgroup)?;
         }
         Ok(())
     }
@@ -182,14 +154,8 @@ pub fn write_id_maps(pid: i32, spec: &Spec) -> Result<(), NamespaceError> {
             .collect::<String>()
     };
     for (file, text) in [
-        (
-            "uid_map",
-            render(linux.and_then(|l| l.uid_mappings().as_ref())),
-        ),
-        (
-            "gid_map",
-            render(linux.and_then(|l| l.gid_mappings().as_ref())),
-        ),
+        ("uid_map", render(linux.and_then(|l| l.uid_mappings().as_ref()))),
+        ("gid_map", render(linux.and_then(|l| l.gid_mappings().as_ref()))),
     ] {
         if text.is_empty() {
             continue;
@@ -206,28 +172,18 @@ mod tests {
     use crate::syscall::{Call, FakeSyscall};
 
     fn spec(namespaces: &str) -> Spec {
-        serde_json::from_str(&format!(
-            r#"{{"ociVersion":"1.2.0","linux":{{"namespaces":{namespaces}}}}}"#
-        ))
-        .unwrap()
+        serde_json::from_str(&format!(r#"{{"ociVersion":"1.2.0","linux":{{"namespaces":{namespaces}}}}}"#)).unwrap()
     }
 
     #[test]
     fn new_namespaces_come_from_clone_except_cgroup() {
-        let ns = Namespaces::from_spec(&spec(
-            r#"[{"type":"pid"},{"type":"mount"},{"type":"cgroup"},{"type":"user"}]"#,
-        ));
+        let ns = Namespaces::from_spec(&spec(r#"[{"type":"pid"},{"type":"mount"},{"type":"cgroup"},{"type":"user"}]"#));
         let flags = ns.clone_flags();
-        assert!(flags.contains(
-            CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWUSER
-        ));
+        assert!(flags.contains(CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWUSER));
         assert!(!flags.contains(CloneFlags::CLONE_NEWCGROUP));
         let fake = FakeSyscall::new();
         ns.unshare_cgroup(&fake).unwrap();
-        assert_eq!(
-            fake.calls(),
-            vec![Call::Unshare(CloneFlags::CLONE_NEWCGROUP)]
-        );
+        assert_eq!(fake.calls(), vec![Call::Unshare(CloneFlags::CLONE_NEWCGROUP)]);
     }
 
     #[test]
@@ -256,9 +212,6 @@ mod tests {
     fn a_missing_namespace_path_names_the_file() {
         let ns = Namespaces::from_spec(&spec(r#"[{"type":"network","path":"/nonexistent/net"}]"#));
         let err = ns.join(&FakeSyscall::new()).unwrap_err().to_string();
-        assert!(
-            err.starts_with("cannot open the network namespace /nonexistent/net"),
-            "{err}"
-        );
+        assert!(err.starts_with("cannot open the network namespace /nonexistent/net"), "{err}");
     }
 }

@@ -16,10 +16,7 @@ pub fn parse_stat(text: &str) -> Option<Stat> {
     let rest = &text[text.rfind(')')? + 1..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
     // After the name: state is field 3 of the line, starttime field 22.
-    Some(Stat {
-        state: fields.first()?.chars().next()?,
-        start_time: fields.get(19)?.parse().ok()?,
-    })
+    Some(Stat { state: fields.first()?.chars().next()?, start_time: fields.get(19)?.parse().ok()? })
 }
 
 pub fn stat(pid: i32) -> Option<Stat> {
@@ -42,15 +39,8 @@ mod tests {
 
     #[test]
     fn stat_survives_odd_command_names() {
-        let line =
-            "1234 (a b) c)) S 1 1234 1234 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 98765 1000 100";
-        assert_eq!(
-            parse_stat(line),
-            Some(Stat {
-                state: 'S',
-                start_time: 98765
-            })
-        );
+        let line = "1234 (a b) c)) S 1 1234 1234 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 98765 1000 100";
+        assert_eq!(parse_stat(line), Some(Stat { state: 'S', start_time: 98765 }));
         assert_eq!(parse_stat("garbage"), None);
     }
 

@@ -11,41 +11,24 @@ pub struct InvalidSignal(pub String);
 pub fn parse_signal(text: &str) -> Result<i32, InvalidSignal> {
     let bad = || InvalidSignal(text.to_string());
     if let Ok(n) = text.parse::<i32>() {
-        return if (1..=libc::SIGRTMAX()).contains(&n) {
-            Ok(n)
-        } else {
-            Err(bad())
-        };
+        return if (1..=libc::SIGRTMAX()).contains(&n) { Ok(n) } else { Err(bad()) };
     }
     let upper = text.to_ascii_uppercase();
     let name = upper.strip_prefix("SIG").unwrap_or(&upper);
     if let Some(offset) = name.strip_prefix("RTMIN+") {
         let n = libc::SIGRTMIN() + offset.parse::<i32>().map_err(|_| bad())?;
-        return if n <= libc::SIGRTMAX() {
-            Ok(n)
-        } else {
-            Err(bad())
-        };
+        return if n <= libc::SIGRTMAX() { Ok(n) } else { Err(bad()) };
     }
     if let Some(offset) = name.strip_prefix("RTMAX-") {
         let n = libc::SIGRTMAX() - offset.parse::<i32>().map_err(|_| bad())?;
-        return if n >= libc::SIGRTMIN() {
-            Ok(n)
-        } else {
-            Err(bad())
-        };
+        return if n >= libc::SIGRTMIN() { Ok(n) } else { Err(bad()) };
     }
-    format!("SIG{name}")
-        .parse::<Signal>()
-        .map(|s| s as i32)
-        .map_err(|_| bad())
+    format!("SIG{name}").parse::<Signal>().map(|s| s as i32).map_err(|_| bad())
 }
 
 /// The conventional name of a signal number (`SIGKILL`), or `SIG<n>` for others.
 pub fn signal_name(n: i32) -> String {
-    Signal::try_from(n)
-        .map(|s| s.as_str().to_string())
-        .unwrap_or_else(|_| format!("SIG{n}"))
+    Signal::try_from(n).map(|s| s.as_str().to_string()).unwrap_or_else(|_| format!("SIG{n}"))
 }
 
 #[cfg(test)]

@@ -57,12 +57,7 @@ pub fn default_root() -> PathBuf {
 /// Container ids become directory and cgroup names: letters, digits and `_.+-`, not `.`
 /// or `..`, at most 200 characters (runc's rule, with a length bound).
 pub fn validate_id(id: &str) -> Result<(), StateError> {
-    let bad = |reason| {
-        Err(StateError::InvalidId {
-            id: id.to_string(),
-            reason,
-        })
-    };
+    let bad = |reason| Err(StateError::InvalidId { id: id.to_string(), reason });
     if id.is_empty() {
         return bad("it is empty");
     }
@@ -72,10 +67,7 @@ pub fn validate_id(id: &str) -> Result<(), StateError> {
     if id == "." || id == ".." {
         return bad("it must not be `.` or `..`");
     }
-    if !id
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "_.+-".contains(c))
-    {
+    if !id.chars().all(|c| c.is_ascii_alphanumeric() || "_.+-".contains(c)) {
         return bad("only letters, digits and `_.+-` are allowed");
     }
     Ok(())
@@ -167,11 +159,7 @@ impl StateStore {
     }
 
     fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StateError + 'a {
-        move |source| StateError::Io {
-            op,
-            path: path.to_path_buf(),
-            source,
-        }
+        move |source| StateError::Io { op, path: path.to_path_buf(), source }
     }
 
     /// Claims `id` by creating its directory; fails if another container holds it.
@@ -185,14 +173,8 @@ impl StateStore {
         let dir = self.dir(id);
         match std::fs::DirBuilder::new().mode(0o711).create(&dir) {
             Ok(()) => Ok(dir),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                Err(StateError::Exists(id.to_string()))
-            }
-            Err(e) => Err(StateError::Io {
-                op: "create",
-                path: dir,
-                source: e,
-            }),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(StateError::Exists(id.to_string())),
+            Err(e) => Err(StateError::Io { op: "create", path: dir, source: e }),
         }
     }
 
@@ -203,23 +185,13 @@ impl StateStore {
         let dir = self.dir(id);
         let fd = nix::fcntl::open(
             &dir,
-            nix::fcntl::OFlag::O_RDONLY
-                | nix::fcntl::OFlag::O_DIRECTORY
-                | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
             nix::sys::stat::Mode::empty(),
         )
-        .map_err(|e| StateError::Io {
-            op: "open",
-            path: dir.clone(),
-            source: e.into(),
-        })?;
+        .map_err(|e| StateError::Io { op: "open", path: dir.clone(), source: e.into() })?;
         // SAFETY: flock on a descriptor we own; it takes no pointers.
         let rc = unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&fd), libc::LOCK_EX) };
-        nix::errno::Errno::result(rc).map_err(|e| StateError::Io {
-            op: "lock",
-            path: dir,
-            source: e.into(),
-        })?;
+        nix::errno::Errno::result(rc).map_err(|e| StateError::Io { op: "lock", path: dir, source: e.into() })?;
         Ok(fd)
     }
 
@@ -227,20 +199,13 @@ impl StateStore {
     pub fn is_locked(&self, id: &str) -> bool {
         let Ok(fd) = nix::fcntl::open(
             &self.dir(id),
-            nix::fcntl::OFlag::O_RDONLY
-                | nix::fcntl::OFlag::O_DIRECTORY
-                | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
             nix::sys::stat::Mode::empty(),
         ) else {
             return false;
         };
         // SAFETY: flock on a descriptor we own; it takes no pointers.
-        let rc = unsafe {
-            libc::flock(
-                std::os::fd::AsRawFd::as_raw_fd(&fd),
-                libc::LOCK_SH | libc::LOCK_NB,
-            )
-        };
+        let rc = unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&fd), libc::LOCK_SH | libc::LOCK_NB) };
         rc != 0 && nix::errno::Errno::last() == nix::errno::Errno::EWOULDBLOCK
     }
 
@@ -253,16 +218,8 @@ impl StateStore {
         let path = self.dir(id).join(STATE_FILE);
         let text = match std::fs::read(&path) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(StateError::NotFound(id.to_string()))
-            }
-            Err(e) => {
-                return Err(StateError::Io {
-                    op: "read",
-                    path,
-                    source: e,
-                })
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(StateError::NotFound(id.to_string())),
+            Err(e) => return Err(StateError::Io { op: "read", path, source: e }),
         };
         serde_json::from_slice(&text).map_err(|source| StateError::Corrupt { path, source })
     }
@@ -272,10 +229,7 @@ impl StateStore {
         let dir = self.dir(&state.id);
         let tmp = dir.join(format!("{STATE_FILE}.tmp"));
         let path = dir.join(STATE_FILE);
-        let bytes = serde_json::to_vec(state).map_err(|source| StateError::Corrupt {
-            path: path.clone(),
-            source,
-        })?;
+        let bytes = serde_json::to_vec(state).map_err(|source| StateError::Corrupt { path: path.clone(), source })?;
         let mut file = std::fs::OpenOptions::new()
             .write(true)
             .create(true)
@@ -295,11 +249,7 @@ impl StateStore {
         match std::fs::remove_dir_all(&dir) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(StateError::Io {
-                op: "remove",
-                path: dir,
-                source: e,
-            }),
+            Err(e) => Err(StateError::Io { op: "remove", path: dir, source: e }),
         }
     }
 
@@ -308,13 +258,7 @@ impl StateStore {
         let entries = match std::fs::read_dir(&self.root) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => {
-                return Err(StateError::Io {
-                    op: "read",
-                    path: self.root.clone(),
-                    source: e,
-                })
-            }
+            Err(e) => return Err(StateError::Io { op: "read", path: self.root.clone(), source: e }),
         };
         let mut ids: Vec<String> = entries
             .flatten()
@@ -330,9 +274,7 @@ impl StateStore {
 /// Formats seconds since the epoch as RFC 3339 UTC with nanoseconds, the way runc
 /// and containerd print `created`.
 pub fn rfc3339(time: std::time::SystemTime) -> String {
-    let d = time
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    let d = time.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     let secs = d.as_secs() as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
@@ -363,16 +305,7 @@ mod tests {
         for ok in ["a", "web-1", "x_y.z+1", &"a".repeat(200)] {
             validate_id(ok).unwrap();
         }
-        for bad in [
-            "",
-            ".",
-            "..",
-            "../x",
-            "a/b",
-            "with space",
-            "ü",
-            &"a".repeat(201),
-        ] {
+        for bad in ["", ".", "..", "../x", "a/b", "with space", "ü", &"a".repeat(201)] {
             assert!(validate_id(bad).is_err(), "{bad}");
         }
     }
@@ -432,9 +365,6 @@ mod tests {
     fn rfc3339_dates() {
         let t = std::time::UNIX_EPOCH + std::time::Duration::new(1_700_000_000, 5);
         assert_eq!(rfc3339(t), "2023-11-14T22:13:20.000000005Z");
-        assert_eq!(
-            rfc3339(std::time::UNIX_EPOCH),
-            "1970-01-01T00:00:00.000000000Z"
-        );
+        assert_eq!(rfc3339(std::time::UNIX_EPOCH), "1970-01-01T00:00:00.000000000Z");
     }
 }

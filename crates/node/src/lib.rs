@@ -67,12 +67,8 @@ pub fn build_run_spec(options: RunSpecOptions) -> Result<String> {
 /// Checks an OCI config the way `create` will, without creating anything.
 #[napi]
 pub fn validate_spec(config_json: String) -> Result<()> {
-    let spec = spec::parse(config_json.as_bytes()).map_err(|e| {
-        napi::Error::new(
-            Code::InvalidSpec,
-            format!("not a valid OCI runtime config: {e}"),
-        )
-    })?;
+    let spec = spec::parse(config_json.as_bytes())
+        .map_err(|e| napi::Error::new(Code::InvalidSpec, format!("not a valid OCI runtime config: {e}")))?;
     spec::validate(&spec).map_err(to_js)
 }
 
@@ -92,9 +88,7 @@ pub fn runtime_path() -> Result<String> {
 /// Where container state lives for this user when no root is given.
 #[napi]
 pub fn default_state_root() -> String {
-    tscontainer_core::state::default_root()
-        .display()
-        .to_string()
+    tscontainer_core::state::default_root().display().to_string()
 }
 
 /// The version of the native core.
@@ -128,10 +122,7 @@ fn info(r: tscontainer_core::container::StateReport) -> ContainerInfo {
 }
 
 fn store(root: Option<String>) -> StateStore {
-    StateStore::new(
-        root.map(PathBuf::from)
-            .unwrap_or_else(tscontainer_core::state::default_root),
-    )
+    StateStore::new(root.map(PathBuf::from).unwrap_or_else(tscontainer_core::state::default_root))
 }
 
 /// Every container in the state root.
@@ -140,17 +131,11 @@ pub fn list_containers(root: Option<String>) -> Result<Vec<ContainerInfo>> {
     let store = store(root);
     let roots = Roots::default();
     let ids = store.list().map_err(to_js)?;
-    Ok(ids
-        .iter()
-        .filter_map(|id| tscontainer_core::container::state(&store, id, &roots).ok())
-        .map(info)
-        .collect())
+    Ok(ids.iter().filter_map(|id| tscontainer_core::container::state(&store, id, &roots).ok()).map(info).collect())
 }
 
 /// One container's live state.
 #[napi]
 pub fn container_state(id: String, root: Option<String>) -> Result<ContainerInfo> {
-    tscontainer_core::container::state(&store(root), &id, &Roots::default())
-        .map(info)
-        .map_err(to_js)
+    tscontainer_core::container::state(&store(root), &id, &Roots::default()).map(info).map_err(to_js)
 }

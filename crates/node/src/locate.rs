@@ -38,18 +38,12 @@ pub fn runtime_path() -> Result<PathBuf> {
         } else {
             Err(napi::Error::new(
                 Code::RuntimeNotFound,
-                format!(
-                    "{OVERRIDE} is set to {}, which is not an executable file",
-                    path.display()
-                ),
+                format!("{OVERRIDE} is set to {}, which is not an executable file", path.display()),
             ))
         };
     }
     let addon = addon_path().ok_or_else(|| {
-        napi::Error::new(
-            Code::RuntimeNotFound,
-            "cannot tell where the tscontainer addon was loaded from",
-        )
+        napi::Error::new(Code::RuntimeNotFound, "cannot tell where the tscontainer addon was loaded from")
     })?;
     let candidate = addon.with_file_name(RUNTIME);
     if executable(&candidate) {

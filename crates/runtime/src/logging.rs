@@ -43,11 +43,7 @@ static LOGGER: OnceLock<Logger> = OnceLock::new();
 pub fn program_name() -> String {
     std::env::args_os()
         .next()
-        .and_then(|a| {
-            Path::new(&a)
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-        })
+        .and_then(|a| Path::new(&a).file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "tscontainer-runtime".into())
 }
 
@@ -58,12 +54,7 @@ pub fn init(path: Option<&Path>, format: LogFormat, debug: bool) -> std::io::Res
                 .create(true)
                 .append(true)
                 .open(p)
-                .map_err(|e| {
-                    std::io::Error::new(
-                        e.kind(),
-                        format!("cannot open log file {}: {e}", p.display()),
-                    )
-                })?,
+                .map_err(|e| std::io::Error::new(e.kind(), format!("cannot open log file {}: {e}", p.display())))?,
         ),
         None => None,
     };
@@ -122,20 +113,9 @@ pub fn warn(msg: &str) {
 /// `execFailure` when the command could not be run) and, as runc does, to stderr.
 pub fn fatal(error: &anyhow::Error) {
     let message = error.to_string();
-    let exec = error
-        .downcast_ref::<tscontainer_core::Error>()
-        .and_then(|e| e.exec_failure());
+    let exec = error.downcast_ref::<tscontainer_core::Error>().and_then(|e| e.exec_failure());
     let fields: Vec<(&str, Value)> = exec
-        .map(|k| {
-            vec![(
-                "execFailure",
-                Value::from(if k.exit_code() == 127 {
-                    "not-found"
-                } else {
-                    "not-executable"
-                }),
-            )]
-        })
+        .map(|k| vec![("execFailure", Value::from(if k.exit_code() == 127 { "not-found" } else { "not-executable" }))])
         .unwrap_or_default();
     if LOGGER.get().is_some_and(|l| l.file.is_some()) {
         log(Level::Error, &message, &fields);
@@ -149,12 +129,7 @@ mod tests {
 
     #[test]
     fn json_lines_carry_level_msg_time_and_fields() {
-        let line = render(
-            LogFormat::Json,
-            Level::Error,
-            "boom \"x\"",
-            &[("exitCode", 3.into())],
-        );
+        let line = render(LogFormat::Json, Level::Error, "boom \"x\"", &[("exitCode", 3.into())]);
         let v: Value = serde_json::from_str(line.trim()).unwrap();
         assert_eq!(v["level"], "error");
         assert_eq!(v["msg"], "boom \"x\"");

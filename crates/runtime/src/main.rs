@@ -11,11 +11,7 @@ use clap::Parser;
 
 fn main() {
     let cli = cli::Cli::parse();
-    if let Err(e) = logging::init(
-        cli.global.log.as_deref(),
-        cli.global.log_format,
-        cli.global.debug,
-    ) {
+    if let Err(e) = logging::init(cli.global.log.as_deref(), cli.global.log_format, cli.global.debug) {
         eprintln!("{}: {e}", logging::program_name());
         std::process::exit(1);
     }

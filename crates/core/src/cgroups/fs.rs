@@ -4,18 +4,10 @@ use std::path::Path;
 
 use super::CgroupError;
 
-pub fn write_value(
-    dir: &Path,
-    file: &str,
-    value: impl std::fmt::Display,
-) -> Result<(), CgroupError> {
+pub fn write_value(dir: &Path, file: &str, value: impl std::fmt::Display) -> Result<(), CgroupError> {
     let path = dir.join(file);
     let value = value.to_string();
-    std::fs::write(&path, &value).map_err(|source| CgroupError::Write {
-        path,
-        value,
-        source,
-    })
+    std::fs::write(&path, &value).map_err(|source| CgroupError::Write { path, value, source })
 }
 
 pub fn read_value(dir: &Path, file: &str) -> Result<String, CgroupError> {

@@ -65,11 +65,10 @@ pub enum CgroupError {
         #[source]
         source: std::io::Error,
     },
-    #[error("the {controller} cgroup controller is not available on this host, so the requested {what} cannot be applied")]
-    ControllerMissing {
-        controller: &'static str,
-        what: &'static str,
-    },
+    #[error(
+        "the {controller} cgroup controller is not available on this host, so the requested {what} cannot be applied"
+    )]
+    ControllerMissing { controller: &'static str, what: &'static str },
     #[error("{what} is not supported with cgroup {version}")]
     Unsupported { what: String, version: &'static str },
     #[error("cannot find this process's {controller} cgroup in /proc/self/cgroup")]
@@ -89,10 +88,7 @@ pub enum ContainerView {
     /// One cgroup2 mount.
     Unified { host_dir: PathBuf },
     /// A tmpfs with one mount per v1 hierarchy, and the cgroup2 mount on hybrid hosts.
-    Legacy {
-        hierarchies: Vec<HierarchyView>,
-        unified: Option<PathBuf>,
-    },
+    Legacy { hierarchies: Vec<HierarchyView>, unified: Option<PathBuf> },
 }
 
 /// One v1 hierarchy as the container sees it.
@@ -132,17 +128,12 @@ pub trait CgroupManager {
 /// Finds the cgroup layout under `root` (normally `/sys/fs/cgroup`) from filesystem magic.
 pub fn detect(root: &Path) -> Result<Setup, CgroupError> {
     use nix::sys::statfs::{statfs, CGROUP2_SUPER_MAGIC, TMPFS_MAGIC};
-    let fs = statfs(root).map_err(|source| CgroupError::Detect {
-        path: root.to_path_buf(),
-        source,
-    })?;
+    let fs = statfs(root).map_err(|source| CgroupError::Detect { path: root.to_path_buf(), source })?;
     if fs.filesystem_type() == CGROUP2_SUPER_MAGIC {
         return Ok(Setup::Unified);
     }
     if fs.filesystem_type() != TMPFS_MAGIC {
-        return Err(CgroupError::NotMounted {
-            path: root.to_path_buf(),
-        });
+        return Err(CgroupError::NotMounted { path: root.to_path_buf() });
     }
     let unified = root.join("unified");
     match statfs(&unified) {
@@ -196,10 +187,7 @@ pub struct Roots {
 
 impl Default for Roots {
     fn default() -> Self {
-        Roots {
-            cgroup: PathBuf::from(DEFAULT_CGROUP_ROOT),
-            proc_self: PathBuf::from("/proc/self"),
-        }
+        Roots { cgroup: PathBuf::from(DEFAULT_CGROUP_ROOT), proc_self: PathBuf::from("/proc/self") }
     }
 }
 
@@ -207,9 +195,7 @@ impl Default for Roots {
 pub fn manager(path: &CgroupPath, roots: &Roots) -> Result<AnyManager, CgroupError> {
     Ok(match detect(&roots.cgroup)? {
         Setup::Unified => AnyManager::V2(v2::Manager::new(path, roots)?),
-        setup @ (Setup::Legacy | Setup::Hybrid) => {
-            AnyManager::V1(v1::Manager::new(path, roots, setup)?)
-        }
+        setup @ (Setup::Legacy | Setup::Hybrid) => AnyManager::V1(v1::Manager::new(path, roots, setup)?),
     })
 }
 
@@ -266,12 +252,7 @@ pub fn convert_shares_to_weight(shares: u64) -> u64 {
 
 /// Reads the `oom_kill` counter from a flat keyed file (`memory.events`, `memory.oom_control`).
 pub(crate) fn oom_kill_from(text: &str) -> u64 {
-    text.lines()
-        .find_map(|l| {
-            l.strip_prefix("oom_kill ")
-                .and_then(|v| v.trim().parse().ok())
-        })
-        .unwrap_or(0)
+    text.lines().find_map(|l| l.strip_prefix("oom_kill ").and_then(|v| v.trim().parse().ok())).unwrap_or(0)
 }
 
 /// Parses a `cgroup.procs` file.
@@ -291,26 +272,12 @@ pub(crate) fn remove_dir(dir: &Path) -> Result<(), CgroupError> {
                 std::thread::sleep(delay);
                 delay = (delay * 2).min(std::time::Duration::from_millis(200));
             }
-            Err(source) => {
-                return Err(CgroupError::Remove {
-                    path: dir.to_path_buf(),
-                    source,
-                })
-            }
+            Err(source) => return Err(CgroupError::Remove { path: dir.to_path_buf(), source }),
         }
     }
     std::fs::remove_dir(dir)
-        .or_else(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                Ok(())
-            } else {
-                Err(e)
-            }
-        })
-        .map_err(|source| CgroupError::Remove {
-            path: dir.to_path_buf(),
-            source,
-        })
+        .or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(e) })
+        .map_err(|source| CgroupError::Remove { path: dir.to_path_buf(), source })
 }
 
 #[cfg(test)]
@@ -327,14 +294,8 @@ mod tests {
 
     #[test]
     fn oom_kill_counter_is_read() {
-        assert_eq!(
-            oom_kill_from("oom_kill_disable 0\nunder_oom 0\noom_kill 3\n"),
-            3
-        );
-        assert_eq!(
-            oom_kill_from("low 0\nhigh 0\nmax 2\noom 1\noom_kill 1\noom_group_kill 0\n"),
-            1
-        );
+        assert_eq!(oom_kill_from("oom_kill_disable 0\nunder_oom 0\noom_kill 3\n"), 3);
+        assert_eq!(oom_kill_from("low 0\nhigh 0\nmax 2\noom 1\noom_kill 1\noom_group_kill 0\n"), 1);
         assert_eq!(oom_kill_from(""), 0);
     }
 

@@ -23,12 +23,7 @@ fn unescape(field: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'\\'
-            && i + 4 <= bytes.len()
-            && bytes[i + 1..i + 4]
-                .iter()
-                .all(|b| (b'0'..=b'7').contains(b))
-        {
+        if bytes[i] == b'\\' && i + 4 <= bytes.len() && bytes[i + 1..i + 4].iter().all(|b| (b'0'..=b'7').contains(b)) {
             let v = (bytes[i + 1] - b'0') * 64 + (bytes[i + 2] - b'0') * 8 + (bytes[i + 3] - b'0');
             out.push(v);
             i += 4;
@@ -112,14 +107,7 @@ mod tests {
     #[test]
     fn proc_cgroup_lines_parse() {
         let c = parse_proc_cgroup("9:name=systemd:/\n4:memory:/process_api/x\n0::/\n");
-        assert_eq!(
-            c[1],
-            OwnCgroup {
-                hierarchy_id: 4,
-                controllers: "memory".into(),
-                path: "/process_api/x".into()
-            }
-        );
+        assert_eq!(c[1], OwnCgroup { hierarchy_id: 4, controllers: "memory".into(), path: "/process_api/x".into() });
         assert_eq!(c[2].controllers, "");
     }
 }

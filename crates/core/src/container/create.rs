@@ -78,21 +78,15 @@ impl Undo<'_> {
         if failures.is_empty() {
             error
         } else {
-            ContainerError::Cleanup {
-                error: Box::new(error),
-                cleanup: failures.join("; "),
-            }
-            .into()
+            ContainerError::Cleanup { error: Box::new(error), cleanup: failures.join("; ") }.into()
         }
     }
 }
 
 pub fn create(opts: &CreateOptions<'_>) -> Result<Created, Error> {
     crate::state::validate_id(opts.id)?;
-    let bundle = std::fs::canonicalize(opts.bundle).map_err(|source| ContainerError::Bundle {
-        path: opts.bundle.to_path_buf(),
-        source,
-    })?;
+    let bundle = std::fs::canonicalize(opts.bundle)
+        .map_err(|source| ContainerError::Bundle { path: opts.bundle.to_path_buf(), source })?;
     let spec = spec::load(&bundle)?;
     spec::validate(&spec)?;
     if spec.process().is_none() {
@@ -105,10 +99,7 @@ pub fn create(opts: &CreateOptions<'_>) -> Result<Created, Error> {
     }
 
     let dir = opts.store.create_dir(opts.id)?;
-    let mut undo = Undo {
-        store: Some((opts.store, opts.id)),
-        ..Undo::default()
-    };
+    let mut undo = Undo { store: Some((opts.store, opts.id)), ..Undo::default() };
     match create_in(opts, &spec, &bundle, &rootfs, &namespaces, &dir, &mut undo) {
         Ok(created) => Ok(created),
         Err(e) => Err(std::mem::take(&mut undo).run(e)),
@@ -127,35 +118,24 @@ fn create_in<'a>(
 ) -> Result<Created, Error> {
     let lock = opts.store.lock(opts.id)?;
     let staging = dir.join(ROOTFS_DIR);
-    std::fs::DirBuilder::new()
-        .mode(0o700)
-        .create(&staging)
-        .map_err(|source| ContainerError::Write {
-            what: "rootfs mount point",
-            path: staging.clone(),
-            source,
-        })?;
+    std::fs::DirBuilder::new().mode(0o700).create(&staging).map_err(|source| ContainerError::Write {
+        what: "rootfs mount point",
+        path: staging.clone(),
+        source,
+    })?;
     let fifo = dir.join(EXEC_FIFO);
     // 0622: the command may run as any user and must still be able to open it for writing.
-    nix::unistd::mkfifo(&fifo, Mode::from_bits_truncate(0o622)).map_err(|e| {
-        ContainerError::Write {
-            what: "exec fifo",
-            path: fifo.clone(),
-            source: e.into(),
-        }
+    nix::unistd::mkfifo(&fifo, Mode::from_bits_truncate(0o622)).map_err(|e| ContainerError::Write {
+        what: "exec fifo",
+        path: fifo.clone(),
+        source: e.into(),
     })?;
     // mkfifo's mode went through the umask; set it exactly.
-    std::fs::set_permissions(&fifo, std::os::unix::fs::PermissionsExt::from_mode(0o622)).map_err(
-        |source| ContainerError::Write {
-            what: "exec fifo",
-            path: fifo.clone(),
-            source,
-        },
-    )?;
+    std::fs::set_permissions(&fifo, std::os::unix::fs::PermissionsExt::from_mode(0o622))
+        .map_err(|source| ContainerError::Write { what: "exec fifo", path: fifo.clone(), source })?;
 
     let linux = spec.linux().as_ref();
-    let cgroup_path =
-        CgroupPath::from_spec(linux.and_then(|l| l.cgroups_path().as_deref()), opts.id);
+    let cgroup_path = CgroupPath::from_spec(linux.and_then(|l| l.cgroups_path().as_deref()), opts.id);
     let mut state = ContainerState {
         oci_version: spec.version().clone(),
         id: opts.id.to_string(),
@@ -180,13 +160,8 @@ fn create_in<'a>(
     let view = cgroup.container_view();
 
     namespaces.join_for_children(opts.sys)?;
-    let exec_fifo = open(&fifo, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty()).map_err(|e| {
-        ContainerError::Write {
-            what: "exec fifo",
-            path: fifo.clone(),
-            source: e.into(),
-        }
-    })?;
+    let exec_fifo = open(&fifo, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| ContainerError::Write { what: "exec fifo", path: fifo.clone(), source: e.into() })?;
     let (ours, theirs) = channel::pair()?;
 
     let Some(pid) = fork::clone_init(namespaces.clone_flags())? else {
@@ -232,11 +207,7 @@ fn create_in<'a>(
             Some((Message::Ready, _)) => break,
             Some((Message::Failed(failure), _)) => return Err(ContainerError::Init(failure).into()),
             Some((other, _)) => {
-                return Err(channel::ChannelError::Unexpected {
-                    expected: "ready",
-                    got: format!("{other:?}"),
-                }
-                .into())
+                return Err(channel::ChannelError::Unexpected { expected: "ready", got: format!("{other:?}") }.into())
             }
             None => {
                 let how = match waitpid(pid, None) {
@@ -259,63 +230,32 @@ fn create_in<'a>(
     // Success: nothing to undo.
     *undo = Undo::default();
     drop(lock);
-    Ok(Created {
-        state,
-        console,
-        channel: ours,
-    })
+    Ok(Created { state, console, channel: ours })
 }
 
 /// Writes the pid the way runc does: to a temporary file renamed into place, so a reader
 /// never sees a partial number.
 fn write_pid_file(path: &Path, pid: i32) -> Result<(), ContainerError> {
-    let absolute = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        std::env::current_dir().unwrap_or_default().join(path)
-    };
-    let tmp = absolute.with_file_name(format!(
-        ".{}.tmp",
-        absolute
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("pid")
-    ));
+    let absolute =
+        if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir().unwrap_or_default().join(path) };
+    let tmp =
+        absolute.with_file_name(format!(".{}.tmp", absolute.file_name().and_then(|n| n.to_str()).unwrap_or("pid")));
     let write = || -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o644)
-            .open(&tmp)?;
+        let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o644).open(&tmp)?;
         std::io::Write::write_all(&mut f, pid.to_string().as_bytes())?;
         std::fs::rename(&tmp, &absolute)
     };
-    write().map_err(|source| ContainerError::Write {
-        what: "pid file",
-        path: absolute.clone(),
-        source,
-    })
+    write().map_err(|source| ContainerError::Write { what: "pid file", path: absolute.clone(), source })
 }
 
 /// Hands the pty master to whoever listens on the console socket, as runc does: one
 /// message whose payload is the pty's name, with the descriptor attached.
 fn send_console(socket: &Path, master: OwnedFd) -> Result<(), ContainerError> {
     use nix::sys::socket::{
-        connect, sendmsg, socket as make_socket, AddressFamily, ControlMessage, MsgFlags, SockFlag,
-        SockType, UnixAddr,
+        connect, sendmsg, socket as make_socket, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType, UnixAddr,
     };
-    let fail = |source| ContainerError::ConsoleSocket {
-        path: socket.to_path_buf(),
-        source,
-    };
-    let sock = make_socket(
-        AddressFamily::Unix,
-        SockType::Stream,
-        SockFlag::SOCK_CLOEXEC,
-        None,
-    )
-    .map_err(fail)?;
+    let fail = |source| ContainerError::ConsoleSocket { path: socket.to_path_buf(), source };
+    let sock = make_socket(AddressFamily::Unix, SockType::Stream, SockFlag::SOCK_CLOEXEC, None).map_err(fail)?;
     let addr = UnixAddr::new(socket).map_err(fail)?;
     connect(sock.as_raw_fd(), &addr).map_err(fail)?;
     let fds = [master.as_raw_fd()];

@@ -36,18 +36,10 @@ pub fn delete(store: &StateStore, id: &str, force: bool, roots: &Roots) -> Resul
     };
     let status = live_status(store, &state, roots);
     if !status.can_delete() && !force {
-        return Err(ContainerError::InvalidStatus {
-            id: id.to_string(),
-            status,
-            action: "delete",
-        }
-        .into());
+        return Err(ContainerError::InvalidStatus { id: id.to_string(), status, action: "delete" }.into());
     }
     let cgroup = cgroups::manager(&state.cgroup_path, roots)?;
-    if let Some(pid) = state
-        .pid
-        .filter(|pid| crate::proc::is_alive(*pid, state.pid_start_time))
-    {
+    if let Some(pid) = state.pid.filter(|pid| crate::proc::is_alive(*pid, state.pid_start_time)) {
         let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
         if status == Status::Paused {
             let _ = cgroup.freeze(FreezerState::Thawed);
@@ -55,11 +47,9 @@ pub fn delete(store: &StateStore, id: &str, force: bool, roots: &Roots) -> Resul
         let deadline = Instant::now() + KILL_TIMEOUT;
         while crate::proc::is_alive(pid, state.pid_start_time) {
             if Instant::now() > deadline {
-                return Err(ContainerError::StuckAfterKill {
-                    id: id.to_string(),
-                    seconds: KILL_TIMEOUT.as_secs(),
-                }
-                .into());
+                return Err(
+                    ContainerError::StuckAfterKill { id: id.to_string(), seconds: KILL_TIMEOUT.as_secs() }.into()
+                );
             }
             std::thread::sleep(Duration::from_millis(2));
         }

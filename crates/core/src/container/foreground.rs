@@ -56,14 +56,7 @@ const NOT_FORWARDED: [Signal; 9] = [
 
 fn supervised_set() -> SigSet {
     let mut set = SigSet::all();
-    for s in [
-        Signal::SIGSEGV,
-        Signal::SIGBUS,
-        Signal::SIGFPE,
-        Signal::SIGILL,
-        Signal::SIGTRAP,
-        Signal::SIGSYS,
-    ] {
+    for s in [Signal::SIGSEGV, Signal::SIGBUS, Signal::SIGFPE, Signal::SIGILL, Signal::SIGTRAP, Signal::SIGSYS] {
         set.remove(s);
     }
     set
@@ -73,15 +66,8 @@ fn supervised_set() -> SigSet {
 /// so a signal that arrives while the container is being set up is held, not lost (and
 /// does not kill the runtime half-way). The init unblocks them before its execve.
 pub fn block_signals() -> Result<(), Error> {
-    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&supervised_set()), None).map_err(
-        |source| {
-            ContainerError::Wait {
-                action: "block signals",
-                source,
-            }
-            .into()
-        },
-    )
+    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&supervised_set()), None)
+        .map_err(|source| ContainerError::Wait { action: "block signals", source }.into())
 }
 
 /// Puts the caller's terminal in raw mode for the relay, and restores it when dropped.
@@ -119,25 +105,15 @@ fn write_all(fd: BorrowedFd<'_>, mut data: &[u8]) -> nix::Result<()> {
 
 /// Waits for the container's init, forwarding signals and relaying the terminal.
 /// `channel` is the init channel after `start`: end-of-file means the command runs.
-pub fn supervise(
-    pid: Pid,
-    console: Option<OwnedFd>,
-    channel: Option<&Channel>,
-) -> Result<Outcome, Error> {
+pub fn supervise(pid: Pid, console: Option<OwnedFd>, channel: Option<&Channel>) -> Result<Outcome, Error> {
     let wait_err = |action| move |source| ContainerError::Wait { action, source };
-    let signals = SignalFd::with_flags(
-        &supervised_set(),
-        SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK,
-    )
-    .map_err(wait_err("read signals"))?;
+    let signals = SignalFd::with_flags(&supervised_set(), SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+        .map_err(wait_err("read signals"))?;
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
-    let _raw = console
-        .as_ref()
-        .and_then(|_| RawTerminal::enter(stdin.as_fd()));
+    let _raw = console.as_ref().and_then(|_| RawTerminal::enter(stdin.as_fd()));
     if let Some(master) = &console {
-        if let Some((rows, cols)) = winsize_of(stdin.as_fd()).or_else(|| winsize_of(stdout.as_fd()))
-        {
+        if let Some((rows, cols)) = winsize_of(stdin.as_fd()).or_else(|| winsize_of(stdout.as_fd())) {
             let _ = set_winsize(master.as_fd(), rows, cols);
         }
     }
@@ -163,27 +139,16 @@ pub fn supervise(
             fds.len() - 1
         });
         // Once the init is gone, only drain what is left on the terminal.
-        let timeout = if status.is_some() {
-            PollTimeout::from(100u16)
-        } else {
-            PollTimeout::NONE
-        };
+        let timeout = if status.is_some() { PollTimeout::from(100u16) } else { PollTimeout::NONE };
         match poll(&mut fds, timeout) {
             Ok(0) if status.is_some() => break,
             Ok(_) => {}
             Err(Errno::EINTR) => continue,
             Err(e) => return Err(wait_err("poll")(e).into()),
         }
-        let ready = |i: Option<usize>| {
-            i.and_then(|i| fds[i].revents())
-                .is_some_and(|r| !r.is_empty())
-        };
-        let (sig_ready, ch_ready, m_ready, in_ready) = (
-            ready(Some(0)),
-            ready(channel_index),
-            ready(master_index),
-            ready(stdin_index),
-        );
+        let ready = |i: Option<usize>| i.and_then(|i| fds[i].revents()).is_some_and(|r| !r.is_empty());
+        let (sig_ready, ch_ready, m_ready, in_ready) =
+            (ready(Some(0)), ready(channel_index), ready(master_index), ready(stdin_index));
         drop(fds);
 
         if sig_ready {
@@ -193,9 +158,7 @@ pub fn supervise(
                     Ok(Signal::SIGCHLD) => {
                         while let Ok(ws) = waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
                             match ws {
-                                WaitStatus::Exited(p, code) if p == pid => {
-                                    status = Some(ExitStatus::Exited(code))
-                                }
+                                WaitStatus::Exited(p, code) if p == pid => status = Some(ExitStatus::Exited(code)),
                                 WaitStatus::Signaled(p, sig, _) if p == pid => {
                                     status = Some(ExitStatus::Signaled(sig as i32))
                                 }
@@ -205,9 +168,7 @@ pub fn supervise(
                         }
                     }
                     Ok(Signal::SIGWINCH) => {
-                        if let (Some(master), Some((rows, cols))) =
-                            (&console, winsize_of(stdin.as_fd()))
-                        {
+                        if let (Some(master), Some((rows, cols))) = (&console, winsize_of(stdin.as_fd())) {
                             let _ = set_winsize(master.as_fd(), rows, cols);
                         }
                     }
@@ -262,8 +223,5 @@ pub fn supervise(
         }
     }
     let status = status.ok_or(ContainerError::InitDied("its exit status was lost".into()))?;
-    Ok(Outcome {
-        status,
-        exec_failure,
-    })
+    Ok(Outcome { status, exec_failure })
 }

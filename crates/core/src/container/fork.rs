@@ -9,9 +9,7 @@ use super::ContainerError;
 /// Counts this process's threads. Cloning a container's init is only sound from a
 /// single-threaded process (DESIGN.md, invariant 1).
 pub(super) fn thread_count() -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .map(|d| d.count())
-        .unwrap_or(1)
+    std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(1)
 }
 
 /// Clones the init with `flags`: `Some(pid)` in the runtime, `None` in the init.

@@ -8,28 +8,14 @@ use crate::cgroups::{self, CgroupManager, FreezerState, Roots};
 use crate::state::{StateStore, Status};
 use crate::Error;
 
-pub fn kill(
-    store: &StateStore,
-    id: &str,
-    signal: i32,
-    all: bool,
-    roots: &Roots,
-) -> Result<(), Error> {
+pub fn kill(store: &StateStore, id: &str, signal: i32, all: bool, roots: &Roots) -> Result<(), Error> {
     let state = store.load(id)?;
     let status = live_status(store, &state, roots);
     if !status.can_kill() {
-        return Err(ContainerError::InvalidStatus {
-            id: id.to_string(),
-            status,
-            action: "kill",
-        }
-        .into());
+        return Err(ContainerError::InvalidStatus { id: id.to_string(), status, action: "kill" }.into());
     }
     let sig = Signal::try_from(signal).ok();
-    let fail = |source| ContainerError::Signal {
-        id: id.to_string(),
-        source,
-    };
+    let fail = |source| ContainerError::Signal { id: id.to_string(), source };
     let cgroup = cgroups::manager(&state.cgroup_path, roots)?;
     if all {
         for pid in cgroup.pids()? {

@@ -27,18 +27,16 @@ use crate::state::{ContainerState, StateError, StateStore, Status, EXEC_FIFO};
 #[derive(Debug, thiserror::Error)]
 pub enum ContainerError {
     #[error("container `{id}` is {status}: cannot {action} it")]
-    InvalidStatus {
-        id: String,
-        status: Status,
-        action: &'static str,
-    },
+    InvalidStatus { id: String, status: Status, action: &'static str },
     #[error("unable to start container process: {}", .0.message)]
     Init(InitFailure),
     #[error("the container's init exited before it was ready ({0})")]
     InitDied(String),
     #[error("cannot clone the container's init: {0}")]
     Clone(#[source] nix::Error),
-    #[error("refusing to create a container from a multithreaded process ({0} threads): namespaces cannot be set up safely")]
+    #[error(
+        "refusing to create a container from a multithreaded process ({0} threads): namespaces cannot be set up safely"
+    )]
     Multithreaded(usize),
     #[error("bundle {}: {source}", path.display())]
     Bundle {
@@ -89,22 +87,12 @@ pub enum ContainerError {
 /// whose init has exited is stopped whatever the file says, and a reused pid (another
 /// start time) does not count as its init.
 pub fn live_status(store: &StateStore, state: &ContainerState, roots: &Roots) -> Status {
-    let alive = state
-        .pid
-        .is_some_and(|pid| crate::proc::is_alive(pid, state.pid_start_time));
+    let alive = state.pid.is_some_and(|pid| crate::proc::is_alive(pid, state.pid_start_time));
     if !alive {
-        return if state.pid.is_none() && store.is_locked(&state.id) {
-            Status::Creating
-        } else {
-            Status::Stopped
-        };
+        return if state.pid.is_none() && store.is_locked(&state.id) { Status::Creating } else { Status::Stopped };
     }
     if state.status == Status::Creating {
-        return if store.is_locked(&state.id) {
-            Status::Creating
-        } else {
-            Status::Stopped
-        };
+        return if store.is_locked(&state.id) { Status::Creating } else { Status::Stopped };
     }
     if store.dir(&state.id).join(EXEC_FIFO).exists() {
         return Status::Created;
@@ -144,11 +132,7 @@ pub fn state(store: &StateStore, id: &str, roots: &Roots) -> Result<StateReport,
 }
 
 pub fn report(state: &ContainerState, status: Status) -> StateReport {
-    let pid = if status == Status::Stopped {
-        0
-    } else {
-        state.pid.unwrap_or(0)
-    };
+    let pid = if status == Status::Stopped { 0 } else { state.pid.unwrap_or(0) };
     StateReport {
         oci_version: state.oci_version.clone(),
         id: state.id.clone(),

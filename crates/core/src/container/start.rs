@@ -18,25 +18,12 @@ pub fn start(store: &StateStore, id: &str, roots: &Roots) -> Result<ContainerSta
     let mut state = store.load(id)?;
     let status = live_status(store, &state, roots);
     if !status.can_start() {
-        return Err(ContainerError::InvalidStatus {
-            id: id.to_string(),
-            status,
-            action: "start",
-        }
-        .into());
+        return Err(ContainerError::InvalidStatus { id: id.to_string(), status, action: "start" }.into());
     }
     let fifo = store.dir(id).join(EXEC_FIFO);
     // Non-blocking, so a dead init cannot leave us waiting forever for a writer.
-    let fd = open(
-        &fifo,
-        OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|e| ContainerError::Write {
-        what: "exec fifo",
-        path: fifo.clone(),
-        source: e.into(),
-    })?;
+    let fd = open(&fifo, OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| ContainerError::Write { what: "exec fifo", path: fifo.clone(), source: e.into() })?;
     let pid = state.pid.unwrap_or(0);
     loop {
         let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
@@ -47,28 +34,13 @@ pub fn start(store: &StateStore, id: &str, roots: &Roots) -> Result<ContainerSta
                 match nix::unistd::read(fd.as_fd(), &mut byte) {
                     Ok(1) => break,
                     Ok(_) => {
-                        return Err(ContainerError::InitDied(
-                            "it closed the exec fifo without starting".into(),
-                        )
-                        .into())
+                        return Err(ContainerError::InitDied("it closed the exec fifo without starting".into()).into())
                     }
                     Err(Errno::EAGAIN) | Err(Errno::EINTR) => {}
-                    Err(e) => {
-                        return Err(ContainerError::Wait {
-                            action: "read the exec fifo",
-                            source: e,
-                        }
-                        .into())
-                    }
+                    Err(e) => return Err(ContainerError::Wait { action: "read the exec fifo", source: e }.into()),
                 }
             }
-            Err(e) => {
-                return Err(ContainerError::Wait {
-                    action: "wait on the exec fifo",
-                    source: e,
-                }
-                .into())
-            }
+            Err(e) => return Err(ContainerError::Wait { action: "wait on the exec fifo", source: e }.into()),
         }
         if !crate::proc::is_alive(pid, state.pid_start_time) {
             return Err(ContainerError::InitDied("it exited before start".into()).into());

@@ -12,15 +12,11 @@ use crate::syscall::{CapabilitySets, Syscall};
 /// The kernel's number for a capability.
 pub fn capability_index(cap: Capability) -> Result<u8, ProcessError> {
     let name = format!("CAP_{cap}");
-    caps::Capability::from_str(&name)
-        .map(|c| c.index())
-        .map_err(|_| ProcessError::UnknownCapability(name))
+    caps::Capability::from_str(&name).map(|c| c.index()).map_err(|_| ProcessError::UnknownCapability(name))
 }
 
 fn mask(set: Option<&Capabilities>) -> Result<u64, ProcessError> {
-    set.into_iter()
-        .flatten()
-        .try_fold(0u64, |acc, cap| Ok(acc | (1u64 << capability_index(*cap)?)))
+    set.into_iter().flatten().try_fold(0u64, |acc, cap| Ok(acc | (1u64 << capability_index(*cap)?)))
 }
 
 /// The highest capability this kernel knows, probed with PR_CAPBSET_READ (no /proc needed).
@@ -41,8 +37,7 @@ pub fn drop_bounding_set(caps: &LinuxCapabilities, sys: &dyn Syscall) -> Result<
     let keep = mask(Some(bounding))?;
     for cap in 0..=last_capability() {
         if keep & (1 << cap) == 0 {
-            sys.drop_bounding_capability(cap)
-                .map_err(ProcessError::Capabilities)?;
+            sys.drop_bounding_capability(cap).map_err(ProcessError::Capabilities)?;
         }
     }
     Ok(())
@@ -55,11 +50,9 @@ pub fn apply_capabilities(caps: &LinuxCapabilities, sys: &dyn Syscall) -> Result
         permitted: mask(caps.permitted().as_ref())?,
         inheritable: mask(caps.inheritable().as_ref())?,
     };
-    sys.set_capabilities(sets)
-        .map_err(ProcessError::Capabilities)?;
+    sys.set_capabilities(sets).map_err(ProcessError::Capabilities)?;
     for cap in caps.ambient().iter().flatten() {
-        sys.raise_ambient_capability(capability_index(*cap)?)
-            .map_err(ProcessError::Capabilities)?;
+        sys.raise_ambient_capability(capability_index(*cap)?).map_err(ProcessError::Capabilities)?;
     }
     Ok(())
 }
@@ -101,11 +94,7 @@ mod tests {
         assert_eq!(
             fake.calls(),
             vec![
-                Call::SetCapabilities(CapabilitySets {
-                    effective: 1 << 5,
-                    permitted: 1 << 5 | 1,
-                    inheritable: 1 << 5
-                }),
+                Call::SetCapabilities(CapabilitySets { effective: 1 << 5, permitted: 1 << 5 | 1, inheritable: 1 << 5 }),
                 Call::RaiseAmbientCapability(5),
             ]
         );

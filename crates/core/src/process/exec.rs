@@ -14,24 +14,16 @@ use super::{ExecError, ExecErrorKind};
 fn describe(errno: Errno) -> String {
     let text = errno.desc();
     let mut chars = text.chars();
-    chars
-        .next()
-        .map(|c| c.to_lowercase().chain(chars).collect())
-        .unwrap_or_default()
+    chars.next().map(|c| c.to_lowercase().chain(chars).collect()).unwrap_or_default()
 }
 
 fn error(command: &str, kind: ExecErrorKind, reason: String) -> ExecError {
-    ExecError {
-        command: command.to_string(),
-        reason,
-        kind,
-    }
+    ExecError { command: command.to_string(), reason, kind }
 }
 
 /// Ok if `path` is a regular file this process may execute.
 fn check(path: &Path) -> Result<(), Errno> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::ENOENT)))?;
+    let meta = std::fs::metadata(path).map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::ENOENT)))?;
     if meta.is_dir() || meta.permissions().mode() & 0o111 == 0 {
         return Err(Errno::EACCES);
     }
@@ -44,19 +36,13 @@ pub fn find_executable(command: &str, env: &[String]) -> Result<PathBuf, ExecErr
     if command.contains('/') {
         return match check(Path::new(command)) {
             Ok(()) => Ok(PathBuf::from(command)),
-            Err(Errno::ENOENT) | Err(Errno::ENOTDIR) => Err(error(
-                command,
-                ExecErrorKind::NotFound,
-                describe(Errno::ENOENT),
-            )),
+            Err(Errno::ENOENT) | Err(Errno::ENOTDIR) => {
+                Err(error(command, ExecErrorKind::NotFound, describe(Errno::ENOENT)))
+            }
             Err(e) => Err(error(command, ExecErrorKind::NotExecutable, describe(e))),
         };
     }
-    let path = env
-        .iter()
-        .rev()
-        .find_map(|e| e.strip_prefix("PATH="))
-        .unwrap_or_default();
+    let path = env.iter().rev().find_map(|e| e.strip_prefix("PATH=")).unwrap_or_default();
     for dir in path.split(':') {
         let dir = if dir.is_empty() { "." } else { dir };
         let candidate = Path::new(dir).join(command);
@@ -64,38 +50,23 @@ pub fn find_executable(command: &str, env: &[String]) -> Result<PathBuf, ExecErr
             return Ok(candidate);
         }
     }
-    Err(error(
-        command,
-        ExecErrorKind::NotFound,
-        "executable file not found in $PATH".into(),
-    ))
+    Err(error(command, ExecErrorKind::NotFound, "executable file not found in $PATH".into()))
 }
 
 fn cstrings(items: &[String]) -> Result<Vec<CString>, Errno> {
-    items
-        .iter()
-        .map(|s| CString::new(s.as_bytes()).map_err(|_| Errno::EINVAL))
-        .collect()
+    items.iter().map(|s| CString::new(s.as_bytes()).map_err(|_| Errno::EINVAL)).collect()
 }
 
 /// Replaces this process with the command; returns only on failure.
 pub fn exec(command: &str, path: &Path, args: &[String], env: &[String]) -> ExecError {
-    let errno = match (
-        CString::new(path.as_os_str().as_bytes()),
-        cstrings(args),
-        cstrings(env),
-    ) {
+    let errno = match (CString::new(path.as_os_str().as_bytes()), cstrings(args), cstrings(env)) {
         (Ok(p), Ok(a), Ok(e)) => match nix::unistd::execve(&p, &a, &e) {
             Err(errno) => errno,
             Ok(never) => match never {},
         },
         _ => Errno::EINVAL,
     };
-    let kind = if errno == Errno::ENOENT {
-        ExecErrorKind::NotFound
-    } else {
-        ExecErrorKind::NotExecutable
-    };
+    let kind = if errno == Errno::ENOENT { ExecErrorKind::NotFound } else { ExecErrorKind::NotExecutable };
     error(command, kind, describe(errno))
 }
 
@@ -108,10 +79,7 @@ mod tests {
         let env = vec!["PATH=/nonexistent:/bin:/usr/bin".to_string()];
         assert!(find_executable("sh", &env).unwrap().ends_with("sh"));
         let err = find_executable("no-such-command-xyz", &env).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            r#"exec: "no-such-command-xyz": executable file not found in $PATH"#
-        );
+        assert_eq!(err.to_string(), r#"exec: "no-such-command-xyz": executable file not found in $PATH"#);
         assert_eq!(err.kind, ExecErrorKind::NotFound);
     }
 
@@ -121,14 +89,8 @@ mod tests {
         assert_eq!(err.to_string(), r#"exec: "/etc": permission denied"#);
         assert_eq!(err.kind.exit_code(), 126);
         let err = find_executable("/no/such/file", &[]).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            r#"exec: "/no/such/file": no such file or directory"#
-        );
+        assert_eq!(err.to_string(), r#"exec: "/no/such/file": no such file or directory"#);
         assert_eq!(err.kind.exit_code(), 127);
-        assert!(
-            find_executable("/etc/passwd", &[]).is_err(),
-            "a file without x bits is not executable"
-        );
+        assert!(find_executable("/etc/passwd", &[]).is_err(), "a file without x bits is not executable");
     }
 }

@@ -70,6 +70,8 @@ pub enum ProcessError {
     },
     #[error("cannot set no_new_privs: {0}")]
     NoNewPrivileges(#[source] SyscallError),
+    #[error("cannot load the seccomp filter: {0}")]
+    Seccomp(#[source] SyscallError),
     #[error("cannot change to the working directory {}: {source}", path.display())]
     Cwd {
         path: PathBuf,

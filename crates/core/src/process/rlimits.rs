@@ -29,10 +29,7 @@ fn resource(t: PosixRlimitType) -> libc::c_int {
 pub fn apply_rlimits(rlimits: &[PosixRlimit], sys: &dyn Syscall) -> Result<(), ProcessError> {
     for r in rlimits {
         sys.setrlimit(resource(r.typ()), r.soft(), r.hard())
-            .map_err(|source| ProcessError::Rlimit {
-                name: r.typ().to_string(),
-                source,
-            })?;
+            .map_err(|source| ProcessError::Rlimit { name: r.typ().to_string(), source })?;
     }
     Ok(())
 }
@@ -50,11 +47,7 @@ mod tests {
         apply_rlimits(&rl, &fake).unwrap();
         assert_eq!(
             fake.calls(),
-            vec![Call::Setrlimit {
-                resource: libc::RLIMIT_NOFILE as i32,
-                soft: 1024,
-                hard: 4096
-            }]
+            vec![Call::Setrlimit { resource: libc::RLIMIT_NOFILE as i32, soft: 1024, hard: 4096 }]
         );
     }
 }

@@ -14,26 +14,19 @@ use super::ProcessError;
 /// Opens a pty, makes its slave the controlling terminal and fds 0-2 of this process
 /// (which must be a session leader), and returns the master.
 pub fn open_console(uid: u32, size: Option<(u16, u16)>) -> Result<OwnedFd, ProcessError> {
-    let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
-        .map_err(ProcessError::Terminal)?;
+    let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC).map_err(ProcessError::Terminal)?;
     grantpt(&master).map_err(ProcessError::Terminal)?;
     unlockpt(&master).map_err(ProcessError::Terminal)?;
     let name = ptsname_r(&master).map_err(ProcessError::Terminal)?;
-    let slave = open(
-        name.as_str(),
-        OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(ProcessError::Terminal)?;
-    nix::unistd::fchown(slave.as_fd(), Some(nix::unistd::Uid::from_raw(uid)), None)
+    let slave = open(name.as_str(), OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC, Mode::empty())
         .map_err(ProcessError::Terminal)?;
+    nix::unistd::fchown(slave.as_fd(), Some(nix::unistd::Uid::from_raw(uid)), None).map_err(ProcessError::Terminal)?;
     if let Some((rows, cols)) = size {
         set_winsize(slave.as_fd(), rows, cols).map_err(ProcessError::Terminal)?;
     }
     // SAFETY: TIOCSCTTY takes an int argument (0: do not steal); the caller is a session
     // leader without a controlling terminal.
-    Errno::result(unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0) })
-        .map_err(ProcessError::Terminal)?;
+    Errno::result(unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0) }).map_err(ProcessError::Terminal)?;
     dup2_stdin(&slave).map_err(ProcessError::Terminal)?;
     dup2_stdout(&slave).map_err(ProcessError::Terminal)?;
     dup2_stderr(&slave).map_err(ProcessError::Terminal)?;
@@ -42,12 +35,7 @@ pub fn open_console(uid: u32, size: Option<(u16, u16)>) -> Result<OwnedFd, Proce
 }
 
 pub fn set_winsize(fd: BorrowedFd<'_>, rows: u16, cols: u16) -> nix::Result<()> {
-    let ws = libc::winsize {
-        ws_row: rows,
-        ws_col: cols,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
+    let ws = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
     // SAFETY: TIOCSWINSZ reads a `winsize` from the pointer, which outlives the call.
     Errno::result(unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, &ws) }).map(drop)
 }

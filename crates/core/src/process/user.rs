@@ -7,11 +7,7 @@ use super::ProcessError;
 use crate::syscall::Syscall;
 
 /// `allow_setgroups` is false in a user namespace whose `setgroups` file says "deny".
-pub fn switch_user(
-    user: &User,
-    allow_setgroups: bool,
-    sys: &dyn Syscall,
-) -> Result<(), ProcessError> {
+pub fn switch_user(user: &User, allow_setgroups: bool, sys: &dyn Syscall) -> Result<(), ProcessError> {
     let (uid, gid) = (user.uid(), user.gid());
     let fail = |source| ProcessError::User { uid, gid, source };
     if allow_setgroups {
@@ -31,8 +27,7 @@ mod tests {
 
     #[test]
     fn groups_before_ids_with_capabilities_kept() {
-        let user: User =
-            serde_json::from_str(r#"{"uid":1000,"gid":100,"additionalGids":[10,20]}"#).unwrap();
+        let user: User = serde_json::from_str(r#"{"uid":1000,"gid":100,"additionalGids":[10,20]}"#).unwrap();
         let fake = FakeSyscall::new();
         switch_user(&user, true, &fake).unwrap();
         assert_eq!(
@@ -40,10 +35,7 @@ mod tests {
             vec![
                 Call::Setgroups(vec![10, 20]),
                 Call::SetKeepCapabilities(true),
-                Call::SetIds {
-                    uid: 1000,
-                    gid: 100
-                },
+                Call::SetIds { uid: 1000, gid: 100 },
                 Call::SetKeepCapabilities(false),
             ]
         );

@@ -36,43 +36,17 @@ fn mount_one(
     plan: &RootfsPlan<'_>,
     sys: &dyn Syscall,
 ) -> Result<(), RootfsError> {
-    let CgroupFs {
-        dest,
-        fstype,
-        data,
-        host_dir,
-        flags,
-    } = fs;
-    let target = mkdir_all_in_root(root, dest, Mode::from_bits_truncate(0o755))
-        .map_err(resolve_err(dest))?;
+    let CgroupFs { dest, fstype, data, host_dir, flags } = fs;
+    let target = mkdir_all_in_root(root, dest, Mode::from_bits_truncate(0o755)).map_err(resolve_err(dest))?;
     let what = format!("{fstype} on {}", dest.display());
     if plan.cgroup_namespace {
-        sys.mount(
-            Some(Path::new(fstype)),
-            &fd_path(target.as_fd()),
-            Some(fstype),
-            flags,
-            data,
-        )
-        .map_err(mount_err(what))
+        sys.mount(Some(Path::new(fstype)), &fd_path(target.as_fd()), Some(fstype), flags, data).map_err(mount_err(what))
     } else {
-        sys.mount(
-            Some(host_dir),
-            &fd_path(target.as_fd()),
-            None,
-            MsFlags::MS_BIND | MsFlags::MS_REC,
-            None,
-        )
-        .map_err(mount_err(what.clone()))?;
+        sys.mount(Some(host_dir), &fd_path(target.as_fd()), None, MsFlags::MS_BIND | MsFlags::MS_REC, None)
+            .map_err(mount_err(what.clone()))?;
         let top = open_in_root(root, dest, OFlag::O_PATH).map_err(resolve_err(dest))?;
-        sys.mount(
-            None,
-            &fd_path(top.as_fd()),
-            None,
-            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | flags,
-            None,
-        )
-        .map_err(mount_err(what))
+        sys.mount(None, &fd_path(top.as_fd()), None, MsFlags::MS_BIND | MsFlags::MS_REMOUNT | flags, None)
+            .map_err(mount_err(what))
     }
 }
 
@@ -85,80 +59,37 @@ pub(super) fn mount(
 ) -> Result<(), RootfsError> {
     let flags = options.flags - (MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
     match plan.cgroup_view {
-        ContainerView::Unified { host_dir } => mount_one(
-            CgroupFs {
-                dest,
-                fstype: "cgroup2",
-                data: None,
-                host_dir,
-                flags,
-            },
-            root,
-            plan,
-            sys,
-        ),
-        ContainerView::Legacy {
-            hierarchies,
-            unified,
-        } => {
+        ContainerView::Unified { host_dir } => {
+            mount_one(CgroupFs { dest, fstype: "cgroup2", data: None, host_dir, flags }, root, plan, sys)
+        }
+        ContainerView::Legacy { hierarchies, unified } => {
             // A writable tmpfs to hold the hierarchies' mount points, made read-only last.
-            let target = mkdir_all_in_root(root, dest, Mode::from_bits_truncate(0o755))
-                .map_err(resolve_err(dest))?;
+            let target = mkdir_all_in_root(root, dest, Mode::from_bits_truncate(0o755)).map_err(resolve_err(dest))?;
             let tmpfs_flags = flags - MsFlags::MS_RDONLY;
-            sys.mount(
-                Some(Path::new("tmpfs")),
-                &fd_path(target.as_fd()),
-                Some("tmpfs"),
-                tmpfs_flags,
-                Some("mode=755"),
-            )
-            .map_err(mount_err(format!("tmpfs on {}", dest.display())))?;
+            sys.mount(Some(Path::new("tmpfs")), &fd_path(target.as_fd()), Some("tmpfs"), tmpfs_flags, Some("mode=755"))
+                .map_err(mount_err(format!("tmpfs on {}", dest.display())))?;
             for h in hierarchies {
                 let sub = dest.join(&h.name);
-                let fs = CgroupFs {
-                    dest: &sub,
-                    fstype: "cgroup",
-                    data: Some(&h.options),
-                    host_dir: &h.host_dir,
-                    flags,
-                };
+                let fs =
+                    CgroupFs { dest: &sub, fstype: "cgroup", data: Some(&h.options), host_dir: &h.host_dir, flags };
                 mount_one(fs, root, plan, sys)?;
-                let top = open_in_root(root, dest, OFlag::O_PATH | OFlag::O_DIRECTORY)
-                    .map_err(resolve_err(dest))?;
+                let top = open_in_root(root, dest, OFlag::O_PATH | OFlag::O_DIRECTORY).map_err(resolve_err(dest))?;
                 for link in &h.links {
-                    sys.symlink(Path::new(&h.name), &fd_path(top.as_fd()).join(link))
-                        .map_err(mount_err(format!(
-                            "a link for {} in {}",
-                            h.name,
-                            dest.display()
-                        )))?;
+                    sys.symlink(Path::new(&h.name), &fd_path(top.as_fd()).join(link)).map_err(mount_err(format!(
+                        "a link for {} in {}",
+                        h.name,
+                        dest.display()
+                    )))?;
                 }
             }
             if let Some(host_dir) = unified {
                 let sub = dest.join("unified");
-                mount_one(
-                    CgroupFs {
-                        dest: &sub,
-                        fstype: "cgroup2",
-                        data: None,
-                        host_dir,
-                        flags,
-                    },
-                    root,
-                    plan,
-                    sys,
-                )?;
+                mount_one(CgroupFs { dest: &sub, fstype: "cgroup2", data: None, host_dir, flags }, root, plan, sys)?;
             }
             if flags.contains(MsFlags::MS_RDONLY) {
                 let top = open_in_root(root, dest, OFlag::O_PATH).map_err(resolve_err(dest))?;
-                sys.mount(
-                    None,
-                    &fd_path(top.as_fd()),
-                    None,
-                    MsFlags::MS_REMOUNT | flags,
-                    None,
-                )
-                .map_err(mount_err(format!("tmpfs on {} read-only", dest.display())))?;
+                sys.mount(None, &fd_path(top.as_fd()), None, MsFlags::MS_REMOUNT | flags, None)
+                    .map_err(mount_err(format!("tmpfs on {} read-only", dest.display())))?;
             }
             Ok(())
         }

@@ -62,52 +62,23 @@ fn from_spec(d: &LinuxDevice) -> Device {
 /// Whether the spec gives the container a /dev of its own (a tmpfs), which the runtime
 /// then fills; a bind-mounted /dev already has its devices.
 fn owns_dev(plan: &RootfsPlan<'_>) -> bool {
-    plan.spec
-        .mounts()
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .any(|m| {
-            m.destination() == Path::new("/dev")
-                && m.typ().as_deref() != Some("bind")
-                && !m
-                    .options()
-                    .as_deref()
-                    .unwrap_or_default()
-                    .iter()
-                    .any(|o| o == "bind" || o == "rbind")
-        })
+    plan.spec.mounts().as_deref().unwrap_or_default().iter().any(|m| {
+        m.destination() == Path::new("/dev")
+            && m.typ().as_deref() != Some("bind")
+            && !m.options().as_deref().unwrap_or_default().iter().any(|o| o == "bind" || o == "rbind")
+    })
 }
 
-fn create(
-    dev: &Device,
-    root: BorrowedFd<'_>,
-    bind: bool,
-    sys: &dyn Syscall,
-) -> Result<(), RootfsError> {
-    let fail = |source| RootfsError::Device {
-        path: dev.path.clone(),
-        source,
-    };
+fn create(dev: &Device, root: BorrowedFd<'_>, bind: bool, sys: &dyn Syscall) -> Result<(), RootfsError> {
+    let fail = |source| RootfsError::Device { path: dev.path.clone(), source };
     if bind {
         let target = create_file_in_root(root, &dev.path).map_err(resolve_err(&dev.path))?;
-        return sys
-            .mount(
-                Some(&dev.path),
-                &fd_path(target.as_fd()),
-                None,
-                MsFlags::MS_BIND,
-                None,
-            )
-            .map_err(fail);
+        return sys.mount(Some(&dev.path), &fd_path(target.as_fd()), None, MsFlags::MS_BIND, None).map_err(fail);
     }
     let parent_path = dev.path.parent().unwrap_or(Path::new("/dev"));
-    let parent = mkdir_all_in_root(root, parent_path, Mode::from_bits_truncate(0o755))
-        .map_err(resolve_err(parent_path))?;
-    let name = dev.path.file_name().ok_or(RootfsError::Resolve {
-        path: dev.path.clone(),
-        source: Errno::EINVAL,
-    })?;
+    let parent =
+        mkdir_all_in_root(root, parent_path, Mode::from_bits_truncate(0o755)).map_err(resolve_err(parent_path))?;
+    let name = dev.path.file_name().ok_or(RootfsError::Resolve { path: dev.path.clone(), source: Errno::EINVAL })?;
     let path = fd_path(parent.as_fd()).join(name);
     let mode = Mode::from_bits_truncate(dev.mode);
     let rdev = makedev(dev.major, dev.minor);
@@ -125,35 +96,17 @@ fn create(
     Ok(())
 }
 
-pub(super) fn populate(
-    plan: &RootfsPlan<'_>,
-    root: BorrowedFd<'_>,
-    sys: &dyn Syscall,
-) -> Result<(), RootfsError> {
-    let spec_devices: Vec<Device> = plan
-        .spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.devices().as_ref())
-        .into_iter()
-        .flatten()
-        .map(from_spec)
-        .collect();
+pub(super) fn populate(plan: &RootfsPlan<'_>, root: BorrowedFd<'_>, sys: &dyn Syscall) -> Result<(), RootfsError> {
+    let spec_devices: Vec<Device> =
+        plan.spec.linux().as_ref().and_then(|l| l.devices().as_ref()).into_iter().flatten().map(from_spec).collect();
     let bind = plan.in_user_namespace;
     if owns_dev(plan) {
         for (path, major, minor) in DEFAULT_DEVICES {
             if spec_devices.iter().any(|d| d.path == Path::new(path)) {
                 continue;
             }
-            let dev = Device {
-                path: path.into(),
-                kind: SFlag::S_IFCHR,
-                major,
-                minor,
-                mode: 0o666,
-                uid: None,
-                gid: None,
-            };
+            let dev =
+                Device { path: path.into(), kind: SFlag::S_IFCHR, major, minor, mode: 0o666, uid: None, gid: None };
             create(&dev, root, bind, sys)?;
         }
         let dev_dir = mkdir_all_in_root(root, Path::new("/dev"), Mode::from_bits_truncate(0o755))
@@ -162,10 +115,7 @@ pub(super) fn populate(
             let name = Path::new(link).file_name().unwrap_or_default();
             match sys.symlink(Path::new(original), &fd_path(dev_dir.as_fd()).join(name)) {
                 Err(e) if e.errno == Errno::EEXIST => {}
-                other => other.map_err(|source| RootfsError::Device {
-                    path: link.into(),
-                    source,
-                })?,
+                other => other.map_err(|source| RootfsError::Device { path: link.into(), source })?,
             }
         }
     }

@@ -96,28 +96,16 @@ impl RootfsPlan<'_> {
     }
 
     fn read_only(&self) -> bool {
-        self.spec
-            .root()
-            .as_ref()
-            .and_then(|r| r.readonly())
-            .unwrap_or(false)
+        self.spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false)
     }
 }
 
 pub(crate) fn resolve_err(path: &Path) -> impl FnOnce(nix::Error) -> RootfsError + '_ {
-    move |source| RootfsError::Resolve {
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| RootfsError::Resolve { path: path.to_path_buf(), source }
 }
 
 pub(crate) fn open_dir(path: &Path) -> Result<OwnedFd, RootfsError> {
-    open(
-        path,
-        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(resolve_err(path))
+    open(path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()).map_err(resolve_err(path))
 }
 
 /// Builds the container's filesystem and switches into it. Runs in the init, in the
@@ -131,17 +119,10 @@ pub fn prepare(plan: &RootfsPlan<'_>, sys: &dyn Syscall) -> Result<(), RootfsErr
     };
     sys.mount(None, Path::new("/"), None, propagation.0, None)
         .map_err(mount_err("/ with the requested propagation"))?;
-    sys.mount(
-        Some(plan.rootfs),
-        plan.staging,
-        None,
-        MsFlags::MS_BIND | MsFlags::MS_REC,
-        None,
-    )
-    .map_err(mount_err(&format!("the rootfs {}", plan.rootfs.display())))?;
+    sys.mount(Some(plan.rootfs), plan.staging, None, MsFlags::MS_BIND | MsFlags::MS_REC, None)
+        .map_err(mount_err(&format!("the rootfs {}", plan.rootfs.display())))?;
     // pivot_root refuses a new root whose parent mount is shared.
-    sys.mount(None, plan.staging, None, MsFlags::MS_PRIVATE, None)
-        .map_err(mount_err("the rootfs as private"))?;
+    sys.mount(None, plan.staging, None, MsFlags::MS_PRIVATE, None).map_err(mount_err("the rootfs as private"))?;
     let root = open_dir(plan.staging)?;
 
     for m in plan.spec.mounts().as_deref().unwrap_or_default() {
@@ -159,8 +140,7 @@ pub fn prepare(plan: &RootfsPlan<'_>, sys: &dyn Syscall) -> Result<(), RootfsErr
     } else {
         pivot::pivot_root(plan.staging, sys)?;
     }
-    if propagation.0.contains(MsFlags::MS_SHARED) || propagation.0.contains(MsFlags::MS_UNBINDABLE)
-    {
+    if propagation.0.contains(MsFlags::MS_SHARED) || propagation.0.contains(MsFlags::MS_UNBINDABLE) {
         sys.mount(None, Path::new("/"), None, propagation.0, None)
             .map_err(mount_err("/ with the requested propagation"))?;
     }

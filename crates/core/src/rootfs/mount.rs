@@ -39,11 +39,7 @@ fn locked_flags(source: &Path) -> MsFlags {
 }
 
 fn describe(m: &Mount) -> String {
-    format!(
-        "{} on {}",
-        m.typ().as_deref().unwrap_or("bind"),
-        m.destination().display()
-    )
+    format!("{} on {}", m.typ().as_deref().unwrap_or("bind"), m.destination().display())
 }
 
 pub(super) fn mount_entry(
@@ -55,10 +51,7 @@ pub(super) fn mount_entry(
     let options = MountOptions::parse(m.options().as_deref().unwrap_or_default());
     let typ = m.typ().as_deref().unwrap_or_default();
     let dest = m.destination();
-    let mount_err = |source| RootfsError::Mount {
-        what: describe(m),
-        source,
-    };
+    let mount_err = |source| RootfsError::Mount { what: describe(m), source };
 
     if typ == "cgroup" || typ == "cgroup2" {
         return cgroupfs::mount(dest, &options, root, plan, sys);
@@ -66,11 +59,7 @@ pub(super) fn mount_entry(
 
     if options.bind || typ == "bind" {
         let source = m.source().clone().unwrap_or_default();
-        let source = if source.is_absolute() {
-            source
-        } else {
-            plan.bundle.join(source)
-        };
+        let source = if source.is_absolute() { source } else { plan.bundle.join(source) };
         let meta = std::fs::metadata(&source).map_err(|e| RootfsError::Source {
             source_path: source.clone(),
             destination: dest.clone(),
@@ -82,19 +71,8 @@ pub(super) fn mount_entry(
             create_file_in_root(root, dest)
         }
         .map_err(resolve_err(dest))?;
-        let rec = if options.recursive {
-            MsFlags::MS_REC
-        } else {
-            MsFlags::empty()
-        };
-        sys.mount(
-            Some(&source),
-            &fd_path(target.as_fd()),
-            None,
-            MsFlags::MS_BIND | rec,
-            None,
-        )
-        .map_err(mount_err)?;
+        let rec = if options.recursive { MsFlags::MS_REC } else { MsFlags::empty() };
+        sys.mount(Some(&source), &fd_path(target.as_fd()), None, MsFlags::MS_BIND | rec, None).map_err(mount_err)?;
         let mut flags = options.remount_flags();
         if !flags.is_empty() {
             if plan.in_user_namespace {
@@ -102,35 +80,20 @@ pub(super) fn mount_entry(
             }
             // The descriptor above names what was under the mount; the new mount is on top.
             let top = open_in_root(root, dest, OFlag::O_PATH).map_err(resolve_err(dest))?;
-            sys.mount(
-                None,
-                &fd_path(top.as_fd()),
-                None,
-                MsFlags::MS_BIND | MsFlags::MS_REMOUNT | flags,
-                None,
-            )
-            .map_err(mount_err)?;
+            sys.mount(None, &fd_path(top.as_fd()), None, MsFlags::MS_BIND | MsFlags::MS_REMOUNT | flags, None)
+                .map_err(mount_err)?;
         }
     } else {
-        let target = mkdir_all_in_root(root, dest, Mode::from_bits_truncate(0o755))
-            .map_err(resolve_err(dest))?;
+        let target = mkdir_all_in_root(root, dest, Mode::from_bits_truncate(0o755)).map_err(resolve_err(dest))?;
         let source = m.source().clone().unwrap_or_else(|| PathBuf::from(typ));
         let data = (!options.data.is_empty()).then_some(options.data.as_str());
         let fstype = (!typ.is_empty()).then_some(typ);
-        sys.mount(
-            Some(&source),
-            &fd_path(target.as_fd()),
-            fstype,
-            options.flags,
-            data,
-        )
-        .map_err(mount_err)?;
+        sys.mount(Some(&source), &fd_path(target.as_fd()), fstype, options.flags, data).map_err(mount_err)?;
     }
 
     for p in &options.propagation {
         let top = open_in_root(root, dest, OFlag::O_PATH).map_err(resolve_err(dest))?;
-        sys.mount(None, &fd_path(top.as_fd()), None, p.0, None)
-            .map_err(mount_err)?;
+        sys.mount(None, &fd_path(top.as_fd()), None, p.0, None).map_err(mount_err)?;
     }
     Ok(())
 }

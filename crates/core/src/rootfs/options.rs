@@ -128,19 +128,10 @@ mod tests {
 
     #[test]
     fn flags_data_and_propagation_are_separated() {
-        let o = MountOptions::parse(&[
-            "nosuid",
-            "strictatime",
-            "mode=755",
-            "size=65536k",
-            "rprivate",
-        ]);
+        let o = MountOptions::parse(&["nosuid", "strictatime", "mode=755", "size=65536k", "rprivate"]);
         assert_eq!(o.flags, MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME);
         assert_eq!(o.data, "mode=755,size=65536k");
-        assert_eq!(
-            o.propagation,
-            vec![Propagation(MsFlags::MS_PRIVATE | MsFlags::MS_REC)]
-        );
+        assert_eq!(o.propagation, vec![Propagation(MsFlags::MS_PRIVATE | MsFlags::MS_REC)]);
         assert!(!o.bind);
     }
 

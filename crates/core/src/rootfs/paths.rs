@@ -20,13 +20,7 @@ pub(super) fn make_root_read_only(mounts: &[Mount], sys: &dyn Syscall) -> Result
         Ok(()) => {}
         Err(e) if e.errno == Errno::ENOSYS => {
             return sys
-                .mount(
-                    None,
-                    root,
-                    None,
-                    MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
-                    None,
-                )
+                .mount(None, root, None, MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY, None)
                 .map_err(RootfsError::ReadOnly);
         }
         Err(e) => return Err(RootfsError::ReadOnly(e)),
@@ -36,8 +30,7 @@ pub(super) fn make_root_read_only(mounts: &[Mount], sys: &dyn Syscall) -> Result
         if options.read_only() {
             continue;
         }
-        sys.mount_setattr(m.destination(), options.recursive, 0, MOUNT_ATTR_RDONLY)
-            .map_err(RootfsError::ReadOnly)?;
+        sys.mount_setattr(m.destination(), options.recursive, 0, MOUNT_ATTR_RDONLY).map_err(RootfsError::ReadOnly)?;
     }
     Ok(())
 }
@@ -48,29 +41,12 @@ pub(super) fn mask(paths: &[String], sys: &dyn Syscall) -> Result<(), RootfsErro
         let Ok(meta) = std::fs::metadata(path) else {
             continue;
         };
-        let fail = |source| RootfsError::Protect {
-            action: "mask",
-            path: path.to_path_buf(),
-            source,
-        };
+        let fail = |source| RootfsError::Protect { action: "mask", path: path.to_path_buf(), source };
         if meta.is_dir() {
-            sys.mount(
-                Some(Path::new("tmpfs")),
-                path,
-                Some("tmpfs"),
-                MsFlags::MS_RDONLY,
-                Some("size=0"),
-            )
-            .map_err(fail)?;
+            sys.mount(Some(Path::new("tmpfs")), path, Some("tmpfs"), MsFlags::MS_RDONLY, Some("size=0"))
+                .map_err(fail)?;
         } else {
-            sys.mount(
-                Some(Path::new("/dev/null")),
-                path,
-                None,
-                MsFlags::MS_BIND,
-                None,
-            )
-            .map_err(fail)?;
+            sys.mount(Some(Path::new("/dev/null")), path, None, MsFlags::MS_BIND, None).map_err(fail)?;
         }
     }
     Ok(())
@@ -82,19 +58,8 @@ pub(super) fn make_read_only(paths: &[String], sys: &dyn Syscall) -> Result<(), 
         if std::fs::symlink_metadata(path).is_err() {
             continue;
         }
-        let fail = |source| RootfsError::Protect {
-            action: "make read-only",
-            path: path.to_path_buf(),
-            source,
-        };
-        sys.mount(
-            Some(path),
-            path,
-            None,
-            MsFlags::MS_BIND | MsFlags::MS_REC,
-            None,
-        )
-        .map_err(fail)?;
+        let fail = |source| RootfsError::Protect { action: "make read-only", path: path.to_path_buf(), source };
+        sys.mount(Some(path), path, None, MsFlags::MS_BIND | MsFlags::MS_REC, None).map_err(fail)?;
         let flags = MsFlags::MS_BIND
             | MsFlags::MS_REMOUNT
             | MsFlags::MS_RDONLY
@@ -123,24 +88,9 @@ mod tests {
         assert_eq!(
             fake.calls(),
             vec![
-                Call::MountSetattr {
-                    target: "/".into(),
-                    recursive: true,
-                    set: MOUNT_ATTR_RDONLY,
-                    clear: 0
-                },
-                Call::MountSetattr {
-                    target: "/proc".into(),
-                    recursive: false,
-                    set: 0,
-                    clear: MOUNT_ATTR_RDONLY
-                },
-                Call::MountSetattr {
-                    target: "/data".into(),
-                    recursive: true,
-                    set: 0,
-                    clear: MOUNT_ATTR_RDONLY
-                },
+                Call::MountSetattr { target: "/".into(), recursive: true, set: MOUNT_ATTR_RDONLY, clear: 0 },
+                Call::MountSetattr { target: "/proc".into(), recursive: false, set: 0, clear: MOUNT_ATTR_RDONLY },
+                Call::MountSetattr { target: "/data".into(), recursive: true, set: 0, clear: MOUNT_ATTR_RDONLY },
             ]
         );
     }
@@ -158,11 +108,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("f");
         std::fs::write(&file, "").unwrap();
-        let paths = vec![
-            dir.path().display().to_string(),
-            file.display().to_string(),
-            "/nonexistent/x".into(),
-        ];
+        let paths = vec![dir.path().display().to_string(), file.display().to_string(), "/nonexistent/x".into()];
         let fake = FakeSyscall::new();
         mask(&paths, &fake).unwrap();
         let calls = fake.calls();

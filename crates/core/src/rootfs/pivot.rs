@@ -14,18 +14,15 @@ pub(super) fn pivot_root(new_root: &Path, sys: &dyn Syscall) -> Result<(), Rootf
     let dot = Path::new(".");
     sys.chdir(new_root).map_err(RootfsError::Pivot)?;
     sys.pivot_root(dot, dot).map_err(RootfsError::Pivot)?;
-    sys.mount(None, dot, None, MsFlags::MS_SLAVE | MsFlags::MS_REC, None)
-        .map_err(RootfsError::Pivot)?;
-    sys.umount2(dot, MntFlags::MNT_DETACH)
-        .map_err(RootfsError::Pivot)?;
+    sys.mount(None, dot, None, MsFlags::MS_SLAVE | MsFlags::MS_REC, None).map_err(RootfsError::Pivot)?;
+    sys.umount2(dot, MntFlags::MNT_DETACH).map_err(RootfsError::Pivot)?;
     sys.chdir(Path::new("/")).map_err(RootfsError::Pivot)
 }
 
 /// Moves the rootfs mount over `/` and chroots into it (runc's `--no-pivot`).
 pub(super) fn move_root(new_root: &Path, sys: &dyn Syscall) -> Result<(), RootfsError> {
     sys.chdir(new_root).map_err(RootfsError::Pivot)?;
-    sys.mount(Some(new_root), Path::new("/"), None, MsFlags::MS_MOVE, None)
-        .map_err(RootfsError::Pivot)?;
+    sys.mount(Some(new_root), Path::new("/"), None, MsFlags::MS_MOVE, None).map_err(RootfsError::Pivot)?;
     sys.chroot(Path::new(".")).map_err(RootfsError::Pivot)?;
     sys.chdir(Path::new("/")).map_err(RootfsError::Pivot)
 }
@@ -43,13 +40,7 @@ mod tests {
         let kinds: Vec<&str> = fake.calls().iter().map(Call::kind).collect();
         assert_eq!(kinds, ["chdir", "pivot_root", "mount", "umount2", "chdir"]);
         assert_eq!(fake.calls()[0], Call::Chdir(PathBuf::from("/run/x/rootfs")));
-        assert_eq!(
-            fake.calls()[3],
-            Call::Umount2 {
-                target: ".".into(),
-                flags: MntFlags::MNT_DETACH
-            }
-        );
+        assert_eq!(fake.calls()[3], Call::Umount2 { target: ".".into(), flags: MntFlags::MNT_DETACH });
     }
 
     #[test]
@@ -57,10 +48,6 @@ mod tests {
         let fake = FakeSyscall::new();
         fake.fail_nth("pivot_root", 0, nix::errno::Errno::EINVAL);
         assert!(pivot_root(Path::new("/r"), &fake).is_err());
-        assert_eq!(
-            fake.calls().len(),
-            2,
-            "nothing is unmounted after a failed pivot"
-        );
+        assert_eq!(fake.calls().len(), 2, "nothing is unmounted after a failed pivot");
     }
 }

@@ -24,11 +24,7 @@ pub fn fd_path(fd: BorrowedFd<'_>) -> PathBuf {
 
 fn openat2(root: BorrowedFd<'_>, path: &Path, flags: OFlag) -> nix::Result<OwnedFd> {
     let relative = path.strip_prefix("/").unwrap_or(path);
-    let relative = if relative.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        relative
-    };
+    let relative = if relative.as_os_str().is_empty() { Path::new(".") } else { relative };
     let c = CString::new(relative.as_os_str().as_bytes()).map_err(|_| Errno::EINVAL)?;
     // SAFETY: `open_how` is plain integers; all-zero is its documented default.
     let mut how: libc::open_how = unsafe { std::mem::zeroed() };
@@ -65,12 +61,7 @@ fn walk(root: BorrowedFd<'_>, path: &Path, flags: OFlag) -> nix::Result<OwnedFd>
             continue;
         }
         let parent = stack.last().map_or(root, |fd| fd.as_fd());
-        let fd = openat(
-            parent,
-            name.as_os_str(),
-            OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )?;
+        let fd = openat(parent, name.as_os_str(), OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())?;
         let st = fstat(fd.as_fd())?;
         if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK {
             links += 1;
@@ -86,21 +77,11 @@ fn walk(root: BorrowedFd<'_>, path: &Path, flags: OFlag) -> nix::Result<OwnedFd>
         }
         if todo.is_empty() {
             // Reopen with the caller's flags now that the target is known not to be a link.
-            return openat(
-                parent,
-                name.as_os_str(),
-                flags | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-                Mode::empty(),
-            );
+            return openat(parent, name.as_os_str(), flags | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty());
         }
         stack.push(fd);
     }
-    openat(
-        stack.last().map_or(root, |fd| fd.as_fd()),
-        ".",
-        flags | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
+    openat(stack.last().map_or(root, |fd| fd.as_fd()), ".", flags | OFlag::O_CLOEXEC, Mode::empty())
 }
 
 fn push_components(todo: &mut Vec<OsString>, path: &Path) {
@@ -137,12 +118,7 @@ pub fn mkdir_all_in_root(root: BorrowedFd<'_>, path: &Path, mode: Mode) -> nix::
         Err(e) => return Err(e),
     }
     // Opened through the parent we just resolved, never through a re-walked string.
-    openat(
-        parent.as_fd(),
-        name,
-        flags | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
+    openat(parent.as_fd(), name, flags | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())
 }
 
 /// Makes sure a regular file exists at `path` inside `root` (a mount point for a file
@@ -152,11 +128,7 @@ pub fn create_file_in_root(root: BorrowedFd<'_>, path: &Path) -> nix::Result<Own
         Err(Errno::ENOENT) => {}
         other => return other,
     }
-    let parent = mkdir_all_in_root(
-        root,
-        path.parent().unwrap_or(Path::new("/")),
-        Mode::from_bits_truncate(0o755),
-    )?;
+    let parent = mkdir_all_in_root(root, path.parent().unwrap_or(Path::new("/")), Mode::from_bits_truncate(0o755))?;
     let name = path.file_name().ok_or(Errno::EINVAL)?;
     let file = openat(
         parent.as_fd(),
@@ -165,12 +137,7 @@ pub fn create_file_in_root(root: BorrowedFd<'_>, path: &Path) -> nix::Result<Own
         Mode::from_bits_truncate(0o644),
     )?;
     drop(file);
-    openat(
-        parent.as_fd(),
-        name,
-        OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
+    openat(parent.as_fd(), name, OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())
 }
 
 #[cfg(test)]
@@ -197,10 +164,7 @@ mod tests {
     fn symlinks_cannot_leave_the_root() {
         let (dir, root) = setup();
         let real = dir.path().canonicalize().unwrap();
-        for resolve in [
-            open_in_root as fn(BorrowedFd<'_>, &Path, OFlag) -> nix::Result<OwnedFd>,
-            walk,
-        ] {
+        for resolve in [open_in_root as fn(BorrowedFd<'_>, &Path, OFlag) -> nix::Result<OwnedFd>, walk] {
             let fd = resolve(root.as_fd(), Path::new("/escape"), OFlag::O_PATH).unwrap();
             assert_eq!(resolved(&fd), real);
             let fd = resolve(root.as_fd(), Path::new("/a/up/a"), OFlag::O_PATH).unwrap();
@@ -216,12 +180,8 @@ mod tests {
     fn directories_are_created_inside_the_root_even_through_links() {
         let (dir, root) = setup();
         let real = dir.path().canonicalize().unwrap();
-        let fd = mkdir_all_in_root(
-            root.as_fd(),
-            Path::new("/escape/new/dir"),
-            Mode::from_bits_truncate(0o755),
-        )
-        .unwrap();
+        let fd =
+            mkdir_all_in_root(root.as_fd(), Path::new("/escape/new/dir"), Mode::from_bits_truncate(0o755)).unwrap();
         assert_eq!(resolved(&fd), real.join("new/dir"));
         assert!(!Path::new("/new/dir").exists());
         let fd = create_file_in_root(root.as_fd(), Path::new("/abs/file")).unwrap();

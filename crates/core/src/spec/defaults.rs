@@ -5,10 +5,9 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 use oci_spec::runtime::{
-    Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxDeviceCgroup, LinuxDeviceType,
-    LinuxNamespace, LinuxNamespaceType, LinuxResourcesBuilder, Mount, PosixRlimit,
-    PosixRlimitBuilder, PosixRlimitType, ProcessBuilder, RootBuilder, Spec, SpecBuilder,
-    UserBuilder,
+    Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxDeviceCgroup, LinuxDeviceType, LinuxNamespace,
+    LinuxNamespaceType, LinuxResourcesBuilder, Mount, PosixRlimit, PosixRlimitBuilder, PosixRlimitType, ProcessBuilder,
+    RootBuilder, Spec, SpecBuilder, UserBuilder,
 };
 
 use super::{SpecError, OCI_VERSION};
@@ -49,13 +48,7 @@ pub(crate) const MASKED_PATHS: [&str; 11] = [
     "/sys/devices/virtual/powercap",
 ];
 
-pub(crate) const READONLY_PATHS: [&str; 5] = [
-    "/proc/bus",
-    "/proc/fs",
-    "/proc/irq",
-    "/proc/sys",
-    "/proc/sysrq-trigger",
-];
+pub(crate) const READONLY_PATHS: [&str; 5] = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 
 fn mount(destination: &str, typ: &str, source: &str, options: &[&str]) -> Mount {
     let mut m = Mount::default();
@@ -70,49 +63,17 @@ fn mount(destination: &str, typ: &str, source: &str, options: &[&str]) -> Mount 
 pub(crate) fn default_mounts() -> Vec<Mount> {
     vec![
         mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"]),
-        mount(
-            "/dev",
-            "tmpfs",
-            "tmpfs",
-            &["nosuid", "strictatime", "mode=755", "size=65536k"],
-        ),
+        mount("/dev", "tmpfs", "tmpfs", &["nosuid", "strictatime", "mode=755", "size=65536k"]),
         mount(
             "/dev/pts",
             "devpts",
             "devpts",
-            &[
-                "nosuid",
-                "noexec",
-                "newinstance",
-                "ptmxmode=0666",
-                "mode=0620",
-                "gid=5",
-            ],
+            &["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
         ),
-        mount(
-            "/dev/shm",
-            "tmpfs",
-            "shm",
-            &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
-        ),
-        mount(
-            "/dev/mqueue",
-            "mqueue",
-            "mqueue",
-            &["nosuid", "noexec", "nodev"],
-        ),
-        mount(
-            "/sys",
-            "sysfs",
-            "sysfs",
-            &["nosuid", "noexec", "nodev", "ro"],
-        ),
-        mount(
-            "/sys/fs/cgroup",
-            "cgroup",
-            "cgroup",
-            &["nosuid", "noexec", "nodev", "relatime", "ro"],
-        ),
+        mount("/dev/shm", "tmpfs", "shm", &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]),
+        mount("/dev/mqueue", "mqueue", "mqueue", &["nosuid", "noexec", "nodev"]),
+        mount("/sys", "sysfs", "sysfs", &["nosuid", "noexec", "nodev", "ro"]),
+        mount("/sys/fs/cgroup", "cgroup", "cgroup", &["nosuid", "noexec", "nodev", "relatime", "ro"]),
     ]
 }
 
@@ -139,11 +100,7 @@ fn device_rule(
     access: &str,
 ) -> LinuxDeviceCgroup {
     let mut rule = LinuxDeviceCgroup::default();
-    rule.set_allow(allow)
-        .set_typ(Some(typ))
-        .set_major(major)
-        .set_minor(minor)
-        .set_access(Some(access.to_string()));
+    rule.set_allow(allow).set_typ(Some(typ)).set_major(major).set_minor(minor).set_access(Some(access.to_string()));
     rule
 }
 
@@ -154,14 +111,14 @@ pub(crate) fn device_allowlist() -> Vec<LinuxDeviceCgroup> {
         device_rule(false, A, None, None, "rwm"),
         device_rule(true, C, None, None, "m"),
         device_rule(true, B, None, None, "m"),
-        device_rule(true, C, Some(1), Some(3), "rwm"), // /dev/null
-        device_rule(true, C, Some(1), Some(5), "rwm"), // /dev/zero
-        device_rule(true, C, Some(1), Some(7), "rwm"), // /dev/full
-        device_rule(true, C, Some(5), Some(0), "rwm"), // /dev/tty
-        device_rule(true, C, Some(1), Some(8), "rwm"), // /dev/random
-        device_rule(true, C, Some(1), Some(9), "rwm"), // /dev/urandom
-        device_rule(true, C, Some(136), None, "rwm"),  // /dev/pts/*
-        device_rule(true, C, Some(5), Some(2), "rwm"), // /dev/ptmx
+        device_rule(true, C, Some(1), Some(3), "rwm"),    // /dev/null
+        device_rule(true, C, Some(1), Some(5), "rwm"),    // /dev/zero
+        device_rule(true, C, Some(1), Some(7), "rwm"),    // /dev/full
+        device_rule(true, C, Some(5), Some(0), "rwm"),    // /dev/tty
+        device_rule(true, C, Some(1), Some(8), "rwm"),    // /dev/random
+        device_rule(true, C, Some(1), Some(9), "rwm"),    // /dev/urandom
+        device_rule(true, C, Some(136), None, "rwm"),     // /dev/pts/*
+        device_rule(true, C, Some(5), Some(2), "rwm"),    // /dev/ptmx
         device_rule(true, C, Some(10), Some(200), "rwm"), // /dev/net/tun
     ]
 }
@@ -174,8 +131,7 @@ pub(crate) fn capability_set() -> HashSet<Capability> {
 /// raising a hard limit needs CAP_SYS_RESOURCE, which not every host hands out.
 pub(crate) fn rlimits() -> Result<Vec<PosixRlimit>, SpecError> {
     let (_, current_hard) =
-        nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
-            .unwrap_or((1024, 1024));
+        nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap_or((1024, 1024));
     let hard = current_hard.min(1_048_576);
     let nofile = PosixRlimitBuilder::default()
         .typ(PosixRlimitType::RlimitNofile)
@@ -194,13 +150,7 @@ pub fn default_spec() -> Result<Spec, SpecError> {
     let invalid = |e: oci_spec::OciSpecError| SpecError::invalid("default spec", e.to_string());
     let process = ProcessBuilder::default()
         .terminal(true)
-        .user(
-            UserBuilder::default()
-                .uid(0u32)
-                .gid(0u32)
-                .build()
-                .map_err(invalid)?,
-        )
+        .user(UserBuilder::default().uid(0u32).gid(0u32).build().map_err(invalid)?)
         .args(vec!["sh".to_string()])
         .env(vec![DEFAULT_PATH.to_string(), "TERM=xterm".to_string()])
         .cwd("/")
@@ -216,37 +166,18 @@ pub fn default_spec() -> Result<Spec, SpecError> {
         .no_new_privileges(true)
         .build()
         .map_err(invalid)?;
+    let seccomp = super::default_seccomp_profile(&capability_set())?;
     let linux = LinuxBuilder::default()
         .namespaces(namespaces(&[Pid, Network, Ipc, Uts, Mount, Cgroup]))
-        .masked_paths(
-            MASKED_PATHS
-                .iter()
-                .map(|p| p.to_string())
-                .collect::<Vec<_>>(),
-        )
-        .readonly_paths(
-            READONLY_PATHS
-                .iter()
-                .map(|p| p.to_string())
-                .collect::<Vec<_>>(),
-        )
-        .resources(
-            LinuxResourcesBuilder::default()
-                .devices(device_allowlist())
-                .build()
-                .map_err(invalid)?,
-        )
+        .seccomp(seccomp)
+        .masked_paths(MASKED_PATHS.iter().map(|p| p.to_string()).collect::<Vec<_>>())
+        .readonly_paths(READONLY_PATHS.iter().map(|p| p.to_string()).collect::<Vec<_>>())
+        .resources(LinuxResourcesBuilder::default().devices(device_allowlist()).build().map_err(invalid)?)
         .build()
         .map_err(invalid)?;
     SpecBuilder::default()
         .version(OCI_VERSION)
-        .root(
-            RootBuilder::default()
-                .path("rootfs")
-                .readonly(true)
-                .build()
-                .map_err(invalid)?,
-        )
+        .root(RootBuilder::default().path("rootfs").readonly(true).build().map_err(invalid)?)
         .process(process)
         .hostname("tscontainer")
         .mounts(default_mounts())

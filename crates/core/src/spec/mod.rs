@@ -3,12 +3,14 @@
 
 mod defaults;
 mod run;
+mod seccomp;
 mod units;
 mod user;
 mod validate;
 
 pub use defaults::{default_spec, DEFAULT_PATH};
 pub use run::{build_run_spec, Network, RunOptions};
+pub use seccomp::default_profile as default_seccomp_profile;
 pub use units::{parse_cpus, parse_memory, MIN_MEMORY};
 pub(crate) use validate::ns_name;
 pub use validate::validate;
@@ -42,33 +44,18 @@ pub enum SpecError {
     Invalid { field: String, reason: String },
     /// A `tscontainer run` option whose value cannot be used.
     #[error("invalid {option} `{value}`: {reason}")]
-    InvalidOption {
-        option: &'static str,
-        value: String,
-        reason: String,
-    },
+    InvalidOption { option: &'static str, value: String, reason: String },
     #[error("rootfs {}: {reason}", path.display())]
     Rootfs { path: PathBuf, reason: String },
 }
 
 impl SpecError {
     pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        SpecError::Invalid {
-            field: field.into(),
-            reason: reason.into(),
-        }
+        SpecError::Invalid { field: field.into(), reason: reason.into() }
     }
 
-    pub(crate) fn option(
-        option: &'static str,
-        value: impl Into<String>,
-        reason: impl Into<String>,
-    ) -> Self {
-        SpecError::InvalidOption {
-            option,
-            value: value.into(),
-            reason: reason.into(),
-        }
+    pub(crate) fn option(option: &'static str, value: impl Into<String>, reason: impl Into<String>) -> Self {
+        SpecError::InvalidOption { option, value: value.into(), reason: reason.into() }
     }
 }
 
@@ -76,10 +63,7 @@ impl SpecError {
 /// the runtime-spec requires; malformed JSON and wrong types are errors naming the file.
 pub fn load(bundle: &Path) -> Result<Spec, SpecError> {
     let path = bundle.join("config.json");
-    let text = std::fs::read(&path).map_err(|source| SpecError::Read {
-        path: path.clone(),
-        source,
-    })?;
+    let text = std::fs::read(&path).map_err(|source| SpecError::Read { path: path.clone(), source })?;
     parse(&text).map_err(|source| SpecError::Parse { path, source })
 }
 
@@ -91,15 +75,8 @@ pub fn parse(text: &[u8]) -> Result<Spec, serde_json::Error> {
 /// Resolves `root.path` against the bundle (relative paths are relative to it) and checks
 /// that it names a directory.
 pub fn resolve_rootfs(spec: &Spec, bundle: &Path) -> Result<PathBuf, SpecError> {
-    let root = spec
-        .root()
-        .as_ref()
-        .ok_or_else(|| SpecError::invalid("root", "is required"))?;
-    let path = if root.path().is_absolute() {
-        root.path().clone()
-    } else {
-        bundle.join(root.path())
-    };
+    let root = spec.root().as_ref().ok_or_else(|| SpecError::invalid("root", "is required"))?;
+    let path = if root.path().is_absolute() { root.path().clone() } else { bundle.join(root.path()) };
     check_rootfs(&path)?;
     Ok(path)
 }
@@ -108,17 +85,10 @@ pub fn resolve_rootfs(spec: &Spec, bundle: &Path) -> Result<PathBuf, SpecError> 
 pub fn check_rootfs(path: &Path) -> Result<(), SpecError> {
     match std::fs::metadata(path) {
         Ok(meta) if meta.is_dir() => Ok(()),
-        Ok(_) => Err(SpecError::Rootfs {
-            path: path.to_path_buf(),
-            reason: "is not a directory".into(),
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(SpecError::Rootfs {
-            path: path.to_path_buf(),
-            reason: "does not exist".into(),
-        }),
-        Err(e) => Err(SpecError::Rootfs {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        }),
+        Ok(_) => Err(SpecError::Rootfs { path: path.to_path_buf(), reason: "is not a directory".into() }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(SpecError::Rootfs { path: path.to_path_buf(), reason: "does not exist".into() })
+        }
+        Err(e) => Err(SpecError::Rootfs { path: path.to_path_buf(), reason: e.to_string() }),
     }
 }

@@ -5,14 +5,12 @@ use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
 use oci_spec::runtime::{
-    Capabilities, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxCpu, LinuxMemory,
-    LinuxNamespaceType, LinuxPids, LinuxResources, Mount, ProcessBuilder, RootBuilder, Spec,
-    SpecBuilder, UserBuilder,
+    Capabilities, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxCpu, LinuxMemory, LinuxNamespaceType, LinuxPids,
+    LinuxResources, Mount, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
 };
 
 use super::defaults::{
-    capability_set, default_mounts, device_allowlist, namespaces, rlimits, tmp_mount, MASKED_PATHS,
-    READONLY_PATHS,
+    capability_set, default_mounts, device_allowlist, namespaces, rlimits, tmp_mount, MASKED_PATHS, READONLY_PATHS,
 };
 use super::user::resolve;
 use super::{check_rootfs, parse_cpus, parse_memory, SpecError, DEFAULT_PATH, OCI_VERSION};
@@ -35,11 +33,7 @@ impl std::str::FromStr for Network {
         match s {
             "none" => Ok(Network::None),
             "host" => Ok(Network::Host),
-            other => Err(SpecError::option(
-                "network",
-                other,
-                "expected `none` or `host`",
-            )),
+            other => Err(SpecError::option("network", other, "expected `none` or `host`")),
         }
     }
 }
@@ -78,10 +72,7 @@ pub struct Volume {
 }
 
 fn lexically_normal(path: &Path) -> bool {
-    path.is_absolute()
-        && path
-            .components()
-            .all(|c| matches!(c, Component::RootDir | Component::Normal(_)))
+    path.is_absolute() && path.components().all(|c| matches!(c, Component::RootDir | Component::Normal(_)))
 }
 
 fn parse_volume(value: &str, cwd: &Path) -> Result<Volume, SpecError> {
@@ -100,31 +91,17 @@ fn parse_volume(value: &str, cwd: &Path) -> Result<Volume, SpecError> {
     if source.is_empty() || destination.is_empty() {
         return Err(bad("expected host-path:container-path[:ro|rw]"));
     }
-    let source = if Path::new(source).is_absolute() {
-        PathBuf::from(source)
-    } else {
-        cwd.join(source)
-    };
-    let source = std::fs::canonicalize(&source).map_err(|e| {
-        bad(&format!(
-            "the host path {} cannot be used: {e}",
-            source.display()
-        ))
-    })?;
+    let source = if Path::new(source).is_absolute() { PathBuf::from(source) } else { cwd.join(source) };
+    let source = std::fs::canonicalize(&source)
+        .map_err(|e| bad(&format!("the host path {} cannot be used: {e}", source.display())))?;
     let destination = PathBuf::from(destination);
     if !lexically_normal(&destination) {
-        return Err(bad(
-            "the container path must be absolute, without `.` or `..`",
-        ));
+        return Err(bad("the container path must be absolute, without `.` or `..`"));
     }
     if destination == Path::new("/") {
         return Err(bad("the container path cannot be `/`"));
     }
-    Ok(Volume {
-        source,
-        destination,
-        read_only,
-    })
+    Ok(Volume { source, destination, read_only })
 }
 
 fn bind_mount(volume: &Volume) -> Mount {
@@ -140,16 +117,8 @@ fn bind_mount(volume: &Volume) -> Mount {
 
 /// A hostname the kernel and resolvers accept, derived from the container id.
 fn hostname_for(id: &str) -> String {
-    let mut name: String = id
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
+    let mut name: String =
+        id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '-' }).collect();
     name.truncate(63);
     let trimmed = name.trim_matches(|c| c == '-' || c == '.').to_string();
     if trimmed.is_empty() {
@@ -186,21 +155,14 @@ fn environment(opts: &RunOptions, hostname: &str, home: &str) -> Vec<String> {
             }
         }
     }
-    ordered
-        .into_iter()
-        .map(|k| format!("{k}={}", values[&k]))
-        .collect()
+    ordered.into_iter().map(|k| format!("{k}={}", values[&k])).collect()
 }
 
 fn validate_env(env: &[String]) -> Result<(), SpecError> {
     for entry in env {
         let key = entry.split_once('=').map_or(entry.as_str(), |(k, _)| k);
         if key.is_empty() || key.contains('\0') || entry.contains('\0') {
-            return Err(SpecError::option(
-                "environment variable",
-                entry,
-                "expected KEY=VALUE",
-            ));
+            return Err(SpecError::option("environment variable", entry, "expected KEY=VALUE"));
         }
     }
     Ok(())
@@ -252,54 +214,29 @@ pub fn build_run_spec(opts: &RunOptions) -> Result<Spec, SpecError> {
 
 fn build_run_spec_in(opts: &RunOptions, cwd: &Path, online_cpus: u64) -> Result<Spec, SpecError> {
     use LinuxNamespaceType::*;
-    crate::state::validate_id(&opts.id)
-        .map_err(|e| SpecError::option("name", &opts.id, e.to_string()))?;
+    crate::state::validate_id(&opts.id).map_err(|e| SpecError::option("name", &opts.id, e.to_string()))?;
     if opts.command.is_empty() {
-        return Err(SpecError::option(
-            "command",
-            "",
-            "a command to run is required",
-        ));
+        return Err(SpecError::option("command", "", "a command to run is required"));
     }
     if opts.command[0].is_empty() {
-        return Err(SpecError::option(
-            "command",
-            "",
-            "the command cannot be an empty string",
-        ));
+        return Err(SpecError::option("command", "", "the command cannot be an empty string"));
     }
     validate_env(&opts.env)?;
 
     let host_root = opts.rootfs.is_none();
     let rootfs = match &opts.rootfs {
         Some(p) => {
-            let p = if p.is_absolute() {
-                p.clone()
-            } else {
-                cwd.join(p)
-            };
+            let p = if p.is_absolute() { p.clone() } else { cwd.join(p) };
             check_rootfs(&p)?;
-            std::fs::canonicalize(&p).map_err(|e| SpecError::Rootfs {
-                path: p.clone(),
-                reason: e.to_string(),
-            })?
+            std::fs::canonicalize(&p).map_err(|e| SpecError::Rootfs { path: p.clone(), reason: e.to_string() })?
         }
         None => PathBuf::from("/"),
     };
 
     let hostname = match &opts.hostname {
         Some(h) => {
-            if h.is_empty()
-                || h.len() > 64
-                || !h
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
-            {
-                return Err(SpecError::option(
-                    "hostname",
-                    h,
-                    "expected up to 64 letters, digits, `-` or `.`",
-                ));
+            if h.is_empty() || h.len() > 64 || !h.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') {
+                return Err(SpecError::option("hostname", h, "expected up to 64 letters, digits, `-` or `.`"));
             }
             h.clone()
         }
@@ -309,26 +246,14 @@ fn build_run_spec_in(opts: &RunOptions, cwd: &Path, online_cpus: u64) -> Result<
     let user = resolve(opts.user.as_deref(), &rootfs)?;
     let cwd_in_container = opts.workdir.clone().unwrap_or_else(|| "/".into());
     if !lexically_normal(Path::new(&cwd_in_container)) {
-        return Err(SpecError::option(
-            "workdir",
-            &cwd_in_container,
-            "must be an absolute path without `.` or `..`",
-        ));
+        return Err(SpecError::option("workdir", &cwd_in_container, "must be an absolute path without `.` or `..`"));
     }
 
-    let volumes = opts
-        .volumes
-        .iter()
-        .map(|v| parse_volume(v, cwd))
-        .collect::<Result<Vec<_>, _>>()?;
+    let volumes = opts.volumes.iter().map(|v| parse_volume(v, cwd)).collect::<Result<Vec<_>, _>>()?;
     if host_root {
         // The host's root is mounted read-only and must not be written, not even to make a
         // mount point or a working directory: those must already exist on the host.
-        for path in volumes
-            .iter()
-            .map(|v| &v.destination)
-            .chain(std::iter::once(&PathBuf::from(&cwd_in_container)))
-        {
+        for path in volumes.iter().map(|v| &v.destination).chain(std::iter::once(&PathBuf::from(&cwd_in_container))) {
             if !path.exists() {
                 return Err(SpecError::option(
                     if path == Path::new(&cwd_in_container) { "workdir" } else { "volume" },
@@ -353,13 +278,9 @@ fn build_run_spec_in(opts: &RunOptions, cwd: &Path, online_cpus: u64) -> Result<
     // Docker gives root its capabilities and an unprivileged user none in effect: the
     // bounding set stays as a ceiling either way.
     let all: Capabilities = capability_set();
-    let granted: Capabilities = if user.uid == 0 {
-        all.clone()
-    } else {
-        Capabilities::new()
-    };
+    let granted: Capabilities = if user.uid == 0 { all.clone() } else { Capabilities::new() };
     let capabilities = LinuxCapabilitiesBuilder::default()
-        .bounding(all)
+        .bounding(all.clone())
         .effective(granted.clone())
         .permitted(granted)
         .inheritable(Capabilities::new())
@@ -367,14 +288,8 @@ fn build_run_spec_in(opts: &RunOptions, cwd: &Path, online_cpus: u64) -> Result<
         .build()
         .map_err(|e| SpecError::invalid("process.capabilities", e.to_string()))?;
 
-    let invalid = |field: &'static str| {
-        move |e: oci_spec::OciSpecError| SpecError::invalid(field, e.to_string())
-    };
-    let mut user_spec = UserBuilder::default()
-        .uid(user.uid)
-        .gid(user.gid)
-        .build()
-        .map_err(invalid("process.user"))?;
+    let invalid = |field: &'static str| move |e: oci_spec::OciSpecError| SpecError::invalid(field, e.to_string());
+    let mut user_spec = UserBuilder::default().uid(user.uid).gid(user.gid).build().map_err(invalid("process.user"))?;
     if !user.additional_gids.is_empty() {
         user_spec.set_additional_gids(Some(user.additional_gids.clone()));
     }
@@ -390,22 +305,14 @@ fn build_run_spec_in(opts: &RunOptions, cwd: &Path, online_cpus: u64) -> Result<
         .build()
         .map_err(invalid("process"))?;
 
+    let seccomp = super::default_seccomp_profile(&all)?;
     let linux = LinuxBuilder::default()
         .namespaces(namespaces(&ns_types))
+        .seccomp(seccomp)
         .cgroups_path(PathBuf::from(format!("/tscontainer-{}", opts.id)))
         .resources(resources(opts, online_cpus)?)
-        .masked_paths(
-            MASKED_PATHS
-                .iter()
-                .map(|p| p.to_string())
-                .collect::<Vec<_>>(),
-        )
-        .readonly_paths(
-            READONLY_PATHS
-                .iter()
-                .map(|p| p.to_string())
-                .collect::<Vec<_>>(),
-        )
+        .masked_paths(MASKED_PATHS.iter().map(|p| p.to_string()).collect::<Vec<_>>())
+        .readonly_paths(READONLY_PATHS.iter().map(|p| p.to_string()).collect::<Vec<_>>())
         .rootfs_propagation("rprivate")
         .build()
         .map_err(invalid("linux"))?;
@@ -434,11 +341,7 @@ mod tests {
     use super::*;
 
     fn opts(command: &[&str]) -> RunOptions {
-        RunOptions {
-            id: "c1".into(),
-            command: command.iter().map(|s| s.to_string()).collect(),
-            ..Default::default()
-        }
+        RunOptions { id: "c1".into(), command: command.iter().map(|s| s.to_string()).collect(), ..Default::default() }
     }
 
     fn build(o: &RunOptions) -> Result<Spec, SpecError> {
@@ -451,23 +354,8 @@ mod tests {
         let root = spec.root().as_ref().unwrap();
         assert_eq!(root.path(), Path::new("/"));
         assert_eq!(root.readonly(), Some(true));
-        let dests: Vec<_> = spec
-            .mounts()
-            .as_ref()
-            .unwrap()
-            .iter()
-            .map(|m| m.destination().clone())
-            .collect();
-        for d in [
-            "/proc",
-            "/dev",
-            "/dev/pts",
-            "/dev/shm",
-            "/dev/mqueue",
-            "/sys",
-            "/sys/fs/cgroup",
-            "/tmp",
-        ] {
+        let dests: Vec<_> = spec.mounts().as_ref().unwrap().iter().map(|m| m.destination().clone()).collect();
+        for d in ["/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys", "/sys/fs/cgroup", "/tmp"] {
             assert!(dests.contains(&PathBuf::from(d)), "missing {d}");
         }
         assert_eq!(spec.hostname().as_deref(), Some("c1"));
@@ -492,16 +380,10 @@ mod tests {
     fn bad_limits_name_the_flag() {
         let mut o = opts(&["sh"]);
         o.memory = Some("10Q".into());
-        assert!(build(&o)
-            .unwrap_err()
-            .to_string()
-            .starts_with("invalid memory limit `10Q`"));
+        assert!(build(&o).unwrap_err().to_string().starts_with("invalid memory limit `10Q`"));
         let mut o = opts(&["sh"]);
         o.pids_limit = Some(0);
-        assert!(build(&o)
-            .unwrap_err()
-            .to_string()
-            .starts_with("invalid pids limit `0`"));
+        assert!(build(&o).unwrap_err().to_string().starts_with("invalid pids limit `0`"));
     }
 
     #[test]
@@ -529,17 +411,9 @@ mod tests {
         let v = parse_volume(&format!("{src}:/data:ro"), Path::new("/")).unwrap();
         assert_eq!(
             v,
-            Volume {
-                source: dir.path().canonicalize().unwrap(),
-                destination: "/data".into(),
-                read_only: true
-            }
+            Volume { source: dir.path().canonicalize().unwrap(), destination: "/data".into(), read_only: true }
         );
-        assert!(
-            !parse_volume(&format!("{src}:/data"), Path::new("/"))
-                .unwrap()
-                .read_only
-        );
+        assert!(!parse_volume(&format!("{src}:/data"), Path::new("/")).unwrap().read_only);
         for bad in [
             src.clone(),
             format!("{src}:data"),
@@ -555,10 +429,7 @@ mod tests {
     fn host_root_refuses_paths_it_would_have_to_create() {
         let mut o = opts(&["sh"]);
         o.workdir = Some("/no/such/dir/anywhere".into());
-        assert!(build(&o)
-            .unwrap_err()
-            .to_string()
-            .contains("does not exist on the host"));
+        assert!(build(&o).unwrap_err().to_string().contains("does not exist on the host"));
     }
 
     #[test]
@@ -566,15 +437,9 @@ mod tests {
         let file = tempfile::NamedTempFile::new().unwrap();
         let mut o = opts(&["sh"]);
         o.rootfs = Some(file.path().to_path_buf());
-        assert!(build(&o)
-            .unwrap_err()
-            .to_string()
-            .ends_with("is not a directory"));
+        assert!(build(&o).unwrap_err().to_string().ends_with("is not a directory"));
         o.rootfs = Some("/nonexistent/rootfs".into());
-        assert_eq!(
-            build(&o).unwrap_err().to_string(),
-            "rootfs /nonexistent/rootfs: does not exist"
-        );
+        assert_eq!(build(&o).unwrap_err().to_string(), "rootfs /nonexistent/rootfs: does not exist");
     }
 
     #[test]
@@ -583,16 +448,7 @@ mod tests {
         o.env = vec!["FOO=bar".into(), "PATH=/bin".into()];
         o.tty = true;
         let env = environment(&o, "h", "/root");
-        assert_eq!(
-            env,
-            vec![
-                "PATH=/bin",
-                "HOSTNAME=h",
-                "HOME=/root",
-                "TERM=xterm",
-                "FOO=bar"
-            ]
-        );
+        assert_eq!(env, vec!["PATH=/bin", "HOSTNAME=h", "HOME=/root", "TERM=xterm", "FOO=bar"]);
         assert!(validate_env(&["=x".into()]).is_err());
     }
 
@@ -601,13 +457,7 @@ mod tests {
         let mut o = opts(&["sh"]);
         o.user = Some("1000:1000".into());
         let spec = build(&o).unwrap();
-        let caps = spec
-            .process()
-            .as_ref()
-            .unwrap()
-            .capabilities()
-            .as_ref()
-            .unwrap();
+        let caps = spec.process().as_ref().unwrap().capabilities().as_ref().unwrap();
         assert!(caps.effective().as_ref().unwrap().is_empty());
         assert_eq!(caps.bounding().as_ref().unwrap().len(), 14);
     }

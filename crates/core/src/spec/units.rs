@@ -11,23 +11,14 @@ pub const MIN_MEMORY: i64 = 6 * 1024 * 1024;
 pub fn parse_memory(value: &str) -> Result<i64, SpecError> {
     let bad = |reason: &str| SpecError::option("memory limit", value, reason);
     let text = value.trim();
-    let digits_end = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
+    let digits_end = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
     let (number, suffix) = text.split_at(digits_end);
-    if number.is_empty()
-        || number.starts_with('.')
-        || number.ends_with('.')
-        || number.matches('.').count() > 1
-    {
+    if number.is_empty() || number.starts_with('.') || number.ends_with('.') || number.matches('.').count() > 1 {
         return Err(bad("expected a size such as 512k, 50M or 1g"));
     }
     let suffix = suffix.trim_start().to_ascii_lowercase();
     let unit = suffix.strip_suffix('b').unwrap_or(&suffix);
-    let unit = unit
-        .strip_suffix('i')
-        .filter(|u| !u.is_empty())
-        .unwrap_or(unit);
+    let unit = unit.strip_suffix('i').filter(|u| !u.is_empty()).unwrap_or(unit);
     let multiplier: f64 = match unit {
         "" => 1.0,
         "k" => 1024.0,
@@ -35,15 +26,9 @@ pub fn parse_memory(value: &str) -> Result<i64, SpecError> {
         "g" => 1024.0 * 1024.0 * 1024.0,
         "t" => 1024f64.powi(4),
         "p" => 1024f64.powi(5),
-        _ => {
-            return Err(bad(&format!(
-                "unknown unit `{suffix}` (use b, k, m, g, t or p)"
-            )))
-        }
+        _ => return Err(bad(&format!("unknown unit `{suffix}` (use b, k, m, g, t or p)"))),
     };
-    let n: f64 = number
-        .parse()
-        .map_err(|_| bad("expected a size such as 512k, 50M or 1g"))?;
+    let n: f64 = number.parse().map_err(|_| bad("expected a size such as 512k, 50M or 1g"))?;
     let bytes = (n * multiplier).floor();
     if !bytes.is_finite() || bytes > i64::MAX as f64 {
         return Err(bad("is too large"));
@@ -66,9 +51,7 @@ pub fn parse_cpus(value: &str, period: u64, online_cpus: u64) -> Result<i64, Spe
         .filter(|c: &f64| c.is_finite())
         .ok_or_else(|| bad("expected a number of CPUs such as 0.5 or 2".into()))?;
     if cpus < 0.01 || cpus > online_cpus as f64 {
-        return Err(bad(format!(
-            "the range of CPUs is from 0.01 to {online_cpus} (this machine's CPUs)"
-        )));
+        return Err(bad(format!("the range of CPUs is from 0.01 to {online_cpus} (this machine's CPUs)")));
     }
     Ok((cpus * period as f64).round() as i64)
 }
@@ -92,27 +75,16 @@ mod tests {
 
     #[test]
     fn memory_rejects_what_it_cannot_read() {
-        for bad in [
-            "10Q", "", "M", "-5M", "1..5M", "1.M", ".5G", "5 M B x", "50MBB", "1e3",
-        ] {
+        for bad in ["10Q", "", "M", "-5M", "1..5M", "1.M", ".5G", "5 M B x", "50MBB", "1e3"] {
             let err = parse_memory(bad).unwrap_err().to_string();
-            assert!(
-                err.starts_with(&format!("invalid memory limit `{bad}`")),
-                "{bad}: {err}"
-            );
+            assert!(err.starts_with(&format!("invalid memory limit `{bad}`")), "{bad}: {err}");
         }
-        assert!(parse_memory("10Q")
-            .unwrap_err()
-            .to_string()
-            .contains("unknown unit `q`"));
+        assert!(parse_memory("10Q").unwrap_err().to_string().contains("unknown unit `q`"));
     }
 
     #[test]
     fn memory_has_a_floor() {
-        assert!(parse_memory("1M")
-            .unwrap_err()
-            .to_string()
-            .contains("minimum memory limit is 6M"));
+        assert!(parse_memory("1M").unwrap_err().to_string().contains("minimum memory limit is 6M"));
         assert!(parse_memory("6M").is_ok());
     }
 
@@ -127,10 +99,7 @@ mod tests {
     fn cpus_out_of_range_are_refused() {
         for bad in ["0", "0.001", "3", "abc", "", "NaN", "inf", "-1"] {
             let err = parse_cpus(bad, 100_000, 2).unwrap_err().to_string();
-            assert!(
-                err.starts_with(&format!("invalid cpus `{bad}`")),
-                "{bad}: {err}"
-            );
+            assert!(err.starts_with(&format!("invalid cpus `{bad}`")), "{bad}: {err}");
         }
     }
 }

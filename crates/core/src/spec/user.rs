@@ -28,9 +28,7 @@ struct GroupEntry {
 
 fn read_lines(path: &Path) -> Vec<String> {
     // A rootfs without these files is normal (busybox images, scratch): ids stay numeric.
-    std::fs::read_to_string(path)
-        .map(|s| s.lines().map(str::to_string).collect())
-        .unwrap_or_default()
+    std::fs::read_to_string(path).map(|s| s.lines().map(str::to_string).collect()).unwrap_or_default()
 }
 
 fn passwd(rootfs: &Path) -> Vec<PasswdEntry> {
@@ -41,12 +39,7 @@ fn passwd(rootfs: &Path) -> Vec<PasswdEntry> {
             if f.len() < 7 || line.starts_with('#') {
                 return None;
             }
-            Some(PasswdEntry {
-                name: f[0].into(),
-                uid: f[2].parse().ok()?,
-                gid: f[3].parse().ok()?,
-                home: f[5].into(),
-            })
+            Some(PasswdEntry { name: f[0].into(), uid: f[2].parse().ok()?, gid: f[3].parse().ok()?, home: f[5].into() })
         })
         .collect()
 }
@@ -62,11 +55,7 @@ fn groups(rootfs: &Path) -> Vec<GroupEntry> {
             Some(GroupEntry {
                 name: f[0].into(),
                 gid: f[2].parse().ok()?,
-                members: f[3]
-                    .split(',')
-                    .filter(|m| !m.is_empty())
-                    .map(str::to_string)
-                    .collect(),
+                members: f[3].split(',').filter(|m| !m.is_empty()).map(str::to_string).collect(),
             })
         })
         .collect()
@@ -86,17 +75,16 @@ pub(crate) fn resolve(spec: Option<&str>, rootfs: &Path) -> Result<ResolvedUser,
     };
     let entry = match user_part.parse::<u32>() {
         Ok(uid) => users.iter().find(|e| e.uid == uid),
-        Err(_) => Some(users.iter().find(|e| e.name == user_part).ok_or_else(|| {
-            bad(format!(
-                "no user `{user_part}` in the container's /etc/passwd"
-            ))
-        })?),
+        Err(_) => Some(
+            users
+                .iter()
+                .find(|e| e.name == user_part)
+                .ok_or_else(|| bad(format!("no user `{user_part}` in the container's /etc/passwd")))?,
+        ),
     };
     let uid = match entry {
         Some(e) => e.uid,
-        None => user_part
-            .parse()
-            .map_err(|_| bad("expected uid[:gid]".into()))?,
+        None => user_part.parse().map_err(|_| bad("expected uid[:gid]".into()))?,
     };
     let gid = match group_part {
         Some("") => return Err(bad("expected uid[:gid]".into())),
@@ -113,11 +101,7 @@ pub(crate) fn resolve(spec: Option<&str>, rootfs: &Path) -> Result<ResolvedUser,
     // Supplementary groups come from /etc/group membership, unless a group was forced.
     let additional_gids = match (entry, group_part) {
         (Some(e), None) => {
-            let mut gids: Vec<u32> = groups
-                .iter()
-                .filter(|g| g.members.contains(&e.name))
-                .map(|g| g.gid)
-                .collect();
+            let mut gids: Vec<u32> = groups.iter().filter(|g| g.members.contains(&e.name)).map(|g| g.gid).collect();
             gids.retain(|g| *g != gid);
             gids.sort_unstable();
             gids.dedup();
@@ -125,16 +109,8 @@ pub(crate) fn resolve(spec: Option<&str>, rootfs: &Path) -> Result<ResolvedUser,
         }
         _ => Vec::new(),
     };
-    let home = entry
-        .map(|e| e.home.clone())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "/".into());
-    Ok(ResolvedUser {
-        uid,
-        gid,
-        additional_gids,
-        home,
-    })
+    let home = entry.map(|e| e.home.clone()).filter(|h| !h.is_empty()).unwrap_or_else(|| "/".into());
+    Ok(ResolvedUser { uid, gid, additional_gids, home })
 }
 
 #[cfg(test)]
@@ -175,28 +151,15 @@ mod tests {
     #[test]
     fn names_resolve_with_supplementary_groups() {
         let r = resolve(Some("alice"), rootfs().path()).unwrap();
-        assert_eq!(
-            r,
-            ResolvedUser {
-                uid: 1000,
-                gid: 1000,
-                additional_gids: vec![29, 50],
-                home: "/home/alice".into()
-            }
-        );
+        assert_eq!(r, ResolvedUser { uid: 1000, gid: 1000, additional_gids: vec![29, 50], home: "/home/alice".into() });
         let r = resolve(Some("1000:staff"), rootfs().path()).unwrap();
         assert_eq!((r.uid, r.gid, r.additional_gids.len()), (1000, 50, 0));
     }
 
     #[test]
     fn unknown_names_are_errors() {
-        let err = resolve(Some("mallory"), rootfs().path())
-            .unwrap_err()
-            .to_string();
-        assert_eq!(
-            err,
-            "invalid user `mallory`: no user `mallory` in the container's /etc/passwd"
-        );
+        let err = resolve(Some("mallory"), rootfs().path()).unwrap_err().to_string();
+        assert_eq!(err, "invalid user `mallory`: no user `mallory` in the container's /etc/passwd");
         assert!(resolve(Some("1000:nogroup"), rootfs().path()).is_err());
         assert!(resolve(Some("1000:"), rootfs().path()).is_err());
     }

@@ -19,10 +19,7 @@ fn check_version(version: &str) -> Result<(), SpecError> {
     };
     // Pre-release and build suffixes (`1.0.2-dev`, `1.2.0+x`) are accepted for their core.
     let core = version.split(['-', '+']).next().unwrap_or_default();
-    let parts: Vec<u64> = core
-        .split('.')
-        .map(|p| p.parse().map_err(|_| bad()))
-        .collect::<Result<_, _>>()?;
+    let parts: Vec<u64> = core.split('.').map(|p| p.parse().map_err(|_| bad())).collect::<Result<_, _>>()?;
     let (major, minor) = match parts.as_slice() {
         [major, minor, _patch] => (*major, *minor),
         _ => return Err(bad()),
@@ -37,10 +34,7 @@ fn check_version(version: &str) -> Result<(), SpecError> {
 /// JSON types; unknown fields are allowed, as the runtime-spec requires.
 pub fn validate(spec: &Spec) -> Result<(), SpecError> {
     check_version(spec.version())?;
-    let root = spec
-        .root()
-        .as_ref()
-        .ok_or_else(|| SpecError::invalid("root", "is required"))?;
+    let root = spec.root().as_ref().ok_or_else(|| SpecError::invalid("root", "is required"))?;
     if root.path().as_os_str().is_empty() {
         return Err(SpecError::invalid("root.path", "is required"));
     }
@@ -48,10 +42,7 @@ pub fn validate(spec: &Spec) -> Result<(), SpecError> {
     if let Some(process) = spec.process() {
         let args = process.args().as_deref().unwrap_or_default();
         if args.is_empty() || args[0].is_empty() {
-            return Err(SpecError::invalid(
-                "process.args",
-                "must name the command to run",
-            ));
+            return Err(SpecError::invalid("process.args", "must name the command to run"));
         }
         if !process.cwd().is_absolute() {
             return Err(SpecError::invalid(
@@ -61,19 +52,13 @@ pub fn validate(spec: &Spec) -> Result<(), SpecError> {
         }
         for entry in process.env().as_deref().unwrap_or_default() {
             if !entry.contains('=') || entry.starts_with('=') {
-                return Err(SpecError::invalid(
-                    "process.env",
-                    format!("`{entry}` is not KEY=VALUE"),
-                ));
+                return Err(SpecError::invalid("process.env", format!("`{entry}` is not KEY=VALUE")));
             }
         }
         let mut seen = Vec::new();
         for rlimit in process.rlimits().as_deref().unwrap_or_default() {
             if seen.contains(&rlimit.typ()) {
-                return Err(SpecError::invalid(
-                    "process.rlimits",
-                    format!("{:?} is given twice", rlimit.typ()),
-                ));
+                return Err(SpecError::invalid("process.rlimits", format!("{:?} is given twice", rlimit.typ())));
             }
             seen.push(rlimit.typ());
             if rlimit.soft() > rlimit.hard() {
@@ -89,52 +74,31 @@ pub fn validate(spec: &Spec) -> Result<(), SpecError> {
         if !mount.destination().is_absolute() {
             return Err(SpecError::invalid(
                 "mounts",
-                format!(
-                    "destination `{}` is not an absolute path",
-                    mount.destination().display()
-                ),
+                format!("destination `{}` is not an absolute path", mount.destination().display()),
             ));
         }
     }
 
     let linux = spec.linux().as_ref();
-    let namespaces = linux
-        .and_then(|l| l.namespaces().as_deref())
-        .unwrap_or_default();
+    let namespaces = linux.and_then(|l| l.namespaces().as_deref()).unwrap_or_default();
     let mut kinds = HashSet::new();
     for ns in namespaces {
         if !kinds.insert(ns.typ()) {
-            return Err(SpecError::invalid(
-                "linux.namespaces",
-                format!("{} is listed twice", ns_name(ns.typ())),
-            ));
+            return Err(SpecError::invalid("linux.namespaces", format!("{} is listed twice", ns_name(ns.typ()))));
         }
     }
     let has_new = |t: LinuxNamespaceType| namespaces.iter().any(|n| n.typ() == t);
-    if spec.hostname().as_deref().is_some_and(|h| !h.is_empty())
-        && !has_new(LinuxNamespaceType::Uts)
-    {
-        return Err(SpecError::invalid(
-            "hostname",
-            "setting a hostname needs a UTS namespace",
-        ));
+    if spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) && !has_new(LinuxNamespaceType::Uts) {
+        return Err(SpecError::invalid("hostname", "setting a hostname needs a UTS namespace"));
     }
-    if spec.domainname().as_deref().is_some_and(|h| !h.is_empty())
-        && !has_new(LinuxNamespaceType::Uts)
-    {
-        return Err(SpecError::invalid(
-            "domainname",
-            "setting a domainname needs a UTS namespace",
-        ));
+    if spec.domainname().as_deref().is_some_and(|h| !h.is_empty()) && !has_new(LinuxNamespaceType::Uts) {
+        return Err(SpecError::invalid("domainname", "setting a domainname needs a UTS namespace"));
     }
     if let Some(linux) = linux {
         let maps = linux.uid_mappings().as_deref().unwrap_or_default().len()
             + linux.gid_mappings().as_deref().unwrap_or_default().len();
         if maps > 0 && !has_new(LinuxNamespaceType::User) {
-            return Err(SpecError::invalid(
-                "linux.uidMappings",
-                "id mappings need a user namespace",
-            ));
+            return Err(SpecError::invalid("linux.uidMappings", "id mappings need a user namespace"));
         }
         if let Some(resources) = linux.resources() {
             if let Some(memory) = resources.memory() {
@@ -156,10 +120,7 @@ pub fn validate(spec: &Spec) -> Result<(), SpecError> {
                 }
             }
             if let Some(cpu) = resources.cpu() {
-                if cpu
-                    .period()
-                    .is_some_and(|p| p != 0 && !(1_000..=1_000_000).contains(&p))
-                {
+                if cpu.period().is_some_and(|p| p != 0 && !(1_000..=1_000_000).contains(&p)) {
                     return Err(SpecError::invalid(
                         "linux.resources.cpu.period",
                         "must be between 1000 and 1000000 microseconds",
@@ -174,10 +135,7 @@ pub fn validate(spec: &Spec) -> Result<(), SpecError> {
             }
         }
         if let Some(path) = linux.cgroups_path() {
-            if path
-                .components()
-                .any(|c| c == std::path::Component::ParentDir)
-            {
+            if path.components().any(|c| c == std::path::Component::ParentDir) {
                 return Err(SpecError::invalid(
                     "linux.cgroupsPath",
                     format!("`{}` must not contain `..`", path.display()),
@@ -186,10 +144,7 @@ pub fn validate(spec: &Spec) -> Result<(), SpecError> {
         }
         if let Some(propagation) = linux.rootfs_propagation() {
             crate::rootfs::Propagation::parse(propagation).ok_or_else(|| {
-                SpecError::invalid(
-                    "linux.rootfsPropagation",
-                    format!("`{propagation}` is not a propagation type"),
-                )
+                SpecError::invalid("linux.rootfsPropagation", format!("`{propagation}` is not a propagation type"))
             })?;
         }
     }
@@ -221,14 +176,7 @@ mod tests {
 
     #[test]
     fn accepts_versions_1_0_through_1_3() {
-        for v in [
-            "1.0.0",
-            "1.0.2-dev",
-            "1.1.0",
-            "1.2.1",
-            "1.3.0",
-            "1.3.9+build",
-        ] {
+        for v in ["1.0.0", "1.0.2-dev", "1.1.0", "1.2.1", "1.3.0", "1.3.9+build"] {
             check_version(v).unwrap_or_else(|e| panic!("{v}: {e}"));
         }
         for v in ["0.9.0", "1.4.0", "2.0.0", "", "1.0", "one"] {
@@ -244,39 +192,27 @@ mod tests {
     #[test]
     fn relative_cwd_is_refused() {
         let s = spec(&MINIMAL.replace(r#""cwd":"/""#, r#""cwd":"tmp""#));
-        assert_eq!(
-            validate(&s).unwrap_err().to_string(),
-            "invalid config: process.cwd: `tmp` is not an absolute path"
-        );
+        assert_eq!(validate(&s).unwrap_err().to_string(), "invalid config: process.cwd: `tmp` is not an absolute path");
     }
 
     #[test]
     fn hostname_needs_uts() {
         let s = spec(&MINIMAL.replace(r#""ociVersion""#, r#""hostname":"x","ociVersion""#));
-        assert!(validate(&s)
-            .unwrap_err()
-            .to_string()
-            .contains("UTS namespace"));
+        assert!(validate(&s).unwrap_err().to_string().contains("UTS namespace"));
     }
 
     #[test]
     fn duplicate_namespaces_are_refused() {
-        let s = spec(&MINIMAL.replace(
-            r#""ociVersion""#,
-            r#""linux":{"namespaces":[{"type":"pid"},{"type":"pid"}]},"ociVersion""#,
-        ));
-        assert!(validate(&s)
-            .unwrap_err()
-            .to_string()
-            .contains("pid is listed twice"));
+        let s = spec(
+            &MINIMAL
+                .replace(r#""ociVersion""#, r#""linux":{"namespaces":[{"type":"pid"},{"type":"pid"}]},"ociVersion""#),
+        );
+        assert!(validate(&s).unwrap_err().to_string().contains("pid is listed twice"));
     }
 
     #[test]
     fn unknown_capabilities_do_not_parse() {
-        let text = MINIMAL.replace(
-            r#""cwd":"/""#,
-            r#""cwd":"/","capabilities":{"bounding":["CAP_FLY"]}"#,
-        );
+        let text = MINIMAL.replace(r#""cwd":"/""#, r#""cwd":"/","capabilities":{"bounding":["CAP_FLY"]}"#);
         assert!(serde_json::from_str::<Spec>(&text).is_err());
     }
 }

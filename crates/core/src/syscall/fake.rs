@@ -16,64 +16,29 @@ use super::{display_path, CapabilitySets, SysResult, Syscall, SyscallError};
 /// resolve to, so tests can assert on real locations.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Call {
-    Mount {
-        source: Option<PathBuf>,
-        target: PathBuf,
-        fstype: Option<String>,
-        flags: MsFlags,
-        data: Option<String>,
-    },
-    Umount2 {
-        target: PathBuf,
-        flags: MntFlags,
-    },
-    PivotRoot {
-        new_root: PathBuf,
-        put_old: PathBuf,
-    },
-    MountSetattr {
-        target: PathBuf,
-        recursive: bool,
-        set: u64,
-        clear: u64,
-    },
+    Mount { source: Option<PathBuf>, target: PathBuf, fstype: Option<String>, flags: MsFlags, data: Option<String> },
+    Umount2 { target: PathBuf, flags: MntFlags },
+    PivotRoot { new_root: PathBuf, put_old: PathBuf },
+    MountSetattr { target: PathBuf, recursive: bool, set: u64, clear: u64 },
     Unshare(CloneFlags),
     Setns(CloneFlags),
     Sethostname(String),
     Setdomainname(String),
-    Mknod {
-        path: PathBuf,
-        kind: SFlag,
-        perm: Mode,
-        dev: u64,
-    },
-    Chown {
-        path: PathBuf,
-        uid: Option<u32>,
-        gid: Option<u32>,
-    },
-    Symlink {
-        original: PathBuf,
-        link: PathBuf,
-    },
+    Mknod { path: PathBuf, kind: SFlag, perm: Mode, dev: u64 },
+    Chown { path: PathBuf, uid: Option<u32>, gid: Option<u32> },
+    Symlink { original: PathBuf, link: PathBuf },
     Chdir(PathBuf),
     Chroot(PathBuf),
     LoopbackUp,
-    SetIds {
-        uid: u32,
-        gid: u32,
-    },
+    SetIds { uid: u32, gid: u32 },
     Setgroups(Vec<u32>),
     SetKeepCapabilities(bool),
     DropBoundingCapability(u8),
     SetCapabilities(CapabilitySets),
     RaiseAmbientCapability(u8),
-    Setrlimit {
-        resource: libc::c_int,
-        soft: u64,
-        hard: u64,
-    },
+    Setrlimit { resource: libc::c_int, soft: u64, hard: u64 },
     SetNoNewPrivs,
+    LoadSeccomp,
     Umask(u32),
 }
 
@@ -103,6 +68,7 @@ impl Call {
             Call::RaiseAmbientCapability(_) => "raise_ambient_capability",
             Call::Setrlimit { .. } => "setrlimit",
             Call::SetNoNewPrivs => "set_no_new_privs",
+            Call::LoadSeccomp => "load_seccomp",
             Call::Umask(_) => "umask",
         }
     }
@@ -131,12 +97,7 @@ impl FakeSyscall {
 
     /// The recorded calls of one kind, in order.
     pub fn calls_of(&self, kind: &str) -> Vec<Call> {
-        self.calls
-            .borrow()
-            .iter()
-            .filter(|c| c.kind() == kind)
-            .cloned()
-            .collect()
+        self.calls.borrow().iter().filter(|c| c.kind() == kind).cloned().collect()
     }
 
     fn record(&self, call: Call) -> SysResult {
@@ -176,24 +137,13 @@ impl Syscall for FakeSyscall {
         })
     }
     fn umount2(&self, target: &Path, flags: MntFlags) -> SysResult {
-        self.record(Call::Umount2 {
-            target: display_path(target),
-            flags,
-        })
+        self.record(Call::Umount2 { target: display_path(target), flags })
     }
     fn pivot_root(&self, new_root: &Path, put_old: &Path) -> SysResult {
-        self.record(Call::PivotRoot {
-            new_root: display_path(new_root),
-            put_old: put_old.to_path_buf(),
-        })
+        self.record(Call::PivotRoot { new_root: display_path(new_root), put_old: put_old.to_path_buf() })
     }
     fn mount_setattr(&self, target: &Path, recursive: bool, set: u64, clear: u64) -> SysResult {
-        self.record(Call::MountSetattr {
-            target: display_path(target),
-            recursive,
-            set,
-            clear,
-        })
+        self.record(Call::MountSetattr { target: display_path(target), recursive, set, clear })
     }
     fn unshare(&self, flags: CloneFlags) -> SysResult {
         self.record(Call::Unshare(flags))
@@ -208,25 +158,13 @@ impl Syscall for FakeSyscall {
         self.record(Call::Setdomainname(name.to_string()))
     }
     fn mknod(&self, path: &Path, kind: SFlag, perm: Mode, dev: u64) -> SysResult {
-        self.record(Call::Mknod {
-            path: display_path(path),
-            kind,
-            perm,
-            dev,
-        })
+        self.record(Call::Mknod { path: display_path(path), kind, perm, dev })
     }
     fn chown(&self, path: &Path, uid: Option<u32>, gid: Option<u32>) -> SysResult {
-        self.record(Call::Chown {
-            path: display_path(path),
-            uid,
-            gid,
-        })
+        self.record(Call::Chown { path: display_path(path), uid, gid })
     }
     fn symlink(&self, original: &Path, link: &Path) -> SysResult {
-        self.record(Call::Symlink {
-            original: original.to_path_buf(),
-            link: display_path(link),
-        })
+        self.record(Call::Symlink { original: original.to_path_buf(), link: display_path(link) })
     }
     fn chdir(&self, path: &Path) -> SysResult {
         self.record(Call::Chdir(display_path(path)))
@@ -256,14 +194,13 @@ impl Syscall for FakeSyscall {
         self.record(Call::RaiseAmbientCapability(cap))
     }
     fn setrlimit(&self, resource: libc::c_int, soft: u64, hard: u64) -> SysResult {
-        self.record(Call::Setrlimit {
-            resource,
-            soft,
-            hard,
-        })
+        self.record(Call::Setrlimit { resource, soft, hard })
     }
     fn set_no_new_privs(&self) -> SysResult {
         self.record(Call::SetNoNewPrivs)
+    }
+    fn load_seccomp(&self, _filter: &crate::seccomp::Filter) -> SysResult {
+        self.record(Call::LoadSeccomp)
     }
     fn umask(&self, mask: u32) {
         let _ = self.record(Call::Umask(mask));
@@ -284,11 +221,7 @@ mod tests {
         assert!(fake.sethostname("c").is_ok(), "a failure is injected once");
         assert_eq!(
             fake.calls(),
-            vec![
-                Call::Sethostname("a".into()),
-                Call::Sethostname("b".into()),
-                Call::Sethostname("c".into())
-            ]
+            vec![Call::Sethostname("a".into()), Call::Sethostname("b".into()), Call::Sethostname("c".into())]
         );
     }
 }

@@ -72,17 +72,8 @@ impl Syscall for LinuxSyscall {
 
     fn mount_setattr(&self, target: &Path, recursive: bool, set: u64, clear: u64) -> SysResult {
         let path = cstring(target).map_err(|e| err("mount_setattr", target, e))?;
-        let attr = MountAttr {
-            attr_set: set,
-            attr_clr: clear,
-            propagation: 0,
-            userns_fd: 0,
-        };
-        let flags = if recursive {
-            libc::AT_RECURSIVE as libc::c_uint
-        } else {
-            0
-        };
+        let attr = MountAttr { attr_set: set, attr_clr: clear, propagation: 0, userns_fd: 0 };
+        let flags = if recursive { libc::AT_RECURSIVE as libc::c_uint } else { 0 };
         // SAFETY: `path` is a valid NUL-terminated string and `attr` a properly laid out
         // `struct mount_attr` whose size is passed alongside; both outlive the call.
         let rc = unsafe {
@@ -95,32 +86,25 @@ impl Syscall for LinuxSyscall {
                 std::mem::size_of::<MountAttr>(),
             )
         };
-        Errno::result(rc)
-            .map(drop)
-            .map_err(|e| err("mount_setattr", target, e))
+        Errno::result(rc).map(drop).map_err(|e| err("mount_setattr", target, e))
     }
 
     fn unshare(&self, flags: CloneFlags) -> SysResult {
-        nix::sched::unshare(flags)
-            .map_err(|e| SyscallError::new("unshare", format!("{flags:?}"), e))
+        nix::sched::unshare(flags).map_err(|e| SyscallError::new("unshare", format!("{flags:?}"), e))
     }
 
     fn setns(&self, fd: BorrowedFd<'_>, nstype: CloneFlags) -> SysResult {
-        nix::sched::setns(fd, nstype)
-            .map_err(|e| SyscallError::new("setns", format!("{nstype:?}"), e))
+        nix::sched::setns(fd, nstype).map_err(|e| SyscallError::new("setns", format!("{nstype:?}"), e))
     }
 
     fn sethostname(&self, name: &str) -> SysResult {
-        nix::unistd::sethostname(name)
-            .map_err(|e| SyscallError::new("sethostname", format!("`{name}`"), e))
+        nix::unistd::sethostname(name).map_err(|e| SyscallError::new("sethostname", format!("`{name}`"), e))
     }
 
     fn setdomainname(&self, name: &str) -> SysResult {
         // SAFETY: the pointer and length describe `name`, which outlives the call.
         let rc = unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) };
-        Errno::result(rc)
-            .map(drop)
-            .map_err(|e| SyscallError::new("setdomainname", format!("`{name}`"), e))
+        Errno::result(rc).map(drop).map_err(|e| SyscallError::new("setdomainname", format!("`{name}`"), e))
     }
 
     fn mknod(&self, path: &Path, kind: SFlag, perm: Mode, dev: u64) -> SysResult {
@@ -128,18 +112,12 @@ impl Syscall for LinuxSyscall {
     }
 
     fn chown(&self, path: &Path, uid: Option<u32>, gid: Option<u32>) -> SysResult {
-        nix::unistd::chown(path, uid.map(Uid::from_raw), gid.map(Gid::from_raw))
-            .map_err(|e| err("chown", path, e))
+        nix::unistd::chown(path, uid.map(Uid::from_raw), gid.map(Gid::from_raw)).map_err(|e| err("chown", path, e))
     }
 
     fn symlink(&self, original: &Path, link: &Path) -> SysResult {
-        std::os::unix::fs::symlink(original, link).map_err(|e| {
-            err(
-                "symlink",
-                link,
-                Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
-            )
-        })
+        std::os::unix::fs::symlink(original, link)
+            .map_err(|e| err("symlink", link, Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))))
     }
 
     fn chdir(&self, path: &Path) -> SysResult {
@@ -167,8 +145,7 @@ impl Syscall for LinuxSyscall {
         // SAFETY: SIOCGIFFLAGS/SIOCSIFFLAGS read and write `req`, a valid ifreq naming
         // "lo", through a socket we own; the flags field is the active union member.
         unsafe {
-            Errno::result(libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req))
-                .map_err(fail)?;
+            Errno::result(libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req)).map_err(fail)?;
             req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
             Errno::result(libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req)).map_err(fail)?;
         }
@@ -183,58 +160,31 @@ impl Syscall for LinuxSyscall {
 
     fn setgroups(&self, gids: &[u32]) -> SysResult {
         let groups: Vec<Gid> = gids.iter().copied().map(Gid::from_raw).collect();
-        nix::unistd::setgroups(&groups)
-            .map_err(|e| SyscallError::new("setgroups", format!("{gids:?}"), e))
+        nix::unistd::setgroups(&groups).map_err(|e| SyscallError::new("setgroups", format!("{gids:?}"), e))
     }
 
     fn set_keep_capabilities(&self, keep: bool) -> SysResult {
-        nix::sys::prctl::set_keepcaps(keep)
-            .map_err(|e| SyscallError::new("prctl", "PR_SET_KEEPCAPS", e))
+        nix::sys::prctl::set_keepcaps(keep).map_err(|e| SyscallError::new("prctl", "PR_SET_KEEPCAPS", e))
     }
 
     fn drop_bounding_capability(&self, cap: u8) -> SysResult {
         // SAFETY: PR_CAPBSET_DROP takes a capability number and no pointers.
         let rc = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, libc::c_ulong::from(cap), 0, 0, 0) };
-        Errno::result(rc)
-            .map(drop)
-            .map_err(|e| SyscallError::new("drop bounding capability", cap, e))
+        Errno::result(rc).map(drop).map_err(|e| SyscallError::new("drop bounding capability", cap, e))
     }
 
     fn set_capabilities(&self, sets: CapabilitySets) -> SysResult {
-        let mut header = CapHeader {
-            version: LINUX_CAPABILITY_VERSION_3,
-            pid: 0,
-        };
+        let mut header = CapHeader { version: LINUX_CAPABILITY_VERSION_3, pid: 0 };
         let split = |v: u64| [v as u32, (v >> 32) as u32];
-        let (e, p, i) = (
-            split(sets.effective),
-            split(sets.permitted),
-            split(sets.inheritable),
-        );
+        let (e, p, i) = (split(sets.effective), split(sets.permitted), split(sets.inheritable));
         let data = [
-            CapData {
-                effective: e[0],
-                permitted: p[0],
-                inheritable: i[0],
-            },
-            CapData {
-                effective: e[1],
-                permitted: p[1],
-                inheritable: i[1],
-            },
+            CapData { effective: e[0], permitted: p[0], inheritable: i[0] },
+            CapData { effective: e[1], permitted: p[1], inheritable: i[1] },
         ];
         // SAFETY: version 3 capset reads one header and two data structs, which is what
         // we pass; both live until the call returns.
-        let rc = unsafe {
-            libc::syscall(
-                libc::SYS_capset,
-                &mut header as *mut CapHeader,
-                data.as_ptr(),
-            )
-        };
-        Errno::result(rc)
-            .map(drop)
-            .map_err(|e| SyscallError::new("capset", format!("{sets:?}"), e))
+        let rc = unsafe { libc::syscall(libc::SYS_capset, &mut header as *mut CapHeader, data.as_ptr()) };
+        Errno::result(rc).map(drop).map_err(|e| SyscallError::new("capset", format!("{sets:?}"), e))
     }
 
     fn raise_ambient_capability(&self, cap: u8) -> SysResult {
@@ -248,27 +198,31 @@ impl Syscall for LinuxSyscall {
                 0,
             )
         };
-        Errno::result(rc)
-            .map(drop)
-            .map_err(|e| SyscallError::new("raise ambient capability", cap, e))
+        Errno::result(rc).map(drop).map_err(|e| SyscallError::new("raise ambient capability", cap, e))
     }
 
     fn setrlimit(&self, resource: libc::c_int, soft: u64, hard: u64) -> SysResult {
-        let limit = libc::rlimit {
-            rlim_cur: soft,
-            rlim_max: hard,
-        };
+        let limit = libc::rlimit { rlim_cur: soft, rlim_max: hard };
         // SAFETY: `limit` is a valid rlimit that outlives the call. The resource number comes
         // from the spec; the kernel rejects unknown ones with EINVAL.
         let rc = unsafe { libc::setrlimit(resource as libc::__rlimit_resource_t, &limit) };
-        Errno::result(rc)
-            .map(drop)
-            .map_err(|e| SyscallError::new("setrlimit", resource, e))
+        Errno::result(rc).map(drop).map_err(|e| SyscallError::new("setrlimit", resource, e))
     }
 
     fn set_no_new_privs(&self) -> SysResult {
-        nix::sys::prctl::set_no_new_privs()
-            .map_err(|e| SyscallError::new("prctl", "PR_SET_NO_NEW_PRIVS", e))
+        nix::sys::prctl::set_no_new_privs().map_err(|e| SyscallError::new("prctl", "PR_SET_NO_NEW_PRIVS", e))
+    }
+
+    fn load_seccomp(&self, filter: &crate::seccomp::Filter) -> SysResult {
+        filter.load().map_err(|e| {
+            let errno = match &e {
+                crate::seccomp::SeccompError::Library { source, .. } => {
+                    source.sysrawrc().map(|rc| Errno::from_raw(-rc))
+                }
+                _ => None,
+            };
+            SyscallError::new("seccomp", "filter", errno.unwrap_or(Errno::EINVAL))
+        })
     }
 
     fn umask(&self, mask: u32) {

@@ -31,11 +31,7 @@ pub struct SyscallError {
 
 impl SyscallError {
     pub fn new(op: &'static str, target: impl std::fmt::Display, errno: nix::Error) -> Self {
-        SyscallError {
-            op,
-            target: target.to_string(),
-            errno,
-        }
+        SyscallError { op, target: target.to_string(), errno }
     }
 }
 
@@ -87,6 +83,8 @@ pub trait Syscall {
     fn raise_ambient_capability(&self, cap: u8) -> SysResult;
     fn setrlimit(&self, resource: libc::c_int, soft: u64, hard: u64) -> SysResult;
     fn set_no_new_privs(&self) -> SysResult;
+    /// Installs a compiled seccomp filter on this process.
+    fn load_seccomp(&self, filter: &crate::seccomp::Filter) -> SysResult;
     fn umask(&self, mask: u32);
 }
 

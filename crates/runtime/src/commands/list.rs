@@ -21,10 +21,7 @@ pub fn run(ctx: &Context, args: List) -> anyhow::Result<i32> {
     match args.format {
         ListFormat::Json => println!("{}", serde_json::to_string(&reports)?),
         ListFormat::Table => {
-            println!(
-                "{:<20} {:<8} {:<10} {:<40} {:<31} OWNER",
-                "ID", "PID", "STATUS", "BUNDLE", "CREATED"
-            );
+            println!("{:<20} {:<8} {:<10} {:<40} {:<31} OWNER", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
             for r in &reports {
                 println!(
                     "{:<20} {:<8} {:<10} {:<40} {:<31} {}",

@@ -26,12 +26,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         bail!("--systemd-cgroup is not supported: tscontainer-runtime has no systemd cgroup driver yet; use the cgroupfs driver (omit the flag)");
     }
     let ctx = Context {
-        store: StateStore::new(
-            cli.global
-                .root
-                .clone()
-                .unwrap_or_else(tscontainer_core::state::default_root),
-        ),
+        store: StateStore::new(cli.global.root.clone().unwrap_or_else(tscontainer_core::state::default_root)),
         roots: Roots::default(),
     };
     match cli.command {

@@ -46,16 +46,9 @@ pub fn run(ctx: &Context, args: Run) -> anyhow::Result<i32> {
     let pid = Pid::from_raw(created.state.pid.unwrap_or(0));
     let supervised = container::start(&ctx.store, &args.id, &ctx.roots)
         .map_err(anyhow::Error::from)
-        .and_then(|_| {
-            Ok(container::supervise(
-                pid,
-                created.console,
-                Some(&created.channel),
-            )?)
-        });
-    let oom_killed = cgroups::manager(&created.state.cgroup_path, &ctx.roots)
-        .and_then(|m| m.oom_kill_count())
-        .is_ok_and(|n| n > 0);
+        .and_then(|_| Ok(container::supervise(pid, created.console, Some(&created.channel))?));
+    let oom_killed =
+        cgroups::manager(&created.state.cgroup_path, &ctx.roots).and_then(|m| m.oom_kill_count()).is_ok_and(|n| n > 0);
     if !args.keep {
         if let Err(e) = container::delete(&ctx.store, &args.id, true, &ctx.roots) {
             logging::warn(&format!("cannot delete container {}: {e}", args.id));

@@ -14,7 +14,6 @@ pub fn run(args: SpecCmd) -> anyhow::Result<i32> {
         .create_new(true)
         .open(&path)
         .with_context(|| format!("cannot write {}", path.display()))?;
-    file.write_all(text.as_bytes())
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(text.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(0)
 }

@@ -8,8 +8,7 @@ use oci_spec::runtime::LinuxCpu;
 use crate::cgroups::{read_value, write_value, CgroupError};
 
 pub(super) fn needed(c: &LinuxCpu) -> bool {
-    c.cpus().as_deref().is_some_and(|s| !s.is_empty())
-        || c.mems().as_deref().is_some_and(|s| !s.is_empty())
+    c.cpus().as_deref().is_some_and(|s| !s.is_empty()) || c.mems().as_deref().is_some_and(|s| !s.is_empty())
 }
 
 pub(super) fn apply(c: &LinuxCpu, dir: &Path) -> Result<(), CgroupError> {

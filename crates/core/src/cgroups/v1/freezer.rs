@@ -31,9 +31,5 @@ pub(super) fn set(dir: &Path, state: FreezerState) -> Result<(), CgroupError> {
 
 pub(super) fn get(dir: &Path) -> Result<FreezerState, CgroupError> {
     let text = read_value(dir, "freezer.state")?;
-    Ok(if text.trim() == "FROZEN" {
-        FreezerState::Frozen
-    } else {
-        FreezerState::Thawed
-    })
+    Ok(if text.trim() == "FROZEN" { FreezerState::Frozen } else { FreezerState::Thawed })
 }

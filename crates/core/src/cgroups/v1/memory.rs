@@ -9,11 +9,7 @@ use crate::cgroups::{write_value, CgroupError};
 const LIMIT: &str = "memory.limit_in_bytes";
 const MEMSW: &str = "memory.memsw.limit_in_bytes";
 
-fn write_limit_and_swap(
-    dir: &Path,
-    limit: Option<i64>,
-    swap: Option<i64>,
-) -> Result<(), CgroupError> {
+fn write_limit_and_swap(dir: &Path, limit: Option<i64>, swap: Option<i64>) -> Result<(), CgroupError> {
     let memsw_available = dir.join(MEMSW).exists();
     let swap = match swap {
         // Without swap accounting the kernel cannot cap swap; asking for no swap beyond
@@ -56,10 +52,7 @@ pub(super) fn apply(m: &LinuxMemory, dir: &Path) -> Result<(), CgroupError> {
     }
     if let Some(s) = m.swappiness() {
         if s > 100 {
-            return Err(CgroupError::Unsupported {
-                what: format!("memory swappiness {s} (0 to 100)"),
-                version: "v1",
-            });
+            return Err(CgroupError::Unsupported { what: format!("memory swappiness {s} (0 to 100)"), version: "v1" });
         }
         write_value(dir, "memory.swappiness", s)?;
     }

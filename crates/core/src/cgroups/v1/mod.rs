@@ -13,8 +13,8 @@ use oci_spec::runtime::LinuxResources;
 
 use super::mountinfo::{parse_mountinfo, parse_proc_cgroup, OwnCgroup};
 use super::{
-    oom_kill_from, parse_pids, read_value, remove_dir, write_value, CgroupError, CgroupPath,
-    ContainerView, FreezerState, HierarchyView, Roots, Setup,
+    oom_kill_from, parse_pids, read_value, remove_dir, write_value, CgroupError, CgroupPath, ContainerView,
+    FreezerState, HierarchyView, Roots, Setup,
 };
 
 /// The v1 controllers the kernel knows; anything else in a cgroup mount's options is a
@@ -58,11 +58,7 @@ pub struct Manager {
 }
 
 fn controllers_of(super_options: &str) -> Vec<String> {
-    super_options
-        .split(',')
-        .filter(|o| CONTROLLERS.contains(o) || o.starts_with("name="))
-        .map(str::to_string)
-        .collect()
+    super_options.split(',').filter(|o| CONTROLLERS.contains(o) || o.starts_with("name=")).map(str::to_string).collect()
 }
 
 fn same_set(a: &str, b: &[String]) -> bool {
@@ -81,20 +77,14 @@ fn dir_in(mount_point: &Path, mount_root: &str, path: &Path) -> PathBuf {
     mount_point.join(relative)
 }
 
-fn own_base<'a>(
-    own: &'a [OwnCgroup],
-    controllers: &[String],
-    path: &CgroupPath,
-) -> Result<&'a str, CgroupError> {
+fn own_base<'a>(own: &'a [OwnCgroup], controllers: &[String], path: &CgroupPath) -> Result<&'a str, CgroupError> {
     if path.is_absolute() {
         return Ok("/");
     }
     own.iter()
         .find(|c| same_set(&c.controllers, controllers))
         .map(|c| c.path.as_str())
-        .ok_or_else(|| CgroupError::OwnCgroup {
-            controller: controllers.join(","),
-        })
+        .ok_or_else(|| CgroupError::OwnCgroup { controller: controllers.join(",") })
 }
 
 impl Manager {
@@ -107,10 +97,7 @@ impl Manager {
         let own = parse_proc_cgroup(&read("cgroup")?);
         let mut hierarchies = Vec::new();
         let mut unified = None;
-        for m in mounts
-            .iter()
-            .filter(|m| m.mount_point.starts_with(&roots.cgroup))
-        {
+        for m in mounts.iter().filter(|m| m.mount_point.starts_with(&roots.cgroup)) {
             if m.fs_type == "cgroup" {
                 let controllers = controllers_of(&m.super_options);
                 if controllers.is_empty() {
@@ -118,32 +105,20 @@ impl Manager {
                 }
                 let base = own_base(&own, &controllers, path)?;
                 let dir = dir_in(&m.mount_point, &m.root, &path.under(base));
-                hierarchies.push(Hierarchy {
-                    controllers,
-                    mount_point: m.mount_point.clone(),
-                    dir,
-                });
+                hierarchies.push(Hierarchy { controllers, mount_point: m.mount_point.clone(), dir });
             } else if m.fs_type == "cgroup2" && setup == Setup::Hybrid {
                 let base = if path.is_absolute() {
                     "/"
                 } else {
-                    own.iter()
-                        .find(|c| c.hierarchy_id == 0)
-                        .map(|c| c.path.as_str())
-                        .unwrap_or("/")
+                    own.iter().find(|c| c.hierarchy_id == 0).map(|c| c.path.as_str()).unwrap_or("/")
                 };
                 unified = Some(dir_in(&m.mount_point, &m.root, &path.under(base)));
             }
         }
         if hierarchies.is_empty() {
-            return Err(CgroupError::NotMounted {
-                path: roots.cgroup.clone(),
-            });
+            return Err(CgroupError::NotMounted { path: roots.cgroup.clone() });
         }
-        Ok(Manager {
-            hierarchies,
-            unified,
-        })
+        Ok(Manager { hierarchies, unified })
     }
 
     fn dir_of(&self, controller: &'static str, what: &'static str) -> Result<&Path, CgroupError> {
@@ -155,10 +130,7 @@ impl Manager {
     }
 
     fn dirs(&self) -> impl Iterator<Item = &Path> {
-        self.hierarchies
-            .iter()
-            .map(|h| h.dir.as_path())
-            .chain(self.unified.as_deref())
+        self.hierarchies.iter().map(|h| h.dir.as_path()).chain(self.unified.as_deref())
     }
 
     /// Every process in the container's cgroup and its descendants.
@@ -179,19 +151,13 @@ impl Manager {
 impl super::CgroupManager for Manager {
     fn create(&self) -> Result<(), CgroupError> {
         for h in &self.hierarchies {
-            std::fs::create_dir_all(&h.dir).map_err(|source| CgroupError::Create {
-                path: h.dir.clone(),
-                source,
-            })?;
+            std::fs::create_dir_all(&h.dir).map_err(|source| CgroupError::Create { path: h.dir.clone(), source })?;
             if h.has("cpuset") {
                 cpuset::inherit_from_parents(&h.mount_point, &h.dir)?;
             }
         }
         if let Some(dir) = &self.unified {
-            std::fs::create_dir_all(dir).map_err(|source| CgroupError::Create {
-                path: dir.clone(),
-                source,
-            })?;
+            std::fs::create_dir_all(dir).map_err(|source| CgroupError::Create { path: dir.clone(), source })?;
         }
         Ok(())
     }
@@ -239,10 +205,7 @@ impl super::CgroupManager for Manager {
         if !leftover.is_empty() {
             let _ = self.freeze(FreezerState::Thawed);
             for pid in leftover {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(pid),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
             }
         }
         let mut first_error = None;
@@ -290,34 +253,14 @@ impl super::CgroupManager for Manager {
             .hierarchies
             .iter()
             .map(|h| {
-                let name = h
-                    .mount_point
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
+                let name = h.mount_point.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                 let named = h.controllers.iter().any(|c| c.starts_with("name="));
-                let options = if named {
-                    format!("none,{}", h.controllers.join(","))
-                } else {
-                    h.controllers.join(",")
-                };
-                let links = if name.contains(',') {
-                    name.split(',').map(str::to_string).collect()
-                } else {
-                    Vec::new()
-                };
-                HierarchyView {
-                    name,
-                    options,
-                    links,
-                    host_dir: h.dir.clone(),
-                }
+                let options = if named { format!("none,{}", h.controllers.join(",")) } else { h.controllers.join(",") };
+                let links = if name.contains(',') { name.split(',').map(str::to_string).collect() } else { Vec::new() };
+                HierarchyView { name, options, links, host_dir: h.dir.clone() }
             })
             .collect();
-        ContainerView::Legacy {
-            hierarchies,
-            unified: self.unified.clone(),
-        }
+        ContainerView::Legacy { hierarchies, unified: self.unified.clone() }
     }
 
     fn exists(&self) -> bool {
@@ -337,10 +280,7 @@ mod tests {
         let proc_self = dir.path().join("proc");
         std::fs::create_dir_all(&proc_self).unwrap();
         let mut mountinfo = String::new();
-        for (i, c) in ["cpu,cpuacct", "memory", "pids", "cpuset", "freezer"]
-            .iter()
-            .enumerate()
-        {
+        for (i, c) in ["cpu,cpuacct", "memory", "pids", "cpuset", "freezer"].iter().enumerate() {
             std::fs::create_dir_all(cg.join(c)).unwrap();
             mountinfo.push_str(&format!(
                 "{} 1 0:{} / {} rw - cgroup cgroup rw,{}\n",
@@ -351,10 +291,7 @@ mod tests {
             ));
         }
         std::fs::create_dir_all(cg.join("unified")).unwrap();
-        mountinfo.push_str(&format!(
-            "50 1 0:50 / {} rw - cgroup2 cgroup2 rw\n",
-            cg.join("unified").display()
-        ));
+        mountinfo.push_str(&format!("50 1 0:50 / {} rw - cgroup2 cgroup2 rw\n", cg.join("unified").display()));
         std::fs::write(proc_self.join("mountinfo"), mountinfo).unwrap();
         std::fs::write(
             proc_self.join("cgroup"),
@@ -363,41 +300,23 @@ mod tests {
         .unwrap();
         std::fs::write(cg.join("cpuset/cpuset.cpus"), "0-1\n").unwrap();
         std::fs::write(cg.join("cpuset/cpuset.mems"), "0\n").unwrap();
-        (
-            dir,
-            Roots {
-                cgroup: cg,
-                proc_self,
-            },
-        )
+        (dir, Roots { cgroup: cg, proc_self })
     }
 
     #[test]
     fn absolute_paths_land_under_each_hierarchy_root() {
         let (_d, roots) = fixture("/session");
         let m = Manager::new(&CgroupPath("/tscontainer-x".into()), &roots, Setup::Hybrid).unwrap();
-        assert_eq!(
-            m.dir_of("memory", "").unwrap(),
-            roots.cgroup.join("memory/tscontainer-x")
-        );
-        assert_eq!(
-            m.dir_of("cpuacct", "").unwrap(),
-            roots.cgroup.join("cpu,cpuacct/tscontainer-x")
-        );
-        assert_eq!(
-            m.unified.as_deref(),
-            Some(roots.cgroup.join("unified/tscontainer-x").as_path())
-        );
+        assert_eq!(m.dir_of("memory", "").unwrap(), roots.cgroup.join("memory/tscontainer-x"));
+        assert_eq!(m.dir_of("cpuacct", "").unwrap(), roots.cgroup.join("cpu,cpuacct/tscontainer-x"));
+        assert_eq!(m.unified.as_deref(), Some(roots.cgroup.join("unified/tscontainer-x").as_path()));
     }
 
     #[test]
     fn relative_paths_land_under_our_own_cgroup() {
         let (_d, roots) = fixture("/session");
         let m = Manager::new(&CgroupPath("ctr".into()), &roots, Setup::Legacy).unwrap();
-        assert_eq!(
-            m.dir_of("memory", "").unwrap(),
-            roots.cgroup.join("memory/session/ctr")
-        );
+        assert_eq!(m.dir_of("memory", "").unwrap(), roots.cgroup.join("memory/session/ctr"));
         assert_eq!(m.dir_of("pids", "").unwrap(), roots.cgroup.join("pids/ctr"));
         assert!(m.unified.is_none(), "a legacy host has no cgroup2 part");
     }
@@ -407,14 +326,8 @@ mod tests {
         let (_d, roots) = fixture("/");
         let m = Manager::new(&CgroupPath("/a/b".into()), &roots, Setup::Hybrid).unwrap();
         m.create().unwrap();
-        assert_eq!(
-            std::fs::read_to_string(roots.cgroup.join("cpuset/a/b/cpuset.cpus")).unwrap(),
-            "0-1"
-        );
-        assert_eq!(
-            std::fs::read_to_string(roots.cgroup.join("cpuset/a/cpuset.mems")).unwrap(),
-            "0"
-        );
+        assert_eq!(std::fs::read_to_string(roots.cgroup.join("cpuset/a/b/cpuset.cpus")).unwrap(), "0-1");
+        assert_eq!(std::fs::read_to_string(roots.cgroup.join("cpuset/a/cpuset.mems")).unwrap(), "0");
 
         let r: LinuxResources = serde_json::from_str(
             r#"{"memory":{"limit":52428800,"swap":52428800},"pids":{"limit":20},"cpu":{"quota":50000,"period":100000}}"#,
@@ -427,25 +340,16 @@ mod tests {
         assert_eq!(read(mem.join("memory.limit_in_bytes")), "52428800");
         assert_eq!(read(mem.join("memory.memsw.limit_in_bytes")), "52428800");
         assert_eq!(read(roots.cgroup.join("pids/a/b/pids.max")), "20");
-        assert_eq!(
-            read(roots.cgroup.join("cpu,cpuacct/a/b/cpu.cfs_quota_us")),
-            "50000"
-        );
-        assert_eq!(
-            read(roots.cgroup.join("cpu,cpuacct/a/b/cpu.cfs_period_us")),
-            "100000"
-        );
+        assert_eq!(read(roots.cgroup.join("cpu,cpuacct/a/b/cpu.cfs_quota_us")), "50000");
+        assert_eq!(read(roots.cgroup.join("cpu,cpuacct/a/b/cpu.cfs_period_us")), "100000");
     }
 
     #[test]
     fn a_missing_controller_is_an_error_not_a_dropped_limit() {
         let (_d, roots) = fixture("/");
         let mountinfo = std::fs::read_to_string(roots.proc_self.join("mountinfo")).unwrap();
-        let without_pids: String = mountinfo
-            .lines()
-            .filter(|l| !l.ends_with(",pids"))
-            .map(|l| format!("{l}\n"))
-            .collect();
+        let without_pids: String =
+            mountinfo.lines().filter(|l| !l.ends_with(",pids")).map(|l| format!("{l}\n")).collect();
         std::fs::write(roots.proc_self.join("mountinfo"), without_pids).unwrap();
         let m = Manager::new(&CgroupPath("/x".into()), &roots, Setup::Legacy).unwrap();
         let r: LinuxResources = serde_json::from_str(r#"{"pids":{"limit":5}}"#).unwrap();
@@ -459,17 +363,8 @@ mod tests {
     fn the_container_sees_one_mount_per_hierarchy() {
         let (_d, roots) = fixture("/");
         let m = Manager::new(&CgroupPath("/x".into()), &roots, Setup::Hybrid).unwrap();
-        let ContainerView::Legacy {
-            hierarchies,
-            unified,
-        } = m.container_view()
-        else {
-            panic!("v1 view expected")
-        };
-        let cpu = hierarchies
-            .iter()
-            .find(|h| h.name == "cpu,cpuacct")
-            .unwrap();
+        let ContainerView::Legacy { hierarchies, unified } = m.container_view() else { panic!("v1 view expected") };
+        let cpu = hierarchies.iter().find(|h| h.name == "cpu,cpuacct").unwrap();
         assert_eq!(cpu.options, "cpu,cpuacct");
         assert_eq!(cpu.links, vec!["cpu", "cpuacct"]);
         assert!(unified.is_some());

@@ -39,10 +39,7 @@ pub(super) fn apply(
         write_value(dir, "cpu.idle", idle)?;
     }
     if c.realtime_runtime().is_some_and(|r| r != 0) || c.realtime_period().is_some_and(|p| p != 0) {
-        return Err(CgroupError::Unsupported {
-            what: "realtime CPU scheduling limits".into(),
-            version: "v2",
-        });
+        return Err(CgroupError::Unsupported { what: "realtime CPU scheduling limits".into(), version: "v2" });
     }
     let cpus = c.cpus().as_deref().filter(|s| !s.is_empty());
     let mems = c.mems().as_deref().filter(|s| !s.is_empty());

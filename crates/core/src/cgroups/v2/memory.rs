@@ -28,10 +28,7 @@ pub(crate) fn swap_only(limit: Option<i64>, swap: i64) -> Result<String, CgroupE
             }
             Ok((s - l).to_string())
         }
-        _ => Err(CgroupError::Unsupported {
-            what: "a swap limit without a memory limit".into(),
-            version: "v2",
-        }),
+        _ => Err(CgroupError::Unsupported { what: "a swap limit without a memory limit".into(), version: "v2" }),
     }
 }
 
@@ -50,16 +47,10 @@ pub(super) fn apply(m: &LinuxMemory, dir: &Path) -> Result<(), CgroupError> {
         write_value(dir, "memory.low", limit_text(r))?;
     }
     if m.disable_oom_killer() == Some(true) {
-        return Err(CgroupError::Unsupported {
-            what: "disabling the OOM killer".into(),
-            version: "v2",
-        });
+        return Err(CgroupError::Unsupported { what: "disabling the OOM killer".into(), version: "v2" });
     }
     if let Some(s) = m.swappiness() {
-        return Err(CgroupError::Unsupported {
-            what: format!("memory swappiness ({s})"),
-            version: "v2",
-        });
+        return Err(CgroupError::Unsupported { what: format!("memory swappiness ({s})"), version: "v2" });
     }
     Ok(())
 }

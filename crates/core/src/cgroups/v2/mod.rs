@@ -9,8 +9,8 @@ use oci_spec::runtime::LinuxResources;
 
 use super::mountinfo::parse_proc_cgroup;
 use super::{
-    oom_kill_from, parse_pids, read_value, remove_dir, write_value, CgroupError, CgroupPath,
-    ContainerView, FreezerState, Roots,
+    oom_kill_from, parse_pids, read_value, remove_dir, write_value, CgroupError, CgroupPath, ContainerView,
+    FreezerState, Roots,
 };
 
 pub struct Manager {
@@ -24,22 +24,16 @@ impl Manager {
             "/".to_string()
         } else {
             let p = roots.proc_self.join("cgroup");
-            let text = std::fs::read_to_string(&p)
-                .map_err(|source| CgroupError::Read { path: p, source })?;
+            let text = std::fs::read_to_string(&p).map_err(|source| CgroupError::Read { path: p, source })?;
             parse_proc_cgroup(&text)
                 .into_iter()
                 .find(|c| c.hierarchy_id == 0)
                 .map(|c| c.path)
-                .ok_or_else(|| CgroupError::OwnCgroup {
-                    controller: "cgroup2".into(),
-                })?
+                .ok_or_else(|| CgroupError::OwnCgroup { controller: "cgroup2".into() })?
         };
         let full = path.under(&base);
         let relative = full.strip_prefix("/").unwrap_or(&full);
-        Ok(Manager {
-            root: roots.cgroup.clone(),
-            dir: roots.cgroup.join(relative),
-        })
+        Ok(Manager { root: roots.cgroup.clone(), dir: roots.cgroup.join(relative) })
     }
 
     pub fn dir(&self) -> &Path {
@@ -63,19 +57,11 @@ impl Manager {
         for component in relative.components() {
             let wanted: Vec<String> = Self::available(&current)
                 .into_iter()
-                .filter(|c| {
-                    [
-                        "cpu", "cpuset", "memory", "pids", "io", "hugetlb", "rdma", "misc",
-                    ]
-                    .contains(&c.as_str())
-                })
+                .filter(|c| ["cpu", "cpuset", "memory", "pids", "io", "hugetlb", "rdma", "misc"].contains(&c.as_str()))
                 .collect();
             let enabled = read_value(&current, "cgroup.subtree_control").unwrap_or_default();
-            let missing: Vec<String> = wanted
-                .iter()
-                .filter(|c| !enabled.split_whitespace().any(|e| e == *c))
-                .cloned()
-                .collect();
+            let missing: Vec<String> =
+                wanted.iter().filter(|c| !enabled.split_whitespace().any(|e| e == *c)).cloned().collect();
             if !missing.is_empty() {
                 let value: Vec<String> = missing.iter().map(|c| format!("+{c}")).collect();
                 write_value(&current, "cgroup.subtree_control", value.join(" "))?;
@@ -109,10 +95,7 @@ impl Manager {
 
 impl super::CgroupManager for Manager {
     fn create(&self) -> Result<(), CgroupError> {
-        std::fs::create_dir_all(&self.dir).map_err(|source| CgroupError::Create {
-            path: self.dir.clone(),
-            source,
-        })?;
+        std::fs::create_dir_all(&self.dir).map_err(|source| CgroupError::Create { path: self.dir.clone(), source })?;
         self.enable_controllers()
     }
 
@@ -126,17 +109,12 @@ impl super::CgroupManager for Manager {
             super::pids::apply(p, &self.dir)?;
         }
         if let Some(c) = r.cpu() {
-            cpu::apply(c, &self.dir, |controller, what| {
-                self.require(controller, what)
-            })?;
+            cpu::apply(c, &self.dir, |controller, what| self.require(controller, what))?;
         }
         if let Some(unified) = r.unified() {
             for (key, value) in unified {
                 if key.contains('/') || key.starts_with('.') {
-                    return Err(CgroupError::Unsupported {
-                        what: format!("unified key `{key}`"),
-                        version: "v2",
-                    });
+                    return Err(CgroupError::Unsupported { what: format!("unified key `{key}`"), version: "v2" });
                 }
                 write_value(&self.dir, key, value)?;
             }
@@ -156,10 +134,7 @@ impl super::CgroupManager for Manager {
         if write_value(&self.dir, "cgroup.kill", 1).is_err() {
             let _ = self.freeze(FreezerState::Thawed);
             for pid in self.pids().unwrap_or_default() {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(pid),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
             }
         }
         // Children the container made for itself go first.
@@ -201,11 +176,7 @@ impl super::CgroupManager for Manager {
     fn freezer_state(&self) -> Result<FreezerState, CgroupError> {
         let events = read_value(&self.dir, "cgroup.events")?;
         let frozen = events.lines().any(|l| l.trim() == "frozen 1");
-        Ok(if frozen {
-            FreezerState::Frozen
-        } else {
-            FreezerState::Thawed
-        })
+        Ok(if frozen { FreezerState::Frozen } else { FreezerState::Thawed })
     }
 
     fn pids(&self) -> Result<Vec<i32>, CgroupError> {
@@ -221,9 +192,7 @@ impl super::CgroupManager for Manager {
     }
 
     fn container_view(&self) -> ContainerView {
-        ContainerView::Unified {
-            host_dir: self.dir.clone(),
-        }
+        ContainerView::Unified { host_dir: self.dir.clone() }
     }
 
     fn exists(&self) -> bool {
@@ -243,30 +212,15 @@ mod tests {
         std::fs::create_dir_all(&cg).unwrap();
         std::fs::create_dir_all(&proc_self).unwrap();
         std::fs::write(proc_self.join("cgroup"), "0::/user.slice/session\n").unwrap();
-        std::fs::write(
-            cg.join("cgroup.controllers"),
-            "cpuset cpu io memory hugetlb pids rdma misc\n",
-        )
-        .unwrap();
+        std::fs::write(cg.join("cgroup.controllers"), "cpuset cpu io memory hugetlb pids rdma misc\n").unwrap();
         std::fs::write(cg.join("cgroup.subtree_control"), "").unwrap();
-        (
-            dir,
-            Roots {
-                cgroup: cg,
-                proc_self,
-            },
-        )
+        (dir, Roots { cgroup: cg, proc_self })
     }
 
     #[test]
     fn paths_resolve_against_root_or_own_cgroup() {
         let (_d, roots) = fixture();
-        assert_eq!(
-            Manager::new(&CgroupPath("/a".into()), &roots)
-                .unwrap()
-                .dir(),
-            roots.cgroup.join("a")
-        );
+        assert_eq!(Manager::new(&CgroupPath("/a".into()), &roots).unwrap().dir(), roots.cgroup.join("a"));
         assert_eq!(
             Manager::new(&CgroupPath("a".into()), &roots).unwrap().dir(),
             roots.cgroup.join("user.slice/session/a")
@@ -279,16 +233,9 @@ mod tests {
         let m = Manager::new(&CgroupPath("/tscontainer-x".into()), &roots).unwrap();
         m.create().unwrap();
         let enabled = std::fs::read_to_string(roots.cgroup.join("cgroup.subtree_control")).unwrap();
-        assert_eq!(
-            enabled,
-            "+cpuset +cpu +io +memory +hugetlb +pids +rdma +misc"
-        );
+        assert_eq!(enabled, "+cpuset +cpu +io +memory +hugetlb +pids +rdma +misc");
         // A real kernel populates this file; the fixture stands in for it.
-        std::fs::write(
-            m.dir().join("cgroup.controllers"),
-            "cpuset cpu io memory pids\n",
-        )
-        .unwrap();
+        std::fs::write(m.dir().join("cgroup.controllers"), "cpuset cpu io memory pids\n").unwrap();
         std::fs::write(m.dir().join("memory.swap.max"), "max\n").unwrap();
         let r: LinuxResources = serde_json::from_str(
             r#"{"memory":{"limit":52428800,"swap":52428800},"pids":{"limit":20},"cpu":{"quota":50000,"period":100000,"shares":1024}}"#,
@@ -310,10 +257,6 @@ mod tests {
         m.create().unwrap();
         std::fs::write(m.dir().join("cgroup.controllers"), "cpu\n").unwrap();
         let r: LinuxResources = serde_json::from_str(r#"{"memory":{"limit":52428800}}"#).unwrap();
-        assert!(m
-            .apply(&r)
-            .unwrap_err()
-            .to_string()
-            .contains("memory cgroup controller is not available"));
+        assert!(m.apply(&r).unwrap_err().to_string().contains("memory cgroup controller is not available"));
     }
 }

@@ -1,0 +1,202 @@
+//! Seccomp: the spec's `linux.seccomp` compiled into a BPF filter with libseccomp (the
+//! library runc, crun and youki use, so a profile means the same thing here as there),
+//! and loaded as the very last step before execve.
+
+use std::str::FromStr;
+
+use libseccomp::{ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall};
+use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction, LinuxSeccompFilterFlag, LinuxSeccompOperator, LinuxSyscall};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SeccompError {
+    #[error("seccomp: {what} is not supported")]
+    Unsupported { what: String },
+    #[error("seccomp: cannot {action}: {source}")]
+    Library {
+        action: String,
+        #[source]
+        source: libseccomp::error::SeccompError,
+    },
+}
+
+fn lib(action: impl Into<String>) -> impl FnOnce(libseccomp::error::SeccompError) -> SeccompError {
+    let action = action.into();
+    move |source| SeccompError::Library { action, source }
+}
+
+/// The spec's names (`SCMP_ACT_ERRNO`, `SCMP_ARCH_X86_64`, ...) are exactly libseccomp's.
+fn spec_name<T: serde::Serialize + std::fmt::Debug>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| format!("{value:?}"))
+}
+
+fn action(a: LinuxSeccompAction, errno: Option<u32>) -> Result<ScmpAction, SeccompError> {
+    if a == LinuxSeccompAction::ScmpActNotify {
+        return Err(SeccompError::Unsupported { what: "SCMP_ACT_NOTIFY (a seccomp listener)".into() });
+    }
+    let value = errno.map_or(libc::EPERM, |e| e as i32);
+    ScmpAction::from_str(&spec_name(&a), Some(value)).map_err(lib(format!("use action {a:?}")))
+}
+
+fn operator(op: LinuxSeccompOperator, value_two: u64) -> ScmpCompareOp {
+    match op {
+        LinuxSeccompOperator::ScmpCmpNe => ScmpCompareOp::NotEqual,
+        LinuxSeccompOperator::ScmpCmpLt => ScmpCompareOp::Less,
+        LinuxSeccompOperator::ScmpCmpLe => ScmpCompareOp::LessOrEqual,
+        LinuxSeccompOperator::ScmpCmpEq => ScmpCompareOp::Equal,
+        LinuxSeccompOperator::ScmpCmpGe => ScmpCompareOp::GreaterEqual,
+        LinuxSeccompOperator::ScmpCmpGt => ScmpCompareOp::Greater,
+        LinuxSeccompOperator::ScmpCmpMaskedEq => ScmpCompareOp::MaskedEqual(value_two),
+    }
+}
+
+/// The comparisons of one rule. Comparisons on distinct arguments must all hold (one
+/// libseccomp rule); several on the same argument are alternatives (one rule each), the
+/// way runc reads a profile.
+fn condition_sets(rule: &LinuxSyscall) -> Vec<Vec<ScmpArgCompare>> {
+    let args = rule.args().as_deref().unwrap_or_default();
+    let compare = |a: &oci_spec::runtime::LinuxSeccompArg| {
+        // For MASKED_EQ the spec's `value` is the mask and `valueTwo` the datum.
+        match a.op() {
+            LinuxSeccompOperator::ScmpCmpMaskedEq => {
+                ScmpArgCompare::new(a.index() as u32, operator(a.op(), a.value()), a.value_two().unwrap_or(0))
+            }
+            op => ScmpArgCompare::new(a.index() as u32, operator(op, 0), a.value()),
+        }
+    };
+    let mut indices: Vec<usize> = args.iter().map(|a| a.index()).collect();
+    indices.sort_unstable();
+    indices.dedup();
+    if indices.len() == args.len() {
+        vec![args.iter().map(compare).collect()]
+    } else {
+        args.iter().map(|a| vec![compare(a)]).collect()
+    }
+}
+
+/// A compiled filter, ready to load.
+pub struct Filter {
+    context: ScmpFilterContext,
+}
+
+impl std::fmt::Debug for Filter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("seccomp::Filter")
+    }
+}
+
+/// Compiles the spec's profile. Syscall names this architecture does not have are
+/// skipped, as runc does, so one profile serves every architecture.
+pub fn compile(profile: &LinuxSeccomp) -> Result<Filter, SeccompError> {
+    let default = action(profile.default_action(), profile.default_errno_ret())?;
+    let mut ctx = ScmpFilterContext::new(default).map_err(lib("create a filter"))?;
+    // no_new_privs is the spec's business (process.noNewPrivileges), not the filter's.
+    ctx.set_ctl_nnp(false).map_err(lib("leave no_new_privs alone"))?;
+    for arch in profile.architectures().as_deref().unwrap_or_default() {
+        let name = spec_name(arch);
+        let arch = ScmpArch::from_str(&name).map_err(lib(format!("use architecture {name}")))?;
+        if !ctx.is_arch_present(arch).unwrap_or(false) {
+            ctx.add_arch(arch).map_err(lib(format!("add architecture {name}")))?;
+        }
+    }
+    for flag in profile.flags().as_deref().unwrap_or_default() {
+        match flag {
+            LinuxSeccompFilterFlag::SeccompFilterFlagTsync => ctx.set_ctl_tsync(true),
+            LinuxSeccompFilterFlag::SeccompFilterFlagLog => ctx.set_ctl_log(true),
+            LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => ctx.set_ctl_ssb(true),
+            LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv => ctx.set_ctl_waitkill(true),
+        }
+        .map_err(lib(format!("set flag {flag:?}")))?;
+    }
+    for rule in profile.syscalls().as_deref().unwrap_or_default() {
+        let act = action(rule.action(), rule.errno_ret())?;
+        // libseccomp refuses rules that repeat the default action; they change nothing.
+        if act == default {
+            continue;
+        }
+        let conditions = condition_sets(rule);
+        for name in rule.names() {
+            let Ok(syscall) = ScmpSyscall::from_name(name) else { continue };
+            for set in &conditions {
+                let added = if set.is_empty() {
+                    ctx.add_rule(act, syscall)
+                } else {
+                    ctx.add_rule_conditional(act, syscall, set)
+                };
+                added.map_err(lib(format!("add a rule for {name}")))?;
+            }
+        }
+    }
+    Ok(Filter { context: ctx })
+}
+
+impl Filter {
+    /// Installs the filter on this process; from here on, it applies to every syscall.
+    pub fn load(&self) -> Result<(), SeccompError> {
+        self.context.load().map_err(lib("load the filter"))
+    }
+
+    /// The BPF program, for tests and debugging.
+    pub fn bpf(&self) -> Result<Vec<u8>, SeccompError> {
+        let file = tempfile_for_bpf()?;
+        self.context.export_bpf(&file).map_err(lib("export the filter"))?;
+        std::fs::read(format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&file)))
+            .map_err(|e| SeccompError::Unsupported { what: format!("reading the exported filter ({e})") })
+    }
+}
+
+fn tempfile_for_bpf() -> Result<std::fs::File, SeccompError> {
+    nix::sys::memfd::memfd_create("seccomp-bpf", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
+        .map(std::fs::File::from)
+        .map_err(|e| SeccompError::Unsupported { what: format!("a memfd for the exported filter ({e})") })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(json: &str) -> LinuxSeccomp {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn a_profile_compiles_to_bpf() {
+        let p = profile(
+            r#"{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86"],
+                "syscalls":[{"names":["read","write","no_such_syscall_anywhere"],"action":"SCMP_ACT_ALLOW"},
+                            {"names":["personality"],"action":"SCMP_ACT_ALLOW","args":[
+                                {"index":0,"value":0,"op":"SCMP_CMP_EQ"},{"index":0,"value":8,"op":"SCMP_CMP_EQ"}]},
+                            {"names":["clone"],"action":"SCMP_ACT_ALLOW","args":[
+                                {"index":0,"value":2114060288,"valueTwo":0,"op":"SCMP_CMP_MASKED_EQ"}]},
+                            {"names":["clone3"],"action":"SCMP_ACT_ERRNO","errnoRet":38}]}"#,
+        );
+        let filter = compile(&p).unwrap();
+        // A BPF instruction is 8 bytes; a real program has many.
+        assert!(filter.bpf().unwrap().len() > 8 * 10);
+    }
+
+    #[test]
+    fn same_argument_comparisons_are_alternatives() {
+        let rule: LinuxSyscall = serde_json::from_str(
+            r#"{"names":["x"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":1,"op":"SCMP_CMP_EQ"},{"index":0,"value":2,"op":"SCMP_CMP_EQ"},{"index":1,"value":3,"op":"SCMP_CMP_EQ"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(condition_sets(&rule).len(), 3);
+        let rule: LinuxSyscall = serde_json::from_str(
+            r#"{"names":["x"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":1,"op":"SCMP_CMP_EQ"},{"index":1,"value":3,"op":"SCMP_CMP_EQ"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(condition_sets(&rule).iter().map(Vec::len).collect::<Vec<_>>(), vec![2]);
+    }
+
+    #[test]
+    fn notify_is_refused_with_a_reason() {
+        let p = profile(r#"{"defaultAction":"SCMP_ACT_NOTIFY"}"#);
+        assert_eq!(
+            compile(&p).unwrap_err().to_string(),
+            "seccomp: SCMP_ACT_NOTIFY (a seccomp listener) is not supported"
+        );
+    }
+}
