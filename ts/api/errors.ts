@@ -1,0 +1,161 @@
+/**
+ * Every failure of the API is a `TscontainerError`. Subclasses tell what went wrong;
+ * `exitCode` is the status a Docker-compatible CLI exits with for it, and `cause`
+ * keeps the error underneath (a native error, a spawn error, an abort reason).
+ */
+
+export type ErrorCode =
+  | 'ERR_TSC_INVALID_OPTION'
+  | 'ERR_TSC_INVALID_SPEC'
+  | 'ERR_TSC_INVALID_ROOTFS'
+  | 'ERR_TSC_NOT_FOUND'
+  | 'ERR_TSC_RUNTIME_NOT_FOUND'
+  | 'ERR_TSC_RUNTIME_FAILED'
+  | 'ERR_TSC_CREATE'
+  | 'ERR_TSC_COMMAND_NOT_FOUND'
+  | 'ERR_TSC_COMMAND_NOT_EXECUTABLE'
+  | 'ERR_TSC_INTERNAL'
+  | 'ABORT_ERR';
+
+export interface TscontainerErrorOptions {
+  code: ErrorCode;
+  exitCode?: number | undefined;
+  signal?: NodeJS.Signals | undefined;
+  cause?: unknown;
+  reported?: boolean | undefined;
+}
+
+export class TscontainerError extends Error {
+  override name = 'TscontainerError';
+  readonly code: ErrorCode;
+  /** The exit status a Docker-compatible CLI uses for this failure. */
+  readonly exitCode: number | undefined;
+  /** The signal that ended the runtime or the container, when one did. */
+  readonly signal: NodeJS.Signals | undefined;
+  /**
+   * True when the runtime has already printed this message on the container's
+   * stderr, so a CLI must not print it again.
+   */
+  readonly reported: boolean;
+
+  constructor(message: string, options: TscontainerErrorOptions) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = options.code;
+    this.exitCode = options.exitCode;
+    this.signal = options.signal;
+    this.reported = options.reported ?? false;
+  }
+}
+
+interface SubclassOptions {
+  cause?: unknown;
+  reported?: boolean;
+}
+
+export type InvalidOptionCode = 'ERR_TSC_INVALID_OPTION' | 'ERR_TSC_INVALID_ROOTFS' | 'ERR_TSC_INVALID_SPEC';
+
+/** Bad input: an option, the rootfs or a config that cannot be used. Nothing was created. */
+export class InvalidOptionError extends TscontainerError {
+  override name = 'InvalidOptionError';
+  constructor(message: string, code: InvalidOptionCode = 'ERR_TSC_INVALID_OPTION', options: SubclassOptions = {}) {
+    super(message, { ...options, code, exitCode: 125 });
+  }
+}
+
+/** The native addon or the `tscontainer-runtime` executable is not installed where expected. */
+export class RuntimeNotFoundError extends TscontainerError {
+  override name = 'RuntimeNotFoundError';
+  constructor(message: string, options: SubclassOptions = {}) {
+    super(message, { ...options, code: 'ERR_TSC_RUNTIME_NOT_FOUND', exitCode: 125 });
+  }
+}
+
+/** The runtime could not create or start the container. */
+export class ContainerCreateError extends TscontainerError {
+  override name = 'ContainerCreateError';
+  constructor(message: string, options: SubclassOptions = {}) {
+    super(message, { ...options, code: 'ERR_TSC_CREATE', exitCode: 125 });
+  }
+}
+
+/** The runtime ended without reporting the container's fate: it crashed or was killed. */
+export class RuntimeFailedError extends TscontainerError {
+  override name = 'RuntimeFailedError';
+  constructor(message: string, options: SubclassOptions & { signal?: NodeJS.Signals | undefined } = {}) {
+    super(message, { ...options, code: 'ERR_TSC_RUNTIME_FAILED', exitCode: 125 });
+  }
+}
+
+/** The container's command does not exist (Docker exits 127). */
+export class CommandNotFoundError extends TscontainerError {
+  override name = 'CommandNotFoundError';
+  constructor(message: string, options: SubclassOptions = {}) {
+    super(message, { ...options, code: 'ERR_TSC_COMMAND_NOT_FOUND', exitCode: 127 });
+  }
+}
+
+/** The container's command exists but cannot be executed (Docker exits 126). */
+export class CommandNotExecutableError extends TscontainerError {
+  override name = 'CommandNotExecutableError';
+  constructor(message: string, options: SubclassOptions = {}) {
+    super(message, { ...options, code: 'ERR_TSC_COMMAND_NOT_EXECUTABLE', exitCode: 126 });
+  }
+}
+
+/** The caller's AbortSignal stopped the container; `cause` is the signal's reason. */
+export class ContainerAbortedError extends TscontainerError {
+  override name = 'ContainerAbortedError';
+  constructor(message: string, options: SubclassOptions = {}) {
+    super(message, { ...options, code: 'ABORT_ERR' });
+  }
+}
+
+/** No container has that id. */
+export class ContainerNotFoundError extends TscontainerError {
+  override name = 'ContainerNotFoundError';
+  constructor(message: string, options: SubclassOptions = {}) {
+    super(message, { ...options, code: 'ERR_TSC_NOT_FOUND' });
+  }
+}
+
+/** The native core failed in a way no input explains (for example, unreadable state). */
+export class InternalError extends TscontainerError {
+  override name = 'InternalError';
+  constructor(message: string, options: SubclassOptions = {}) {
+    super(message, { ...options, code: 'ERR_TSC_INTERNAL' });
+  }
+}
+
+function hasCode(error: unknown): error is Error & { code: unknown } {
+  return error instanceof Error && 'code' in error;
+}
+
+/**
+ * The API error for an error thrown by the native addon. The addon's `code`s map one to
+ * one onto classes; napi's own argument-conversion errors (`InvalidArg`, a value of the
+ * wrong JavaScript type) are bad options too.
+ */
+export function fromNative(error: unknown): TscontainerError {
+  if (error instanceof TscontainerError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  const code = hasCode(error) ? error.code : undefined;
+  switch (code) {
+    case 'ERR_TSC_INVALID_OPTION':
+    case 'ERR_TSC_INVALID_ROOTFS':
+    case 'ERR_TSC_INVALID_SPEC':
+      return new InvalidOptionError(message, code, { cause: error });
+    case 'InvalidArg':
+    case 'NumberExpected':
+    case 'StringExpected':
+    case 'BooleanExpected':
+    case 'ArrayExpected':
+    case 'ObjectExpected':
+      return new InvalidOptionError(message, 'ERR_TSC_INVALID_OPTION', { cause: error });
+    case 'ERR_TSC_NOT_FOUND':
+      return new ContainerNotFoundError(message, { cause: error });
+    case 'ERR_TSC_RUNTIME_NOT_FOUND':
+      return new RuntimeNotFoundError(message, { cause: error });
+    default:
+      return new InternalError(message, { cause: error });
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * Reading what the runtime wrote to `--log` (`--log-format json`): the runtime's exit
+ * status is the container's, or 1 when the runtime itself failed, so only its log tells
+ * the two apart. An `error` entry means the runtime failed; a `container exited` entry
+ * carries the container's fate.
+ */
+import { constants } from 'node:os';
+
+import {
+  CommandNotExecutableError,
+  CommandNotFoundError,
+  ContainerCreateError,
+  type TscontainerError,
+} from './errors.js';
+import type { RunResult } from './options.js';
+
+export interface LogEntry {
+  level: string;
+  msg: string;
+  [field: string]: unknown;
+}
+
+function isEntry(value: unknown): value is LogEntry {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Record<string, unknown>)['level'] === 'string' &&
+    typeof (value as Record<string, unknown>)['msg'] === 'string'
+  );
+}
+
+/** The JSON entries of a log, skipping lines that are not entries (a torn last line). */
+export function parseLog(text: string): LogEntry[] {
+  const entries: LogEntry[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      const value: unknown = JSON.parse(line);
+      if (isEntry(value)) entries.push(value);
+    } catch {
+      continue;
+    }
+  }
+  return entries;
+}
+
+function isSignalName(value: unknown): value is NodeJS.Signals {
+  return typeof value === 'string' && Object.hasOwn(constants.signals, value);
+}
+
+/** The shell's status for a process killed by `signal`: 128 + its number. */
+export function signalExitCode(signal: NodeJS.Signals): number {
+  return 128 + constants.signals[signal];
+}
+
+export type Outcome =
+  | { kind: 'exited'; result: RunResult }
+  | { kind: 'failed'; error: TscontainerError }
+  | { kind: 'unknown' };
+
+/**
+ * What the log says happened. `reported` tells whether the runtime's stderr (where it
+ * printed its error line) reached the user, so the error need not be shown again.
+ */
+export function outcomeOf(entries: readonly LogEntry[], reported: boolean): Outcome {
+  const failure = entries.find((entry) => entry.level === 'error');
+  if (failure !== undefined) {
+    const options = { reported };
+    switch (failure['execFailure']) {
+      case 'not-found':
+        return { kind: 'failed', error: new CommandNotFoundError(failure.msg, options) };
+      case 'not-executable':
+        return { kind: 'failed', error: new CommandNotExecutableError(failure.msg, options) };
+      default:
+        return { kind: 'failed', error: new ContainerCreateError(failure.msg, options) };
+    }
+  }
+  const exited = entries.findLast((entry) => entry.level === 'info' && entry.msg === 'container exited');
+  if (exited === undefined) return { kind: 'unknown' };
+  const signal = isSignalName(exited['signal']) ? exited['signal'] : null;
+  const code = exited['exitCode'];
+  let exitCode: number;
+  if (typeof code === 'number') exitCode = code;
+  else if (signal !== null) exitCode = signalExitCode(signal);
+  else return { kind: 'unknown' };
+  return { kind: 'exited', result: { exitCode, signal, oomKilled: exited['oomKilled'] === true } };
+}

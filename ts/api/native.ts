@@ -1,0 +1,42 @@
+/**
+ * The native addon, loaded on first use: commands and programs that never touch a
+ * container (`--help`, `--version`, importing only the types) do not pay for loading it.
+ * The generated loader is CommonJS so it can be loaded synchronously from here, which
+ * lets `run()` hand back its stdio streams at once.
+ */
+import { createRequire } from 'node:module';
+
+import type * as Addon from '../../native/index.cjs';
+import { RuntimeNotFoundError, fromNative } from './errors.js';
+
+export type NativeAddon = typeof Addon;
+export type { ContainerInfo, RunSpecOptions } from '../../native/index.cjs';
+
+let addon: NativeAddon | undefined;
+
+function load(): NativeAddon {
+  if (addon === undefined) {
+    try {
+      addon = createRequire(import.meta.url)('../../native/index.cjs') as NativeAddon;
+    } catch (error) {
+      throw new RuntimeNotFoundError(
+        `cannot load the tscontainer native addon: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+    }
+  }
+  return addon;
+}
+
+/**
+ * Calls into the addon, turning what it throws into the API's error classes.
+ * Loading failures surface the same way, as a RuntimeNotFoundError.
+ */
+export function callNative<T>(call: (native: NativeAddon) => T): T {
+  const native = load();
+  try {
+    return call(native);
+  } catch (error) {
+    throw fromNative(error);
+  }
+}

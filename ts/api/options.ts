@@ -1,0 +1,164 @@
+/**
+ * The options of `run()` and their translation into what the native core takes. Only
+ * shapes change here (objects to `K=V` strings, numbers to text): every value is checked
+ * and parsed once, by the core, for every front end.
+ */
+import { randomBytes } from 'node:crypto';
+
+import { InvalidOptionError } from './errors.js';
+import { callNative, type RunSpecOptions } from './native.js';
+
+export type Stdio = 'inherit' | 'pipe' | 'ignore';
+export type Network = 'none' | 'host';
+
+export interface VolumeMount {
+  /** A path on the host. */
+  source: string;
+  /** An absolute path inside the container. */
+  target: string;
+  readOnly?: boolean;
+}
+
+export interface RunOptions {
+  /** The command and its arguments. */
+  command: readonly string[];
+  /** A directory to use as root filesystem; without it, a read-only view of the host's root. */
+  rootfs?: string | undefined;
+  /** The container id (default: 12 random lowercase hex characters). */
+  name?: string | undefined;
+  /** Default: derived from the id. */
+  hostname?: string | undefined;
+  /** A size such as `50M`, or a number of bytes. */
+  memory?: string | number | undefined;
+  pidsLimit?: number | undefined;
+  /** CPUs as a decimal (`0.5`, `2`). */
+  cpus?: string | number | undefined;
+  /** Variables to set; a bare `NAME` in the list form copies this process's value. */
+  env?: Readonly<Record<string, string>> | readonly string[] | undefined;
+  workdir?: string | undefined;
+  /** `uid[:gid]` or a user name from the rootfs, or a numeric uid. */
+  user?: string | number | undefined;
+  /** Default `none`: a network namespace with only loopback. */
+  network?: Network | undefined;
+  /** `host:container[:ro]` strings or objects. */
+  volumes?: readonly (string | VolumeMount)[] | undefined;
+  readOnly?: boolean | undefined;
+  /** Give the container a terminal; the runtime relays this process's terminal to it. */
+  tty?: boolean | undefined;
+  /** Keep the container's stdin open (attached to this process's stdin or a pipe). */
+  interactive?: boolean | undefined;
+  /** Delete the container when it stops (default true). */
+  remove?: boolean | undefined;
+  /** Default `inherit`. */
+  stdio?: Stdio | undefined;
+  /** Stops the container: SIGTERM, then SIGKILL after `killTimeout`. */
+  signal?: AbortSignal | undefined;
+  /** Milliseconds from SIGTERM to SIGKILL when `signal` aborts (default 5000). */
+  killTimeout?: number | undefined;
+  /** The state directory (default: the runtime's, `/run/tscontainer` for root). */
+  root?: string | undefined;
+}
+
+export interface RunResult {
+  /** The exit code, or 128 + the signal number when a signal ended the process. */
+  exitCode: number;
+  /** The signal that ended the process, if one did. */
+  signal: NodeJS.Signals | null;
+  /** Whether the kernel's OOM killer stopped a process of the container. */
+  oomKilled: boolean;
+}
+
+export const DEFAULT_KILL_TIMEOUT = 5000;
+
+/** Parses a memory size (`50M`, `1g`, `1048576`) into bytes, as `memory` is read. */
+export function parseMemory(value: string): number {
+  return callNative((native) => native.parseMemory(value));
+}
+
+/** A new container id, as Docker makes short ones. */
+export function randomId(): string {
+  return randomBytes(6).toString('hex');
+}
+
+function isList(env: NonNullable<RunOptions['env']>): env is readonly string[] {
+  return Array.isArray(env);
+}
+
+function environment(env: RunOptions['env']): string[] | undefined {
+  if (env === undefined) return undefined;
+  if (isList(env)) return [...env];
+  return Object.entries(env).map(([key, value]) => `${key}=${value}`);
+}
+
+function volume(entry: string | VolumeMount): string {
+  if (typeof entry === 'string') return entry;
+  return `${entry.source}:${entry.target}${entry.readOnly === true ? ':ro' : ''}`;
+}
+
+function text(value: string | number | undefined): string | undefined {
+  return value === undefined ? undefined : String(value);
+}
+
+/** `value` without its undefined properties, so the result shows only what was given. */
+function defined<T extends object>(value: { [K in keyof T]-?: T[K] | undefined }): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** The spec-building input for `options`. */
+export function toSpecOptions(options: RunOptions, id: string): RunSpecOptions {
+  return defined<RunSpecOptions>({
+    id,
+    // napi copies the list into the core and checks its type, so a non-list from
+    // JavaScript fails there as a bad option instead of being spread into characters.
+    command: options.command as string[],
+    rootfs: options.rootfs,
+    hostname: options.hostname,
+    memory: text(options.memory),
+    pidsLimit: options.pidsLimit,
+    cpus: text(options.cpus),
+    env: environment(options.env),
+    workdir: options.workdir,
+    user: text(options.user),
+    network: options.network,
+    volumes: options.volumes?.map(volume),
+    readOnly: options.readOnly,
+    tty: options.tty,
+  });
+}
+
+/** How the runtime process is attached to this one. */
+export interface ProcessOptions {
+  stdio: Stdio;
+  interactive: boolean;
+  tty: boolean;
+  remove: boolean;
+  killTimeout: number;
+}
+
+/**
+ * The options that concern this process rather than the container. Checked here because
+ * they describe how Node wires the runtime, which the core never sees.
+ */
+export function processOptions(options: RunOptions): ProcessOptions {
+  const stdio = options.stdio ?? 'inherit';
+  if (!['inherit', 'pipe', 'ignore'].includes(stdio)) {
+    throw new InvalidOptionError(`invalid stdio \`${String(stdio)}\`: expected \`inherit\`, \`pipe\` or \`ignore\``);
+  }
+  const tty = options.tty ?? false;
+  if (tty && stdio !== 'inherit') {
+    throw new InvalidOptionError(
+      `invalid stdio \`${stdio}\` with tty: the runtime relays this process's terminal, so stdio must be \`inherit\``,
+    );
+  }
+  const killTimeout = options.killTimeout ?? DEFAULT_KILL_TIMEOUT;
+  if (!Number.isFinite(killTimeout) || killTimeout < 0) {
+    throw new InvalidOptionError(`invalid killTimeout \`${String(killTimeout)}\`: expected a number of milliseconds`);
+  }
+  return {
+    stdio,
+    interactive: options.interactive ?? false,
+    tty,
+    remove: options.remove ?? true,
+    killTimeout,
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * Starting `tscontainer-runtime`. Node never does container work itself (it is
+ * multithreaded, and the kernel refuses namespace changes to threaded processes): it
+ * hands a bundle to the runtime and waits.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+
+import { RuntimeNotFoundError } from './errors.js';
+import type { ProcessOptions, Stdio } from './options.js';
+
+/**
+ * The name the runtime runs under: it prints its one error line as `<argv0>: <message>`,
+ * and users should read `tscontainer: ...`.
+ */
+const ARGV0 = 'tscontainer';
+
+export interface RunInvocation {
+  root: string;
+  bundle: string;
+  logPath: string;
+  id: string;
+  /** Keep the stopped container's state (Docker without `--rm`). */
+  keep: boolean;
+}
+
+/** The runtime's arguments for create → start → wait → delete of one bundle. */
+export function runArgs(invocation: RunInvocation): string[] {
+  const { root, bundle, logPath, id, keep } = invocation;
+  return [
+    '--root', root,
+    '--log', logPath,
+    '--log-format', 'json',
+    'run', '--bundle', bundle,
+    ...(keep ? ['--keep'] : []),
+    id,
+  ];
+}
+
+export interface Attachment {
+  stdio: [Stdio, Stdio, Stdio];
+  /**
+   * Whether the runtime gets its own session and process group. It does unless it reads
+   * the terminal: then it must stay in the terminal's foreground group with us. In its
+   * own group, a ^C on the terminal reaches it only through us, and so only once.
+   */
+  detached: boolean;
+}
+
+/** How the runtime's stdio and process group are set up for `options`. */
+export function attachment(
+  options: Pick<ProcessOptions, 'stdio' | 'interactive' | 'tty'>,
+  stdinIsTTY: boolean,
+): Attachment {
+  // With a tty the runtime relays the terminal itself (raw mode, window size), through
+  // its own stdin and stdout, so they must be the terminal.
+  if (options.tty) return { stdio: ['inherit', 'inherit', 'inherit'], detached: false };
+  const readsTerminal = options.interactive && options.stdio === 'inherit' && stdinIsTTY;
+  return {
+    stdio: [options.interactive ? options.stdio : 'ignore', options.stdio, options.stdio],
+    detached: !readsTerminal,
+  };
+}
+
+export function spawnRuntime(runtime: string, args: readonly string[], how: Attachment): ChildProcess {
+  return spawn(runtime, args, { argv0: ARGV0, stdio: how.stdio, detached: how.detached });
+}
+
+export function runtimeMissing(runtime: string, cause: unknown): RuntimeNotFoundError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new RuntimeNotFoundError(`cannot run ${runtime}: ${reason}`, { cause });
+}
+
+export interface CommandResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** The runtime's error message, without the program-name prefix; empty on success. */
+  message: string;
+}
+
+/** The message in the runtime's stderr: its last line, less the `tscontainer: ` prefix. */
+export function runtimeMessage(stderr: string): string {
+  const lines = stderr.split('\n').filter((line) => line.trim() !== '');
+  const last = lines.at(-1) ?? '';
+  return last.startsWith(`${ARGV0}: `) ? last.slice(ARGV0.length + 2) : last;
+}
+
+/** Runs a short runtime command (`delete`, `kill`) to completion. */
+export function runtimeCommand(runtime: string, args: readonly string[]): Promise<CommandResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(runtime, args, { argv0: ARGV0, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    child.once('error', (error) => reject(runtimeMissing(runtime, error)));
+    child.once('close', (code, signal) => resolve({ code, signal, message: runtimeMessage(stderr) }));
+  });
+}
