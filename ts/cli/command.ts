@@ -1,0 +1,24 @@
+/**
+ * What every tscontainer command shares: failures end as one line on stderr,
+ * `tscontainer: <message>`, and a Docker-style exit status, never a stack trace.
+ */
+import { Command, Errors } from '@oclif/core';
+
+import { failure } from './errors.js';
+
+export abstract class TscontainerCommand extends Command {
+  /** The exit status of a failure that does not carry its own. */
+  protected readonly failureExitCode: number = 1;
+
+  protected report(message: string): void {
+    this.logToStderr(`${this.config.bin}: ${message}`);
+  }
+
+  override async catch(error: Error): Promise<void> {
+    // `this.exit()` and oclif's own early exits travel as errors; they are not failures.
+    if (error instanceof Errors.ExitError) throw error;
+    const { message, exitCode } = failure(error, this.failureExitCode);
+    if (message !== undefined) this.report(message);
+    process.exitCode = exitCode;
+  }
+}

@@ -1,0 +1,95 @@
+import { Errors, Flags } from '@oclif/core';
+
+import { run } from '../api/run.js';
+import { forwardSignals } from '../api/signals.js';
+import { splitCommand } from '../cli/argv.js';
+import { TscontainerCommand } from '../cli/command.js';
+
+export default class Run extends TscontainerCommand {
+  static override summary = 'Run a command in a new container.';
+
+  static override description = `Flags end at the first word that is not a flag, as with docker run; \`--\` ends them too.
+Without --rootfs the container sees a read-only view of the host's root filesystem, with its own /proc, /dev and /tmp.
+Exits with the command's status, 128+N when signal N killed it, 125 when the container could not be created, 126 when the command cannot be executed and 127 when it does not exist.`;
+
+  static override usage = '<%= command.id %> [FLAGS] [--] COMMAND [ARG...]';
+
+  static override examples = [
+    "<%= config.bin %> <%= command.id %> --rm -- sh -c 'echo $$; hostname'",
+    '<%= config.bin %> <%= command.id %> --rm --memory 50M --pids-limit 64 --rootfs ./rootfs /bin/app',
+    '<%= config.bin %> <%= command.id %> --rm -it sh',
+  ];
+
+  // The command line is split by hand (see run()), so oclif never sees the command.
+  static override strict = false;
+
+  static override flags = {
+    rootfs: Flags.string({ description: 'directory to use as the root filesystem', helpValue: 'DIR' }),
+    name: Flags.string({ description: 'container id (default: 12 random hex characters)' }),
+    hostname: Flags.string({ description: 'hostname inside the container (default: from the id)' }),
+    memory: Flags.string({ description: 'memory limit, such as 50M or 1g', helpValue: 'SIZE' }),
+    'pids-limit': Flags.integer({ description: 'maximum number of processes (-1: unlimited)', helpValue: 'N' }),
+    cpus: Flags.string({ description: 'CPU limit, such as 0.5 or 2', helpValue: 'N' }),
+    env: Flags.string({
+      char: 'e',
+      description: 'set an environment variable (NAME alone copies it from here)',
+      helpValue: 'NAME=VALUE',
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
+    workdir: Flags.string({ char: 'w', description: 'working directory inside the container', helpValue: 'DIR' }),
+    user: Flags.string({ char: 'u', description: 'user to run as', helpValue: 'UID[:GID]' }),
+    net: Flags.string({ description: 'network: none (loopback only, the default) or host', helpValue: 'none|host' }),
+    volume: Flags.string({
+      char: 'v',
+      description: 'bind-mount a host path',
+      helpValue: 'HOST:CONTAINER[:ro]',
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
+    'read-only': Flags.boolean({ description: 'mount the root filesystem read-only' }),
+    tty: Flags.boolean({ char: 't', description: 'give the container a terminal' }),
+    interactive: Flags.boolean({ char: 'i', description: "keep the container's stdin open" }),
+    rm: Flags.boolean({ description: 'delete the container when it stops (else it is kept, see ps -a and rm)' }),
+  };
+
+  protected override readonly failureExitCode = 125;
+
+  async run(): Promise<void> {
+    const { options, command } = splitCommand(this.argv, Run.flags);
+    const { flags } = await this.parse(Run, options);
+    if (command.length === 0) {
+      throw new Errors.CLIError(`missing the command to run: ${this.config.bin} run [FLAGS] [--] COMMAND [ARG...]`);
+    }
+    const container = run({
+      command,
+      rootfs: flags.rootfs,
+      name: flags.name,
+      hostname: flags.hostname,
+      memory: flags.memory,
+      pidsLimit: flags['pids-limit'],
+      cpus: flags.cpus,
+      env: flags.env,
+      workdir: flags.workdir,
+      user: flags.user,
+      // The core checks the value and names it in its error.
+      network: flags.net as 'none' | 'host' | undefined,
+      volumes: flags.volume,
+      readOnly: flags['read-only'],
+      tty: flags.tty,
+      interactive: flags.interactive,
+      remove: flags.rm,
+    });
+    const stopForwarding = forwardSignals(container);
+    try {
+      const result = await container;
+      if (result.oomKilled) {
+        const limit = flags.memory === undefined ? '' : ` (limit ${flags.memory})`;
+        this.report(`container ${container.id} was killed: out of memory${limit}`);
+      }
+      process.exitCode = result.exitCode;
+    } finally {
+      stopForwarding();
+    }
+  }
+}
