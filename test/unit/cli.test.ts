@@ -1,0 +1,76 @@
+import { Errors, Flags } from '@oclif/core';
+import test from 'ava';
+
+import { CommandNotFoundError, InvalidOptionError } from '../../ts/api/errors.js';
+import { splitCommand } from '../../ts/cli/argv.js';
+import { failure, usageSentence } from '../../ts/cli/errors.js';
+import { table } from '../../ts/cli/table.js';
+
+const flags = {
+  memory: Flags.string(),
+  env: Flags.string({ char: 'e', multiple: true }),
+  tty: Flags.boolean({ char: 't' }),
+  interactive: Flags.boolean({ char: 'i' }),
+  rm: Flags.boolean(),
+};
+
+test('flags end at the first word that is neither a flag nor a value', (t) => {
+  t.deepEqual(splitCommand(['--rm', '-e', 'A=1', '--memory', '50M', 'sh', '-c', 'echo $A', '--rm'], flags), {
+    options: ['--rm', '-e', 'A=1', '--memory', '50M'],
+    command: ['sh', '-c', 'echo $A', '--rm'],
+  });
+});
+
+test('-- ends the flags and is dropped', (t) => {
+  t.deepEqual(splitCommand(['--rm', '--', '-x', 'y'], flags), { options: ['--rm'], command: ['-x', 'y'] });
+});
+
+test('inline values and short groups are understood', (t) => {
+  t.deepEqual(splitCommand(['--memory=1g', '-eA=1', '-it', 'sh'], flags), {
+    options: ['--memory=1g', '-eA=1', '-it'],
+    command: ['sh'],
+  });
+  t.deepEqual(splitCommand(['-ite', 'A=1', 'sh'], flags), { options: ['-ite', 'A=1'], command: ['sh'] });
+});
+
+test('unknown flags and a missing command are left for the parser', (t) => {
+  t.deepEqual(splitCommand(['--bogus', 'sh'], flags), { options: ['--bogus'], command: ['sh'] });
+  t.deepEqual(splitCommand(['--memory'], flags), { options: ['--memory'], command: [] });
+  t.deepEqual(splitCommand([], flags), { options: [], command: [] });
+});
+
+test("oclif's parse errors become one sentence", (t) => {
+  const nonexistent = Object.assign(new Errors.CLIError('Nonexistent flag: --bogus\nSee more help with --help'), {
+    flags: ['--bogus'],
+  });
+  t.is(usageSentence(nonexistent), 'unknown flag --bogus');
+  const missing = Object.assign(new Errors.CLIError('Missing 1 required arg:\nids  container ids'), {
+    args: [{ name: 'ids' }],
+  });
+  t.is(usageSentence(missing), 'missing argument ids');
+  const parsing = new Errors.CLIError(
+    'Parsing --pids-limit \n\tExpected an integer but received: abc\nSee more help with --help',
+  );
+  t.is(usageSentence(parsing), 'invalid --pids-limit: expected an integer but received: abc');
+  t.is(usageSentence(new Errors.CLIError('Flag --memory expects a value')), 'flag --memory expects a value');
+});
+
+test('failures carry their Docker-style status', (t) => {
+  t.deepEqual(failure(new InvalidOptionError('invalid memory limit `10Q`'), 1), {
+    message: 'invalid memory limit `10Q`',
+    exitCode: 125,
+  });
+  t.deepEqual(failure(new CommandNotFoundError('not found', { reported: true }), 125), {
+    message: undefined,
+    exitCode: 127,
+  });
+  t.is(failure(new Errors.CLIError('Flag --x expects a value'), 1).exitCode, 125);
+  t.deepEqual(failure(new Error('boom'), 125), { message: 'boom', exitCode: 125 });
+});
+
+test('tables pad every column but the last', (t) => {
+  t.is(
+    table(['ID', 'STATUS', 'ROOTFS'], [['abc', 'running', '/'], ['a', 'stopped', '/r']]),
+    ['ID    STATUS    ROOTFS', 'abc   running   /', 'a     stopped   /r'].join('\n'),
+  );
+});
