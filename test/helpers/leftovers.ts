@@ -1,0 +1,193 @@
+// "Nothing left behind" (DESIGN.md, invariant 3), checked from the host after every test:
+// no runtime process for the container and no process in its cgroup, no mount under the
+// test's directories, no cgroup directory for it, no state entry. `removeLeftovers` then
+// clears whatever was found, so one leaking test does not break the next.
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { workRoot } from './paths.js';
+
+const run = promisify(execFile);
+const CGROUP_ROOT = '/sys/fs/cgroup';
+const RUNTIME_NAME = 'tscontainer-runtime';
+
+export interface Traces {
+  /** The container ids the test used. Each names the cgroup `/<id>` (the runtime's default)
+   * and `/tscontainer-<id>` (the TS CLI's). */
+  ids: readonly string[];
+  /** The `--root` the test gave the runtime. */
+  stateRoot: string;
+  /** Directories under which no mount may remain (the bundle, the state root). */
+  dirs: readonly string[];
+}
+
+export type Leftover =
+  | { kind: 'process'; pid: number; what: string }
+  | { kind: 'mount'; path: string }
+  | { kind: 'cgroup'; path: string }
+  | { kind: 'state'; path: string };
+
+export function describeLeftover(l: Leftover): string {
+  return l.kind === 'process' ? `process ${l.pid} (${l.what})` : `${l.kind} ${l.path}`;
+}
+
+function readOr(file: string, fallback: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return fallback;
+  }
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** The cgroup directory names a container id can give rise to. */
+function cgroupNames(id: string): string[] {
+  const name = path.basename(id);
+  return [name, `tscontainer-${name}`];
+}
+
+function leftoverProcesses(ids: readonly string[]): Leftover[] {
+  const names = new Set(ids.flatMap(cgroupNames));
+  const found: Leftover[] = [];
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    // Zombies are skipped: they hold nothing but an exit status for their parent to read.
+    if (!Number.isInteger(pid) || pid === process.pid || !isAlive(pid)) continue;
+    const argv = readOr(`/proc/${pid}/cmdline`, '').split('\0').filter(Boolean);
+    const [program = ''] = argv;
+    if (path.basename(program) === RUNTIME_NAME && ids.some((id) => argv.includes(id))) {
+      found.push({ kind: 'process', pid, what: argv.join(' ') });
+      continue;
+    }
+    // Lines are `hierarchy-id:controllers:path`; the path may contain colons.
+    const inContainerCgroup = readOr(`/proc/${pid}/cgroup`, '')
+      .split('\n')
+      .map((line) => line.split(':').slice(2).join(':'))
+      .some((cgroupPath) => cgroupPath.split('/').some((segment) => names.has(segment)));
+    if (inContainerCgroup) {
+      found.push({ kind: 'process', pid, what: `in the container's cgroup: ${argv.join(' ')}` });
+    }
+  }
+  return found;
+}
+
+/** Mount points from /proc/self/mountinfo, with the kernel's octal escapes undone. */
+function mountPoints(): string[] {
+  return readOr('/proc/self/mountinfo', '')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => (line.split(' ')[4] ?? '').replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))));
+}
+
+function leftoverMounts(dirs: readonly string[]): Leftover[] {
+  return mountPoints()
+    .filter((m) => dirs.some((d) => m === d || m.startsWith(d + path.sep)))
+    .map((m) => ({ kind: 'mount', path: m }));
+}
+
+function cgroupDirectories(dir: string, depth: number, out: string[]): void {
+  if (depth === 0) return;
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    if (!e.isDirectory()) continue;
+    const child = path.join(dir, e.name);
+    out.push(child);
+    cgroupDirectories(child, depth - 1, out);
+  }
+}
+
+function leftoverCgroups(ids: readonly string[]): Leftover[] {
+  const names = new Set(ids.flatMap(cgroupNames));
+  const all: string[] = [];
+  cgroupDirectories(CGROUP_ROOT, 8, all);
+  const found = new Set(all.filter((d) => names.has(path.basename(d))));
+  // An id such as `../x` must not have escaped into a parent directory either.
+  const hierarchies = [CGROUP_ROOT, ...all.filter((d) => path.dirname(d) === CGROUP_ROOT)];
+  for (const h of hierarchies) {
+    for (const id of ids) {
+      const p = path.resolve(h, id);
+      if (p !== h && p !== CGROUP_ROOT && isDirectory(p)) found.add(p);
+    }
+  }
+  return [...found].map((p) => ({ kind: 'cgroup', path: p }));
+}
+
+function leftoverState(ids: readonly string[], stateRoot: string): Leftover[] {
+  return ids
+    .map((id) => path.resolve(stateRoot, id))
+    .filter((p) => p !== stateRoot && existsSync(p))
+    .map((p) => ({ kind: 'state', path: p }));
+}
+
+export function findLeftovers(traces: Traces): Leftover[] {
+  return [
+    ...leftoverProcesses(traces.ids),
+    ...leftoverMounts(traces.dirs),
+    ...leftoverCgroups(traces.ids),
+    ...leftoverState(traces.ids, traces.stateRoot),
+  ];
+}
+
+/** Whether `pid` is a live process (a zombie has released everything but its exit status). */
+export function isAlive(pid: number): boolean {
+  const stat = readOr(`/proc/${pid}/stat`, '');
+  return stat !== '' && !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+}
+
+async function killAndWait(pids: number[]): Promise<void> {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  const deadline = Date.now() + 10_000;
+  while (pids.some(isAlive) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function removeCgroup(dir: string): Promise<void> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    try {
+      await run('rmdir', [dir]);
+      return;
+    } catch {
+      if (!existsSync(dir)) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
+/** Clears what `findLeftovers` reported: processes first, then mounts, cgroups, state. */
+export async function removeLeftovers(found: readonly Leftover[]): Promise<void> {
+  await killAndWait(found.flatMap((l) => (l.kind === 'process' ? [l.pid] : [])));
+  const byDepth = (a: string, b: string) => b.split('/').length - a.split('/').length;
+  const paths = (kind: Exclude<Leftover['kind'], 'process'>) =>
+    found.flatMap((l) => (l.kind === kind ? [l.path] : [])).sort(byDepth);
+  for (const m of paths('mount')) {
+    await run('umount', ['-l', m]).catch(() => undefined);
+  }
+  for (const c of paths('cgroup')) {
+    await removeCgroup(c);
+  }
+  for (const s of paths('state')) {
+    // Only ever inside the tests' own scratch space.
+    if (s.startsWith(workRoot + path.sep)) await rm(s, { recursive: true, force: true });
+  }
+}
