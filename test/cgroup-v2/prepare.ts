@@ -1,0 +1,45 @@
+// prepare.ts OUTDIR — runs on the host before the cgroup v2 VM boots. Node starts slowly
+// under emulation, so everything that needs it happens here: the fixture rootfs, one bundle
+// per runtime-level check, and env.sh with the paths and workloads checks.sh uses.
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { makeBundle, memoryLimit, patches, pidsLimit, shell, type ConfigPatch } from '../helpers/bundle.js';
+import { fixtureRootfs } from '../helpers/rootfs.js';
+import { runtimePath } from '../helpers/runtime-path.js';
+import { ALLOCATE_200MB, FIFTY_MIB, FORK_20 } from '../helpers/workloads.js';
+
+const bundles: Record<string, ConfigPatch> = {
+  'memory-max': patches(memoryLimit(FIFTY_MIB), shell('cat /sys/fs/cgroup/memory.max')),
+  oom: patches(memoryLimit(FIFTY_MIB), shell(ALLOCATE_200MB)),
+  'pids-max': patches(pidsLimit(10), shell('cat /sys/fs/cgroup/pids.max')),
+  'fork-limit': patches(pidsLimit(10), shell(FORK_20)),
+};
+
+/** Single-quotes a value for bash. */
+function quote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+const out = path.resolve(process.argv[2] ?? '');
+if (!process.argv[2]) {
+  console.error('usage: prepare.ts OUTDIR');
+  process.exit(2);
+}
+await rm(out, { recursive: true, force: true });
+await mkdir(out, { recursive: true });
+for (const [name, patch] of Object.entries(bundles)) {
+  await makeBundle(path.join(out, name), patch);
+}
+const env = {
+  RUNTIME: runtimePath(),
+  ROOTFS: fixtureRootfs(),
+  FIFTY_MIB: String(FIFTY_MIB),
+  ALLOCATE_200MB,
+  FORK_20,
+};
+await writeFile(
+  path.join(out, 'env.sh'),
+  Object.entries(env)
+    .map(([k, v]) => `${k}=${quote(v)}\n`)
+    .join(''),
+);
