@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# run-all.sh — every test tier, in order, with one summary:
+#   1. Rust unit tests       cargo test --workspace
+#   2. test sources          tsc -p test/tsconfig.json (one check)
+#   3. ava                   unit and runtime integration tests, TAP
+#   4. cgroup v2 tier        test/cgroup-v2/run.sh, in a VM
+#   5. nothing left behind   no runtime process, /run/tscontainer entry, test cgroup or
+#                            scratch directory appeared during the run (one check)
+# The LAST line is `N passed, N failed`, summed over everything; the exit status is non-zero
+# when anything failed. A tier that cannot run counts as one failure; a skipped tier says why.
+set -u
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+
+passed=0
+failed=0
+report=()
+
+# tier NAME PASSED FAILED SECONDS [NOTE]
+tier() {
+  passed=$((passed + $2))
+  failed=$((failed + $3))
+  report+=("$(printf '%-22s %4d passed, %d failed  (%ds)%s' "$1" "$2" "$3" "$4" "${5:+  $5}")")
+}
+
+banner() { printf '\n===== %s =====\n' "$1"; }
+
+# What a run may leave behind: runtime processes, state entries, cgroups, scratch dirs.
+footprint() {
+  pgrep -af '^([^ ]*/)?tscontainer-runtime( |$)' | sed 's/^/process /'
+  ls -A /run/tscontainer 2>/dev/null | sed 's|^|state /run/tscontainer/|'
+  find /sys/fs/cgroup -mindepth 1 -maxdepth 6 -type d -name '*tscontainer*' 2>/dev/null | sed 's/^/cgroup /'
+  find test/.work -mindepth 1 -maxdepth 1 ! -name rootfs 2>/dev/null | sed 's/^/scratch /'
+}
+footprint | sort > "$log/before"
+
+# --- 1. Rust unit tests ---------------------------------------------------------------------
+banner 'cargo test --workspace'
+start=$SECONDS
+cargo test --workspace 2>&1 | tee "$log/cargo"
+status=${PIPESTATUS[0]}
+read -r p f < <(sed -n 's/^test result: [A-Za-z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$log/cargo" |
+  awk '{p += $1; f += $2} END {print p + 0, f + 0}')
+if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; note="cargo exited $status"; else note=""; fi
+tier 'cargo test' "$p" "$f" $((SECONDS - start)) "$note"
+
+# --- 2. the test sources typecheck ----------------------------------------------------------
+banner 'tsc -p test/tsconfig.json'
+start=$SECONDS
+if node_modules/.bin/tsc -p test/tsconfig.json; then tier 'test typecheck' 1 0 $((SECONDS - start))
+else tier 'test typecheck' 0 1 $((SECONDS - start)); fi
+
+# --- 3. ava ---------------------------------------------------------------------------------
+banner 'ava --tap'
+start=$SECONDS
+node_modules/.bin/ava --tap 2>&1 | tee "$log/ava"
+status=${PIPESTATUS[0]}
+p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$log/ava" | tail -n 1)
+f=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$log/ava" | tail -n 1)
+s=$(sed -n 's/^# skip \([0-9]*\)$/\1/p' "$log/ava" | tail -n 1)
+p=${p:-0} f=${f:-0}
+if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; note="ava exited $status"; else note=""; fi
+tier 'ava' "$p" "$f" $((SECONDS - start)) "${note:-${s:+$s skipped}}"
+
+# --- 4. cgroup v2, in a VM ------------------------------------------------------------------
+banner 'cgroup v2 tier (VM)'
+start=$SECONDS
+bash test/cgroup-v2/run.sh 2>&1 | tee "$log/v2"
+status=${PIPESTATUS[0]}
+skipped=$(sed -n 's/^# SKIPPED: //p' "$log/v2" | tail -n 1)
+p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$log/v2" | tail -n 1)
+f=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$log/v2" | tail -n 1)
+s=$(sed -n 's/^# skip \([0-9]*\)$/\1/p' "$log/v2" | tail -n 1)
+p=${p:-0} f=${f:-0}
+if [ -z "$skipped" ] && [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+if [ -n "$skipped" ]; then note="SKIPPED: $skipped"; elif [ "${s:-0}" -gt 0 ]; then note="$s skipped"; else note=""; fi
+tier 'cgroup v2 (VM)' "$p" "$f" $((SECONDS - start)) "$note"
+
+# --- 5. nothing left behind -----------------------------------------------------------------
+banner 'leftovers'
+footprint | sort > "$log/after"
+left=$(comm -13 "$log/before" "$log/after")
+if [ -z "$left" ]; then
+  echo "ok - the run left no runtime process, state entry, test cgroup or scratch directory"
+  tier 'nothing left behind' 1 0 0
+else
+  echo "not ok - the run left behind:"
+  sed 's/^/  /' <<<"$left"
+  tier 'nothing left behind' 0 1 0
+fi
+
+banner summary
+printf '%s\n' "${report[@]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
