@@ -4,7 +4,6 @@
 // clears whatever was found, so one leaking test does not break the next.
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { workRoot } from './paths.js';
@@ -174,6 +173,11 @@ async function removeCgroup(dir: string): Promise<void> {
   }
 }
 
+/** Removes a directory tree without crossing into another filesystem (a leaked mount). */
+export async function removeTree(dir: string): Promise<void> {
+  await run('rm', ['-rf', '--one-file-system', dir]);
+}
+
 /** Clears what `findLeftovers` reported: processes first, then mounts, cgroups, state. */
 export async function removeLeftovers(found: readonly Leftover[]): Promise<void> {
   await killAndWait(found.flatMap((l) => (l.kind === 'process' ? [l.pid] : [])));
@@ -188,6 +192,6 @@ export async function removeLeftovers(found: readonly Leftover[]): Promise<void>
   }
   for (const s of paths('state')) {
     // Only ever inside the tests' own scratch space.
-    if (s.startsWith(workRoot + path.sep)) await rm(s, { recursive: true, force: true });
+    if (s.startsWith(workRoot + path.sep)) await removeTree(s);
   }
 }

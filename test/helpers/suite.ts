@@ -9,13 +9,11 @@
 //     const r = await c.runtime('run', '--bundle', c.bundle, c.id);
 //   });
 import test, { type ExecutionContext } from 'ava';
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { makeBundle, type ConfigPatch } from './bundle.js';
 import { execute, type Exit } from './exec.js';
-import { describeLeftover, findLeftovers, removeLeftovers, type Traces } from './leftovers.js';
+import { describeLeftover, findLeftovers, removeLeftovers, removeTree, type Traces } from './leftovers.js';
 import type { OciConfig } from './oci-config.js';
 import { workRoot } from './paths.js';
 import { runtimePath } from './runtime-path.js';
@@ -82,8 +80,6 @@ export interface Suite {
   hostDir(t: ExecutionContext): Promise<string>;
 }
 
-const run = promisify(execFile);
-
 export function suite(name: string): Suite {
   const dir = path.join(workRoot, `${name}-${process.pid}`);
   const stateRoot = path.join(dir, 'state');
@@ -98,7 +94,7 @@ export function suite(name: string): Suite {
     // Every container was checked and cleared by its own test; unmount anything that got
     // past that before removing the tree, and never cross into another filesystem.
     await removeLeftovers(findLeftovers({ ids: [], stateRoot, dirs: [dir] }));
-    await run('rm', ['-rf', '--one-file-system', dir]);
+    await removeTree(dir);
   });
 
   async function container(
@@ -119,7 +115,7 @@ export function suite(name: string): Suite {
       const found = findLeftovers(traces);
       await execute(runtimePath(), ['--root', stateRoot, 'delete', '--force', id], { scratch }).catch(() => undefined);
       await removeLeftovers(findLeftovers(traces));
-      await rm(bundle, { recursive: true, force: true });
+      await removeTree(bundle);
       await rm(logFile, { force: true });
       if (found.length > 0) {
         throw new Error(`container ${id} left behind: ${found.map(describeLeftover).join('; ')}`);
@@ -169,7 +165,7 @@ export function suite(name: string): Suite {
   async function hostDir(t: ExecutionContext): Promise<string> {
     await ready;
     const made = await mkdtemp(path.join(scratch, 'host-'));
-    t.teardown(() => run('rm', ['-rf', '--one-file-system', made]));
+    t.teardown(() => removeTree(made));
     return made;
   }
 
