@@ -17,7 +17,12 @@ const MAX_MESSAGE: usize = 64 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Message {
     /// Runtime → init: you are in your cgroup and your id maps are written; go on.
-    Proceed,
+    /// `pid` is the init's pid as the runtime sees it, for the hooks' state.
+    Proceed { pid: i32 },
+    /// Init → runtime: the mounts are in place; run the prestart and createRuntime hooks.
+    RunRuntimeHooks,
+    /// Runtime → init: the runtime's hooks succeeded.
+    HooksDone,
     /// Init → runtime: the pseudo-terminal master, attached as SCM_RIGHTS.
     Console,
     /// Init → runtime: set up and waiting for `start`.
@@ -132,8 +137,8 @@ mod tests {
     #[test]
     fn messages_and_descriptors_cross() {
         let (a, b) = pair().unwrap();
-        a.send(&Message::Proceed).unwrap();
-        assert_eq!(b.recv().unwrap().unwrap().0, Message::Proceed);
+        a.send(&Message::Proceed { pid: 7 }).unwrap();
+        assert_eq!(b.recv().unwrap().unwrap().0, Message::Proceed { pid: 7 });
         let file = std::fs::File::open("/proc/self/stat").unwrap();
         b.send_with_fd(&Message::Console, Some(file.as_raw_fd())).unwrap();
         let (m, fd) = a.recv().unwrap().unwrap();

@@ -26,6 +26,8 @@ pub enum Error {
     Syscall(#[from] crate::syscall::SyscallError),
     #[error(transparent)]
     Seccomp(#[from] crate::seccomp::SeccompError),
+    #[error(transparent)]
+    Hook(#[from] crate::hooks::HookError),
 }
 
 impl Error {

@@ -139,6 +139,20 @@ pub struct ContainerState {
     pub config: Spec,
 }
 
+impl ContainerState {
+    /// The state a hook reads on stdin.
+    pub fn hook_state(&self, status: &str) -> crate::hooks::HookState {
+        crate::hooks::HookState {
+            oci_version: self.oci_version.clone(),
+            id: self.id.clone(),
+            status: status.to_string(),
+            pid: self.pid,
+            bundle: self.bundle.display().to_string(),
+            annotations: self.annotations.clone(),
+        }
+    }
+}
+
 /// The state root (`/run/tscontainer` for root) and the containers in it.
 #[derive(Debug, Clone)]
 pub struct StateStore {

@@ -109,6 +109,12 @@ pub fn warn(msg: &str) {
     log(Level::Warning, msg, &[]);
 }
 
+pub fn warn_all(msgs: &[String]) {
+    for m in msgs {
+        warn(m);
+    }
+}
+
 /// Reports the error that ends this invocation: to the log (with a machine-readable
 /// `execFailure` when the command could not be run) and, as runc does, to stderr.
 pub fn fatal(error: &anyhow::Error) {

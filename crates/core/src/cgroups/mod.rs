@@ -2,8 +2,8 @@
 //! hybrid hosts, where the controllers live on v1) and a cgroup v2 backend. Which one runs
 //! is decided by [`detect`] from the filesystem at the cgroup root, never assumed.
 
+mod devices;
 mod fs;
-pub mod mountinfo;
 mod pids;
 pub mod v1;
 pub mod v2;
@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use oci_spec::runtime::LinuxResources;
 use serde::{Deserialize, Serialize};
 
+pub use devices::effective_rules as effective_device_rules;
 pub use fs::{read_value, write_value};
 
 pub const DEFAULT_CGROUP_ROOT: &str = "/sys/fs/cgroup";

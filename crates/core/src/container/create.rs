@@ -18,6 +18,7 @@ use oci_spec::runtime::LinuxNamespaceType;
 use super::{fork, ContainerError};
 use crate::cgroups::{self, CgroupManager, CgroupPath, Roots};
 use crate::channel::{self, Channel, Message};
+use crate::hooks::{self, HookKind};
 use crate::init::{self, InitArgs};
 use crate::namespaces::Namespaces;
 use crate::state::{rfc3339, ContainerState, StateStore, Status, EXEC_FIFO, ROOTFS_DIR};
@@ -33,6 +34,8 @@ pub struct CreateOptions<'a> {
     pub console_socket: Option<&'a Path>,
     pub pid_file: Option<&'a Path>,
     pub no_pivot: bool,
+    /// Keep the caller's session keyring instead of giving the container a new one.
+    pub no_new_keyring: bool,
     pub preserve_fds: i32,
     /// The caller supervises the container in the foreground (`run`): the container is
     /// killed if the caller dies.
@@ -48,6 +51,8 @@ pub struct Created {
     /// The runtime's end of the init channel: after `start`, end-of-file means execve
     /// worked, a `Failed` message says why it did not.
     pub channel: Channel,
+    /// Things the config asked for that this container does not get, for the log.
+    pub warnings: Vec<String>,
 }
 
 /// What to undo if a later step fails, in reverse order of creation.
@@ -89,14 +94,8 @@ pub fn create(opts: &CreateOptions<'_>) -> Result<Created, Error> {
         .map_err(|source| ContainerError::Bundle { path: opts.bundle.to_path_buf(), source })?;
     let spec = spec::load(&bundle)?;
     spec::validate(&spec)?;
-    if spec.process().is_none() {
-        return Err(ContainerError::NoProcess.into());
-    }
     let rootfs = spec::resolve_rootfs(&spec, &bundle)?;
     let namespaces = Namespaces::from_spec(&spec);
-    if !namespaces.is_private(LinuxNamespaceType::Mount) {
-        return Err(ContainerError::NoMountNamespace.into());
-    }
 
     let dir = opts.store.create_dir(opts.id)?;
     let mut undo = Undo { store: Some((opts.store, opts.id)), ..Undo::default() };
@@ -155,13 +154,18 @@ fn create_in<'a>(
     undo.cgroup = Some((cgroup_path.clone(), opts.cgroup_roots));
     cgroup.create()?;
     if let Some(resources) = linux.and_then(|l| l.resources().as_ref()) {
-        cgroup.apply(resources)?;
+        let mut resources = resources.clone();
+        if let Some(rules) = resources.devices().as_ref().filter(|r| !r.is_empty()) {
+            let devices = linux.and_then(|l| l.devices().as_deref()).unwrap_or_default();
+            resources.set_devices(Some(cgroups::effective_device_rules(rules, devices)));
+        }
+        cgroup.apply(&resources)?;
     }
     let view = cgroup.container_view();
 
     namespaces.join_for_children(opts.sys)?;
-    let exec_fifo = open(&fifo, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
-        .map_err(|e| ContainerError::Write { what: "exec fifo", path: fifo.clone(), source: e.into() })?;
+    let state_dir = open(dir, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| ContainerError::Write { what: "state directory", path: dir.to_path_buf(), source: e.into() })?;
     let (ours, theirs) = channel::pair()?;
 
     let Some(pid) = fork::clone_init(namespaces.clone_flags())? else {
@@ -170,6 +174,7 @@ fn create_in<'a>(
         drop(ours);
         drop(lock);
         init::run(InitArgs {
+            id: opts.id,
             spec,
             bundle,
             rootfs,
@@ -177,8 +182,9 @@ fn create_in<'a>(
             namespaces,
             cgroup_view: &view,
             channel: &theirs,
-            exec_fifo: &exec_fifo,
+            state_dir: &state_dir,
             no_pivot: opts.no_pivot,
+            new_keyring: !opts.no_new_keyring,
             preserve_fds: opts.preserve_fds,
             parent_death_signal: opts.foreground.then_some(Signal::SIGKILL),
             sys: opts.sys,
@@ -186,7 +192,7 @@ fn create_in<'a>(
     };
     undo.init = Some(pid);
     drop(theirs);
-    drop(exec_fifo);
+    drop(state_dir);
 
     state.pid = Some(pid.as_raw());
     state.pid_start_time = crate::proc::stat(pid.as_raw()).map(|s| s.start_time);
@@ -195,11 +201,18 @@ fn create_in<'a>(
     if namespaces.is_new(LinuxNamespaceType::User) {
         crate::namespaces::write_id_maps(pid.as_raw(), spec)?;
     }
-    ours.send(&Message::Proceed)?;
+    ours.send(&Message::Proceed { pid: pid.as_raw() })?;
 
     let mut console = None;
     loop {
         match ours.recv()? {
+            Some((Message::RunRuntimeHooks, _)) => {
+                // prestart is the deprecated hook that used to run just before start:
+                // its hooks still read the container as created.
+                hooks::run(spec, HookKind::Prestart, &state.hook_state("created"))?;
+                hooks::run(spec, HookKind::CreateRuntime, &state.hook_state("creating"))?;
+                ours.send(&Message::HooksDone)?;
+            }
             Some((Message::Console, Some(master))) => match opts.console_socket {
                 Some(socket) => send_console(socket, master)?,
                 None => console = Some(master),
@@ -230,7 +243,27 @@ fn create_in<'a>(
     // Success: nothing to undo.
     *undo = Undo::default();
     drop(lock);
-    Ok(Created { state, console, channel: ours })
+    Ok(Created { state, console, channel: ours, warnings: warnings(spec, namespaces) })
+}
+
+/// What a config asks for that the container cannot get, said once at create.
+fn warnings(spec: &oci_spec::runtime::Spec, namespaces: &Namespaces) -> Vec<String> {
+    let mut out = Vec::new();
+    if !namespaces.is_private(LinuxNamespaceType::Mount) {
+        let linux = spec.linux().as_ref();
+        let mounts = spec.mounts().as_ref().map_or(0, Vec::len);
+        let protected = linux.and_then(|l| l.masked_paths().as_ref()).map_or(0, Vec::len)
+            + linux.and_then(|l| l.readonly_paths().as_ref()).map_or(0, Vec::len);
+        if mounts + protected > 0 {
+            out.push(format!(
+                "the container shares the host's mount namespace, so its {mounts} mounts and {protected} masked or read-only paths are not applied (they would change the host); it is only chrooted into its rootfs"
+            ));
+        }
+    }
+    if spec.process().is_none() {
+        out.push("the config has no process: the container will have nothing to run when started".into());
+    }
+    out
 }
 
 /// Writes the pid the way runc does: to a temporary file renamed into place, so a reader

@@ -9,12 +9,15 @@ use nix::unistd::Pid;
 
 use super::{live_status, ContainerError};
 use crate::cgroups::{self, CgroupManager, FreezerState, Roots};
+use crate::hooks::{self, HookKind};
 use crate::state::{StateError, StateStore, Status};
 use crate::Error;
 
 const KILL_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub fn delete(store: &StateStore, id: &str, force: bool, roots: &Roots) -> Result<(), Error> {
+/// Deletes the container; returns warnings (a failed poststop hook is reported, not
+/// fatal, as the runtime-spec says).
+pub fn delete(store: &StateStore, id: &str, force: bool, roots: &Roots) -> Result<Vec<String>, Error> {
     let state = match store.load(id) {
         Ok(s) => s,
         Err(StateError::NotFound(_)) if store.exists(id) => {
@@ -28,10 +31,14 @@ pub fn delete(store: &StateStore, id: &str, force: bool, roots: &Roots) -> Resul
                 }
                 .into());
             }
-            return Ok(store.remove(id)?);
+            store.remove(id)?;
+            return Ok(Vec::new());
         }
-        Err(StateError::NotFound(_)) if force => return Ok(()),
-        Err(StateError::Corrupt { .. }) if force => return Ok(store.remove(id)?),
+        Err(StateError::NotFound(_)) if force => return Ok(Vec::new()),
+        Err(StateError::Corrupt { .. }) if force => {
+            store.remove(id)?;
+            return Ok(Vec::new());
+        }
         Err(e) => return Err(e.into()),
     };
     let status = live_status(store, &state, roots);
@@ -56,5 +63,9 @@ pub fn delete(store: &StateStore, id: &str, force: bool, roots: &Roots) -> Resul
     }
     cgroup.remove()?;
     store.remove(id)?;
-    Ok(())
+    let mut warnings = Vec::new();
+    if let Err(e) = hooks::run(&state.config, HookKind::Poststop, &state.hook_state("stopped")) {
+        warnings.push(e.to_string());
+    }
+    Ok(warnings)
 }

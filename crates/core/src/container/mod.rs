@@ -44,10 +44,6 @@ pub enum ContainerError {
         #[source]
         source: std::io::Error,
     },
-    #[error("a mount namespace is required")]
-    NoMountNamespace,
-    #[error("config has no process to run")]
-    NoProcess,
     #[error("cannot write {what} {}: {source}", path.display())]
     Write {
         what: &'static str,

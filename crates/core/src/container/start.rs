@@ -11,10 +11,13 @@ use nix::sys::stat::Mode;
 
 use super::{live_status, ContainerError};
 use crate::cgroups::Roots;
-use crate::state::{ContainerState, StateStore, Status, EXEC_FIFO};
+use crate::hooks::{self, HookKind};
+use crate::state::{StateStore, Status, EXEC_FIFO};
 use crate::Error;
 
-pub fn start(store: &StateStore, id: &str, roots: &Roots) -> Result<ContainerState, Error> {
+/// Starts the container; returns warnings (a failed poststart hook does not undo the
+/// start, as the runtime-spec says, but is reported).
+pub fn start(store: &StateStore, id: &str, roots: &Roots) -> Result<Vec<String>, Error> {
     let mut state = store.load(id)?;
     let status = live_status(store, &state, roots);
     if !status.can_start() {
@@ -50,5 +53,9 @@ pub fn start(store: &StateStore, id: &str, roots: &Roots) -> Result<ContainerSta
     let _ = std::fs::remove_file(&fifo);
     state.status = Status::Running;
     store.save(&state)?;
-    Ok(state)
+    let mut warnings = Vec::new();
+    if let Err(e) = hooks::run(&state.config, HookKind::Poststart, &state.hook_state("running")) {
+        warnings.push(e.to_string());
+    }
+    Ok(warnings)
 }

@@ -5,6 +5,7 @@
 mod capabilities;
 mod exec;
 mod rlimits;
+pub mod setup;
 mod tty;
 mod user;
 

@@ -74,6 +74,8 @@ pub struct RootfsPlan<'a> {
     /// An empty directory the rootfs is bound onto; it becomes `/`.
     pub staging: &'a Path,
     pub cgroup_view: &'a ContainerView,
+    /// The container has a mount namespace of its own.
+    pub mount_namespace: bool,
     /// The container has its own cgroup namespace: cgroup filesystems are mounted fresh
     /// and show the container's cgroup as their root.
     pub cgroup_namespace: bool,
@@ -108,23 +110,41 @@ pub(crate) fn open_dir(path: &Path) -> Result<OwnedFd, RootfsError> {
     open(path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()).map_err(resolve_err(path))
 }
 
-/// Builds the container's filesystem and switches into it. Runs in the init, in the
-/// container's mount namespace; when it returns, `/` is the container's root.
-/// [`protect_kernel_paths`] finishes the job once sysctls are written.
-pub fn prepare(plan: &RootfsPlan<'_>, sys: &dyn Syscall) -> Result<(), RootfsError> {
-    let propagation = plan.propagation();
-    let mount_err = |what: &str| {
-        let what = what.to_string();
-        move |source| RootfsError::Mount { what, source }
-    };
-    sys.mount(None, Path::new("/"), None, propagation.0, None)
-        .map_err(mount_err("/ with the requested propagation"))?;
+/// Builds the container's filesystem on the staging mount point: the rootfs, then the
+/// spec's mounts, /dev and the working directory. Runs in the init, in the container's
+/// mount namespace; [`switch_root`] then makes it `/`, and [`protect_kernel_paths`]
+/// finishes the job once sysctls are written.
+///
+/// Without a mount namespace of its own the container shares the host's mount table:
+/// mounting would change the host and outlive the container, so nothing is mounted and
+/// the container is only chrooted into its rootfs (the caller warns about it).
+pub fn mount_all(plan: &RootfsPlan<'_>, sys: &dyn Syscall) -> Result<(), RootfsError> {
+    if !plan.mount_namespace {
+        return Ok(());
+    }
+    // An unbindable tree cannot be bound onto the staging directory: it becomes
+    // unbindable once it is the container's root (see `switch_root`).
+    let propagation = plan.propagation().0;
+    let initial = if propagation.contains(MsFlags::MS_UNBINDABLE) { MsFlags::MS_SLAVE | MsFlags::MS_REC } else { propagation };
+    sys.mount(None, Path::new("/"), None, initial, None).map_err(mount_err("/ with the requested propagation"))?;
     sys.mount(Some(plan.rootfs), plan.staging, None, MsFlags::MS_BIND | MsFlags::MS_REC, None)
         .map_err(mount_err(&format!("the rootfs {}", plan.rootfs.display())))?;
-    // pivot_root refuses a new root whose parent mount is shared.
+    // pivot_root refuses a new root, a parent mount of it or a current root that is
+    // shared; the old root is discarded right after, so making them private costs nothing.
     sys.mount(None, plan.staging, None, MsFlags::MS_PRIVATE, None).map_err(mount_err("the rootfs as private"))?;
+    let parent = std::fs::read_to_string("/proc/self/mountinfo")
+        .ok()
+        .and_then(|text| {
+            let mounts = crate::mountinfo::parse_mountinfo(&text);
+            let parent_dir = plan.staging.parent().unwrap_or(Path::new("/"));
+            crate::mountinfo::containing_mount(&mounts, parent_dir).map(|m| m.mount_point.clone())
+        })
+        .unwrap_or_else(|| PathBuf::from("/"));
+    for mount_point in [parent.as_path(), Path::new("/")] {
+        sys.mount(None, mount_point, None, MsFlags::MS_PRIVATE, None)
+            .map_err(mount_err(&format!("{} as private", mount_point.display())))?;
+    }
     let root = open_dir(plan.staging)?;
-
     for m in plan.spec.mounts().as_deref().unwrap_or_default() {
         mount::mount_entry(m, root.as_fd(), plan, sys)?;
     }
@@ -133,22 +153,36 @@ pub fn prepare(plan: &RootfsPlan<'_>, sys: &dyn Syscall) -> Result<(), RootfsErr
         secure::mkdir_all_in_root(root.as_fd(), process.cwd(), Mode::from_bits_truncate(0o755))
             .map_err(resolve_err(process.cwd()))?;
     }
-    drop(root);
+    Ok(())
+}
 
+/// Makes the prepared rootfs the container's `/`: pivot_root (or MS_MOVE and chroot
+/// with `no_pivot`), the requested propagation on the new root, the read-only root.
+pub fn switch_root(plan: &RootfsPlan<'_>, sys: &dyn Syscall) -> Result<(), RootfsError> {
+    if !plan.mount_namespace {
+        sys.chdir(plan.rootfs).map_err(RootfsError::Pivot)?;
+        sys.chroot(Path::new(".")).map_err(RootfsError::Pivot)?;
+        return sys.chdir(Path::new("/")).map_err(RootfsError::Pivot);
+    }
     if plan.no_pivot {
         pivot::move_root(plan.staging, sys)?;
     } else {
         pivot::pivot_root(plan.staging, sys)?;
     }
-    if propagation.0.contains(MsFlags::MS_SHARED) || propagation.0.contains(MsFlags::MS_UNBINDABLE) {
+    let propagation = plan.propagation();
+    if propagation.0.intersects(MsFlags::MS_SHARED | MsFlags::MS_UNBINDABLE) {
         sys.mount(None, Path::new("/"), None, propagation.0, None)
             .map_err(mount_err("/ with the requested propagation"))?;
     }
-
     if plan.read_only() {
         paths::make_root_read_only(plan.spec.mounts().as_deref().unwrap_or_default(), sys)?;
     }
     Ok(())
+}
+
+fn mount_err(what: &str) -> impl FnOnce(SyscallError) -> RootfsError {
+    let what = what.to_string();
+    move |source| RootfsError::Mount { what, source }
 }
 
 /// After sysctls are written: hides the masked paths and makes the read-only ones so.

@@ -77,8 +77,14 @@ pub(crate) fn default_mounts() -> Vec<Mount> {
     ]
 }
 
-pub(crate) fn tmp_mount() -> Mount {
-    mount("/tmp", "tmpfs", "tmpfs", &["nosuid", "nodev", "mode=1777"])
+/// The host-root default's own /tmp and /run. Read-only files cannot be written, but a
+/// unix socket on a read-only mount can still be connected to: the host's /run (the
+/// container manager sockets, other containers' exec fifos) must not show through.
+pub(crate) fn host_root_private_mounts() -> Vec<Mount> {
+    vec![
+        mount("/tmp", "tmpfs", "tmpfs", &["nosuid", "nodev", "mode=1777"]),
+        mount("/run", "tmpfs", "tmpfs", &["nosuid", "nodev", "mode=755"]),
+    ]
 }
 
 pub(crate) fn namespaces(types: &[LinuxNamespaceType]) -> Vec<LinuxNamespace> {

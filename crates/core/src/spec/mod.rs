@@ -78,7 +78,7 @@ pub fn resolve_rootfs(spec: &Spec, bundle: &Path) -> Result<PathBuf, SpecError> 
     let root = spec.root().as_ref().ok_or_else(|| SpecError::invalid("root", "is required"))?;
     let path = if root.path().is_absolute() { root.path().clone() } else { bundle.join(root.path()) };
     check_rootfs(&path)?;
-    Ok(path)
+    std::fs::canonicalize(&path).map_err(|e| SpecError::Rootfs { path, reason: e.to_string() })
 }
 
 /// Fails unless `path` is an existing directory (symlinks followed, as runc does).

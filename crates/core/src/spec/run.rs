@@ -10,7 +10,8 @@ use oci_spec::runtime::{
 };
 
 use super::defaults::{
-    capability_set, default_mounts, device_allowlist, namespaces, rlimits, tmp_mount, MASKED_PATHS, READONLY_PATHS,
+    capability_set, default_mounts, device_allowlist, host_root_private_mounts, namespaces, rlimits, MASKED_PATHS,
+    READONLY_PATHS,
 };
 use super::user::resolve;
 use super::{check_rootfs, parse_cpus, parse_memory, SpecError, DEFAULT_PATH, OCI_VERSION};
@@ -266,7 +267,7 @@ fn build_run_spec_in(opts: &RunOptions, cwd: &Path, online_cpus: u64) -> Result<
 
     let mut mounts = default_mounts();
     if host_root {
-        mounts.push(tmp_mount());
+        mounts.extend(host_root_private_mounts());
     }
     mounts.extend(volumes.iter().map(bind_mount));
 
@@ -355,7 +356,7 @@ mod tests {
         assert_eq!(root.path(), Path::new("/"));
         assert_eq!(root.readonly(), Some(true));
         let dests: Vec<_> = spec.mounts().as_ref().unwrap().iter().map(|m| m.destination().clone()).collect();
-        for d in ["/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys", "/sys/fs/cgroup", "/tmp"] {
+        for d in ["/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys", "/sys/fs/cgroup", "/tmp", "/run"] {
             assert!(dests.contains(&PathBuf::from(d)), "missing {d}");
         }
         assert_eq!(spec.hostname().as_deref(), Some("c1"));

@@ -5,17 +5,19 @@ use super::Context;
 use crate::cli::Create;
 
 pub fn run(ctx: &Context, args: Create) -> anyhow::Result<i32> {
-    container::create(&CreateOptions {
+    let created = container::create(&CreateOptions {
         id: &args.id,
         bundle: &args.bundle,
         store: &ctx.store,
         console_socket: args.console_socket.as_deref(),
         pid_file: args.pid_file.as_deref(),
         no_pivot: args.no_pivot,
+        no_new_keyring: args.no_new_keyring,
         preserve_fds: args.preserve_fds,
         foreground: false,
         cgroup_roots: &ctx.roots,
         sys: &LinuxSyscall,
     })?;
+    crate::logging::warn_all(&created.warnings);
     Ok(0)
 }

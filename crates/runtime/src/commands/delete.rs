@@ -4,6 +4,7 @@ use super::Context;
 use crate::cli::Delete;
 
 pub fn run(ctx: &Context, args: Delete) -> anyhow::Result<i32> {
-    container::delete(&ctx.store, &args.id, args.force, &ctx.roots)?;
+    let warnings = container::delete(&ctx.store, &args.id, args.force, &ctx.roots)?;
+    crate::logging::warn_all(&warnings);
     Ok(0)
 }

@@ -21,6 +21,7 @@ pub fn run(ctx: &Context, args: Run) -> anyhow::Result<i32> {
         console_socket: args.console_socket.as_deref(),
         pid_file: args.pid_file.as_deref(),
         no_pivot: args.no_pivot,
+        no_new_keyring: args.no_new_keyring,
         preserve_fds: args.preserve_fds,
         foreground: !args.detach,
         cgroup_roots: &ctx.roots,
@@ -28,13 +29,17 @@ pub fn run(ctx: &Context, args: Run) -> anyhow::Result<i32> {
     };
     if args.detach {
         let created = container::create(&options)?;
+        logging::warn_all(&created.warnings);
         if created.console.is_some() {
             let _ = container::delete(&ctx.store, &args.id, true, &ctx.roots);
             bail!("cannot allocate a terminal for a detached container without --console-socket");
         }
-        if let Err(e) = container::start(&ctx.store, &args.id, &ctx.roots) {
-            let _ = container::delete(&ctx.store, &args.id, true, &ctx.roots);
-            return Err(e.into());
+        match container::start(&ctx.store, &args.id, &ctx.roots) {
+            Ok(warnings) => logging::warn_all(&warnings),
+            Err(e) => {
+                let _ = container::delete(&ctx.store, &args.id, true, &ctx.roots);
+                return Err(e.into());
+            }
         }
         return Ok(0);
     }
@@ -43,15 +48,19 @@ pub fn run(ctx: &Context, args: Run) -> anyhow::Result<i32> {
     // instead of killing the runtime half-way.
     container::block_signals()?;
     let created = container::create(&options)?;
+    logging::warn_all(&created.warnings);
     let pid = Pid::from_raw(created.state.pid.unwrap_or(0));
-    let supervised = container::start(&ctx.store, &args.id, &ctx.roots)
-        .map_err(anyhow::Error::from)
-        .and_then(|_| Ok(container::supervise(pid, created.console, Some(&created.channel))?));
+    let supervised =
+        container::start(&ctx.store, &args.id, &ctx.roots).map_err(anyhow::Error::from).and_then(|warnings| {
+            logging::warn_all(&warnings);
+            Ok(container::supervise(pid, created.console, Some(&created.channel))?)
+        });
     let oom_killed =
         cgroups::manager(&created.state.cgroup_path, &ctx.roots).and_then(|m| m.oom_kill_count()).is_ok_and(|n| n > 0);
     if !args.keep {
-        if let Err(e) = container::delete(&ctx.store, &args.id, true, &ctx.roots) {
-            logging::warn(&format!("cannot delete container {}: {e}", args.id));
+        match container::delete(&ctx.store, &args.id, true, &ctx.roots) {
+            Ok(warnings) => logging::warn_all(&warnings),
+            Err(e) => logging::warn(&format!("cannot delete container {}: {e}", args.id)),
         }
     }
     let outcome = supervised?;

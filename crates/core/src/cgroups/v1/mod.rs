@@ -11,11 +11,11 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::LinuxResources;
 
-use super::mountinfo::{parse_mountinfo, parse_proc_cgroup, OwnCgroup};
 use super::{
     oom_kill_from, parse_pids, read_value, remove_dir, write_value, CgroupError, CgroupPath, ContainerView,
     FreezerState, HierarchyView, Roots, Setup,
 };
+use crate::mountinfo::{parse_mountinfo, parse_proc_cgroup, OwnCgroup};
 
 /// The v1 controllers the kernel knows; anything else in a cgroup mount's options is a
 /// mount flag.

@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::LinuxResources;
 
-use super::mountinfo::parse_proc_cgroup;
 use super::{
     oom_kill_from, parse_pids, read_value, remove_dir, write_value, CgroupError, CgroupPath, ContainerView,
     FreezerState, Roots,
 };
+use crate::mountinfo::parse_proc_cgroup;
 
 pub struct Manager {
     root: PathBuf,

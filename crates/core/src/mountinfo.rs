@@ -1,5 +1,5 @@
-//! Parsing `/proc/self/mountinfo` (where the cgroup hierarchies are) and
-//! `/proc/self/cgroup` (where this process sits in them).
+//! Parsing `/proc/self/mountinfo` (which mounts exist, where the cgroup hierarchies are)
+//! and `/proc/self/cgroup` (where this process sits in them).
 
 use std::path::PathBuf;
 
@@ -33,6 +33,11 @@ fn unescape(field: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The mount that contains `path` (the one with the longest mount point above it).
+pub fn containing_mount<'a>(mounts: &'a [MountInfo], path: &std::path::Path) -> Option<&'a MountInfo> {
+    mounts.iter().filter(|m| path.starts_with(&m.mount_point)).max_by_key(|m| m.mount_point.as_os_str().len())
 }
 
 pub fn parse_mountinfo(text: &str) -> Vec<MountInfo> {
@@ -102,6 +107,14 @@ mod tests {
         assert_eq!(m[1].super_options, "rw,cpu");
         assert_eq!(m[4].fs_type, "cgroup2");
         assert_eq!(m[5].mount_point, PathBuf::from("/mnt/with space"));
+    }
+
+    #[test]
+    fn the_containing_mount_is_the_deepest() {
+        let m = parse_mountinfo(HYBRID);
+        let found = containing_mount(&m, std::path::Path::new("/sys/fs/cgroup/memory/x")).unwrap();
+        assert_eq!(found.mount_point, PathBuf::from("/sys/fs/cgroup/memory"));
+        assert!(containing_mount(&m, std::path::Path::new("/elsewhere")).is_none());
     }
 
     #[test]
