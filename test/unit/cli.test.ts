@@ -1,4 +1,5 @@
-import { Errors, Flags } from '@oclif/core';
+import { CLIError } from '@oclif/core/errors';
+import * as Flags from '@oclif/core/flags';
 import test from 'ava';
 
 import { CommandNotFoundError, InvalidOptionError } from '../../ts/api/errors.js';
@@ -40,19 +41,19 @@ test('unknown flags and a missing command are left for the parser', (t) => {
 });
 
 test("oclif's parse errors become one sentence", (t) => {
-  const nonexistent = Object.assign(new Errors.CLIError('Nonexistent flag: --bogus\nSee more help with --help'), {
+  const nonexistent = Object.assign(new CLIError('Nonexistent flag: --bogus\nSee more help with --help'), {
     flags: ['--bogus'],
   });
   t.is(usageSentence(nonexistent), 'unknown flag --bogus');
-  const missing = Object.assign(new Errors.CLIError('Missing 1 required arg:\nids  container ids'), {
+  const missing = Object.assign(new CLIError('Missing 1 required arg:\nids  container ids'), {
     args: [{ name: 'ids' }],
   });
   t.is(usageSentence(missing), 'missing argument ids');
-  const parsing = new Errors.CLIError(
+  const parsing = new CLIError(
     'Parsing --pids-limit \n\tExpected an integer but received: abc\nSee more help with --help',
   );
   t.is(usageSentence(parsing), 'invalid --pids-limit: expected an integer but received: abc');
-  t.is(usageSentence(new Errors.CLIError('Flag --memory expects a value')), 'flag --memory expects a value');
+  t.is(usageSentence(new CLIError('Flag --memory expects a value')), 'flag --memory expects a value');
 });
 
 test('failures carry their Docker-style status', (t) => {
@@ -64,7 +65,7 @@ test('failures carry their Docker-style status', (t) => {
     message: undefined,
     exitCode: 127,
   });
-  t.is(failure(new Errors.CLIError('Flag --x expects a value'), 1).exitCode, 125);
+  t.is(failure(new CLIError('Flag --x expects a value'), 1).exitCode, 125);
   t.deepEqual(failure(new Error('boom'), 125), { message: 'boom', exitCode: 125 });
 });
 

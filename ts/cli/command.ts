@@ -2,7 +2,8 @@
  * What every tscontainer command shares: failures end as one line on stderr,
  * `tscontainer: <message>`, and a Docker-style exit status, never a stack trace.
  */
-import { Command, Errors } from '@oclif/core';
+import { Command } from '@oclif/core/command';
+import { ExitError } from '@oclif/core/errors';
 
 import { failure } from './errors.js';
 
@@ -16,7 +17,7 @@ export abstract class TscontainerCommand extends Command {
 
   override async catch(error: Error): Promise<void> {
     // `this.exit()` and oclif's own early exits travel as errors; they are not failures.
-    if (error instanceof Errors.ExitError) throw error;
+    if (error instanceof ExitError) throw error;
     const { message, exitCode } = failure(error, this.failureExitCode);
     if (message !== undefined) this.report(message);
     process.exitCode = exitCode;

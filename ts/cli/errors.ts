@@ -3,7 +3,7 @@
  * Docker-style exit status. oclif's own parse errors span several lines (a list, a
  * hint to use --help); they are folded into one sentence here.
  */
-import { Errors } from '@oclif/core';
+import { CLIError } from '@oclif/core/errors';
 
 import { TscontainerError } from '../api/errors.js';
 
@@ -36,8 +36,8 @@ function argName(arg: unknown): string {
 }
 
 /** One sentence for an error from oclif's parser. */
-export function usageSentence(error: Errors.CLIError): string {
-  const details = error as Errors.CLIError & { flags?: unknown; args?: unknown };
+export function usageSentence(error: CLIError): string {
+  const details = error as CLIError & { flags?: unknown; args?: unknown };
   // Nonexistent flags carry `flags`; missing and unexpected arguments carry `args`
   // (definitions for missing ones, the words themselves for unexpected ones).
   if (Array.isArray(details.flags)) return `unknown flag ${details.flags.join(', ')}`;
@@ -59,6 +59,6 @@ export function failure(error: unknown, exitCode: number): Failure {
   if (error instanceof TscontainerError) {
     return { message: error.reported ? undefined : error.message, exitCode: error.exitCode ?? exitCode };
   }
-  if (error instanceof Errors.CLIError) return { message: usageSentence(error), exitCode: USAGE_EXIT_CODE };
+  if (error instanceof CLIError) return { message: usageSentence(error), exitCode: USAGE_EXIT_CODE };
   return { message: error instanceof Error ? error.message : String(error), exitCode };
 }

@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 
 import { listContainers, type Container } from '../api/containers.js';
 import { TscontainerCommand } from '../cli/command.js';

@@ -1,4 +1,5 @@
-import { Errors, Flags } from '@oclif/core';
+import { CLIError } from '@oclif/core/errors';
+import * as Flags from '@oclif/core/flags';
 
 import { run } from '../api/run.js';
 import { forwardSignals } from '../api/signals.js';
@@ -59,7 +60,7 @@ Exits with the command's status, 128+N when signal N killed it, 125 when the con
     const { options, command } = splitCommand(this.argv, Run.flags);
     const { flags } = await this.parse(Run, options);
     if (command.length === 0) {
-      throw new Errors.CLIError(`missing the command to run: ${this.config.bin} run [FLAGS] [--] COMMAND [ARG...]`);
+      throw new CLIError(`missing the command to run: ${this.config.bin} run [FLAGS] [--] COMMAND [ARG...]`);
     }
     const container = run({
       command,

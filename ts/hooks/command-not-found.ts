@@ -1,4 +1,4 @@
-import type { Hook } from '@oclif/core';
+import type { Hook } from '@oclif/core/hooks';
 
 import { USAGE_EXIT_CODE } from '../cli/errors.js';
 
