@@ -3,7 +3,8 @@
 # cgroupv2-vm tool beside the repository (../shared/tools/cgroupv2-vm/run) and runs
 # checks.sh inside it. Prints the checks' TAP, then `# pass N`, `# fail N`, `# skip N`
 # counted from it — or `# SKIPPED: reason` when the VM tool is not there. A VM that fails or
-# times out counts as a failure. Exits non-zero when anything failed.
+# times out counts as a failure. Exits non-zero when anything failed. CGROUPV2_VM overrides
+# the path of the VM tool.
 set -u
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
