@@ -3,7 +3,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execute } from './exec.js';
-import type { OciConfig } from './oci-config.js';
+import type { OciConfig, OciNamespaceType } from './oci-config.js';
 import { fixtureRootfs } from './rootfs.js';
 import { runtimePath } from './runtime-path.js';
 
@@ -40,6 +40,13 @@ export function shell(script: string): ConfigPatch {
 /** Applies several patches in order. */
 export function patches(...list: ConfigPatch[]): ConfigPatch {
   return (config) => list.forEach((p) => p(config));
+}
+
+/** Drops a namespace from the config: the container shares the host's. */
+export function withoutNamespace(type: OciNamespaceType): ConfigPatch {
+  return (config) => {
+    config.linux!.namespaces = (config.linux!.namespaces ?? []).filter((ns) => ns.type !== type);
+  };
 }
 
 /** Sets linux.resources.memory.limit, in bytes. */

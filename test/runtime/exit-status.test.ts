@@ -1,9 +1,8 @@
 // What `run` in the foreground reports: the container's exit code, 128 + the signal that
 // killed it, and — when the command cannot be run at all — the runtime's own failure (exit 1,
 // runc's message on stderr, `execFailure` in the JSON log, which front ends map to 126/127).
-import { command, patches, shell } from '../helpers/bundle.js';
+import { command, patches, shell, withoutNamespace } from '../helpers/bundle.js';
 import { containerTest } from '../helpers/host.js';
-import type { OciConfig } from '../helpers/oci-config.js';
 import { suite, type Container } from '../helpers/suite.js';
 
 const s = suite('exit-status');
@@ -14,10 +13,6 @@ function run(c: Container) {
 
 async function exitEntry(c: Container) {
   return (await c.log()).find((e) => e.msg === 'container exited');
-}
-
-function withoutPidNamespace(config: OciConfig): void {
-  config.linux!.namespaces = config.linux!.namespaces!.filter((ns) => ns.type !== 'pid');
 }
 
 for (const code of [0, 3]) {
@@ -32,7 +27,7 @@ for (const code of [0, 3]) {
 containerTest('run exits 137 when the command kills itself with SIGKILL', async (t) => {
   // Inside its own pid namespace the command is PID 1, and the kernel ignores a SIGKILL that
   // PID 1 sends itself; without that namespace the shell really dies of it.
-  const c = await s.container(t, patches(withoutPidNamespace, shell('kill -9 $$; echo survived')));
+  const c = await s.container(t, patches(withoutNamespace('pid'), shell('kill -9 $$; echo survived')));
   const r = await run(c);
   t.is(r.code, 137, r.stdout + r.stderr);
   t.false(r.stdout.includes('survived'));

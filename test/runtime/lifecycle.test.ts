@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import { command, patches, shell } from '../helpers/bundle.js';
+import { command, patches, shell, withoutNamespace } from '../helpers/bundle.js';
 import { containerTest } from '../helpers/host.js';
 import { isAlive } from '../helpers/leftovers.js';
 import { runtimePath } from '../helpers/runtime-path.js';
@@ -176,9 +176,7 @@ containerTest('a foreground run killed with SIGKILL takes its container down, an
 containerTest('without a pid namespace, processes the command leaves running end with the container', async (t) => {
   const c = await s.container(
     t,
-    patches((config) => {
-      config.linux!.namespaces = config.linux!.namespaces!.filter((ns) => ns.type !== 'pid');
-    }, shell('sleep 1000 & echo $!')),
+    patches(withoutNamespace('pid'), shell('sleep 1000 & echo $!')),
   );
   const r = await c.runtime('run', '--bundle', c.bundle, c.id);
   t.is(r.code, 0, r.stderr);
