@@ -42,6 +42,13 @@ export function patches(...list: ConfigPatch[]): ConfigPatch {
   return (config) => list.forEach((p) => p(config));
 }
 
+/** Adds a bind mount of a host directory, read-write or read-only. */
+export function bindMount(source: string, destination: string, mode: 'rw' | 'ro'): ConfigPatch {
+  return (config) => {
+    config.mounts = [...(config.mounts ?? []), { destination, type: 'bind', source, options: ['rbind', mode] }];
+  };
+}
+
 /** Drops a namespace from the config: the container shares the host's. */
 export function withoutNamespace(type: OciNamespaceType): ConfigPatch {
   return (config) => {

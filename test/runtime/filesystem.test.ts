@@ -3,9 +3,8 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { patches, shell } from '../helpers/bundle.js';
+import { bindMount, patches, shell } from '../helpers/bundle.js';
 import { containerTest } from '../helpers/host.js';
-import type { OciConfig } from '../helpers/oci-config.js';
 import { suite } from '../helpers/suite.js';
 
 const s = suite('filesystem');
@@ -19,12 +18,6 @@ containerTest('a read-only rootfs cannot be written', async (t) => {
   t.regex(r.stderr, /Read-only file system/);
   t.false(existsSync(path.join(c.config.root!.path, 'written-by-container')));
 });
-
-function bindMount(source: string, destination: string, mode: 'rw' | 'ro') {
-  return (config: OciConfig) => {
-    config.mounts = [...(config.mounts ?? []), { destination, type: 'bind', source, options: ['rbind', mode] }];
-  };
-}
 
 
 containerTest('a read-write bind mount shows host files and keeps what the container writes', async (t) => {

@@ -3,7 +3,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import { command, patches, shell, withoutNamespace } from '../helpers/bundle.js';
+import path from 'node:path';
+import { bindMount, command, patches, shell, withoutNamespace } from '../helpers/bundle.js';
 import { containerTest } from '../helpers/host.js';
 import { isAlive } from '../helpers/leftovers.js';
 import { runtimePath } from '../helpers/runtime-path.js';
@@ -184,4 +185,38 @@ containerTest('without a pid namespace, processes the command leaves running end
   t.true(orphan > 1, r.stdout);
   t.false(isAlive(orphan), `the background sleep ${orphan} still runs`);
   t.deepEqual(c.leftovers(), []);
+});
+
+containerTest('kill sends SIGTERM by default, and a signal named or numbered otherwise', async (t) => {
+  const shared = await s.hostDir(t);
+  const c = await s.container(
+    t,
+    patches(
+      bindMount(shared, '/mnt', 'rw'),
+      shell(
+        'trap "echo HUP >> /mnt/signals" HUP; trap "echo USR1 >> /mnt/signals" USR1; ' +
+          'trap "echo TERM >> /mnt/signals; exit 0" TERM; touch /mnt/ready; while :; do sleep 0.1; done',
+      ),
+    ),
+  );
+  const signals = path.join(shared, 'signals');
+  const waitForFile = async (file: string, content: string) => {
+    const deadline = Date.now() + 10_000;
+    while ((await readFile(file, 'utf8').catch(() => '')) !== content && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return readFile(file, 'utf8').catch(() => '');
+  };
+  t.is((await c.runtime('run', '--detach', '--bundle', c.bundle, c.id)).code, 0);
+  // PID 1 of a pid namespace ignores signals it has no handler for: wait for the traps.
+  await waitForFile(path.join(shared, 'ready'), '');
+
+  t.is((await c.runtime('kill', c.id, 'HUP')).code, 0);
+  t.is(await waitForFile(signals, 'HUP\n'), 'HUP\n');
+  t.is((await c.runtime('kill', c.id, '10')).code, 0);
+  t.is(await waitForFile(signals, 'HUP\nUSR1\n'), 'HUP\nUSR1\n');
+  t.is((await c.runtime('kill', c.id)).code, 0);
+  t.is(await waitForFile(signals, 'HUP\nUSR1\nTERM\n'), 'HUP\nUSR1\nTERM\n');
+  await c.waitForStatus('stopped');
+  t.is((await c.runtime('delete', c.id)).code, 0);
 });
