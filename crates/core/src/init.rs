@@ -52,18 +52,23 @@ pub fn run(args: InitArgs<'_>) -> ! {
         // Until the command runs, a runtime that dies takes its half-made container along.
         let _ = nix::sys::prctl::set_pdeathsig(sig);
     }
-    let failure = match setup_and_exec(&args) {
+    match setup_and_exec(&args) {
         Ok(()) => {
             // A container created without a process has nothing to run after `start`.
-            // SAFETY: see below.
+            // SAFETY: as in `report_and_exit`.
             unsafe { libc::_exit(0) }
         }
-        Err(e) => e,
-    };
+        Err(failure) => report_and_exit(args.channel, failure),
+    }
+}
+
+/// Tells the runtime why this process gave up, then exits with 127/126 for a command
+/// that cannot run, else 1.
+pub(crate) fn report_and_exit(channel: &Channel, failure: Error) -> ! {
     let exec = failure.exec_failure();
     let message = failure.to_string();
     let report = Message::Failed(InitFailure { message: message.clone(), exec });
-    if args.channel.send(&report).is_err() {
+    if channel.send(&report).is_err() {
         // Nobody is listening any more (a detached container after `start`): the
         // container's own stderr is the only place left for the reason.
         let line = format!("tscontainer-runtime init: {message}\n");
@@ -189,7 +194,12 @@ fn join_session_keyring(id: &str) {
 /// Blocks until `start` opens the exec fifo for reading, then tells it we are going.
 fn wait_for_start(state_dir: &OwnedFd) -> Result<(), Error> {
     let fd = loop {
-        match openat(state_dir.as_fd(), EXEC_FIFO, OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW, Mode::empty()) {
+        match openat(
+            state_dir.as_fd(),
+            EXEC_FIFO,
+            OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
+            Mode::empty(),
+        ) {
             Err(nix::errno::Errno::EINTR) => continue,
             other => break other,
         }

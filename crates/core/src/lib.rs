@@ -14,6 +14,7 @@ pub mod cgroups;
 pub mod channel;
 pub mod container;
 pub mod error;
+pub mod features;
 pub mod hooks;
 pub mod init;
 pub mod mountinfo;

@@ -57,6 +57,20 @@ pub(crate) fn flag(t: LinuxNamespaceType) -> CloneFlags {
     }
 }
 
+/// Namespaces a process cannot move itself into: setns only sets them for its children.
+fn for_children(t: LinuxNamespaceType) -> bool {
+    matches!(t, LinuxNamespaceType::Pid | LinuxNamespaceType::Time)
+}
+
+/// The namespace's file name under /proc/<pid>/ns.
+fn proc_name(t: LinuxNamespaceType) -> &'static str {
+    match t {
+        LinuxNamespaceType::Mount => "mnt",
+        LinuxNamespaceType::Network => "net",
+        other => crate::spec::ns_name(other),
+    }
+}
+
 /// The order namespaces are joined in: the user namespace first (the others may belong to
 /// it), the mount namespace last (the paths of the others must still resolve).
 const JOIN_ORDER: [LinuxNamespaceType; 7] = [
@@ -85,6 +99,19 @@ impl Namespaces {
             }
         }
         ns.join.sort_by_key(|(t, _)| JOIN_ORDER.iter().position(|o| o == t).unwrap_or(usize::MAX));
+        ns
+    }
+
+    /// The namespaces of a running container, to join for `exec`: every kind the
+    /// container has of its own, through `/proc/<pid>/ns`.
+    pub fn of_container(spec: &Spec, pid: i32) -> Self {
+        let own = Self::from_spec(spec);
+        let mut ns = Namespaces::default();
+        for t in JOIN_ORDER.iter().copied().chain([LinuxNamespaceType::Pid]) {
+            if own.is_private(t) {
+                ns.join.push((t, PathBuf::from(format!("/proc/{pid}/ns/{}", proc_name(t)))));
+            }
+        }
         ns
     }
 
@@ -119,9 +146,10 @@ impl Namespaces {
         })
     }
 
-    /// In the runtime, before the clone: a joined pid namespace applies to children only.
+    /// In the runtime, before the clone: joined pid and time namespaces apply to
+    /// children only.
     pub fn join_for_children(&self, syscall: &dyn Syscall) -> Result<(), NamespaceError> {
-        for (kind, path) in self.join.iter().filter(|(t, _)| *t == LinuxNamespaceType::Pid) {
+        for (kind, path) in self.join.iter().filter(|(t, _)| for_children(*t)) {
             Self::join_one(syscall, *kind, path)?;
         }
         Ok(())
@@ -129,7 +157,7 @@ impl Namespaces {
 
     /// In the init, right after the clone: every other joined namespace, in order.
     pub fn join(&self, syscall: &dyn Syscall) -> Result<(), NamespaceError> {
-        for (kind, path) in self.join.iter().filter(|(t, _)| *t != LinuxNamespaceType::Pid) {
+        for (kind, path) in self.join.iter().filter(|(t, _)| !for_children(*t)) {
             Self::join_one(syscall, *kind, path)?;
         }
         Ok(())
@@ -199,6 +227,27 @@ mod tests {
             fake.calls(),
             vec![
                 Call::Setns(CloneFlags::CLONE_NEWUSER),
+                Call::Setns(CloneFlags::CLONE_NEWNET),
+                Call::Setns(CloneFlags::CLONE_NEWNS)
+            ]
+        );
+        let fake = FakeSyscall::new();
+        ns.join_for_children(&fake).unwrap();
+        assert_eq!(fake.calls(), vec![Call::Setns(CloneFlags::CLONE_NEWPID)]);
+    }
+
+    #[test]
+    fn exec_joins_every_namespace_the_container_has() {
+        let me = std::process::id() as i32;
+        let s = spec(r#"[{"type":"pid"},{"type":"mount"},{"type":"network"},{"type":"uts"}]"#);
+        let ns = Namespaces::of_container(&s, me);
+        assert!(ns.clone_flags().is_empty(), "exec creates no namespace");
+        let fake = FakeSyscall::new();
+        ns.join(&fake).unwrap();
+        assert_eq!(
+            fake.calls(),
+            vec![
+                Call::Setns(CloneFlags::CLONE_NEWUTS),
                 Call::Setns(CloneFlags::CLONE_NEWNET),
                 Call::Setns(CloneFlags::CLONE_NEWNS)
             ]

@@ -5,6 +5,7 @@
 mod devices;
 mod fs;
 mod pids;
+pub mod stats;
 pub mod v1;
 pub mod v2;
 
@@ -121,6 +122,8 @@ pub trait CgroupManager {
     fn pids(&self) -> Result<Vec<i32>, CgroupError>;
     /// How many times the OOM killer killed a process in this cgroup.
     fn oom_kill_count(&self) -> Result<u64, CgroupError>;
+    /// Current resource usage.
+    fn stats(&self) -> Result<stats::Stats, CgroupError>;
     fn container_view(&self) -> ContainerView;
     /// Whether the cgroup directories exist.
     fn exists(&self) -> bool;
@@ -233,6 +236,9 @@ impl CgroupManager for AnyManager {
     }
     fn oom_kill_count(&self) -> Result<u64, CgroupError> {
         dispatch!(self, m => m.oom_kill_count())
+    }
+    fn stats(&self) -> Result<stats::Stats, CgroupError> {
+        dispatch!(self, m => m.stats())
     }
     fn container_view(&self) -> ContainerView {
         dispatch!(self, m => m.container_view())

@@ -268,7 +268,7 @@ fn warnings(spec: &oci_spec::runtime::Spec, namespaces: &Namespaces) -> Vec<Stri
 
 /// Writes the pid the way runc does: to a temporary file renamed into place, so a reader
 /// never sees a partial number.
-fn write_pid_file(path: &Path, pid: i32) -> Result<(), ContainerError> {
+pub(super) fn write_pid_file(path: &Path, pid: i32) -> Result<(), ContainerError> {
     let absolute =
         if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir().unwrap_or_default().join(path) };
     let tmp =
@@ -283,7 +283,7 @@ fn write_pid_file(path: &Path, pid: i32) -> Result<(), ContainerError> {
 
 /// Hands the pty master to whoever listens on the console socket, as runc does: one
 /// message whose payload is the pty's name, with the descriptor attached.
-fn send_console(socket: &Path, master: OwnedFd) -> Result<(), ContainerError> {
+pub(super) fn send_console(socket: &Path, master: OwnedFd) -> Result<(), ContainerError> {
     use nix::sys::socket::{
         connect, sendmsg, socket as make_socket, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType, UnixAddr,
     };

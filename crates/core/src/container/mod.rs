@@ -5,16 +5,22 @@
 
 mod create;
 mod delete;
+mod exec;
 mod foreground;
 mod fork;
 mod kill;
+mod pause;
 mod start;
+mod update;
 
 pub use create::{create, CreateOptions, Created};
 pub use delete::delete;
+pub use exec::{exec, ExecOptions, Execed};
 pub use foreground::{block_signals, supervise, ExitStatus, Outcome};
 pub use kill::kill;
+pub use pause::{pause, resume};
 pub use start::start;
+pub use update::update;
 
 use std::path::PathBuf;
 

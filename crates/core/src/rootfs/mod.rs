@@ -11,7 +11,7 @@ mod paths;
 mod pivot;
 pub mod secure;
 
-pub use options::{MountOptions, Propagation};
+pub use options::{MountOptions, Propagation, KNOWN_OPTIONS};
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -125,7 +125,8 @@ pub fn mount_all(plan: &RootfsPlan<'_>, sys: &dyn Syscall) -> Result<(), RootfsE
     // An unbindable tree cannot be bound onto the staging directory: it becomes
     // unbindable once it is the container's root (see `switch_root`).
     let propagation = plan.propagation().0;
-    let initial = if propagation.contains(MsFlags::MS_UNBINDABLE) { MsFlags::MS_SLAVE | MsFlags::MS_REC } else { propagation };
+    let initial =
+        if propagation.contains(MsFlags::MS_UNBINDABLE) { MsFlags::MS_SLAVE | MsFlags::MS_REC } else { propagation };
     sys.mount(None, Path::new("/"), None, initial, None).map_err(mount_err("/ with the requested propagation"))?;
     sys.mount(Some(plan.rootfs), plan.staging, None, MsFlags::MS_BIND | MsFlags::MS_REC, None)
         .map_err(mount_err(&format!("the rootfs {}", plan.rootfs.display())))?;

@@ -11,7 +11,7 @@ mod validate;
 pub use defaults::{default_spec, DEFAULT_PATH};
 pub use run::{build_run_spec, Network, RunOptions};
 pub use seccomp::default_profile as default_seccomp_profile;
-pub use units::{parse_cpus, parse_memory, MIN_MEMORY};
+pub use units::{parse_cpus, parse_memory, parse_size, MIN_MEMORY};
 pub(crate) use validate::ns_name;
 pub use validate::validate;
 

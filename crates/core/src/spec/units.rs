@@ -6,10 +6,20 @@ use super::SpecError;
 /// own before the command runs, and smaller limits only produce confusing OOM kills.
 pub const MIN_MEMORY: i64 = 6 * 1024 * 1024;
 
-/// Parses a memory size: plain bytes (`1048576`) or a number with a binary unit suffix
-/// (`512k`, `50M`, `1g`, `1.5G`, `2GiB`, `64mb`); units are powers of 1024.
+/// Parses a memory limit (see [`parse_size`]) that a container can live with: at least 6M.
 pub fn parse_memory(value: &str) -> Result<i64, SpecError> {
-    let bad = |reason: &str| SpecError::option("memory limit", value, reason);
+    let bytes = parse_size("memory limit", value)?;
+    if bytes < MIN_MEMORY {
+        return Err(SpecError::option("memory limit", value, "the minimum memory limit is 6M"));
+    }
+    Ok(bytes)
+}
+
+/// Parses a size: plain bytes (`1048576`) or a number with a binary unit suffix
+/// (`512k`, `50M`, `1g`, `1.5G`, `2GiB`, `64mb`); units are powers of 1024. `what`
+/// names the value in errors.
+pub fn parse_size(what: &'static str, value: &str) -> Result<i64, SpecError> {
+    let bad = |reason: &str| SpecError::option(what, value, reason);
     let text = value.trim();
     let digits_end = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
     let (number, suffix) = text.split_at(digits_end);
@@ -33,11 +43,7 @@ pub fn parse_memory(value: &str) -> Result<i64, SpecError> {
     if !bytes.is_finite() || bytes > i64::MAX as f64 {
         return Err(bad("is too large"));
     }
-    let bytes = bytes as i64;
-    if bytes < MIN_MEMORY {
-        return Err(bad("the minimum memory limit is 6M"));
-    }
-    Ok(bytes)
+    Ok(bytes as i64)
 }
 
 /// Parses a CPU count such as `0.5` or `2` into a CFS quota for the given period, refusing

@@ -3,21 +3,33 @@
 
 mod create;
 mod delete;
+mod events;
+mod exec;
+mod features;
 mod kill;
 mod list;
+mod pause;
+mod ps;
 mod run;
 mod spec;
 mod start;
 mod state;
+mod update;
 
 pub use create::Create;
 pub use delete::Delete;
+pub use events::Events;
+pub use exec::Exec;
+pub use features::Features;
 pub use kill::Kill;
 pub use list::{List, ListFormat};
+pub use pause::{Pause, Resume};
+pub use ps::{Ps, PsFormat};
 pub use run::Run;
 pub use spec::SpecCmd;
 pub use start::Start;
 pub use state::State;
+pub use update::Update;
 
 use std::path::PathBuf;
 
@@ -79,6 +91,13 @@ pub enum Command {
     Delete(Delete),
     // runc's additions.
     Run(Run),
+    Exec(Exec),
     List(List),
+    Ps(Ps),
+    Pause(Pause),
+    Resume(Resume),
+    Events(Events),
+    Update(Update),
     Spec(SpecCmd),
+    Features(Features),
 }

@@ -2,12 +2,18 @@
 
 mod create;
 mod delete;
+mod events;
+mod exec;
+mod features;
 mod kill;
 mod list;
+mod pause;
+mod ps;
 mod run;
 mod spec;
 mod start;
 mod state;
+mod update;
 
 use anyhow::bail;
 use tscontainer_core::cgroups::Roots;
@@ -36,7 +42,14 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Kill(args) => kill::run(&ctx, args),
         Command::Delete(args) => delete::run(&ctx, args),
         Command::Run(args) => run::run(&ctx, args),
+        Command::Exec(args) => exec::run(&ctx, args),
         Command::List(args) => list::run(&ctx, args),
+        Command::Ps(args) => ps::run(&ctx, args),
+        Command::Pause(args) => pause::pause(&ctx, args),
+        Command::Resume(args) => pause::resume(&ctx, args),
+        Command::Events(args) => events::run(&ctx, args),
+        Command::Update(args) => update::run(&ctx, args),
         Command::Spec(args) => spec::run(args),
+        Command::Features(_) => features::run(),
     }
 }

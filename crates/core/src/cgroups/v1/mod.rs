@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::LinuxResources;
 
+use super::stats::{keyed, number, MemoryEntry, Stats, Throttling};
 use super::{
     oom_kill_from, parse_pids, read_value, remove_dir, write_value, CgroupError, CgroupPath, ContainerView,
     FreezerState, HierarchyView, Roots, Setup,
@@ -246,6 +247,47 @@ impl super::CgroupManager for Manager {
     fn oom_kill_count(&self) -> Result<u64, CgroupError> {
         let dir = self.dir_of("memory", "OOM count")?;
         Ok(oom_kill_from(&read_value(dir, "memory.oom_control")?))
+    }
+
+    fn stats(&self) -> Result<Stats, CgroupError> {
+        let mut s = Stats::default();
+        if let Ok(dir) = self.dir_of("cpuacct", "CPU usage") {
+            s.cpu.usage.total = number(dir, "cpuacct.usage").unwrap_or(0);
+            s.cpu.usage.percpu = read_value(dir, "cpuacct.usage_percpu")
+                .map(|t| t.split_whitespace().filter_map(|n| n.parse().ok()).collect())
+                .unwrap_or_default();
+            // cpuacct.stat counts USER_HZ ticks.
+            // SAFETY: sysconf has no preconditions.
+            let hz = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) }).unwrap_or(100).max(1);
+            let ticks = keyed(dir, "cpuacct.stat");
+            s.cpu.usage.user = ticks.get("user").copied().unwrap_or(0) * 1_000_000_000 / hz;
+            s.cpu.usage.kernel = ticks.get("system").copied().unwrap_or(0) * 1_000_000_000 / hz;
+        }
+        if let Ok(dir) = self.dir_of("cpu", "CPU throttling") {
+            let stat = keyed(dir, "cpu.stat");
+            s.cpu.throttling = Throttling {
+                periods: stat.get("nr_periods").copied().unwrap_or(0),
+                throttled_periods: stat.get("nr_throttled").copied().unwrap_or(0),
+                throttled_time: stat.get("throttled_time").copied().unwrap_or(0),
+            };
+        }
+        if let Ok(dir) = self.dir_of("memory", "memory usage") {
+            let entry = |prefix: &str| MemoryEntry {
+                limit: number(dir, &format!("{prefix}.limit_in_bytes")).unwrap_or(0),
+                usage: number(dir, &format!("{prefix}.usage_in_bytes")).unwrap_or(0),
+                max: number(dir, &format!("{prefix}.max_usage_in_bytes")).unwrap_or(0),
+                failcnt: number(dir, &format!("{prefix}.failcnt")).unwrap_or(0),
+            };
+            s.memory.usage = entry("memory");
+            s.memory.swap = entry("memory.memsw");
+            s.memory.raw = keyed(dir, "memory.stat");
+            s.memory.cache = s.memory.raw.get("cache").copied().unwrap_or(0);
+        }
+        if let Ok(dir) = self.dir_of("pids", "pids count") {
+            s.pids.current = number(dir, "pids.current").unwrap_or(0);
+            s.pids.limit = number(dir, "pids.max").filter(|l| *l != u64::MAX).unwrap_or(0);
+        }
+        Ok(s)
     }
 
     fn container_view(&self) -> ContainerView {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::LinuxResources;
 
+use super::stats::{keyed, number, MemoryEntry, Stats, Throttling};
 use super::{
     oom_kill_from, parse_pids, read_value, remove_dir, write_value, CgroupError, CgroupPath, ContainerView,
     FreezerState, Roots,
@@ -189,6 +190,39 @@ impl super::CgroupManager for Manager {
 
     fn oom_kill_count(&self) -> Result<u64, CgroupError> {
         Ok(oom_kill_from(&read_value(&self.dir, "memory.events")?))
+    }
+
+    fn stats(&self) -> Result<Stats, CgroupError> {
+        let d = &self.dir;
+        let mut s = Stats::default();
+        let cpu = keyed(d, "cpu.stat");
+        let usec = |k: &str| cpu.get(k).copied().unwrap_or(0) * 1000;
+        s.cpu.usage.total = usec("usage_usec");
+        s.cpu.usage.user = usec("user_usec");
+        s.cpu.usage.kernel = usec("system_usec");
+        s.cpu.throttling = Throttling {
+            periods: cpu.get("nr_periods").copied().unwrap_or(0),
+            throttled_periods: cpu.get("nr_throttled").copied().unwrap_or(0),
+            throttled_time: usec("throttled_usec"),
+        };
+        let events = keyed(d, "memory.events");
+        s.memory.usage = MemoryEntry {
+            limit: number(d, "memory.max").unwrap_or(u64::MAX),
+            usage: number(d, "memory.current").unwrap_or(0),
+            max: number(d, "memory.peak").unwrap_or(0),
+            failcnt: events.get("max").copied().unwrap_or(0),
+        };
+        s.memory.swap = MemoryEntry {
+            limit: number(d, "memory.swap.max").unwrap_or(u64::MAX),
+            usage: number(d, "memory.swap.current").unwrap_or(0),
+            max: number(d, "memory.swap.peak").unwrap_or(0),
+            failcnt: keyed(d, "memory.swap.events").get("max").copied().unwrap_or(0),
+        };
+        s.memory.raw = keyed(d, "memory.stat");
+        s.memory.cache = s.memory.raw.get("file").copied().unwrap_or(0);
+        s.pids.current = number(d, "pids.current").unwrap_or(0);
+        s.pids.limit = number(d, "pids.max").filter(|l| *l != u64::MAX).unwrap_or(0);
+        Ok(s)
     }
 
     fn container_view(&self) -> ContainerView {

@@ -1,0 +1,127 @@
+//! `exec`: another process in a running container. The runtime joins the container's
+//! pid namespace and clones; the child joins the other namespaces (user first, mount
+//! last) once the runtime has put it in the container's cgroup, then goes through the
+//! same process setup as the container's init — capabilities, user, no_new_privs and the
+//! container's seccomp profile included — so exec cannot be a way out.
+
+use std::os::fd::OwnedFd;
+use std::path::Path;
+
+use nix::sys::signal::{kill as send, Signal};
+use nix::sys::wait::waitpid;
+use nix::unistd::Pid;
+use oci_spec::runtime::Process;
+
+use super::{fork, live_status, ContainerError};
+use crate::cgroups::{self, CgroupManager, Roots};
+use crate::channel::{self, Channel, ChannelError, Message};
+use crate::namespaces::Namespaces;
+use crate::process::setup;
+use crate::state::StateStore;
+use crate::syscall::Syscall;
+use crate::Error;
+
+pub struct ExecOptions<'a> {
+    pub id: &'a str,
+    pub store: &'a StateStore,
+    pub process: &'a Process,
+    pub console_socket: Option<&'a Path>,
+    pub pid_file: Option<&'a Path>,
+    pub preserve_fds: i32,
+    /// The caller waits for the process in the foreground: it dies with the caller.
+    pub foreground: bool,
+    pub cgroup_roots: &'a Roots,
+    pub sys: &'a dyn Syscall,
+}
+
+/// A started exec process.
+pub struct Execed {
+    pub pid: Pid,
+    pub console: Option<OwnedFd>,
+    /// End-of-file once execve has succeeded; a `Failed` message otherwise.
+    pub channel: Channel,
+}
+
+pub fn exec(opts: &ExecOptions<'_>) -> Result<Execed, Error> {
+    let state = opts.store.load(opts.id)?;
+    let status = live_status(opts.store, &state, opts.cgroup_roots);
+    if !status.can_exec() {
+        return Err(ContainerError::InvalidStatus { id: opts.id.to_string(), status, action: "exec in" }.into());
+    }
+    let init = state.pid.unwrap_or(0);
+    let spec = &state.config;
+    let namespaces = Namespaces::of_container(spec, init);
+    let cgroup = cgroups::manager(&state.cgroup_path, opts.cgroup_roots)?;
+    let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()).map(crate::seccomp::compile).transpose()?;
+
+    namespaces.join_for_children(opts.sys)?;
+    let (ours, theirs) = channel::pair()?;
+    let Some(pid) = fork::clone_init(nix::sched::CloneFlags::empty())? else {
+        drop(ours);
+        run_child(opts, &namespaces, seccomp.as_ref(), &theirs)
+    };
+    drop(theirs);
+    let kill_child = |e: Error| {
+        let _ = send(pid, Signal::SIGKILL);
+        let _ = waitpid(pid, None);
+        e
+    };
+    cgroup.add_task(pid.as_raw()).map_err(|e| kill_child(e.into()))?;
+    ours.send(&Message::Proceed { pid: pid.as_raw() }).map_err(|e| kill_child(e.into()))?;
+    let mut console = None;
+    loop {
+        match ours.recv().map_err(|e| kill_child(e.into()))? {
+            Some((Message::Console, Some(master))) => match opts.console_socket {
+                Some(socket) => super::create::send_console(socket, master).map_err(|e| kill_child(e.into()))?,
+                None => console = Some(master),
+            },
+            Some((Message::Ready, _)) => break,
+            Some((Message::Failed(failure), _)) => {
+                let _ = waitpid(pid, None);
+                return Err(ContainerError::Init(failure).into());
+            }
+            Some((other, _)) => {
+                return Err(kill_child(
+                    ChannelError::Unexpected { expected: "ready", got: format!("{other:?}") }.into(),
+                ))
+            }
+            None => {
+                let _ = waitpid(pid, None);
+                return Err(ContainerError::InitDied("the exec process exited during setup".into()).into());
+            }
+        }
+    }
+    if let Some(path) = opts.pid_file {
+        super::create::write_pid_file(path, pid.as_raw())?;
+    }
+    Ok(Execed { pid, console, channel: ours })
+}
+
+/// The exec'd process: join, set up, exec; reports any failure and exits.
+fn run_child(
+    opts: &ExecOptions<'_>,
+    namespaces: &Namespaces,
+    seccomp: Option<&crate::seccomp::Filter>,
+    channel: &Channel,
+) -> ! {
+    if opts.foreground {
+        let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+    }
+    let result = (|| -> Result<Error, Error> {
+        let (message, _) = channel.expect("proceed")?;
+        if !matches!(message, Message::Proceed { .. }) {
+            return Err(ChannelError::Unexpected { expected: "proceed", got: format!("{message:?}") }.into());
+        }
+        namespaces.join(opts.sys)?;
+        let _ = nix::unistd::setsid();
+        let prepared = setup::prepare(opts.process, seccomp, channel, opts.sys)?;
+        setup::close_descriptors_on_exec(opts.preserve_fds);
+        channel.send(&Message::Ready)?;
+        let death = opts.foreground.then_some(Signal::SIGKILL);
+        Ok(prepared.exec(seccomp, death, opts.sys))
+    })();
+    let failure = match result {
+        Ok(e) | Err(e) => e,
+    };
+    crate::init::report_and_exit(channel, failure)
+}
