@@ -64,13 +64,13 @@ fn merge_cpu(old: Option<LinuxCpu>, new: &LinuxCpu) -> LinuxCpu {
 pub fn merge(old: &LinuxResources, update: &LinuxResources) -> LinuxResources {
     let mut r = old.clone();
     if let Some(m) = update.memory() {
-        r.set_memory(Some(merge_memory(old.memory().clone(), m)));
+        r.set_memory(Some(merge_memory(*old.memory(), m)));
     }
     if let Some(c) = update.cpu() {
         r.set_cpu(Some(merge_cpu(old.cpu().clone(), c)));
     }
     if update.pids().is_some() {
-        r.set_pids(update.pids().clone());
+        r.set_pids(*update.pids());
     }
     if update.block_io().is_some() {
         r.set_block_io(update.block_io().clone());
@@ -98,7 +98,7 @@ pub fn update(store: &StateStore, id: &str, resources: &LinuxResources, roots: &
     // Only what changed is written, with the merged values (a new memory limit carries
     // the swap limit it needs along).
     let mut delta = LinuxResources::default();
-    delta.set_memory(resources.memory().as_ref().and(merged.memory().clone()));
+    delta.set_memory(resources.memory().as_ref().and(*merged.memory()));
     delta.set_cpu(resources.cpu().as_ref().and(merged.cpu().clone()));
     delta.set_pids(resources.pids().as_ref().and(*merged.pids()));
     delta.set_block_io(resources.block_io().clone());

@@ -4,7 +4,7 @@ use std::io::Read;
 
 use anyhow::Context as _;
 use tscontainer_core::container;
-use tscontainer_core::oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxPids, LinuxResources};
+use tscontainer_core::oci_spec::runtime::{LinuxPids, LinuxResources};
 use tscontainer_core::spec::parse_size;
 
 use super::Context;
@@ -51,7 +51,7 @@ fn resources(args: &Update) -> anyhow::Result<LinuxResources> {
         || args.cpuset_cpus.is_some()
         || args.cpuset_mems.is_some();
     if cpu_given {
-        let mut c = r.cpu().clone().unwrap_or_else(LinuxCpu::default);
+        let mut c = r.cpu().clone().unwrap_or_default();
         if args.cpu_share.is_some() {
             c.set_shares(args.cpu_share);
         }
@@ -81,7 +81,7 @@ fn resources(args: &Update) -> anyhow::Result<LinuxResources> {
         r.set_pids(Some(p));
     }
     if let Some(weight) = args.blkio_weight {
-        let mut b = r.block_io().clone().unwrap_or_else(LinuxBlockIo::default);
+        let mut b = r.block_io().clone().unwrap_or_default();
         b.set_weight(Some(weight));
         r.set_block_io(Some(b));
     }
