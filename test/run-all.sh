@@ -28,6 +28,13 @@ tier() {
 
 banner() { printf '\n===== %s =====\n' "$1"; }
 
+# tap_count FILE pass|fail|skip: N from the last `# KEY N` line of a TAP log, 0 without one.
+tap_count() {
+  local n
+  n=$(sed -n "s/^# $2 \([0-9]*\)\$/\1/p" "$1" | tail -n 1)
+  echo "${n:-0}"
+}
+
 # What a run may leave behind: runtime processes, state entries, cgroups, scratch dirs.
 footprint() {
   pgrep -af '^([^ ]*/)?tscontainer-runtime( |$)' | sed 's/^/process /'
@@ -58,25 +65,23 @@ banner 'ava --tap'
 start=$SECONDS
 node_modules/.bin/ava --tap 2>&1 | tee "$log/ava"
 status=${PIPESTATUS[0]}
-p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$log/ava" | tail -n 1)
-f=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$log/ava" | tail -n 1)
-s=$(sed -n 's/^# skip \([0-9]*\)$/\1/p' "$log/ava" | tail -n 1)
-p=${p:-0} f=${f:-0}
-if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; note="ava exited $status"; else note=""; fi
-tier 'ava' "$p" "$f" $((SECONDS - start)) "${note:-${s:+$s skipped}}"
+p=$(tap_count "$log/ava" pass) f=$(tap_count "$log/ava" fail) s=$(tap_count "$log/ava" skip)
+note=""
+[ "$s" -gt 0 ] && note="$s skipped"
+if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; note="ava exited $status"; fi
+tier 'ava' "$p" "$f" $((SECONDS - start)) "$note"
 
 # --- 4. cgroup v2, in a VM ------------------------------------------------------------------
 banner 'cgroup v2 tier (VM)'
 start=$SECONDS
 bash test/cgroup-v2/run.sh 2>&1 | tee "$log/v2"
 status=${PIPESTATUS[0]}
+p=$(tap_count "$log/v2" pass) f=$(tap_count "$log/v2" fail) s=$(tap_count "$log/v2" skip)
 skipped=$(sed -n 's/^# SKIPPED: //p' "$log/v2" | tail -n 1)
-p=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$log/v2" | tail -n 1)
-f=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$log/v2" | tail -n 1)
-s=$(sed -n 's/^# skip \([0-9]*\)$/\1/p' "$log/v2" | tail -n 1)
-p=${p:-0} f=${f:-0}
-if [ -z "$skipped" ] && [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-if [ -n "$skipped" ]; then note="SKIPPED: $skipped"; elif [ "${s:-0}" -gt 0 ]; then note="$s skipped"; else note=""; fi
+note=""
+[ "$s" -gt 0 ] && note="$s skipped"
+[ -n "$skipped" ] && note="SKIPPED: $skipped"
+if [ -z "$skipped" ] && [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; note="run.sh exited $status"; fi
 tier 'cgroup v2 (VM)' "$p" "$f" $((SECONDS - start)) "$note"
 
 # --- 5. nothing left behind -----------------------------------------------------------------
