@@ -223,13 +223,19 @@ fn create_in<'a>(
                 return Err(channel::ChannelError::Unexpected { expected: "ready", got: format!("{other:?}") }.into())
             }
             None => {
-                let how = match waitpid(pid, None) {
+                let status = waitpid(pid, None);
+                undo.init = None;
+                if cgroup.oom_kill_count().is_ok_and(|n| n > 0) {
+                    let limit =
+                        linux.and_then(|l| l.resources().as_ref()).and_then(|r| r.memory().and_then(|m| m.limit()));
+                    return Err(ContainerError::InitOomKilled { limit }.into());
+                }
+                let how = match status {
                     Ok(WaitStatus::Exited(_, code)) => format!("exit status {code}"),
                     Ok(WaitStatus::Signaled(_, sig, _)) => format!("killed by {sig}"),
                     Ok(other) => format!("{other:?}"),
                     Err(e) => e.to_string(),
                 };
-                undo.init = None;
                 return Err(ContainerError::InitDied(how).into());
             }
         }

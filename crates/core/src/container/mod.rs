@@ -38,6 +38,8 @@ pub enum ContainerError {
     Init(InitFailure),
     #[error("the container's init exited before it was ready ({0})")]
     InitDied(String),
+    #[error("the container's init was OOM-killed while setting up: the memory limit{} is too low to start it", .limit.map(|l| format!(" ({l} bytes)")).unwrap_or_default())]
+    InitOomKilled { limit: Option<i64> },
     #[error("cannot clone the container's init: {0}")]
     Clone(#[source] nix::Error),
     #[error(

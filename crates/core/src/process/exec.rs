@@ -42,7 +42,10 @@ pub fn find_executable(command: &str, env: &[String]) -> Result<PathBuf, ExecErr
             Err(e) => Err(error(command, ExecErrorKind::NotExecutable, describe(e))),
         };
     }
-    let path = env.iter().rev().find_map(|e| e.strip_prefix("PATH=")).unwrap_or_default();
+    // Without PATH in the environment, search the standard directories, as execvp(3)
+    // and crun do (runc, through Go, would find nothing).
+    let default = crate::spec::DEFAULT_PATH.trim_start_matches("PATH=");
+    let path = env.iter().rev().find_map(|e| e.strip_prefix("PATH=")).unwrap_or(default);
     for dir in path.split(':') {
         let dir = if dir.is_empty() { "." } else { dir };
         let candidate = Path::new(dir).join(command);
@@ -81,6 +84,11 @@ mod tests {
         let err = find_executable("no-such-command-xyz", &env).unwrap_err();
         assert_eq!(err.to_string(), r#"exec: "no-such-command-xyz": executable file not found in $PATH"#);
         assert_eq!(err.kind, ExecErrorKind::NotFound);
+    }
+
+    #[test]
+    fn without_path_the_standard_directories_are_searched() {
+        assert!(find_executable("sh", &["HOME=/".to_string()]).is_ok());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 
+use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::mount::MsFlags;
 use nix::sys::stat::Mode;
@@ -36,6 +37,16 @@ fn locked_flags(source: &Path) -> MsFlags {
         }
     }
     flags
+}
+
+/// The bind mount that stands in for a sysfs mount that cannot be made.
+fn host_sys_bind(m: &Mount) -> Mount {
+    let mut bind = m.clone();
+    let mut options = vec!["rbind".to_string(), "ro".to_string()];
+    options
+        .extend(m.options().iter().flatten().filter(|o| ["nosuid", "nodev", "noexec"].contains(&o.as_str())).cloned());
+    bind.set_typ(Some("bind".into())).set_source(Some(PathBuf::from("/sys"))).set_options(Some(options));
+    bind
 }
 
 fn describe(m: &Mount) -> String {
@@ -88,7 +99,15 @@ pub(super) fn mount_entry(
         let source = m.source().clone().unwrap_or_else(|| PathBuf::from(typ));
         let data = (!options.data.is_empty()).then_some(options.data.as_str());
         let fstype = (!typ.is_empty()).then_some(typ);
-        sys.mount(Some(&source), &fd_path(target.as_fd()), fstype, options.flags, data).map_err(mount_err)?;
+        match sys.mount(Some(&source), &fd_path(target.as_fd()), fstype, options.flags, data) {
+            // A sysfs instance belongs to a network namespace: sharing the host's (or
+            // lacking the privilege to mount one), the container gets the host's /sys
+            // bound read-only instead, as runc does.
+            Err(e) if typ == "sysfs" && matches!(e.errno, Errno::EPERM | Errno::EBUSY) => {
+                return mount_entry(&host_sys_bind(m), root, plan, sys);
+            }
+            other => other.map_err(mount_err)?,
+        }
     }
 
     for p in &options.propagation {

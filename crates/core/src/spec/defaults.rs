@@ -5,9 +5,9 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 use oci_spec::runtime::{
-    Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxDeviceCgroup, LinuxDeviceType, LinuxNamespace,
-    LinuxNamespaceType, LinuxResourcesBuilder, Mount, PosixRlimit, PosixRlimitBuilder, PosixRlimitType, ProcessBuilder,
-    RootBuilder, Spec, SpecBuilder, UserBuilder,
+    Capabilities, Capability, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxDeviceCgroup, LinuxDeviceType,
+    LinuxNamespace, LinuxNamespaceType, LinuxResourcesBuilder, Mount, PosixRlimit, PosixRlimitBuilder, PosixRlimitType,
+    ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
 };
 
 use super::{SpecError, OCI_VERSION};
@@ -161,7 +161,11 @@ pub fn default_spec() -> Result<Spec, SpecError> {
         .env(vec![DEFAULT_PATH.to_string(), "TERM=xterm".to_string()])
         .cwd("/")
         .capabilities(
+            // Inheritable and ambient stay empty (CVE-2022-29162): what root holds must not
+            // pass to an unprivileged program it runs.
             LinuxCapabilitiesBuilder::default()
+                .inheritable(Capabilities::new())
+                .ambient(Capabilities::new())
                 .bounding(caps.clone())
                 .effective(caps.clone())
                 .permitted(caps)
