@@ -266,8 +266,18 @@ fn warnings(spec: &oci_spec::runtime::Spec, namespaces: &Namespaces) -> Vec<Stri
             ));
         }
     }
-    if spec.process().is_none() {
-        out.push("the config has no process: the container will have nothing to run when started".into());
+    match spec.process() {
+        None => out.push("the config has no process: the container will have nothing to run when started".into()),
+        Some(p) => {
+            let missing = crate::process::ungrantable(p.capabilities().as_ref(), crate::process::grantable());
+            if !missing.is_empty() {
+                out.push(format!(
+                    "this host withholds {} from the runtime (not in its bounding set), so the container runs without {}",
+                    missing.join(", "),
+                    if missing.len() == 1 { "it" } else { "them" }
+                ));
+            }
+        }
     }
     out
 }

@@ -28,13 +28,11 @@ fn last_capability() -> u8 {
         .unwrap_or(40)
 }
 
-/// Drops every capability outside the spec's bounding set. Without a bounding set in the
-/// spec, the bounding set is left alone.
-pub fn drop_bounding_set(caps: &LinuxCapabilities, sys: &dyn Syscall) -> Result<(), ProcessError> {
-    let Some(bounding) = caps.bounding().as_ref() else {
-        return Ok(());
-    };
-    let keep = mask(Some(bounding))?;
+/// Drops every capability outside the spec's bounding set. A set the spec leaves out is
+/// empty, as with runc: otherwise a root process would regain every capability in the
+/// bounding set at execve.
+pub fn drop_bounding_set(caps: Option<&LinuxCapabilities>, sys: &dyn Syscall) -> Result<(), ProcessError> {
+    let keep = mask(caps.and_then(|c| c.bounding().as_ref()))?;
     for cap in 0..=last_capability() {
         if keep & (1 << cap) == 0 {
             sys.drop_bounding_capability(cap).map_err(ProcessError::Capabilities)?;
@@ -43,16 +41,50 @@ pub fn drop_bounding_set(caps: &LinuxCapabilities, sys: &dyn Syscall) -> Result<
     Ok(())
 }
 
-/// Sets effective, permitted and inheritable, then raises the ambient capabilities.
-pub fn apply_capabilities(caps: &LinuxCapabilities, sys: &dyn Syscall) -> Result<(), ProcessError> {
+/// The capabilities this runtime can hand out: those in its own bounding set. A host may
+/// withhold some (CAP_SYS_RESOURCE on some CI machines); `--privileged` then means
+/// "everything this host allows", as podman reads it, instead of a failed capset.
+pub fn grantable() -> u64 {
+    (0u8..64)
+        // SAFETY: PR_CAPBSET_READ takes a capability number and returns 0/1 or EINVAL.
+        .filter(|cap| unsafe { libc::prctl(libc::PR_CAPBSET_READ, libc::c_ulong::from(*cap), 0, 0, 0) } == 1)
+        .fold(0, |acc, cap| acc | (1u64 << cap))
+}
+
+/// Capabilities the spec asks for that `grantable` lacks, by name, for a warning.
+pub fn ungrantable(caps: Option<&LinuxCapabilities>, grantable: u64) -> Vec<String> {
+    let Some(caps) = caps else { return Vec::new() };
+    let mut names: Vec<String> =
+        [caps.bounding(), caps.effective(), caps.permitted(), caps.inheritable(), caps.ambient()]
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|c| capability_index(**c).is_ok_and(|i| grantable & (1 << i) == 0))
+            .map(|c| format!("CAP_{c}"))
+            .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Sets effective, permitted and inheritable, then raises the ambient capabilities; sets
+/// the spec leaves out are empty, and capabilities outside `grantable` are left out.
+pub fn apply_capabilities(
+    caps: Option<&LinuxCapabilities>,
+    grantable: u64,
+    sys: &dyn Syscall,
+) -> Result<(), ProcessError> {
     let sets = CapabilitySets {
-        effective: mask(caps.effective().as_ref())?,
-        permitted: mask(caps.permitted().as_ref())?,
-        inheritable: mask(caps.inheritable().as_ref())?,
+        effective: mask(caps.and_then(|c| c.effective().as_ref()))? & grantable,
+        permitted: mask(caps.and_then(|c| c.permitted().as_ref()))? & grantable,
+        inheritable: mask(caps.and_then(|c| c.inheritable().as_ref()))? & grantable,
     };
     sys.set_capabilities(sets).map_err(ProcessError::Capabilities)?;
-    for cap in caps.ambient().iter().flatten() {
-        sys.raise_ambient_capability(capability_index(*cap)?).map_err(ProcessError::Capabilities)?;
+    for cap in caps.and_then(|c| c.ambient().as_ref()).into_iter().flatten() {
+        let index = capability_index(*cap)?;
+        if grantable & (1 << index) != 0 {
+            sys.raise_ambient_capability(index).map_err(ProcessError::Capabilities)?;
+        }
     }
     Ok(())
 }
@@ -76,7 +108,7 @@ mod tests {
     #[test]
     fn bounding_drops_everything_not_kept() {
         let fake = FakeSyscall::new();
-        drop_bounding_set(&caps(r#"{"bounding":["CAP_CHOWN","CAP_KILL"]}"#), &fake).unwrap();
+        drop_bounding_set(Some(&caps(r#"{"bounding":["CAP_CHOWN","CAP_KILL"]}"#)), &fake).unwrap();
         let dropped: Vec<Call> = fake.calls_of("drop_bounding_capability");
         assert!(!dropped.contains(&Call::DropBoundingCapability(0)));
         assert!(!dropped.contains(&Call::DropBoundingCapability(5)));
@@ -85,12 +117,39 @@ mod tests {
     }
 
     #[test]
+    fn capabilities_the_host_withholds_are_left_out_and_named() {
+        let c = caps(r#"{"effective":["CAP_KILL","CAP_SYS_RESOURCE"],"permitted":["CAP_KILL","CAP_SYS_RESOURCE"]}"#);
+        let without_resource = u64::MAX & !(1 << 24);
+        assert_eq!(ungrantable(Some(&c), without_resource), vec!["CAP_SYS_RESOURCE"]);
+        let fake = FakeSyscall::new();
+        apply_capabilities(Some(&c), without_resource, &fake).unwrap();
+        assert_eq!(
+            fake.calls(),
+            vec![Call::SetCapabilities(CapabilitySets { effective: 1 << 5, permitted: 1 << 5, inheritable: 0 })]
+        );
+    }
+
+    #[test]
+    fn missing_sets_are_empty_not_inherited() {
+        let all = usize::from(last_capability()) + 1;
+        let fake = FakeSyscall::new();
+        drop_bounding_set(Some(&caps("{}")), &fake).unwrap();
+        assert_eq!(fake.calls_of("drop_bounding_capability").len(), all);
+        let fake = FakeSyscall::new();
+        drop_bounding_set(None, &fake).unwrap();
+        assert_eq!(fake.calls_of("drop_bounding_capability").len(), all);
+        let fake = FakeSyscall::new();
+        apply_capabilities(None, u64::MAX, &fake).unwrap();
+        assert_eq!(fake.calls(), vec![Call::SetCapabilities(CapabilitySets::default())]);
+    }
+
+    #[test]
     fn sets_are_applied_in_one_call_then_ambient() {
         let fake = FakeSyscall::new();
         let c = caps(
             r#"{"effective":["CAP_KILL"],"permitted":["CAP_KILL","CAP_CHOWN"],"inheritable":["CAP_KILL"],"ambient":["CAP_KILL"]}"#,
         );
-        apply_capabilities(&c, &fake).unwrap();
+        apply_capabilities(Some(&c), u64::MAX, &fake).unwrap();
         assert_eq!(
             fake.calls(),
             vec![

@@ -9,7 +9,7 @@ pub mod setup;
 mod tty;
 mod user;
 
-pub use capabilities::{apply_capabilities, capability_index, drop_bounding_set};
+pub use capabilities::{apply_capabilities, capability_index, drop_bounding_set, grantable, ungrantable};
 pub use exec::{exec, find_executable};
 pub use rlimits::apply_rlimits;
 pub use tty::{open_console, set_winsize, winsize_of};

@@ -9,7 +9,7 @@ use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 use oci_spec::runtime::Process;
 
 use super::{
-    apply_capabilities, apply_rlimits, drop_bounding_set, exec, find_executable, open_console, switch_user,
+    apply_capabilities, apply_rlimits, drop_bounding_set, exec, find_executable, grantable, open_console, switch_user,
     ProcessError,
 };
 use crate::channel::{Channel, Message};
@@ -55,13 +55,10 @@ pub fn prepare(
         // before the capabilities are dropped.
         sys.load_seccomp(filter).map_err(ProcessError::Seccomp)?;
     }
-    if let Some(caps) = process.capabilities() {
-        drop_bounding_set(caps, sys)?;
-    }
+    let grantable = grantable();
+    drop_bounding_set(process.capabilities().as_ref(), sys)?;
     switch_user(process.user(), setgroups_allowed(), sys)?;
-    if let Some(caps) = process.capabilities() {
-        apply_capabilities(caps, sys)?;
-    }
+    apply_capabilities(process.capabilities().as_ref(), grantable, sys)?;
     sys.umask(process.user().umask().unwrap_or(0o022));
     sys.chdir(process.cwd()).map_err(|source| ProcessError::Cwd { path: process.cwd().clone(), source })?;
 

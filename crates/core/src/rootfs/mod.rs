@@ -4,6 +4,7 @@
 //! read-only kernel paths.
 
 mod cgroupfs;
+mod copyup;
 mod devices;
 mod mount;
 mod options;

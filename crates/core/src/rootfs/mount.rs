@@ -11,7 +11,7 @@ use nix::sys::stat::Mode;
 use oci_spec::runtime::Mount;
 
 use super::secure::{create_file_in_root, fd_path, mkdir_all_in_root, open_in_root};
-use super::{cgroupfs, resolve_err, MountOptions, RootfsError, RootfsPlan};
+use super::{cgroupfs, copyup, resolve_err, MountOptions, RootfsError, RootfsPlan};
 use crate::syscall::Syscall;
 
 /// Flags a user namespace locks on a mount it did not create: a bind remount must repeat
@@ -96,6 +96,12 @@ pub(super) fn mount_entry(
         }
     } else {
         let target = mkdir_all_in_root(root, dest, Mode::from_bits_truncate(0o755)).map_err(resolve_err(dest))?;
+        // What the mount will hide, still readable through this descriptor afterwards.
+        let hidden = if options.copy_up {
+            Some(open_in_root(root, dest, OFlag::O_RDONLY | OFlag::O_DIRECTORY).map_err(resolve_err(dest))?)
+        } else {
+            None
+        };
         let source = m.source().clone().unwrap_or_else(|| PathBuf::from(typ));
         let data = (!options.data.is_empty()).then_some(options.data.as_str());
         let fstype = (!typ.is_empty()).then_some(typ);
@@ -107,6 +113,12 @@ pub(super) fn mount_entry(
                 return mount_entry(&host_sys_bind(m), root, plan, sys);
             }
             other => other.map_err(mount_err)?,
+        }
+        if let Some(hidden) = hidden {
+            let top = open_in_root(root, dest, OFlag::O_RDONLY | OFlag::O_DIRECTORY).map_err(resolve_err(dest))?;
+            copyup::copy_root_attributes(&hidden, top.as_fd())
+                .and_then(|()| copyup::copy_tree(hidden.as_fd(), top.as_fd(), 0))
+                .map_err(|source| RootfsError::Resolve { path: dest.clone(), source })?;
         }
     }
 

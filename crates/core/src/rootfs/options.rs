@@ -66,6 +66,7 @@ pub const KNOWN_OPTIONS: &[&str] = &[
     "suid",
     "symfollow",
     "sync",
+    "tmpcopyup",
     "unbindable",
 ];
 
@@ -80,6 +81,8 @@ pub struct MountOptions {
     pub data: String,
     pub bind: bool,
     pub recursive: bool,
+    /// runc's `tmpcopyup`: fill a new tmpfs with what the directory under it held.
+    pub copy_up: bool,
 }
 
 impl Default for MountOptions {
@@ -91,6 +94,7 @@ impl Default for MountOptions {
             data: String::new(),
             bind: false,
             recursive: false,
+            copy_up: false,
         }
     }
 }
@@ -146,6 +150,10 @@ impl MountOptions {
                 // MS_NOSYMFOLLOW (Linux 5.10) has no constant in nix.
                 "nosymfollow" => (MsFlags::from_bits_retain(256), MsFlags::empty()),
                 "symfollow" => (MsFlags::empty(), MsFlags::from_bits_retain(256)),
+                "tmpcopyup" => {
+                    o.copy_up = true;
+                    continue;
+                }
                 other => {
                     data.push(other.to_string());
                     continue;
