@@ -137,6 +137,23 @@ pub struct ContainerState {
     pub cgroup_path: CgroupPath,
     /// The config the container was created from, so later commands need no bundle.
     pub config: Spec,
+    /// How the container's process ended, recorded by the runtime that supervised it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit: Option<ExitRecord>,
+}
+
+/// How a container's process ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExitRecord {
+    /// The exit code, or 128 + the signal number when a signal killed it.
+    pub exit_code: i32,
+    /// The signal that killed it (`SIGKILL`), if one did.
+    pub signal: Option<String>,
+    /// The kernel's OOM killer killed a process of the container.
+    pub oom_killed: bool,
+    /// RFC 3339, UTC.
+    pub finished: String,
 }
 
 impl ContainerState {
@@ -347,6 +364,7 @@ mod tests {
             annotations: HashMap::new(),
             cgroup_path: CgroupPath("/x".into()),
             config: Spec::default(),
+            exit: None,
         }
     }
 

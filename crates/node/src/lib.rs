@@ -97,6 +97,18 @@ pub fn native_version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
 
+/// How a container's process ended, as its supervising runtime recorded it.
+#[napi(object)]
+pub struct ExitInfo {
+    /// The exit code, or 128 + the signal number.
+    pub exit_code: i32,
+    /// `SIGKILL` and the like when a signal ended it.
+    pub signal: Option<String>,
+    pub oom_killed: bool,
+    /// RFC 3339, UTC.
+    pub finished: String,
+}
+
 /// A container as the state store sees it.
 #[napi(object)]
 pub struct ContainerInfo {
@@ -108,6 +120,8 @@ pub struct ContainerInfo {
     pub bundle: String,
     pub rootfs: String,
     pub created: String,
+    /// Set once a supervised container's process has ended.
+    pub exit: Option<ExitInfo>,
 }
 
 fn info(r: tscontainer_core::container::StateReport) -> ContainerInfo {
@@ -118,6 +132,12 @@ fn info(r: tscontainer_core::container::StateReport) -> ContainerInfo {
         bundle: r.bundle.display().to_string(),
         rootfs: r.rootfs.display().to_string(),
         created: r.created,
+        exit: r.exit.map(|e| ExitInfo {
+            exit_code: e.exit_code,
+            signal: e.signal,
+            oom_killed: e.oom_killed,
+            finished: e.finished,
+        }),
     }
 }
 
@@ -138,4 +158,23 @@ pub fn list_containers(root: Option<String>) -> Result<Vec<ContainerInfo>> {
 #[napi]
 pub fn container_state(id: String, root: Option<String>) -> Result<ContainerInfo> {
     tscontainer_core::container::state(&store(root), &id, &Roots::default()).map(info).map_err(to_js)
+}
+
+/// The config a container was created from (`config.json` text).
+#[napi]
+pub fn container_config(id: String, root: Option<String>) -> Result<String> {
+    let state = store(root).load(&id).map_err(to_js)?;
+    serde_json::to_string(&state.config).map_err(|e| napi::Error::new(errors::Code::Internal, e.to_string()))
+}
+
+/// A container's resource usage from its cgroup, as JSON in runc's `events --stats`
+/// shape (cpu, memory, pids). Reading cgroup files creates no process.
+#[napi]
+pub fn container_stats(id: String, root: Option<String>) -> Result<String> {
+    let state = store(root).load(&id).map_err(to_js)?;
+    let manager = tscontainer_core::cgroups::manager(&state.cgroup_path, &Roots::default())
+        .map_err(|e| napi::Error::new(errors::Code::Internal, e.to_string()))?;
+    let stats = tscontainer_core::cgroups::CgroupManager::stats(&manager)
+        .map_err(|e| napi::Error::new(errors::Code::Internal, e.to_string()))?;
+    serde_json::to_string(&stats).map_err(|e| napi::Error::new(errors::Code::Internal, e.to_string()))
 }

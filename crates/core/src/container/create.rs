@@ -147,6 +147,7 @@ fn create_in<'a>(
         annotations: spec.annotations().clone().unwrap_or_default(),
         cgroup_path: cgroup_path.clone(),
         config: spec.clone(),
+        exit: None,
     };
     opts.store.save(&state)?;
 

@@ -25,6 +25,19 @@ pub enum ExitStatus {
 }
 
 impl ExitStatus {
+    /// The record a supervising runtime keeps of this ending.
+    pub fn record(self, oom_killed: bool) -> crate::state::ExitRecord {
+        crate::state::ExitRecord {
+            exit_code: self.code(),
+            signal: match self {
+                ExitStatus::Signaled(s) => Some(crate::signal::signal_name(s)),
+                ExitStatus::Exited(_) => None,
+            },
+            oom_killed,
+            finished: crate::state::rfc3339(std::time::SystemTime::now()),
+        }
+    }
+
     /// The shell convention: the exit code, or 128 + the signal number.
     pub fn code(self) -> i32 {
         match self {

@@ -126,6 +126,18 @@ pub struct StateReport {
     pub owner: String,
     #[serde(skip_serializing_if = "std::collections::HashMap::is_empty")]
     pub annotations: std::collections::HashMap<String, String>,
+    /// How the process ended, when a supervising runtime recorded it (a tscontainer
+    /// extension; runc's state has no such field).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit: Option<crate::state::ExitRecord>,
+}
+
+/// Remembers how a kept container's process ended, for `state`, `inspect` and `ps -a`.
+pub fn record_exit(store: &StateStore, id: &str, exit: crate::state::ExitRecord) -> Result<(), StateError> {
+    let mut state = store.load(id)?;
+    state.status = Status::Stopped;
+    state.exit = Some(exit);
+    store.save(&state)
 }
 
 /// Loads a container and reports its live state.
@@ -147,5 +159,6 @@ pub fn report(state: &ContainerState, status: Status) -> StateReport {
         created: state.created.clone(),
         owner: String::new(),
         annotations: state.annotations.clone(),
+        exit: state.exit.clone(),
     }
 }

@@ -25,4 +25,9 @@ pub struct Create {
     /// Pass this many extra descriptors (3 onwards) to the container's process
     #[arg(long, default_value_t = 0)]
     pub preserve_fds: i32,
+    /// Stay as the container's parent until its process ends (after a `start` from
+    /// anyone), forwarding signals and recording how it ended in its state; the
+    /// container is kept until `delete`. A tscontainer extension.
+    #[arg(long)]
+    pub supervise: bool,
 }

@@ -110,5 +110,6 @@ pub fn run(ctx: &Context, args: Exec) -> anyhow::Result<i32> {
     if let Some(failure) = outcome.exec_failure {
         return Err(tscontainer_core::Error::from(container::ContainerError::Init(failure)).into());
     }
+    super::supervise::log_exit("process exited", &args.id, outcome.status, false);
     Ok(outcome.status.code())
 }

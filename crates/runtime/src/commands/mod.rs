@@ -13,6 +13,7 @@ mod run;
 mod spec;
 mod start;
 mod state;
+mod supervise;
 mod update;
 
 use anyhow::bail;

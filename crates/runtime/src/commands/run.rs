@@ -2,16 +2,12 @@
 //! in one process that stays in the foreground as the container's supervisor.
 
 use anyhow::bail;
-use nix::unistd::Pid;
-use serde_json::Value;
-use tscontainer_core::cgroups::{self, CgroupManager};
-use tscontainer_core::container::{self, CreateOptions, ExitStatus};
-use tscontainer_core::signal::signal_name;
+use tscontainer_core::container::{self, CreateOptions};
 use tscontainer_core::syscall::LinuxSyscall;
 
-use super::Context;
+use super::{supervise, Context};
 use crate::cli::Run;
-use crate::logging::{self, Level};
+use crate::logging;
 
 pub fn run(ctx: &Context, args: Run) -> anyhow::Result<i32> {
     let options = CreateOptions {
@@ -49,37 +45,6 @@ pub fn run(ctx: &Context, args: Run) -> anyhow::Result<i32> {
     container::block_signals()?;
     let created = container::create(&options)?;
     logging::warn_all(&created.warnings);
-    let pid = Pid::from_raw(created.state.pid.unwrap_or(0));
-    let supervised =
-        container::start(&ctx.store, &args.id, &ctx.roots).map_err(anyhow::Error::from).and_then(|warnings| {
-            logging::warn_all(&warnings);
-            Ok(container::supervise(pid, created.console, Some(&created.channel))?)
-        });
-    let oom_killed =
-        cgroups::manager(&created.state.cgroup_path, &ctx.roots).and_then(|m| m.oom_kill_count()).is_ok_and(|n| n > 0);
-    if !args.keep {
-        match container::delete(&ctx.store, &args.id, true, &ctx.roots) {
-            Ok(warnings) => logging::warn_all(&warnings),
-            Err(e) => logging::warn(&format!("cannot delete container {}: {e}", args.id)),
-        }
-    }
-    let outcome = supervised?;
-    if let Some(failure) = outcome.exec_failure {
-        return Err(tscontainer_core::Error::from(container::ContainerError::Init(failure)).into());
-    }
-    let (exit_code, signal) = match outcome.status {
-        ExitStatus::Exited(code) => (Value::from(code), Value::Null),
-        ExitStatus::Signaled(sig) => (Value::Null, Value::from(signal_name(sig))),
-    };
-    logging::log(
-        Level::Info,
-        "container exited",
-        &[
-            ("id", args.id.clone().into()),
-            ("exitCode", exit_code),
-            ("signal", signal),
-            ("oomKilled", oom_killed.into()),
-        ],
-    );
-    Ok(outcome.status.code())
+    let started = container::start(&ctx.store, &args.id, &ctx.roots).map(|w| logging::warn_all(&w)).map_err(Into::into);
+    supervise::until_exit(ctx, &args.id, created, started, args.keep)
 }
