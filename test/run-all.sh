@@ -3,8 +3,10 @@
 #   1. Rust unit tests       cargo test --workspace
 #   2. test sources          tsc -p test/tsconfig.json (one check)
 #   3. ava                   unit and runtime integration tests, TAP
-#   4. cgroup v2 tier        test/cgroup-v2/run.sh, in a VM
-#   5. nothing left behind   no runtime process, /run/tscontainer entry, test cgroup or
+#   4. OCI conformance       test/conformance/run.sh: opencontainers/runtime-tools' validation
+#                            suite (built with Go on first use), one test at a time
+#   5. cgroup v2 tier        test/cgroup-v2/run.sh, in a VM
+#   6. nothing left behind   no runtime process, /run/tscontainer entry, test cgroup or
 #                            scratch directory appeared during the run (one check)
 # The LAST line is `N passed, N failed`, summed over everything; the exit status is non-zero
 # when anything failed. A tier that cannot run counts as one failure; a skipped tier says why.
@@ -40,7 +42,9 @@ footprint() {
   pgrep -af '^([^ ]*/)?tscontainer-runtime( |$)' | sed 's/^/process /'
   ls -A /run/tscontainer 2>/dev/null | sed 's|^|state /run/tscontainer/|'
   find /sys/fs/cgroup -mindepth 1 -maxdepth 6 -type d -name '*tscontainer*' 2>/dev/null | sed 's/^/cgroup /'
-  find test/.work -mindepth 1 -maxdepth 1 ! -name rootfs 2>/dev/null | sed 's/^/scratch /'
+  # rootfs and runtime-tools are caches (the fixture rootfs, the built conformance suite).
+  find test/.work -mindepth 1 -maxdepth 1 ! -name rootfs ! -name runtime-tools 2>/dev/null | sed 's/^/scratch /'
+  find /tmp -mindepth 1 -maxdepth 1 -name 'tscontainer-conformance.*' 2>/dev/null | sed 's/^/scratch /'
 }
 footprint | sort > "$log/before"
 
@@ -71,7 +75,20 @@ note=""
 if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; note="ava exited $status"; fi
 tier 'ava' "$p" "$f" $((SECONDS - start)) "$note"
 
-# --- 4. cgroup v2, in a VM ------------------------------------------------------------------
+# --- 4. OCI conformance (runtime-tools) -----------------------------------------------------
+banner 'OCI conformance (runtime-tools)'
+start=$SECONDS
+bash test/conformance/run.sh 2>&1 | tee "$log/conformance"
+status=${PIPESTATUS[0]}
+read -r p f < <(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$log/conformance" | tail -n 1)
+p=${p:-0} f=${f:-0}
+skipped=$(sed -n 's/^# SKIPPED: //p' "$log/conformance" | tail -n 1)
+note=$(sed -n 's/^# [0-9]* tests in [0-9]*s: .* \([0-9]*\) expected-fail .* \([0-9]*\) unexpected-pass.*/\1 expected failures, \2 unexpected passes/p' "$log/conformance" | tail -n 1)
+[ -n "$skipped" ] && note="SKIPPED: $skipped"
+if [ -z "$skipped" ] && [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; note="run.sh exited $status"; fi
+tier 'OCI conformance' "$p" "$f" $((SECONDS - start)) "$note"
+
+# --- 5. cgroup v2, in a VM ------------------------------------------------------------------
 banner 'cgroup v2 tier (VM)'
 start=$SECONDS
 bash test/cgroup-v2/run.sh 2>&1 | tee "$log/v2"
@@ -84,7 +101,7 @@ note=""
 if [ -z "$skipped" ] && [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; note="run.sh exited $status"; fi
 tier 'cgroup v2 (VM)' "$p" "$f" $((SECONDS - start)) "$note"
 
-# --- 5. nothing left behind -----------------------------------------------------------------
+# --- 6. nothing left behind -----------------------------------------------------------------
 banner 'leftovers'
 footprint | sort > "$log/after"
 left=$(comm -13 "$log/before" "$log/after")
