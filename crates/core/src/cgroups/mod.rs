@@ -4,7 +4,9 @@
 
 mod devices;
 mod fs;
+mod hugetlb;
 mod pids;
+mod rdma;
 pub mod stats;
 pub mod v1;
 pub mod v2;

@@ -1,11 +1,13 @@
 //! The cgroup v1 backend: one directory per hierarchy. Also serves hybrid hosts, where the
 //! controllers are on v1 and a cgroup2 mount carries the rest.
 
+mod blkio;
 mod cpu;
 mod cpuset;
 mod devices;
 mod freezer;
 mod memory;
+mod net;
 
 use std::path::{Path, PathBuf};
 
@@ -13,8 +15,8 @@ use oci_spec::runtime::LinuxResources;
 
 use super::stats::{keyed, number, MemoryEntry, Stats, Throttling};
 use super::{
-    oom_kill_from, parse_pids, read_value, remove_dir, write_value, CgroupError, CgroupPath, ContainerView,
-    FreezerState, HierarchyView, Roots, Setup,
+    hugetlb, oom_kill_from, parse_pids, rdma, read_value, remove_dir, write_value, CgroupError, CgroupPath,
+    ContainerView, FreezerState, HierarchyView, Roots, Setup,
 };
 use crate::mountinfo::{parse_mountinfo, parse_proc_cgroup, OwnCgroup};
 
@@ -130,6 +132,15 @@ impl Manager {
             .ok_or(CgroupError::ControllerMissing { controller, what })
     }
 
+    /// The container's directory on the cgroup2 side of a hybrid host, if that side
+    /// carries `controller`.
+    fn unified_with(&self, controller: &str) -> Option<&Path> {
+        let dir = self.unified.as_deref()?;
+        let parent = dir.parent()?;
+        let available = read_value(parent, "cgroup.controllers").unwrap_or_default();
+        available.split_whitespace().any(|c| c == controller).then_some(dir)
+    }
+
     fn dirs(&self) -> impl Iterator<Item = &Path> {
         self.hierarchies.iter().map(|h| h.dir.as_path()).chain(self.unified.as_deref())
     }
@@ -183,11 +194,43 @@ impl super::CgroupManager for Manager {
                 devices::apply(rules, self.dir_of("devices", "device rules")?)?;
             }
         }
-        if r.unified().as_ref().is_some_and(|u| !u.is_empty()) {
-            return Err(CgroupError::Unsupported {
+        if let Some(b) = r.block_io() {
+            blkio::apply(b, self.dir_of("blkio", "block I/O limits")?)?;
+        }
+        if let Some(limits) = r.hugepage_limits().as_ref().filter(|l| !l.is_empty()) {
+            // On hybrid hosts hugetlb is usually on the cgroup2 side.
+            match (self.dir_of("hugetlb", "huge page limits"), self.unified_with("hugetlb")) {
+                (Ok(dir), _) => hugetlb::apply(limits, dir, hugetlb::Flavor::V1)?,
+                (Err(_), Some(dir)) => hugetlb::apply(limits, dir, hugetlb::Flavor::V2)?,
+                (Err(e), None) => return Err(e),
+            }
+        }
+        if let Some(n) = r.network() {
+            if n.class_id().is_some() {
+                net::apply_class(n, self.dir_of("net_cls", "network class id")?)?;
+            }
+            if n.priorities().as_ref().is_some_and(|p| !p.is_empty()) {
+                net::apply_priorities(n, self.dir_of("net_prio", "network priorities")?)?;
+            }
+        }
+        if let Some(limits) = r.rdma().as_ref().filter(|l| !l.is_empty()) {
+            match (self.dir_of("rdma", "RDMA limits"), self.unified_with("rdma")) {
+                (Ok(dir), _) | (Err(_), Some(dir)) => rdma::apply(limits, dir)?,
+                (Err(e), None) => return Err(e),
+            }
+        }
+        if let Some(unified) = r.unified().as_ref().filter(|u| !u.is_empty()) {
+            // Only the controllers the cgroup2 side of a hybrid host carries can take these.
+            let dir = self.unified.as_deref().ok_or(CgroupError::Unsupported {
                 what: "linux.resources.unified".into(),
                 version: "v1 (it needs cgroup v2)",
-            });
+            })?;
+            for (key, value) in unified {
+                if key.contains('/') || key.starts_with('.') {
+                    return Err(CgroupError::Unsupported { what: format!("unified key `{key}`"), version: "v2" });
+                }
+                write_value(dir, key, value)?;
+            }
         }
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! The cgroup v2 backend: one directory in the unified hierarchy.
 
 mod cpu;
+mod io;
 mod memory;
 
 use std::path::{Path, PathBuf};
@@ -111,6 +112,27 @@ impl super::CgroupManager for Manager {
         }
         if let Some(c) = r.cpu() {
             cpu::apply(c, &self.dir, |controller, what| self.require(controller, what))?;
+        }
+        if let Some(b) = r.block_io() {
+            self.require("io", "block I/O limits")?;
+            io::apply(b, &self.dir)?;
+        }
+        if let Some(limits) = r.hugepage_limits().as_ref().filter(|l| !l.is_empty()) {
+            self.require("hugetlb", "huge page limits")?;
+            super::hugetlb::apply(limits, &self.dir, super::hugetlb::Flavor::V2)?;
+        }
+        if let Some(limits) = r.rdma().as_ref().filter(|l| !l.is_empty()) {
+            self.require("rdma", "RDMA limits")?;
+            super::rdma::apply(limits, &self.dir)?;
+        }
+        if r.network()
+            .as_ref()
+            .is_some_and(|n| n.class_id().is_some() || n.priorities().as_ref().is_some_and(|p| !p.is_empty()))
+        {
+            return Err(CgroupError::Unsupported {
+                what: "net_cls/net_prio network limits".into(),
+                version: "v2 (they are v1 controllers)",
+            });
         }
         if let Some(unified) = r.unified() {
             for (key, value) in unified {
