@@ -18,16 +18,15 @@ pub(crate) fn apply(limits: &[LinuxHugepageLimit], dir: &Path, flavor: Flavor) -
     for l in limits {
         let size = l.page_size();
         if size.is_empty() || !size.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(CgroupError::Unsupported { what: format!("huge page size `{size}`"), version: "v1 or v2" });
+            return Err(CgroupError::Unavailable { what: format!("huge page size `{size}`") });
         }
         let file = match flavor {
             Flavor::V1 => format!("hugetlb.{size}.limit_in_bytes"),
             Flavor::V2 => format!("hugetlb.{size}.max"),
         };
         if !dir.join(&file).exists() {
-            return Err(CgroupError::Unsupported {
-                what: format!("huge pages of size {size} (no {file})"),
-                version: "this host's",
+            return Err(CgroupError::Unavailable {
+                what: format!("a limit on {size} huge pages (there is no {file})"),
             });
         }
         write_value(dir, &file, l.limit())?;

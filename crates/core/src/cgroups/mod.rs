@@ -75,6 +75,8 @@ pub enum CgroupError {
     ControllerMissing { controller: &'static str, what: &'static str },
     #[error("{what} is not supported with cgroup {version}")]
     Unsupported { what: String, version: &'static str },
+    #[error("{what} is not available on this host")]
+    Unavailable { what: String },
     #[error("cannot find this process's {controller} cgroup in /proc/self/cgroup")]
     OwnCgroup { controller: String },
 }

@@ -56,8 +56,9 @@ impl Hierarchy {
 
 pub struct Manager {
     hierarchies: Vec<Hierarchy>,
-    /// On hybrid hosts, the container's directory in the cgroup2 mount.
+    /// On hybrid hosts, the container's directory in the cgroup2 mount, and that mount.
     unified: Option<PathBuf>,
+    unified_root: Option<PathBuf>,
 }
 
 fn controllers_of(super_options: &str) -> Vec<String> {
@@ -100,6 +101,7 @@ impl Manager {
         let own = parse_proc_cgroup(&read("cgroup")?);
         let mut hierarchies = Vec::new();
         let mut unified = None;
+        let mut unified_root = None;
         for m in mounts.iter().filter(|m| m.mount_point.starts_with(&roots.cgroup)) {
             if m.fs_type == "cgroup" {
                 let controllers = controllers_of(&m.super_options);
@@ -116,12 +118,13 @@ impl Manager {
                     own.iter().find(|c| c.hierarchy_id == 0).map(|c| c.path.as_str()).unwrap_or("/")
                 };
                 unified = Some(dir_in(&m.mount_point, &m.root, &path.under(base)));
+                unified_root = Some(m.mount_point.clone());
             }
         }
         if hierarchies.is_empty() {
             return Err(CgroupError::NotMounted { path: roots.cgroup.clone() });
         }
-        Ok(Manager { hierarchies, unified })
+        Ok(Manager { hierarchies, unified, unified_root })
     }
 
     fn dir_of(&self, controller: &'static str, what: &'static str) -> Result<&Path, CgroupError> {
@@ -168,8 +171,11 @@ impl super::CgroupManager for Manager {
                 cpuset::inherit_from_parents(&h.mount_point, &h.dir)?;
             }
         }
-        if let Some(dir) = &self.unified {
+        if let (Some(dir), Some(root)) = (&self.unified, &self.unified_root) {
             std::fs::create_dir_all(dir).map_err(|source| CgroupError::Create { path: dir.clone(), source })?;
+            // Whatever the cgroup2 side carries (hugetlb on this project's hosts) is for
+            // the container to use too.
+            super::v2::enable_controllers(root, dir)?;
         }
         Ok(())
     }

@@ -20,6 +20,30 @@ pub struct Manager {
     dir: PathBuf,
 }
 
+/// Turns on, in every ancestor's `cgroup.subtree_control` from `root` down to `dir`'s
+/// parent, the controllers a container can use, so their interface files exist in `dir`.
+pub(crate) fn enable_controllers(root: &Path, dir: &Path) -> Result<(), CgroupError> {
+    let Ok(relative) = dir.strip_prefix(root) else {
+        return Ok(());
+    };
+    let mut current = root.to_path_buf();
+    for component in relative.components() {
+        let wanted: Vec<String> = Manager::available(&current)
+            .into_iter()
+            .filter(|c| ["cpu", "cpuset", "memory", "pids", "io", "hugetlb", "rdma", "misc"].contains(&c.as_str()))
+            .collect();
+        let enabled = read_value(&current, "cgroup.subtree_control").unwrap_or_default();
+        let missing: Vec<String> =
+            wanted.iter().filter(|c| !enabled.split_whitespace().any(|e| e == *c)).cloned().collect();
+        if !missing.is_empty() {
+            let value: Vec<String> = missing.iter().map(|c| format!("+{c}")).collect();
+            write_value(&current, "cgroup.subtree_control", value.join(" "))?;
+        }
+        current = current.join(component);
+    }
+    Ok(())
+}
+
 impl Manager {
     pub fn new(path: &CgroupPath, roots: &Roots) -> Result<Self, CgroupError> {
         let base = if path.is_absolute() {
@@ -49,30 +73,6 @@ impl Manager {
             .unwrap_or_default()
     }
 
-    /// Turns on, in every ancestor's `cgroup.subtree_control`, the controllers the
-    /// container's cgroup needs, so its interface files exist.
-    fn enable_controllers(&self) -> Result<(), CgroupError> {
-        let Ok(relative) = self.dir.strip_prefix(&self.root) else {
-            return Ok(());
-        };
-        let mut current = self.root.clone();
-        for component in relative.components() {
-            let wanted: Vec<String> = Self::available(&current)
-                .into_iter()
-                .filter(|c| ["cpu", "cpuset", "memory", "pids", "io", "hugetlb", "rdma", "misc"].contains(&c.as_str()))
-                .collect();
-            let enabled = read_value(&current, "cgroup.subtree_control").unwrap_or_default();
-            let missing: Vec<String> =
-                wanted.iter().filter(|c| !enabled.split_whitespace().any(|e| e == *c)).cloned().collect();
-            if !missing.is_empty() {
-                let value: Vec<String> = missing.iter().map(|c| format!("+{c}")).collect();
-                write_value(&current, "cgroup.subtree_control", value.join(" "))?;
-            }
-            current = current.join(component);
-        }
-        Ok(())
-    }
-
     fn require(&self, controller: &'static str, what: &'static str) -> Result<(), CgroupError> {
         if Self::available(&self.dir).iter().any(|c| c == controller) {
             Ok(())
@@ -98,7 +98,7 @@ impl Manager {
 impl super::CgroupManager for Manager {
     fn create(&self) -> Result<(), CgroupError> {
         std::fs::create_dir_all(&self.dir).map_err(|source| CgroupError::Create { path: self.dir.clone(), source })?;
-        self.enable_controllers()
+        enable_controllers(&self.root, &self.dir)
     }
 
     fn apply(&self, r: &LinuxResources) -> Result<(), CgroupError> {
