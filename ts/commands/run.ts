@@ -79,7 +79,9 @@ Exits with the command's status, 128+N when signal N killed it, 125 when the con
       readOnly: flags['read-only'],
       tty: flags.tty,
       interactive: flags.interactive,
-      remove: flags.rm,
+      // Docker's default: a stopped container is kept unless --rm. An absent boolean flag
+      // is undefined, which the API would read as its own default (remove).
+      remove: flags.rm === true,
     });
     const stopForwarding = forwardSignals(container);
     try {
