@@ -18,6 +18,10 @@ export abstract class TscontainerCommand extends Command {
   override async catch(error: Error): Promise<void> {
     // `this.exit()` and oclif's own early exits travel as errors; they are not failures.
     if (error instanceof ExitError) throw error;
+    // The failure is reported below, in one line. A parse that failed leaves `parsed` unset,
+    // and oclif would add its development-mode warning (NODE_ENV=development or test) that
+    // the command never parsed its arguments: two more lines on stderr.
+    this.parsed = true;
     const { message, exitCode } = failure(error, this.failureExitCode);
     if (message !== undefined) this.report(message);
     process.exitCode = exitCode;
