@@ -18,6 +18,8 @@ export interface ExecOptions {
   input?: string | undefined;
   /** A directory for the output files (removed again before returning). */
   scratch: string;
+  /** The program's environment (default: this process's). */
+  env?: NodeJS.ProcessEnv | undefined;
 }
 
 export async function execute(file: string, args: readonly string[], options: ExecOptions): Promise<Exit> {
@@ -27,6 +29,7 @@ export async function execute(file: string, args: readonly string[], options: Ex
   try {
     const child = spawn(file, args, {
       stdio: [options.input === undefined ? 'ignore' : 'pipe', out.fd, err.fd],
+      ...(options.env === undefined ? {} : { env: options.env }),
     });
     if (options.input !== undefined) {
       // A program that exits without reading all of it is not an error of the test.

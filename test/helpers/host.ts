@@ -23,6 +23,12 @@ export const limitFileInContainer = {
   pids: cgroupVersion === 'v2' ? '/sys/fs/cgroup/pids.max' : '/sys/fs/cgroup/pids/pids.max',
 };
 
+/** A shell command that prints the container's CFS quota and period (`50000 100000`). */
+export const printCpuQuotaInContainer =
+  cgroupVersion === 'v2'
+    ? 'cat /sys/fs/cgroup/cpu.max'
+    : 'echo "$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) $(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us)"';
+
 export interface GatedTest {
   (title: string, implementation: Implementation<[]>): void;
   serial(title: string, implementation: Implementation<[]>): void;

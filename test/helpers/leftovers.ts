@@ -1,7 +1,8 @@
 // "Nothing left behind" (DESIGN.md, invariant 3), checked from the host after every test:
-// no runtime process for the container and no process in its cgroup, no mount under the
-// test's directories, no cgroup directory for it, no state entry. `removeLeftovers` then
-// clears whatever was found, so one leaking test does not break the next.
+// no runtime or CLI process for the container and no process in its cgroup, no mount under
+// the test's directories, no cgroup directory for it, no state entry, nothing in the
+// temporary directories its front end was given. `removeLeftovers` then clears whatever was
+// found, so one leaking test does not break the next.
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -10,7 +11,12 @@ import { workRoot } from './paths.js';
 
 const run = promisify(execFile);
 const CGROUP_ROOT = '/sys/fs/cgroup';
-const RUNTIME_NAME = 'tscontainer-runtime';
+/** The runtime's names: its own, and `tscontainer`, the argv0 the TS API and CLI start it under. */
+const RUNTIME_NAMES = ['tscontainer-runtime', 'tscontainer'];
+/** The CLI's entry script, as `node bin/run.js` runs it. */
+const CLI_ENTRY = path.join('bin', 'run.js');
+/** The prefix of every test's container ids: their state entries may be removed wherever they are. */
+export const TEST_ID_PREFIX = 'tscontainer-test-';
 
 export interface Traces {
   /** The container ids the test used. Each names the cgroup `/<id>` (the runtime's default)
@@ -20,13 +26,17 @@ export interface Traces {
   stateRoot: string;
   /** Directories under which no mount may remain (the bundle, the state root). */
   dirs: readonly string[];
+  /** Temporary directories (TMPDIR) handed to the TS API or CLI, which must be empty again:
+   * their bundles (`tscontainer-*`) go there. */
+  tmpDirs?: readonly string[] | undefined;
 }
 
 export type Leftover =
   | { kind: 'process'; pid: number; what: string }
   | { kind: 'mount'; path: string }
   | { kind: 'cgroup'; path: string }
-  | { kind: 'state'; path: string };
+  | { kind: 'state'; path: string }
+  | { kind: 'temporary file'; path: string };
 
 export function describeLeftover(l: Leftover): string {
   return l.kind === 'process' ? `process ${l.pid} (${l.what})` : `${l.kind} ${l.path}`;
@@ -62,8 +72,10 @@ function leftoverProcesses(ids: readonly string[]): Leftover[] {
     // Zombies are skipped: they hold nothing but an exit status for their parent to read.
     if (!Number.isInteger(pid) || pid === process.pid || !isAlive(pid)) continue;
     const argv = readOr(`/proc/${pid}/cmdline`, '').split('\0').filter(Boolean);
-    const [program = ''] = argv;
-    if (path.basename(program) === RUNTIME_NAME && ids.some((id) => argv.includes(id))) {
+    const [program = '', script = ''] = argv;
+    const ours =
+      RUNTIME_NAMES.includes(path.basename(program)) || script === CLI_ENTRY || script.endsWith(path.sep + CLI_ENTRY);
+    if (ours && ids.some((id) => argv.includes(id))) {
       found.push({ kind: 'process', pid, what: argv.join(' ') });
       continue;
     }
@@ -132,12 +144,25 @@ function leftoverState(ids: readonly string[], stateRoot: string): Leftover[] {
     .map((p) => ({ kind: 'state', path: p }));
 }
 
+function leftoverTemporaryFiles(tmpDirs: readonly string[]): Leftover[] {
+  return tmpDirs.flatMap((dir) => {
+    let entries: string[];
+    try {
+      entries = readdirSync(dir);
+    } catch {
+      return [];
+    }
+    return entries.map((e) => ({ kind: 'temporary file' as const, path: path.join(dir, e) }));
+  });
+}
+
 export function findLeftovers(traces: Traces): Leftover[] {
   return [
     ...leftoverProcesses(traces.ids),
     ...leftoverMounts(traces.dirs),
     ...leftoverCgroups(traces.ids),
     ...leftoverState(traces.ids, traces.stateRoot),
+    ...leftoverTemporaryFiles(traces.tmpDirs ?? []),
   ];
 }
 
@@ -178,7 +203,13 @@ export async function removeTree(dir: string): Promise<void> {
   await run('rm', ['-rf', '--one-file-system', dir]);
 }
 
-/** Clears what `findLeftovers` reported: processes first, then mounts, cgroups, state. */
+/** Whether `p` may be removed by the tests: inside their scratch space, or a test container's
+ * state entry (the CLI keeps its state in the default root, /run/tscontainer). */
+function removable(p: string): boolean {
+  return p.startsWith(workRoot + path.sep) || path.basename(p).startsWith(TEST_ID_PREFIX);
+}
+
+/** Clears what `findLeftovers` reported: processes first, then mounts, cgroups, state, files. */
 export async function removeLeftovers(found: readonly Leftover[]): Promise<void> {
   await killAndWait(found.flatMap((l) => (l.kind === 'process' ? [l.pid] : [])));
   const byDepth = (a: string, b: string) => b.split('/').length - a.split('/').length;
@@ -190,8 +221,7 @@ export async function removeLeftovers(found: readonly Leftover[]): Promise<void>
   for (const c of paths('cgroup')) {
     await removeCgroup(c);
   }
-  for (const s of paths('state')) {
-    // Only ever inside the tests' own scratch space.
-    if (s.startsWith(workRoot + path.sep)) await removeTree(s);
+  for (const s of [...paths('state'), ...paths('temporary file')]) {
+    if (removable(s)) await removeTree(s);
   }
 }
