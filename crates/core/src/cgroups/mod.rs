@@ -271,6 +271,24 @@ pub(crate) fn parse_pids(text: &str) -> Vec<i32> {
     text.lines().filter_map(|l| l.trim().parse().ok()).collect()
 }
 
+/// Every process in the cgroup at `dir` and in the cgroups the container made below it,
+/// sorted.
+pub(crate) fn all_pids(dir: &Path) -> Vec<i32> {
+    fn collect(dir: &Path, out: &mut Vec<i32>) {
+        out.extend(std::fs::read_to_string(dir.join("cgroup.procs")).map(|t| parse_pids(&t)).unwrap_or_default());
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                collect(&entry.path(), out);
+            }
+        }
+    }
+    let mut pids = Vec::new();
+    collect(dir, &mut pids);
+    pids.sort_unstable();
+    pids.dedup();
+    pids
+}
+
 /// Removes a cgroup directory, waiting briefly for exiting processes to leave it; a
 /// directory that is already gone is not an error.
 pub(crate) fn remove_dir(dir: &Path) -> Result<(), CgroupError> {

@@ -2,9 +2,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-/// Create a container, leaving its process waiting for `start`
+/// What `create` and `run` both take: the container and how to set it up.
 #[derive(Debug, Args)]
-pub struct Create {
+pub struct ContainerArgs {
     /// The container id
     pub id: String,
     /// Path to the bundle directory (holding config.json)
@@ -19,12 +19,19 @@ pub struct Create {
     /// Do not use pivot_root (for a rootfs on ramfs)
     #[arg(long)]
     pub no_pivot: bool,
-    /// Do not create a new session keyring (accepted; keyrings are not changed)
+    /// Keep this process's session keyring instead of giving the container a new one
     #[arg(long)]
     pub no_new_keyring: bool,
     /// Pass this many extra descriptors (3 onwards) to the container's process
     #[arg(long, default_value_t = 0)]
     pub preserve_fds: i32,
+}
+
+/// Create a container, leaving its process waiting for `start`
+#[derive(Debug, Args)]
+pub struct Create {
+    #[command(flatten)]
+    pub container: ContainerArgs,
     /// Stay as the container's parent until its process ends (after a `start` from
     /// anyone), forwarding signals and recording how it ended in its state; the
     /// container is kept until `delete`. A tscontainer extension.

@@ -16,7 +16,7 @@ mod start;
 mod state;
 mod update;
 
-pub use create::Create;
+pub use create::{ContainerArgs, Create};
 pub use delete::Delete;
 pub use events::Events;
 pub use exec::Exec;

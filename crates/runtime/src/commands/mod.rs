@@ -20,12 +20,34 @@ use anyhow::bail;
 use tscontainer_core::cgroups::Roots;
 use tscontainer_core::state::StateStore;
 
-use crate::cli::{Cli, Command};
+use tscontainer_core::container::CreateOptions;
+use tscontainer_core::syscall::LinuxSyscall;
+
+use crate::cli::{Cli, Command, ContainerArgs};
 
 /// What every command works with.
 pub struct Context {
     pub store: StateStore,
     pub roots: Roots,
+}
+
+impl Context {
+    /// `create`'s options from the flags `create` and `run` share.
+    pub fn create_options<'a>(&'a self, args: &'a ContainerArgs, foreground: bool) -> CreateOptions<'a> {
+        CreateOptions {
+            id: &args.id,
+            bundle: &args.bundle,
+            store: &self.store,
+            console_socket: args.console_socket.as_deref(),
+            pid_file: args.pid_file.as_deref(),
+            no_pivot: args.no_pivot,
+            no_new_keyring: args.no_new_keyring,
+            preserve_fds: args.preserve_fds,
+            foreground,
+            cgroup_roots: &self.roots,
+            sys: &LinuxSyscall,
+        }
+    }
 }
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {

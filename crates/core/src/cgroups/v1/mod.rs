@@ -15,7 +15,7 @@ use oci_spec::runtime::LinuxResources;
 
 use super::stats::{keyed, number, MemoryEntry, Stats, Throttling};
 use super::{
-    hugetlb, oom_kill_from, parse_pids, rdma, read_value, remove_dir, write_value, CgroupError, CgroupPath,
+    all_pids, hugetlb, oom_kill_from, rdma, read_value, remove_dir, write_value, CgroupError, CgroupPath,
     ContainerView, FreezerState, HierarchyView, Roots, Setup,
 };
 use crate::mountinfo::{parse_mountinfo, parse_proc_cgroup, OwnCgroup};
@@ -147,20 +147,6 @@ impl Manager {
     fn dirs(&self) -> impl Iterator<Item = &Path> {
         self.hierarchies.iter().map(|h| h.dir.as_path()).chain(self.unified.as_deref())
     }
-
-    /// Every process in the container's cgroup and its descendants.
-    fn all_pids(dir: &Path, out: &mut Vec<i32>) {
-        if let Ok(text) = std::fs::read_to_string(dir.join("cgroup.procs")) {
-            out.extend(parse_pids(&text));
-        }
-        if let Ok(entries) = std::fs::read_dir(dir) {
-            for entry in entries.flatten() {
-                if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                    Self::all_pids(&entry.path(), out);
-                }
-            }
-        }
-    }
 }
 
 impl super::CgroupManager for Manager {
@@ -286,11 +272,7 @@ impl super::CgroupManager for Manager {
         if !dir.exists() {
             return Ok(Vec::new());
         }
-        let mut pids = Vec::new();
-        Self::all_pids(&dir, &mut pids);
-        pids.sort_unstable();
-        pids.dedup();
-        Ok(pids)
+        Ok(all_pids(&dir))
     }
 
     fn oom_kill_count(&self) -> Result<u64, CgroupError> {

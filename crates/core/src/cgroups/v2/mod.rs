@@ -10,8 +10,8 @@ use oci_spec::runtime::LinuxResources;
 
 use super::stats::{keyed, number, MemoryEntry, Stats, Throttling};
 use super::{
-    oom_kill_from, parse_pids, read_value, remove_dir, write_value, CgroupError, CgroupPath, ContainerView,
-    FreezerState, Roots,
+    all_pids, oom_kill_from, read_value, remove_dir, write_value, CgroupError, CgroupPath, ContainerView, FreezerState,
+    Roots,
 };
 use crate::mountinfo::parse_proc_cgroup;
 
@@ -78,19 +78,6 @@ impl Manager {
             Ok(())
         } else {
             Err(CgroupError::ControllerMissing { controller, what })
-        }
-    }
-
-    fn all_pids(dir: &Path, out: &mut Vec<i32>) {
-        if let Ok(text) = std::fs::read_to_string(dir.join("cgroup.procs")) {
-            out.extend(parse_pids(&text));
-        }
-        if let Ok(entries) = std::fs::read_dir(dir) {
-            for entry in entries.flatten() {
-                if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                    Self::all_pids(&entry.path(), out);
-                }
-            }
         }
     }
 }
@@ -203,11 +190,7 @@ impl super::CgroupManager for Manager {
     }
 
     fn pids(&self) -> Result<Vec<i32>, CgroupError> {
-        let mut pids = Vec::new();
-        Self::all_pids(&self.dir, &mut pids);
-        pids.sort_unstable();
-        pids.dedup();
-        Ok(pids)
+        Ok(all_pids(&self.dir))
     }
 
     fn oom_kill_count(&self) -> Result<u64, CgroupError> {
