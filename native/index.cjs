@@ -836,7 +836,9 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.buildRunSpec = nativeBinding.buildRunSpec
+module.exports.containerConfig = nativeBinding.containerConfig
 module.exports.containerState = nativeBinding.containerState
+module.exports.containerStats = nativeBinding.containerStats
 module.exports.defaultStateRoot = nativeBinding.defaultStateRoot
 module.exports.listContainers = nativeBinding.listContainers
 module.exports.nativeVersion = nativeBinding.nativeVersion

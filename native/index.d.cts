@@ -12,6 +12,9 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 /** Builds the complete OCI config (`config.json` text) for a `run`. */
 export declare function buildRunSpec(options: RunSpecOptions): string
 
+/** The config a container was created from (`config.json` text). */
+export declare function containerConfig(id: string, root?: string | undefined | null): string
+
 /** A container as the state store sees it. */
 export interface ContainerInfo {
   id: string
@@ -22,13 +25,32 @@ export interface ContainerInfo {
   bundle: string
   rootfs: string
   created: string
+  /** Set once a supervised container's process has ended. */
+  exit?: ExitInfo
 }
 
 /** One container's live state. */
 export declare function containerState(id: string, root?: string | undefined | null): ContainerInfo
 
+/**
+ * A container's resource usage from its cgroup, as JSON in runc's `events --stats`
+ * shape (cpu, memory, pids). Reading cgroup files creates no process.
+ */
+export declare function containerStats(id: string, root?: string | undefined | null): string
+
 /** Where container state lives for this user when no root is given. */
 export declare function defaultStateRoot(): string
+
+/** How a container's process ended, as its supervising runtime recorded it. */
+export interface ExitInfo {
+  /** The exit code, or 128 + the signal number. */
+  exitCode: number
+  /** `SIGKILL` and the like when a signal ended it. */
+  signal?: string
+  oomKilled: boolean
+  /** RFC 3339, UTC. */
+  finished: string
+}
 
 /** Every container in the state root. */
 export declare function listContainers(root?: string | undefined | null): Array<ContainerInfo>
