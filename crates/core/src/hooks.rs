@@ -100,6 +100,14 @@ pub fn run(spec: &Spec, kind: HookKind, state: &HookState) -> Result<(), HookErr
     Ok(())
 }
 
+/// Runs every hook of one kind even when some fail, returning the failures: poststart
+/// and poststop hooks only warn, and the rest still run (runtime-spec, Lifecycle).
+pub fn run_all(spec: &Spec, kind: HookKind, state: &HookState) -> Vec<String> {
+    let Some(hooks) = spec.hooks() else { return Vec::new() };
+    let input = serde_json::to_vec(state).unwrap_or_default();
+    kind.of(hooks).iter().filter_map(|hook| run_one(hook, kind, &input).err()).map(|e| e.to_string()).collect()
+}
+
 fn run_one(hook: &Hook, kind: HookKind, input: &[u8]) -> Result<(), HookError> {
     let path = hook.path().display().to_string();
     let args = hook.args().clone().unwrap_or_default();
@@ -191,6 +199,19 @@ mod tests {
         let s = spec(r#"{"poststop":[{"path":"/bin/sh","args":["sh","-c","echo nope >&2; exit 3"]}]}"#);
         let err = run(&s, HookKind::Poststop, &state()).unwrap_err().to_string();
         assert_eq!(err, "poststop hook /bin/sh failed: exit status: 3: nope");
+    }
+
+    #[test]
+    fn warning_hooks_all_run_despite_failures() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let s = spec(&format!(
+            r#"{{"poststart":[{{"path":"/bin/false"}},{{"path":"/bin/sh","args":["sh","-c","echo ran > {}"]}}]}}"#,
+            out.display()
+        ));
+        let failures = run_all(&s, HookKind::Poststart, &state());
+        assert_eq!(failures.len(), 1);
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "ran\n");
     }
 
     #[test]

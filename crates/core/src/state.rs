@@ -135,6 +135,9 @@ pub struct ContainerState {
     #[serde(default)]
     pub annotations: HashMap<String, String>,
     pub cgroup_path: CgroupPath,
+    /// Parent cgroup directories this container's creation made, removed with it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cgroup_parents: Vec<PathBuf>,
     /// The config the container was created from, so later commands need no bundle.
     pub config: Spec,
     /// How the container's process ended, recorded by the runtime that supervised it.
@@ -363,6 +366,7 @@ mod tests {
             created: rfc3339(std::time::SystemTime::now()),
             annotations: HashMap::new(),
             cgroup_path: CgroupPath("/x".into()),
+            cgroup_parents: Vec::new(),
             config: Spec::default(),
             exit: None,
         }

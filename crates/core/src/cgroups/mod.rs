@@ -112,8 +112,9 @@ pub struct HierarchyView {
 
 /// One interface for every cgroup backend.
 pub trait CgroupManager {
-    /// Creates the container's cgroup directories.
-    fn create(&self) -> Result<(), CgroupError>;
+    /// Creates the container's cgroup directories; returns the parent directories it had
+    /// to create on the way (deepest last), which the container's deletion removes too.
+    fn create(&self) -> Result<Vec<PathBuf>, CgroupError>;
     /// Writes the limits in `resources`; a limit this host cannot apply is an error.
     fn apply(&self, resources: &LinuxResources) -> Result<(), CgroupError>;
     /// Moves a process into the container's cgroup.
@@ -217,7 +218,7 @@ macro_rules! dispatch {
 }
 
 impl CgroupManager for AnyManager {
-    fn create(&self) -> Result<(), CgroupError> {
+    fn create(&self) -> Result<Vec<PathBuf>, CgroupError> {
         dispatch!(self, m => m.create())
     }
     fn apply(&self, resources: &LinuxResources) -> Result<(), CgroupError> {
@@ -287,6 +288,22 @@ pub(crate) fn all_pids(dir: &Path) -> Vec<i32> {
     pids.sort_unstable();
     pids.dedup();
     pids
+}
+
+/// Creates `dir` and any missing parents, returning the parents it created (deepest last).
+pub(crate) fn create_dir_all(dir: &Path) -> Result<Vec<PathBuf>, CgroupError> {
+    let mut missing: Vec<&Path> = dir.ancestors().skip(1).take_while(|p| !p.exists()).collect();
+    missing.reverse();
+    std::fs::create_dir_all(dir).map_err(|source| CgroupError::Create { path: dir.to_path_buf(), source })?;
+    Ok(missing.into_iter().map(Path::to_path_buf).collect())
+}
+
+/// Removes parent directories a container's creation made, deepest first, unless
+/// another container has moved in since (then the directory is not empty).
+pub fn remove_created_parents(dirs: &[PathBuf]) {
+    for dir in dirs.iter().rev() {
+        let _ = std::fs::remove_dir(dir);
+    }
 }
 
 /// Removes a cgroup directory, waiting briefly for exiting processes to leave it; a

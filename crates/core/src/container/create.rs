@@ -59,7 +59,7 @@ pub struct Created {
 #[derive(Default)]
 struct Undo<'a> {
     store: Option<(&'a StateStore, &'a str)>,
-    cgroup: Option<(CgroupPath, &'a Roots)>,
+    cgroup: Option<(CgroupPath, &'a Roots, Vec<std::path::PathBuf>)>,
     init: Option<Pid>,
 }
 
@@ -70,10 +70,11 @@ impl Undo<'_> {
             let _ = kill(pid, Signal::SIGKILL);
             let _ = waitpid(pid, None);
         }
-        if let Some((path, roots)) = self.cgroup {
+        if let Some((path, roots, parents)) = self.cgroup {
             if let Err(e) = cgroups::manager(&path, roots).and_then(|cg| cg.remove()) {
                 failures.push(e.to_string());
             }
+            cgroups::remove_created_parents(&parents);
         }
         if let Some((store, id)) = self.store {
             if let Err(e) = store.remove(id) {
@@ -146,14 +147,18 @@ fn create_in<'a>(
         created: rfc3339(std::time::SystemTime::now()),
         annotations: spec.annotations().clone().unwrap_or_default(),
         cgroup_path: cgroup_path.clone(),
+        cgroup_parents: Vec::new(),
         config: spec.clone(),
         exit: None,
     };
     opts.store.save(&state)?;
 
     let cgroup = cgroups::manager(&cgroup_path, opts.cgroup_roots)?;
-    undo.cgroup = Some((cgroup_path.clone(), opts.cgroup_roots));
-    cgroup.create()?;
+    // Registered before creating, so a half-made cgroup is removed too.
+    undo.cgroup = Some((cgroup_path.clone(), opts.cgroup_roots, Vec::new()));
+    let parents = cgroup.create()?;
+    undo.cgroup = Some((cgroup_path.clone(), opts.cgroup_roots, parents.clone()));
+    state.cgroup_parents = parents;
     if let Some(resources) = linux.and_then(|l| l.resources().as_ref()) {
         let mut resources = resources.clone();
         if let Some(rules) = resources.devices().as_ref().filter(|r| !r.is_empty()) {

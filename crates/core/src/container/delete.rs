@@ -62,10 +62,7 @@ pub fn delete(store: &StateStore, id: &str, force: bool, roots: &Roots) -> Resul
         }
     }
     cgroup.remove()?;
+    cgroups::remove_created_parents(&state.cgroup_parents);
     store.remove(id)?;
-    let mut warnings = Vec::new();
-    if let Err(e) = hooks::run(&state.config, HookKind::Poststop, &state.hook_state("stopped")) {
-        warnings.push(e.to_string());
-    }
-    Ok(warnings)
+    Ok(hooks::run_all(&state.config, HookKind::Poststop, &state.hook_state("stopped")))
 }

@@ -53,9 +53,5 @@ pub fn start(store: &StateStore, id: &str, roots: &Roots) -> Result<Vec<String>,
     let _ = std::fs::remove_file(&fifo);
     state.status = Status::Running;
     store.save(&state)?;
-    let mut warnings = Vec::new();
-    if let Err(e) = hooks::run(&state.config, HookKind::Poststart, &state.hook_state("running")) {
-        warnings.push(e.to_string());
-    }
-    Ok(warnings)
+    Ok(hooks::run_all(&state.config, HookKind::Poststart, &state.hook_state("running")))
 }

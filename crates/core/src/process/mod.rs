@@ -4,6 +4,7 @@
 
 mod capabilities;
 mod exec;
+mod lsm;
 mod rlimits;
 pub mod setup;
 mod tty;
@@ -11,6 +12,7 @@ mod user;
 
 pub use capabilities::{apply_capabilities, capability_index, drop_bounding_set, grantable, ungrantable};
 pub use exec::{exec, find_executable};
+pub use lsm::{apparmor_enabled, set_apparmor_exec_profile};
 pub use rlimits::apply_rlimits;
 pub use tty::{open_console, set_winsize, winsize_of};
 pub use user::switch_user;

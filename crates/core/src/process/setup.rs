@@ -9,8 +9,8 @@ use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 use oci_spec::runtime::Process;
 
 use super::{
-    apply_capabilities, apply_rlimits, drop_bounding_set, exec, find_executable, grantable, open_console, switch_user,
-    ProcessError,
+    apparmor_enabled, apply_capabilities, apply_rlimits, drop_bounding_set, exec, find_executable, grantable,
+    open_console, set_apparmor_exec_profile, switch_user, ProcessError,
 };
 use crate::channel::{Channel, Message};
 use crate::seccomp::Filter;
@@ -47,6 +47,9 @@ pub fn prepare(
         channel.send_with_fd(&Message::Console, Some(master.as_raw_fd()))?;
     }
     apply_rlimits(process.rlimits().as_deref().unwrap_or_default(), sys)?;
+    if let Some(profile) = process.apparmor_profile().as_deref().filter(|p| !p.is_empty() && apparmor_enabled()) {
+        set_apparmor_exec_profile(profile)?;
+    }
     let no_new_privileges = process.no_new_privileges() == Some(true);
     if no_new_privileges {
         sys.set_no_new_privs().map_err(ProcessError::NoNewPrivileges)?;

@@ -15,8 +15,8 @@ use oci_spec::runtime::LinuxResources;
 
 use super::stats::{keyed, number, MemoryEntry, Stats, Throttling};
 use super::{
-    all_pids, hugetlb, oom_kill_from, rdma, read_value, remove_dir, write_value, CgroupError, CgroupPath,
-    ContainerView, FreezerState, HierarchyView, Roots, Setup,
+    all_pids, create_dir_all, hugetlb, oom_kill_from, rdma, read_value, remove_dir, write_value, CgroupError,
+    CgroupPath, ContainerView, FreezerState, HierarchyView, Roots, Setup,
 };
 use crate::mountinfo::{parse_mountinfo, parse_proc_cgroup, OwnCgroup};
 
@@ -144,26 +144,37 @@ impl Manager {
         available.split_whitespace().any(|c| c == controller).then_some(dir)
     }
 
+    fn create_into(&self, parents: &mut Vec<PathBuf>) -> Result<(), CgroupError> {
+        for h in &self.hierarchies {
+            parents.extend(create_dir_all(&h.dir)?);
+            if h.has("cpuset") {
+                cpuset::inherit_from_parents(&h.mount_point, &h.dir)?;
+            }
+        }
+        if let (Some(dir), Some(root)) = (&self.unified, &self.unified_root) {
+            parents.extend(create_dir_all(dir)?);
+            // Whatever the cgroup2 side carries (hugetlb on this project's hosts) is for
+            // the container to use too.
+            super::v2::enable_controllers(root, dir)?;
+        }
+        Ok(())
+    }
+
     fn dirs(&self) -> impl Iterator<Item = &Path> {
         self.hierarchies.iter().map(|h| h.dir.as_path()).chain(self.unified.as_deref())
     }
 }
 
 impl super::CgroupManager for Manager {
-    fn create(&self) -> Result<(), CgroupError> {
-        for h in &self.hierarchies {
-            std::fs::create_dir_all(&h.dir).map_err(|source| CgroupError::Create { path: h.dir.clone(), source })?;
-            if h.has("cpuset") {
-                cpuset::inherit_from_parents(&h.mount_point, &h.dir)?;
-            }
+    fn create(&self) -> Result<Vec<PathBuf>, CgroupError> {
+        let mut parents = Vec::new();
+        if let Err(e) = self.create_into(&mut parents) {
+            // Whatever was made before the failure goes again.
+            let _ = self.remove();
+            super::remove_created_parents(&parents);
+            return Err(e);
         }
-        if let (Some(dir), Some(root)) = (&self.unified, &self.unified_root) {
-            std::fs::create_dir_all(dir).map_err(|source| CgroupError::Create { path: dir.clone(), source })?;
-            // Whatever the cgroup2 side carries (hugetlb on this project's hosts) is for
-            // the container to use too.
-            super::v2::enable_controllers(root, dir)?;
-        }
-        Ok(())
+        Ok(parents)
     }
 
     fn apply(&self, r: &LinuxResources) -> Result<(), CgroupError> {

@@ -10,8 +10,8 @@ use oci_spec::runtime::LinuxResources;
 
 use super::stats::{keyed, number, MemoryEntry, Stats, Throttling};
 use super::{
-    all_pids, oom_kill_from, read_value, remove_dir, write_value, CgroupError, CgroupPath, ContainerView, FreezerState,
-    Roots,
+    all_pids, create_dir_all, oom_kill_from, read_value, remove_dir, write_value, CgroupError, CgroupPath,
+    ContainerView, FreezerState, Roots,
 };
 use crate::mountinfo::parse_proc_cgroup;
 
@@ -83,9 +83,14 @@ impl Manager {
 }
 
 impl super::CgroupManager for Manager {
-    fn create(&self) -> Result<(), CgroupError> {
-        std::fs::create_dir_all(&self.dir).map_err(|source| CgroupError::Create { path: self.dir.clone(), source })?;
-        enable_controllers(&self.root, &self.dir)
+    fn create(&self) -> Result<Vec<PathBuf>, CgroupError> {
+        let parents = create_dir_all(&self.dir)?;
+        if let Err(e) = enable_controllers(&self.root, &self.dir) {
+            let _ = self.remove();
+            super::remove_created_parents(&parents);
+            return Err(e);
+        }
+        Ok(parents)
     }
 
     fn apply(&self, r: &LinuxResources) -> Result<(), CgroupError> {
