@@ -37,4 +37,7 @@ pub struct Create {
     /// container is kept until `delete`. A tscontainer extension.
     #[arg(long)]
     pub supervise: bool,
+    /// With --supervise: delete the container once its process has ended
+    #[arg(long, requires = "supervise")]
+    pub rm: bool,
 }

@@ -10,7 +10,7 @@ pub fn run(ctx: &Context, args: Create) -> anyhow::Result<i32> {
     let created = container::create(&ctx.create_options(&args.container, args.supervise))?;
     crate::logging::warn_all(&created.warnings);
     if args.supervise {
-        return supervise::until_exit(ctx, &args.container.id, created, Ok(()), true);
+        return supervise::until_exit(ctx, &args.container.id, created, Ok(()), !args.rm);
     }
     Ok(0)
 }
