@@ -27,6 +27,7 @@ pub mod signal;
 pub mod spec;
 pub mod state;
 pub mod syscall;
+pub mod userns;
 
 /// Callers build and read specs with the same `oci-spec` version this library uses.
 pub use oci_spec;

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use nix::fcntl::{open, OFlag};
 use nix::sched::CloneFlags;
 use nix::sys::stat::Mode;
-use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Spec};
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
 use crate::syscall::{Syscall, SyscallError};
 
@@ -35,12 +35,8 @@ pub enum NamespaceError {
     },
     #[error("cannot create the cgroup namespace: {0}")]
     Cgroup(#[source] SyscallError),
-    #[error("cannot write the user namespace map {}: {source}", path.display())]
-    IdMap {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    IdMap(#[from] crate::userns::IdMapError),
 }
 
 pub(crate) fn flag(t: LinuxNamespaceType) -> CloneFlags {
@@ -170,28 +166,6 @@ impl Namespaces {
         }
         Ok(())
     }
-}
-
-/// Writes the user namespace's id maps for `pid` from the spec, as root may do directly.
-pub fn write_id_maps(pid: i32, spec: &Spec) -> Result<(), NamespaceError> {
-    let linux = spec.linux().as_ref();
-    let render = |maps: Option<&Vec<LinuxIdMapping>>| {
-        maps.into_iter()
-            .flatten()
-            .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
-            .collect::<String>()
-    };
-    for (file, text) in [
-        ("uid_map", render(linux.and_then(|l| l.uid_mappings().as_ref()))),
-        ("gid_map", render(linux.and_then(|l| l.gid_mappings().as_ref()))),
-    ] {
-        if text.is_empty() {
-            continue;
-        }
-        let path = PathBuf::from(format!("/proc/{pid}/{file}"));
-        std::fs::write(&path, text).map_err(|source| NamespaceError::IdMap { path, source })?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

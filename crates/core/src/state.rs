@@ -199,9 +199,11 @@ impl StateStore {
     /// Claims `id` by creating its directory; fails if another container holds it.
     pub fn create_dir(&self, id: &str) -> Result<PathBuf, StateError> {
         validate_id(id)?;
+        // Root's state may be read by anyone (as runc's); a user's is that user's alone.
+        let mode = if nix::unistd::geteuid().is_root() { 0o711 } else { 0o700 };
         std::fs::DirBuilder::new()
             .recursive(true)
-            .mode(0o711)
+            .mode(mode)
             .create(&self.root)
             .map_err(Self::io("create", &self.root))?;
         let dir = self.dir(id);

@@ -156,10 +156,25 @@ fn create_in<'a>(
     let cgroup = cgroups::manager(&cgroup_path, opts.cgroup_roots)?;
     // Registered before creating, so a half-made cgroup is removed too.
     undo.cgroup = Some((cgroup_path.clone(), opts.cgroup_roots, Vec::new()));
-    let parents = cgroup.create()?;
-    undo.cgroup = Some((cgroup_path.clone(), opts.cgroup_roots, parents.clone()));
-    state.cgroup_parents = parents;
-    if let Some(resources) = linux.and_then(|l| l.resources().as_ref()) {
+    let resources = linux.and_then(|l| l.resources().as_ref());
+    let in_cgroup = match cgroup.create() {
+        Ok(parents) => {
+            undo.cgroup = Some((cgroup_path.clone(), opts.cgroup_roots, parents.clone()));
+            state.cgroup_parents = parents;
+            true
+        }
+        // A user who may not create cgroups still gets a container, as long as it asks
+        // for no limit; a limit nobody would enforce is an error, never dropped.
+        Err(e) if !nix::unistd::geteuid().is_root() && denied(&e) => match resources.and_then(requested_limit) {
+            None => {
+                undo.cgroup = None;
+                false
+            }
+            Some(what) => return Err(ContainerError::CgroupDenied { what, error: e }.into()),
+        },
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(resources) = resources.filter(|_| in_cgroup) {
         let mut resources = resources.clone();
         if let Some(rules) = resources.devices().as_ref().filter(|r| !r.is_empty()) {
             let devices = linux.and_then(|l| l.devices().as_deref()).unwrap_or_default();
@@ -203,9 +218,11 @@ fn create_in<'a>(
     state.pid = Some(pid.as_raw());
     state.pid_start_time = crate::proc::stat(pid.as_raw()).map(|s| s.start_time);
     opts.store.save(&state)?;
-    cgroup.add_task(pid.as_raw())?;
+    if in_cgroup {
+        cgroup.add_task(pid.as_raw())?;
+    }
     if namespaces.is_new(LinuxNamespaceType::User) {
-        crate::namespaces::write_id_maps(pid.as_raw(), spec)?;
+        crate::userns::write_id_maps(pid.as_raw(), spec).map_err(crate::namespaces::NamespaceError::from)?;
     }
     ours.send(&Message::Proceed { pid: pid.as_raw() })?;
 
@@ -255,7 +272,40 @@ fn create_in<'a>(
     // Success: nothing to undo.
     *undo = Undo::default();
     drop(lock);
-    Ok(Created { state, console, channel: ours, warnings: warnings(spec, namespaces) })
+    let mut warnings = warnings(spec, namespaces);
+    if !in_cgroup {
+        warnings.push(
+            "this user may not create cgroups here, so the container runs in the runtime's own cgroup, without limits"
+                .into(),
+        );
+    }
+    Ok(Created { state, console, channel: ours, warnings })
+}
+
+/// The cgroup filesystem refused us: not ours to write.
+fn denied(e: &cgroups::CgroupError) -> bool {
+    matches!(e, cgroups::CgroupError::Create { source, .. }
+        if matches!(source.kind(), std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem))
+}
+
+/// The first limit among `resources`, by name. Device rules do not count: without a
+/// cgroup, a container in a user namespace still cannot create or reach other devices.
+fn requested_limit(r: &oci_spec::runtime::LinuxResources) -> Option<&'static str> {
+    if r.memory().is_some() {
+        Some("memory limit")
+    } else if r.pids().is_some() {
+        Some("pids limit")
+    } else if r.cpu().is_some() {
+        Some("CPU limit")
+    } else if r.block_io().is_some() {
+        Some("block I/O limit")
+    } else if r.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()) {
+        Some("huge page limit")
+    } else if r.unified().as_ref().is_some_and(|u| !u.is_empty()) {
+        Some("unified cgroup setting")
+    } else {
+        None
+    }
 }
 
 /// What a config asks for that the container cannot get, said once at create.

@@ -36,6 +36,12 @@ pub enum ContainerError {
     InvalidStatus { id: String, status: Status, action: &'static str },
     #[error("unable to start container process: {}", .0.message)]
     Init(InitFailure),
+    #[error("the {what} cannot be applied: {error}; this user may not create cgroups there (on a cgroup v2 host, run from a cgroup delegated to you, e.g. `systemd-run --user --scope -p Delegate=yes`), or run without the limit")]
+    CgroupDenied {
+        what: &'static str,
+        #[source]
+        error: crate::cgroups::CgroupError,
+    },
     #[error("the container's init exited before it was ready ({0})")]
     InitDied(String),
     #[error("the container's init was OOM-killed while setting up: the memory limit{} is too low to start it", .limit.map(|l| format!(" ({l} bytes)")).unwrap_or_default())]

@@ -58,6 +58,25 @@ pub(super) fn mount(
     sys: &dyn Syscall,
 ) -> Result<(), RootfsError> {
     let flags = options.flags - (MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
+    if plan.in_user_namespace && matches!(plan.cgroup_view, ContainerView::Legacy { .. }) {
+        // cgroup v1 hierarchies can only be mounted from the initial user namespace: a
+        // container in its own sees the host's tree, read-only.
+        let host = Path::new(crate::cgroups::DEFAULT_CGROUP_ROOT);
+        let target = mkdir_all_in_root(root, dest, Mode::from_bits_truncate(0o755)).map_err(resolve_err(dest))?;
+        let what = format!("the host's cgroups on {}", dest.display());
+        sys.mount(Some(host), &fd_path(target.as_fd()), None, MsFlags::MS_BIND | MsFlags::MS_REC, None)
+            .map_err(mount_err(what.clone()))?;
+        let top = open_in_root(root, dest, OFlag::O_PATH).map_err(resolve_err(dest))?;
+        return sys
+            .mount(
+                None,
+                &fd_path(top.as_fd()),
+                None,
+                MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | flags,
+                None,
+            )
+            .map_err(mount_err(what));
+    }
     match plan.cgroup_view {
         ContainerView::Unified { host_dir } => {
             mount_one(CgroupFs { dest, fstype: "cgroup2", data: None, host_dir, flags }, root, plan, sys)

@@ -112,6 +112,19 @@ pub(super) fn mount_entry(
             Err(e) if typ == "sysfs" && matches!(e.errno, Errno::EPERM | Errno::EBUSY) => {
                 return mount_entry(&host_sys_bind(m), root, plan, sys);
             }
+            // In a user namespace without the tty group mapped, devpts refuses `gid=5`:
+            // the ptys then belong to the container's root group, as with crun.
+            Err(e)
+                if typ == "devpts"
+                    && plan.in_user_namespace
+                    && e.errno == Errno::EINVAL
+                    && data.is_some_and(|d| d.contains("gid=")) =>
+            {
+                let without_gid: Vec<&str> = options.data.split(',').filter(|o| !o.starts_with("gid=")).collect();
+                let data = without_gid.join(",");
+                sys.mount(Some(&source), &fd_path(target.as_fd()), fstype, options.flags, Some(data.as_str()))
+                    .map_err(mount_err)?;
+            }
             other => other.map_err(mount_err)?,
         }
         if let Some(hidden) = hidden {

@@ -148,6 +148,20 @@ pub(crate) fn rlimits() -> Result<Vec<PosixRlimit>, SpecError> {
     Ok(vec![nofile])
 }
 
+/// runc's `spec --rootless`: the default spec for the calling user, with its ids mapped
+/// into a user namespace, and no resources (without a delegated cgroup nothing could
+/// enforce them).
+pub fn default_rootless_spec() -> Result<Spec, SpecError> {
+    let mut spec = default_spec()?;
+    let (uid, gid) = (nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw());
+    super::make_rootless(&mut spec, &super::id_maps(uid, gid, crate::userns::subordinate_ranges(uid, gid))?)?;
+    if let Some(mut linux) = spec.linux().clone() {
+        linux.set_resources(None);
+        spec.set_linux(Some(linux));
+    }
+    Ok(spec)
+}
+
 /// The config `tscontainer-runtime spec` writes: runc's template with our defaults
 /// (a `sh` in `rootfs/`, a read-only root, every namespace but user and network-less).
 pub fn default_spec() -> Result<Spec, SpecError> {

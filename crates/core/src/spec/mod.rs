@@ -2,13 +2,15 @@
 //! building the spec that `tscontainer run` uses.
 
 mod defaults;
+mod rootless;
 mod run;
 mod seccomp;
 mod units;
 mod user;
 mod validate;
 
-pub use defaults::{default_spec, DEFAULT_PATH};
+pub use defaults::{default_rootless_spec, default_spec, DEFAULT_PATH};
+pub use rootless::{delegated_cgroup, id_maps, make_rootless, mapped, IdMaps};
 pub use run::{build_run_spec, Network, RunOptions};
 pub use seccomp::default_profile as default_seccomp_profile;
 pub use units::{parse_cpus, parse_memory, parse_size, MIN_MEMORY};

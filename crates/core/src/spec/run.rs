@@ -207,13 +207,43 @@ fn online_cpus() -> u64 {
     u64::try_from(n).ok().filter(|n| *n > 0).unwrap_or(1)
 }
 
-/// Builds the complete config for a `tscontainer run`.
-pub fn build_run_spec(opts: &RunOptions) -> Result<Spec, SpecError> {
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
-    build_run_spec_in(opts, &cwd, online_cpus())
+/// Who runs the container, as far as the spec cares.
+#[derive(Debug, Clone)]
+pub(crate) struct Caller {
+    uid: u32,
+    gid: u32,
+    /// The user's subordinate id ranges, when it has them and the helpers to map them.
+    ranges: Option<(crate::userns::SubordinateRange, crate::userns::SubordinateRange)>,
+    /// A cgroup (v2) delegated to the user, under which its containers' cgroups go.
+    delegated_cgroup: Option<PathBuf>,
 }
 
-fn build_run_spec_in(opts: &RunOptions, cwd: &Path, online_cpus: u64) -> Result<Spec, SpecError> {
+impl Caller {
+    fn this_process() -> Self {
+        let (uid, gid) = (nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw());
+        if uid == 0 {
+            return Caller { uid, gid, ranges: None, delegated_cgroup: None };
+        }
+        let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+        let root = Path::new(crate::cgroups::DEFAULT_CGROUP_ROOT);
+        let unified = crate::cgroups::detect(root).is_ok_and(|s| s == crate::cgroups::Setup::Unified);
+        Caller {
+            uid,
+            gid,
+            ranges: crate::userns::subordinate_ranges(uid, gid),
+            delegated_cgroup: unified.then(|| super::delegated_cgroup(&own, root, uid)).flatten(),
+        }
+    }
+}
+
+/// Builds the complete config for a `tscontainer run`; run by an unprivileged user, the
+/// container gets a user namespace (see `spec::rootless`).
+pub fn build_run_spec(opts: &RunOptions) -> Result<Spec, SpecError> {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    build_run_spec_in(opts, &cwd, online_cpus(), &Caller::this_process())
+}
+
+fn build_run_spec_in(opts: &RunOptions, cwd: &Path, online_cpus: u64, caller: &Caller) -> Result<Spec, SpecError> {
     use LinuxNamespaceType::*;
     crate::state::validate_id(&opts.id).map_err(|e| SpecError::option("name", &opts.id, e.to_string()))?;
     if opts.command.is_empty() {
@@ -333,8 +363,32 @@ fn build_run_spec_in(opts: &RunOptions, cwd: &Path, online_cpus: u64) -> Result<
         .linux(linux)
         .build()
         .map_err(invalid("spec"))?;
+    let mut spec = spec;
+    if caller.uid != 0 {
+        rootless(&mut spec, opts, caller, user.uid, user.gid)?;
+    }
     super::validate(&spec)?;
     Ok(spec)
+}
+
+/// What an unprivileged caller's container needs: the user namespace and its maps, a
+/// user that exists in them, and a cgroup only under a delegated one.
+fn rootless(spec: &mut Spec, opts: &RunOptions, caller: &Caller, uid: u32, gid: u32) -> Result<(), SpecError> {
+    let maps = super::id_maps(caller.uid, caller.gid, caller.ranges)?;
+    if !super::mapped(&maps.uids, uid) || !super::mapped(&maps.gids, gid) {
+        let value = opts.user.clone().unwrap_or_default();
+        let reason = if maps.ranges {
+            "it is outside the ids /etc/subuid and /etc/subgid grant you".to_string()
+        } else {
+            "without subordinate ids (an entry in /etc/subuid and /etc/subgid, and newuidmap installed) only root exists in your containers".to_string()
+        };
+        return Err(SpecError::option("user", value, reason));
+    }
+    super::make_rootless(spec, &maps)?;
+    let mut linux = spec.linux().clone().unwrap_or_default();
+    linux.set_cgroups_path(caller.delegated_cgroup.as_ref().map(|d| d.join(format!("tscontainer-{}", opts.id))));
+    spec.set_linux(Some(linux));
+    Ok(())
 }
 
 #[cfg(test)]
@@ -346,7 +400,7 @@ mod tests {
     }
 
     fn build(o: &RunOptions) -> Result<Spec, SpecError> {
-        build_run_spec_in(o, Path::new("/"), 2)
+        build_run_spec_in(o, Path::new("/"), 2, &Caller { uid: 0, gid: 0, ranges: None, delegated_cgroup: None })
     }
 
     #[test]
@@ -461,6 +515,26 @@ mod tests {
         let caps = spec.process().as_ref().unwrap().capabilities().as_ref().unwrap();
         assert!(caps.effective().as_ref().unwrap().is_empty());
         assert_eq!(caps.bounding().as_ref().unwrap().len(), 14);
+    }
+
+    #[test]
+    fn unprivileged_callers_get_a_user_namespace() {
+        let alone = Caller { uid: 1000, gid: 1000, ranges: None, delegated_cgroup: None };
+        let spec = build_run_spec_in(&opts(&["sh"]), Path::new("/"), 2, &alone).unwrap();
+        let linux = spec.linux().as_ref().unwrap();
+        assert!(linux.namespaces().as_ref().unwrap().iter().any(|n| n.typ() == LinuxNamespaceType::User));
+        assert_eq!(linux.uid_mappings().as_ref().unwrap().len(), 1);
+        assert!(linux.cgroups_path().is_none(), "no delegated cgroup, no cgroup path");
+        let mut o = opts(&["sh"]);
+        o.user = Some("1000".into());
+        let err = build_run_spec_in(&o, Path::new("/"), 2, &alone).unwrap_err().to_string();
+        assert!(err.contains("only root exists in your containers"), "{err}");
+        let r = crate::userns::SubordinateRange { start: 100_000, count: 65_536 };
+        let delegated = Caller { uid: 1000, gid: 1000, ranges: Some((r, r)), delegated_cgroup: Some("/d".into()) };
+        let spec = build_run_spec_in(&o, Path::new("/"), 2, &delegated).unwrap();
+        let linux = spec.linux().as_ref().unwrap();
+        assert_eq!(linux.uid_mappings().as_ref().unwrap().len(), 2);
+        assert_eq!(linux.cgroups_path().as_deref(), Some(Path::new("/d/tscontainer-c1")));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::cli::SpecCmd;
 
 pub fn run(args: SpecCmd) -> anyhow::Result<i32> {
     let path = args.bundle.join("config.json");
-    let spec = spec::default_spec()?;
+    let spec = if args.rootless { spec::default_rootless_spec()? } else { spec::default_spec()? };
     let text = serde_json::to_string_pretty(&spec)?;
     let mut file = std::fs::OpenOptions::new()
         .write(true)
