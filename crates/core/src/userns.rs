@@ -25,6 +25,23 @@ pub enum IdMapError {
     Refused { helper: &'static str, map: String, stderr: String },
 }
 
+/// The host setting that keeps unprivileged users from creating user namespaces, if any
+/// is set (read from `proc_sys`, normally /proc/sys): one sentence naming it and how to
+/// change it.
+pub fn restriction(proc_sys: &Path) -> Option<String> {
+    let read = |p: &str| std::fs::read_to_string(proc_sys.join(p)).ok().map(|s| s.trim().to_string());
+    if read("kernel/apparmor_restrict_unprivileged_userns").as_deref() == Some("1") {
+        return Some("AppArmor forbids unprivileged user namespaces on this host (kernel.apparmor_restrict_unprivileged_userns=1): allow them with `sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`, or give tscontainer-runtime an AppArmor profile with `userns`".into());
+    }
+    if read("kernel/unprivileged_userns_clone").as_deref() == Some("0") {
+        return Some("unprivileged user namespaces are disabled on this host (kernel.unprivileged_userns_clone=0): enable them with `sysctl -w kernel.unprivileged_userns_clone=1`".into());
+    }
+    if read("user/max_user_namespaces").as_deref() == Some("0") {
+        return Some("user namespaces are disabled on this host (user.max_user_namespaces=0): raise it with `sysctl -w user.max_user_namespaces=15000`".into());
+    }
+    None
+}
+
 /// A range of subordinate ids granted to a user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SubordinateRange {
@@ -146,6 +163,20 @@ mod tests {
         assert_eq!(subordinate_range(text, "carol", 1001), Some(SubordinateRange { start: 300000, count: 1000 }));
         assert_eq!(subordinate_range(text, "bob", 1002), None, "an empty range grants nothing");
         assert_eq!(subordinate_range(text, "dave", 1003), None);
+    }
+
+    #[test]
+    fn each_restricting_setting_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("kernel")).unwrap();
+        std::fs::create_dir_all(dir.path().join("user")).unwrap();
+        assert_eq!(restriction(dir.path()), None);
+        std::fs::write(dir.path().join("user/max_user_namespaces"), "0\n").unwrap();
+        assert!(restriction(dir.path()).unwrap().contains("user.max_user_namespaces=0"));
+        std::fs::write(dir.path().join("kernel/unprivileged_userns_clone"), "0\n").unwrap();
+        assert!(restriction(dir.path()).unwrap().contains("kernel.unprivileged_userns_clone=0"));
+        std::fs::write(dir.path().join("kernel/apparmor_restrict_unprivileged_userns"), "1\n").unwrap();
+        assert!(restriction(dir.path()).unwrap().contains("kernel.apparmor_restrict_unprivileged_userns=1"));
     }
 
     #[test]

@@ -97,6 +97,11 @@ pub fn create(opts: &CreateOptions<'_>) -> Result<Created, Error> {
     spec::validate(&spec)?;
     let rootfs = spec::resolve_rootfs(&spec, &bundle)?;
     let namespaces = Namespaces::from_spec(&spec);
+    if namespaces.is_new(LinuxNamespaceType::User) && !nix::unistd::geteuid().is_root() {
+        if let Some(reason) = crate::userns::restriction(Path::new("/proc/sys")) {
+            return Err(ContainerError::UserNamespacesForbidden(reason).into());
+        }
+    }
 
     let dir = opts.store.create_dir(opts.id)?;
     let mut undo = Undo { store: Some((opts.store, opts.id)), ..Undo::default() };

@@ -42,6 +42,8 @@ pub enum ContainerError {
         #[source]
         error: crate::cgroups::CgroupError,
     },
+    #[error("{0}")]
+    UserNamespacesForbidden(String),
     #[error("the container's init exited before it was ready ({0})")]
     InitDied(String),
     #[error("the container's init was OOM-killed while setting up: the memory limit{} is too low to start it", .limit.map(|l| format!(" ({l} bytes)")).unwrap_or_default())]
