@@ -6,6 +6,7 @@
 mod cli;
 mod commands;
 mod logging;
+mod sealed;
 
 use clap::Parser;
 
@@ -14,6 +15,11 @@ fn main() {
     if let Err(e) = logging::init(cli.global.log.as_deref(), cli.global.log_format, cli.global.debug) {
         eprintln!("{}: {e}", logging::program_name());
         std::process::exit(1);
+    }
+    if cli.command.enters_containers() {
+        if let Err(e) = sealed::reexec() {
+            logging::warn(&format!("running unprotected against CVE-2019-5736: {e}"));
+        }
     }
     let code = match commands::dispatch(cli) {
         Ok(code) => code,

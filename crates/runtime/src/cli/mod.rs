@@ -81,6 +81,14 @@ fn version() -> &'static str {
     concat!(env!("CARGO_PKG_VERSION"), "\nspec: ", "1.2.1")
 }
 
+impl Command {
+    /// Whether the command puts runtime processes into a container (and so must run from
+    /// a sealed copy of this executable).
+    pub fn enters_containers(&self) -> bool {
+        matches!(self, Command::Create(_) | Command::Run(_) | Command::Exec(_))
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     // The OCI runtime CLI's standard verbs.
