@@ -1,6 +1,11 @@
 import test from 'ava';
 
-import { CommandNotExecutableError, CommandNotFoundError, ContainerCreateError } from '../../ts/api/errors.js';
+import {
+  CommandNotExecutableError,
+  CommandNotFoundError,
+  ContainerCreateError,
+  OperationFailedError,
+} from '../../ts/api/errors.js';
 import { outcomeOf, parseLog, signalExitCode } from '../../ts/api/log.js';
 
 const line = (entry: object) => JSON.stringify({ time: '2026-01-01T00:00:00Z', ...entry });
@@ -67,4 +72,22 @@ test('without an exit or error entry the outcome is unknown', (t) => {
   t.deepEqual(outcomeOf(parseLog(line({ level: 'info', msg: 'container exited', exitCode: null, signal: 'SIGNOPE' })), true), {
     kind: 'unknown',
   });
+});
+
+test("exec's log: `process exited` carries the result, and a failure that is no exec failure is the caller's error", (t) => {
+  const exited = parseLog(line({ level: 'info', msg: 'process exited', id: 'a', exitCode: 4, signal: null }));
+  t.deepEqual(outcomeOf(exited, false, { exitMessage: 'process exited' }), {
+    kind: 'exited',
+    result: { exitCode: 4, signal: null, oomKilled: false },
+  });
+  t.deepEqual(outcomeOf(exited, false), { kind: 'unknown' }, 'not a container exit');
+  const refused = parseLog(line({ level: 'error', msg: 'container `a` is stopped: cannot exec in it' }));
+  const outcome = outcomeOf(refused, false, {
+    exitMessage: 'process exited',
+    failure: (message, options) => new OperationFailedError(message, { ...options, exitCode: 126 }),
+  });
+  if (outcome.kind !== 'failed') return t.fail(outcome.kind);
+  t.true(outcome.error instanceof OperationFailedError);
+  t.is(outcome.error.exitCode, 126);
+  t.is(outcome.error.message, 'container `a` is stopped: cannot exec in it');
 });

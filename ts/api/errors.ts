@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'ERR_TSC_CREATE'
   | 'ERR_TSC_COMMAND_NOT_FOUND'
   | 'ERR_TSC_COMMAND_NOT_EXECUTABLE'
+  | 'ERR_TSC_OPERATION_FAILED'
   | 'ERR_TSC_INTERNAL'
   | 'ABORT_ERR';
 
@@ -102,7 +103,10 @@ export class CommandNotExecutableError extends TscontainerError {
   }
 }
 
-/** The caller's AbortSignal stopped the container; `cause` is the signal's reason. */
+/**
+ * The caller's AbortSignal ended the operation: for `run()` and `exec()` by stopping the
+ * process, for a wait by no longer waiting. `cause` is the signal's reason.
+ */
 export class ContainerAbortedError extends TscontainerError {
   override name = 'ContainerAbortedError';
   constructor(message: string, options: SubclassOptions = {}) {
@@ -115,6 +119,21 @@ export class ContainerNotFoundError extends TscontainerError {
   override name = 'ContainerNotFoundError';
   constructor(message: string, options: SubclassOptions = {}) {
     super(message, { ...options, code: 'ERR_TSC_NOT_FOUND' });
+  }
+}
+
+/**
+ * The runtime refused or failed an operation on an existing container (start, kill,
+ * pause, resume, delete, exec): the container's status does not allow it, or the kernel
+ * said no. The message is the runtime's.
+ */
+export class OperationFailedError extends TscontainerError {
+  override name = 'OperationFailedError';
+  constructor(
+    message: string,
+    options: SubclassOptions & { exitCode?: number | undefined; signal?: NodeJS.Signals | undefined } = {},
+  ) {
+    super(message, { ...options, code: 'ERR_TSC_OPERATION_FAILED' });
   }
 }
 

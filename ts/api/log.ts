@@ -1,9 +1,11 @@
 /**
  * Reading what the runtime wrote to `--log` (`--log-format json`): the runtime's exit
- * status is the container's, or 1 when the runtime itself failed, so only its log tells
+ * status is the process's, or 1 when the runtime itself failed, so only its log tells
  * the two apart. An `error` entry means the runtime failed; a `container exited` entry
- * carries the container's fate.
+ * (`run`, `create --supervise`) or a `process exited` entry (`exec`) carries the
+ * process's fate.
  */
+import { readFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 
 import {
@@ -13,6 +15,7 @@ import {
   type TscontainerError,
 } from './errors.js';
 import type { RunResult } from './options.js';
+import { isSignalName } from './signals.js';
 
 export interface LogEntry {
   level: string;
@@ -27,6 +30,16 @@ function isEntry(value: unknown): value is LogEntry {
     typeof (value as Record<string, unknown>)['level'] === 'string' &&
     typeof (value as Record<string, unknown>)['msg'] === 'string'
   );
+}
+
+/** A log's text; empty when there is none (the runtime failed before it could open it). */
+export async function readLog(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw error;
+  }
 }
 
 /** The JSON entries of a log, skipping lines that are not entries (a torn last line). */
@@ -44,10 +57,6 @@ export function parseLog(text: string): LogEntry[] {
   return entries;
 }
 
-function isSignalName(value: unknown): value is NodeJS.Signals {
-  return typeof value === 'string' && Object.hasOwn(constants.signals, value);
-}
-
 /** The shell's status for a process killed by `signal`: 128 + its number. */
 export function signalExitCode(signal: NodeJS.Signals): number {
   return 128 + constants.signals[signal];
@@ -58,11 +67,28 @@ export type Outcome =
   | { kind: 'failed'; error: TscontainerError }
   | { kind: 'unknown' };
 
+/** The entry that reports how the watched process ended. */
+export type ExitMessage = 'container exited' | 'process exited';
+
+export interface OutcomeOptions {
+  /** Default `container exited`; `exec` logs `process exited`. */
+  exitMessage?: ExitMessage | undefined;
+  /**
+   * The error for a failure that is not an exec failure (default: the container could not
+   * be created or started).
+   */
+  failure?: ((message: string, options: { reported: boolean }) => TscontainerError) | undefined;
+}
+
+function createFailure(message: string, options: { reported: boolean }): TscontainerError {
+  return new ContainerCreateError(message, options);
+}
+
 /**
  * What the log says happened. `reported` tells whether the runtime's stderr (where it
  * printed its error line) reached the user, so the error need not be shown again.
  */
-export function outcomeOf(entries: readonly LogEntry[], reported: boolean): Outcome {
+export function outcomeOf(entries: readonly LogEntry[], reported: boolean, how: OutcomeOptions = {}): Outcome {
   const failure = entries.find((entry) => entry.level === 'error');
   if (failure !== undefined) {
     const options = { reported };
@@ -72,10 +98,11 @@ export function outcomeOf(entries: readonly LogEntry[], reported: boolean): Outc
       case 'not-executable':
         return { kind: 'failed', error: new CommandNotExecutableError(failure.msg, options) };
       default:
-        return { kind: 'failed', error: new ContainerCreateError(failure.msg, options) };
+        return { kind: 'failed', error: (how.failure ?? createFailure)(failure.msg, options) };
     }
   }
-  const exited = entries.findLast((entry) => entry.level === 'info' && entry.msg === 'container exited');
+  const exitMessage = how.exitMessage ?? 'container exited';
+  const exited = entries.findLast((entry) => entry.level === 'info' && entry.msg === exitMessage);
   if (exited === undefined) return { kind: 'unknown' };
   const signal = isSignalName(exited['signal']) ? exited['signal'] : null;
   const code = exited['exitCode'];
