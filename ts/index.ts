@@ -1,18 +1,32 @@
 /**
- * tscontainer for Node programs: run commands in Linux containers and manage the ones
- * kept after they stop. Every failure is a `TscontainerError`.
+ * tscontainer for Node programs: run commands in Linux containers in the foreground
+ * (`run()`), or create containers that run on their own (`create()`) and manage them
+ * through a `Container` handle (`get()`, `list()`). Every failure is a `TscontainerError`.
  */
 export { run, type ContainerProcess } from './api/run.js';
-export { forwardSignals, FORWARDED_SIGNALS, type ForwardedSignal } from './api/signals.js';
+export { create, type CreateOptions } from './api/create.js';
 export {
-  listContainers,
-  removeContainer,
-  CONTAINER_STATUSES,
+  get,
   type Container,
+  type WaitOptions,
+  type StopOptions,
+  type KillOptions,
+  type DeleteOptions,
+} from './api/container.js';
+export {
+  list,
+  CONTAINER_STATUSES,
+  type ContainerState,
+  type ContainerSummary,
   type ContainerStatus,
+  type ExitRecord,
   type ListOptions,
-  type RemoveOptions,
+  type RootOption,
 } from './api/containers.js';
+export type { ExecOptions, DetachedExecOptions } from './api/exec.js';
+export { cpuPercent, memoryInUse, type ContainerStats, type CpuStats, type MemoryStats } from './api/stats.js';
+export type { ContainerDetails, ConfigSummary, MountSummary, ResourceLimits } from './api/inspect.js';
+export { forwardSignals, FORWARDED_SIGNALS, type ForwardedSignal } from './api/signals.js';
 export { parseMemory, type RunOptions, type RunResult, type Stdio, type Network, type VolumeMount } from './api/options.js';
 export {
   TscontainerError,
@@ -24,6 +38,7 @@ export {
   CommandNotExecutableError,
   ContainerAbortedError,
   ContainerNotFoundError,
+  OperationFailedError,
   InternalError,
   type ErrorCode,
   type InvalidOptionCode,

@@ -1,7 +1,7 @@
 // `import { run } from 'tscontainer'` as a Node program uses it: the promise resolves to how
 // the command ended (a non-zero exit is a result, not a throw), the options shape the
 // container as the CLI's flags do, `stdio: 'pipe'` gives streams, and `remove: false` keeps
-// the stopped container for listContainers()/removeContainer().
+// the stopped container, with its exit status, for list()/get() until it is deleted.
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -10,7 +10,7 @@ import { waitUntil } from '../helpers/user-suite.js';
 import { containerTest } from '../helpers/host.js';
 import { repoRoot } from '../helpers/paths.js';
 import { fixtureRootfs } from '../helpers/rootfs.js';
-import { listContainers, removeContainer } from '../../ts/index.js';
+import { get, list } from '../../ts/index.js';
 
 const s = apiSuite('api-run');
 const NAMESPACES = ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'uts'] as const;
@@ -114,7 +114,7 @@ containerTest("a container killed with SIGKILL from the host resolves to { exitC
   const c = await s.container(t);
   const running = c.run({ command: sh('echo ready; exec sleep 1000'), rootfs: fixtureRootfs() });
   t.true(await waitUntil(() => c.stdout() === 'ready\n', 60_000), c.stdout());
-  const listed = (await listContainers({ root: s.stateRoot })).find((container) => container.id === c.id);
+  const listed = (await list({ root: s.stateRoot })).find((container) => container.id === c.id);
   t.like(listed, { status: 'running' });
   process.kill(listed?.pid ?? 0, 'SIGKILL');
   t.deepEqual(await running, { exitCode: 137, signal: 'SIGKILL', oomKilled: false });
@@ -179,7 +179,7 @@ containerTest("without rootfs the host's root is read-only, with the container's
   t.false(existsSync(path.join(repoRoot, probe)));
 });
 
-containerTest('remove: false keeps the stopped container for listContainers() until removeContainer()', async (t) => {
+containerTest('remove: false keeps the stopped container, with its exit status, for list() until delete()', async (t) => {
   const c = await s.container(t);
   t.deepEqual(await c.run({ command: sh('exit 4'), rootfs: fixtureRootfs(), remove: false }), {
     exitCode: 4,
@@ -187,10 +187,19 @@ containerTest('remove: false keeps the stopped container for listContainers() un
     oomKilled: false,
   });
   const mine = async (all: boolean) =>
-    (await listContainers({ root: s.stateRoot, all })).filter((container) => container.id === c.id);
-  t.like(await mine(true), [{ id: c.id, status: 'stopped', pid: 0, rootfs: fixtureRootfs() }]);
+    (await list({ root: s.stateRoot, all })).filter((container) => container.id === c.id);
+  t.like(await mine(true), [
+    {
+      id: c.id,
+      status: 'stopped',
+      pid: 0,
+      rootfs: fixtureRootfs(),
+      exit: { exitCode: 4, signal: null, oomKilled: false },
+      command: ['sh', '-c', 'exit 4'],
+    },
+  ]);
   t.deepEqual(await mine(false), []);
-  await removeContainer(c.id, { root: s.stateRoot });
+  await (await get(c.id, { root: s.stateRoot })).delete();
   t.deepEqual(await mine(true), []);
   t.false(existsSync(path.join(s.stateRoot, c.id)));
 });

@@ -141,7 +141,7 @@ containerTest('without --rm the stopped container is kept: ps -a lists it until 
   t.like(await listed('-a'), [{ id: c.id, status: 'stopped', pid: 0 }]);
   t.deepEqual(await listed(), [], 'ps without -a shows no stopped container');
   const table = await c.cli('ps', '-a');
-  t.regex(table.stdout, new RegExp(`^${c.id}\\s+stopped\\s`, 'm'));
+  t.regex(table.stdout, new RegExp(`^${c.id}\\s+"sh -c exit 4"\\s+.+ ago\\s+Exited \\(4\\) .+ ago\\s+-$`, 'm'));
 
   const rm = await c.cli('rm', c.id);
   t.is(rm.code, 0, rm.stderr);

@@ -1,6 +1,6 @@
-// The Node API as a program uses it: `run()` from the package's entry (ts/index.ts, which
-// the built dist/index.js is compiled from), with a private state root per test file
-// (`root`), a fresh id (`name`) and a private TMPDIR per container.
+// The Node API as a program uses it: `run()` and `create()`/`get()` from the package's entry
+// (ts/index.ts, which the built dist/index.js is compiled from), with a private state root per
+// test file (`root`), a fresh id (`name`) and a private TMPDIR per container.
 //
 //   const s = apiSuite('api-run');
 //   test('…', async (t) => {
@@ -9,7 +9,15 @@
 //   });
 import type { ExecutionContext } from 'ava';
 import path from 'node:path';
-import { run, type ContainerProcess, type RunOptions } from '../../ts/index.js';
+import {
+  create,
+  get,
+  run,
+  type Container,
+  type ContainerProcess,
+  type CreateOptions,
+  type RunOptions,
+} from '../../ts/index.js';
 import { execute } from './exec.js';
 import { runtimePath } from './runtime-path.js';
 import { userSuite, waitUntil, type Scope, type UserSuite } from './user-suite.js';
@@ -25,6 +33,16 @@ export interface ApiContainer {
   /** What the container wrote to its stdout and stderr pipes so far. */
   stdout(): string;
   stderr(): string;
+  /**
+   * `create(options)` with this suite's `root`, this container's id as `name` and this
+   * container's TMPDIR (its bundle lands there). The container runs on its own: the test
+   * deletes it, or the teardown reports it as left behind.
+   */
+  create(options: CreateOptions): Promise<Container>;
+  /** `get(id)` with this suite's root and this container's TMPDIR (a delete finds its bundle there). */
+  get(id?: string): Promise<Container>;
+  /** The TMPDIR given to the API for this container. */
+  readonly tmpdir: string;
 }
 
 export interface ApiSuite extends Omit<UserSuite, 'scope'> {
@@ -59,6 +77,13 @@ function apiContainer(scope: Scope, stateRoot: string): ApiContainer {
     },
     stdout: () => stdout,
     stderr: () => stderr,
+    tmpdir: scope.tmpdir,
+    create(options) {
+      return withTmpdir(scope.tmpdir, () => create({ root: stateRoot, name: scope.id, ...options }));
+    },
+    get(other = id) {
+      return withTmpdir(scope.tmpdir, () => get(other, { root: stateRoot }));
+    },
     run(options, how = {}) {
       if (started) throw new Error('one run() per container scope');
       started = true;

@@ -64,18 +64,49 @@ function cgroupNames(id: string): string[] {
   return [name, `tscontainer-${name}`];
 }
 
-function leftoverProcesses(ids: readonly string[]): Leftover[] {
-  const names = new Set(ids.flatMap(cgroupNames));
-  const found: Leftover[] = [];
+/** Whether `argv` is the runtime's (under either name) or the CLI's. */
+function isOurs(argv: readonly string[]): boolean {
+  const [program = '', script = ''] = argv;
+  return RUNTIME_NAMES.includes(path.basename(program)) || script === CLI_ENTRY || script.endsWith(path.sep + CLI_ENTRY);
+}
+
+/** Live processes (zombies skipped) with their command lines. */
+function liveProcesses(): { pid: number; argv: string[] }[] {
+  const found: { pid: number; argv: string[] }[] = [];
   for (const entry of readdirSync('/proc')) {
     const pid = Number(entry);
     // Zombies are skipped: they hold nothing but an exit status for their parent to read.
     if (!Number.isInteger(pid) || pid === process.pid || !isAlive(pid)) continue;
-    const argv = readOr(`/proc/${pid}/cmdline`, '').split('\0').filter(Boolean);
-    const [program = '', script = ''] = argv;
-    const ours =
-      RUNTIME_NAMES.includes(path.basename(program)) || script === CLI_ENTRY || script.endsWith(path.sep + CLI_ENTRY);
-    if (ours && ids.some((id) => argv.includes(id))) {
+    found.push({ pid, argv: readOr(`/proc/${pid}/cmdline`, '').split('\0').filter(Boolean) });
+  }
+  return found;
+}
+
+/**
+ * The supervisors of container `id`: runtime processes (`tscontainer-runtime`, or
+ * `tscontainer` as the TS front end starts it) running `create --supervise ... <id>`, which
+ * stay as a detached container's parent after the CLI or program that created it is gone.
+ */
+export function supervisorsOf(id: string): number[] {
+  const found = liveProcesses()
+    .filter(({ argv }) => isOurs(argv) && argv.at(-1) === id && argv.includes('create') && argv.includes('--supervise'))
+    .map(({ pid }) => pid);
+  // Until `start`, the container's init is the supervisor's fork, with the same arguments.
+  return found.filter((pid) => !found.includes(parentOf(pid)));
+}
+
+function parentOf(pid: number): number {
+  const stat = readOr(`/proc/${pid}/stat`, '');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
+function leftoverProcesses(ids: readonly string[]): Leftover[] {
+  const names = new Set(ids.flatMap(cgroupNames));
+  const found: Leftover[] = [];
+  for (const { pid, argv } of liveProcesses()) {
+    // The runtime under either name (a detached container's supervisor, `create --supervise`,
+    // included) and the CLI, with the container's id in their arguments.
+    if (isOurs(argv) && ids.some((id) => argv.includes(id))) {
       found.push({ kind: 'process', pid, what: argv.join(' ') });
       continue;
     }

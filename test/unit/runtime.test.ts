@@ -1,7 +1,16 @@
 import test from 'ava';
 
-import { attachment, runArgs, runtimeMessage } from '../../ts/api/runtime.js';
-import { signalsToRelay } from '../../ts/api/signals.js';
+import { ContainerNotFoundError, InvalidOptionError, OperationFailedError } from '../../ts/api/errors.js';
+import {
+  attachment,
+  commandError,
+  execArgs,
+  runArgs,
+  runtimeMessage,
+  supervisedCreateArgs,
+} from '../../ts/api/runtime.js';
+import { isSignalName, parseSignal, signalsToRelay } from '../../ts/api/signals.js';
+import { supervises } from '../../ts/api/supervisor.js';
 
 const invocation = { root: '/run/t', bundle: '/tmp/b', logPath: '/tmp/b/runtime.log', id: 'c1' };
 
@@ -45,4 +54,62 @@ test("the runtime's message loses its program-name prefix", (t) => {
 test('SIGINT and SIGQUIT are not relayed when the terminal already sent them', (t) => {
   t.deepEqual(signalsToRelay(false), ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2']);
   t.deepEqual(signalsToRelay(true), ['SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2']);
+});
+
+test('a supervised create names the root, the JSON log and the bundle; --rm deletes at the end', (t) => {
+  const create = { root: '/run/t', bundle: '/tmp/b', logPath: '/tmp/b/runtime.log', id: 'c1' };
+  t.deepEqual(supervisedCreateArgs({ ...create, remove: false }), [
+    '--root', '/run/t', '--log', '/tmp/b/runtime.log', '--log-format', 'json',
+    'create', '--supervise', '--bundle', '/tmp/b', 'c1',
+  ]);
+  t.deepEqual(supervisedCreateArgs({ ...create, remove: true }).slice(6, 9), ['create', '--supervise', '--rm']);
+});
+
+test("exec arguments: the flags given, then -- so the command's own flags stay its own", (t) => {
+  const base = { root: '/run/t', logPath: '/tmp/e/runtime.log', id: 'c1', command: ['ls', '-l'], env: [] };
+  t.deepEqual(execArgs({ ...base, tty: false, detach: false }), [
+    '--root', '/run/t', '--log', '/tmp/e/runtime.log', '--log-format', 'json', 'exec', '--', 'c1', 'ls', '-l',
+  ]);
+  t.deepEqual(
+    execArgs({ ...base, env: ['A=1', 'B=2'], cwd: '/tmp', user: '1000:1000', tty: true, detach: true, pidFile: '/tmp/e/pid' }).slice(6),
+    ['exec', '--detach', '--tty', '--env', 'A=1', '--env', 'B=2', '--cwd', '/tmp', '--user', '1000:1000',
+      '--pid-file', '/tmp/e/pid', '--', 'c1', 'ls', '-l'],
+  );
+});
+
+test("a failed runtime command is the runtime's message; a missing container is a ContainerNotFoundError", (t) => {
+  const missing = commandError({ code: 1, signal: null, message: 'container `x` does not exist' }, 'x', 'start');
+  t.true(missing instanceof ContainerNotFoundError);
+  t.is(missing.message, 'container `x` does not exist');
+  const refused = commandError({ code: 1, signal: null, message: 'container `x` is running: cannot delete it' }, 'x', 'delete');
+  t.true(refused instanceof OperationFailedError);
+  t.is(refused.exitCode, undefined, 'the command decides the status');
+  t.is(commandError({ code: 2, signal: null, message: '' }, 'x', 'pause').message, 'tscontainer-runtime could not pause container x (status 2)');
+  const killed = commandError({ code: null, signal: 'SIGKILL', message: '' }, 'x', 'kill');
+  t.is(killed.message, 'tscontainer-runtime was killed by SIGKILL while trying to kill container x');
+  t.is(killed.signal, 'SIGKILL');
+});
+
+test('signals: names with or without SIG, any case, and numbers up to 64; anything else is bad input', (t) => {
+  t.is(parseSignal('SIGUSR1'), 'SIGUSR1');
+  t.is(parseSignal('usr1'), 'SIGUSR1');
+  t.is(parseSignal(' TERM '), 'SIGTERM');
+  t.is(parseSignal(9), '9');
+  t.is(parseSignal('64'), '64');
+  for (const bad of ['NOPE', 'SIG', '0', '65', '-1', '1.5', '']) {
+    t.throws(() => parseSignal(bad), { instanceOf: InvalidOptionError }, bad);
+  }
+  t.true(isSignalName('SIGKILL'));
+  t.false(isSignalName('KILL'));
+  t.false(isSignalName(undefined));
+});
+
+test("a container's supervisor is found by its command line: create --supervise, or a foreground run", (t) => {
+  const create = ['tscontainer', '--root', '/run/t', '--log', '/b/runtime.log', '--log-format', 'json', 'create', '--supervise', '--bundle', '/b', 'c1'];
+  t.true(supervises(create, 'c1', '/run/t'));
+  t.false(supervises(create, 'c2', '/run/t'), 'another container');
+  t.false(supervises(create, 'c1', '/run/other'), 'another root');
+  t.false(supervises(create.filter((a) => a !== '--supervise'), 'c1', '/run/t'), 'a plain create has no supervisor');
+  t.true(supervises(['tscontainer-runtime', '--root', '/run/t', 'run', '--bundle', '/b', '--keep', 'c1'], 'c1', '/run/t'));
+  t.false(supervises(['tscontainer-runtime', '--root', '/run/t', 'exec', '--', 'c1', 'run'], 'run', '/run/t'));
 });

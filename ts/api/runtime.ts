@@ -5,7 +5,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 
-import { RuntimeNotFoundError } from './errors.js';
+import {
+  ContainerNotFoundError,
+  OperationFailedError,
+  RuntimeNotFoundError,
+  type TscontainerError,
+} from './errors.js';
 import type { ProcessOptions, Stdio } from './options.js';
 
 /**
@@ -36,6 +41,70 @@ export function runArgs(invocation: RunInvocation): string[] {
   ];
 }
 
+export interface CreateInvocation {
+  root: string;
+  bundle: string;
+  logPath: string;
+  id: string;
+  /** Delete the container as soon as its process ends. */
+  remove: boolean;
+}
+
+/**
+ * The runtime's arguments for a supervised create: the runtime creates the container and
+ * stays as its parent until its process ends, recording how it ended.
+ */
+export function supervisedCreateArgs(invocation: CreateInvocation): string[] {
+  const { root, bundle, logPath, id, remove } = invocation;
+  return [
+    '--root', root,
+    '--log', logPath,
+    '--log-format', 'json',
+    'create', '--supervise',
+    ...(remove ? ['--rm'] : []),
+    '--bundle', bundle,
+    id,
+  ];
+}
+
+export interface ExecInvocation {
+  root: string;
+  logPath: string;
+  id: string;
+  command: readonly string[];
+  /** `K=V` entries, on top of the container's environment. */
+  env: readonly string[];
+  cwd?: string | undefined;
+  /** `uid[:gid]`. */
+  user?: string | undefined;
+  tty: boolean;
+  /** Return once the process runs instead of waiting for it. */
+  detach: boolean;
+  /** Where the runtime writes the process's pid. */
+  pidFile?: string | undefined;
+}
+
+/** The runtime's arguments for running another process in a container. */
+export function execArgs(invocation: ExecInvocation): string[] {
+  const { root, logPath, id, command, env, cwd, user, tty, detach, pidFile } = invocation;
+  return [
+    '--root', root,
+    '--log', logPath,
+    '--log-format', 'json',
+    'exec',
+    ...(detach ? ['--detach'] : []),
+    ...(tty ? ['--tty'] : []),
+    ...env.flatMap((entry) => ['--env', entry]),
+    ...(cwd === undefined ? [] : ['--cwd', cwd]),
+    ...(user === undefined ? [] : ['--user', user]),
+    ...(pidFile === undefined ? [] : ['--pid-file', pidFile]),
+    // The command's own flags (`ls -l`) must not be read as the runtime's.
+    '--',
+    id,
+    ...command,
+  ];
+}
+
 export interface Attachment {
   stdio: [Stdio, Stdio, Stdio];
   /**
@@ -63,6 +132,17 @@ export function attachment(
 
 export function spawnRuntime(runtime: string, args: readonly string[], how: Attachment): ChildProcess {
   return spawn(runtime, args, { argv0: ARGV0, stdio: how.stdio, detached: how.detached });
+}
+
+/**
+ * Starts a container's supervisor (`create --supervise`) detached from this process: in
+ * its own session, so it outlives this process and no terminal signal reaches it; stdin
+ * /dev/null; stdout and stderr (the container's too) to `outputFd`.
+ */
+export function spawnSupervisor(runtime: string, args: readonly string[], outputFd: number): ChildProcess {
+  const child = spawn(runtime, args, { argv0: ARGV0, detached: true, stdio: ['ignore', outputFd, outputFd] });
+  child.unref();
+  return child;
 }
 
 export function runtimeMissing(runtime: string, cause: unknown): RuntimeNotFoundError {
@@ -96,4 +176,27 @@ export function runtimeCommand(runtime: string, args: readonly string[]): Promis
     child.once('error', (error) => reject(runtimeMissing(runtime, error)));
     child.once('close', (code, signal) => resolve({ code, signal, message: runtimeMessage(stderr) }));
   });
+}
+
+/**
+ * The error for a short runtime command that failed: the runtime's own message, as a
+ * ContainerNotFoundError when it names no such container.
+ */
+export function commandError(result: CommandResult, id: string, action: string): TscontainerError {
+  const signal = result.signal ?? undefined;
+  let message = result.message;
+  if (message === '') {
+    message =
+      result.signal === null
+        ? `tscontainer-runtime could not ${action} container ${id} (status ${String(result.code)})`
+        : `tscontainer-runtime was killed by ${result.signal} while trying to ${action} container ${id}`;
+  }
+  if (/^container `.*` does not exist$/.test(message)) return new ContainerNotFoundError(message);
+  return new OperationFailedError(message, { signal });
+}
+
+/** Runs a short runtime command for container `id`, throwing commandError() on failure. */
+export async function runtimeAction(runtime: string, args: readonly string[], id: string, action: string): Promise<void> {
+  const result = await runtimeCommand(runtime, args);
+  if (result.code !== 0) throw commandError(result, id, action);
 }

@@ -15,6 +15,24 @@ export abstract class TscontainerCommand extends Command {
     this.logToStderr(`${this.config.bin}: ${message}`);
   }
 
+  /**
+   * Runs `action` for each id in turn, as `docker stop a b c` does: the id of each
+   * container it succeeds for is printed; each failure is reported in one line and sets
+   * the exit status, and the others still run.
+   */
+  protected async eachContainer(ids: readonly string[], action: (id: string) => Promise<void>): Promise<void> {
+    for (const id of ids) {
+      try {
+        await action(id);
+        this.log(id);
+      } catch (error) {
+        const { message, exitCode } = failure(error, this.failureExitCode);
+        if (message !== undefined) this.report(message);
+        process.exitCode = exitCode;
+      }
+    }
+  }
+
   override async catch(error: Error): Promise<void> {
     // `this.exit()` and oclif's own early exits travel as errors; they are not failures.
     if (error instanceof ExitError) throw error;

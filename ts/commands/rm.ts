@@ -1,14 +1,15 @@
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 
-import { removeContainer } from '../api/containers.js';
+import { get } from '../api/container.js';
+import { ContainerNotFoundError } from '../api/errors.js';
 import { TscontainerCommand } from '../cli/command.js';
-import { failure } from '../cli/errors.js';
 
 export default class Rm extends TscontainerCommand {
-  static override summary = 'Remove containers kept after they stopped.';
+  static override summary = 'Remove containers.';
 
-  static override description = 'Prints the id of each container removed; the others are reported and make the exit status 1.';
+  static override description =
+    'Removes stopped containers (with --force, running ones too) and the bundles tscontainer made for them. Prints the id of each container removed; the others are reported and make the exit status 1.';
 
   static override examples = ['<%= config.bin %> <%= command.id %> 3f2a9c01b7de', '<%= config.bin %> <%= command.id %> -f web'];
 
@@ -22,15 +23,17 @@ export default class Rm extends TscontainerCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Rm);
-    for (const id of args.ids) {
-      try {
-        await removeContainer(id, { force: flags.force });
-        this.log(id);
-      } catch (error) {
-        const { message, exitCode } = failure(error, this.failureExitCode);
-        if (message !== undefined) this.report(message);
-        process.exitCode = exitCode;
+    await this.eachContainer(args.ids, async (id) => {
+      if (flags.force) {
+        // Forced: an unknown id is no error, as with `docker rm -f`.
+        const container = await get(id).catch((error: unknown) => {
+          if (error instanceof ContainerNotFoundError) return undefined;
+          throw error;
+        });
+        await container?.delete({ force: true });
+        return;
       }
-    }
+      await (await get(id)).delete();
+    });
   }
 }

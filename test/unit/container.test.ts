@@ -1,0 +1,68 @@
+import test from 'ava';
+
+import { isOwnBundle } from '../../ts/api/bundle.js';
+import { InternalError, InvalidOptionError } from '../../ts/api/errors.js';
+import { execEnvironment, execUser } from '../../ts/api/exec.js';
+import { summarizeConfig } from '../../ts/api/inspect.js';
+
+test('only tscontainer-* directories directly in the temporary directory are bundles of ours', (t) => {
+  t.true(isOwnBundle('/tmp/tscontainer-aB3dEf', '/tmp'));
+  t.true(isOwnBundle('/tmp/x/../tscontainer-aB3dEf', '/tmp/'));
+  t.false(isOwnBundle('/tmp/other', '/tmp'));
+  t.false(isOwnBundle('/var/lib/tscontainer-aB3dEf', '/tmp'), 'elsewhere: not ours to remove');
+  t.false(isOwnBundle('/tmp/a/tscontainer-aB3dEf', '/tmp'));
+  t.false(isOwnBundle('', '/tmp'));
+});
+
+test("exec's environment: K=V as given, a bare NAME copied from here or left out when unset", (t) => {
+  process.env['TSC_UNIT_COPIED'] = 'from here';
+  delete process.env['TSC_UNIT_UNSET'];
+  t.deepEqual(execEnvironment(['A=1', 'TSC_UNIT_COPIED', 'TSC_UNIT_UNSET', 'B=x=y']), [
+    'A=1',
+    'TSC_UNIT_COPIED=from here',
+    'B=x=y',
+  ]);
+  t.deepEqual(execEnvironment({ A: '1', EMPTY: '' }), ['A=1', 'EMPTY=']);
+  t.deepEqual(execEnvironment(undefined), []);
+});
+
+test("exec's user is uid[:gid] as numbers", (t) => {
+  t.is(execUser(1000), '1000');
+  t.is(execUser('1000:100'), '1000:100');
+  t.is(execUser(undefined), undefined);
+  for (const bad of ['tester', '1000:', ':1', '-1']) t.throws(() => execUser(bad), { instanceOf: InvalidOptionError });
+});
+
+test("inspect's config summary: the process, hostname, mounts, namespaces and limits; -1 and absent limits are null", (t) => {
+  const config = {
+    root: { path: '/r', readonly: true },
+    hostname: 'web',
+    process: { args: ['sleep', '1'], env: ['A=1'], cwd: '/srv', terminal: true, user: { uid: 1000, gid: 100, additionalGids: [5] } },
+    mounts: [{ destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid'] }, { destination: '/x' }],
+    linux: {
+      namespaces: [{ type: 'pid' }, { type: 'network', path: '/proc/1/ns/net' }],
+      resources: { memory: { limit: 52428800, swap: -1 }, cpu: { quota: 50000, period: 100000 } },
+    },
+  };
+  t.deepEqual(summarizeConfig(JSON.stringify(config)), {
+    args: ['sleep', '1'],
+    env: ['A=1'],
+    cwd: '/srv',
+    terminal: true,
+    user: { uid: 1000, gid: 100, additionalGids: [5] },
+    hostname: 'web',
+    readonlyRootfs: true,
+    mounts: [
+      { destination: '/proc', source: 'proc', type: 'proc', options: ['nosuid'] },
+      { destination: '/x', source: '', type: '', options: [] },
+    ],
+    namespaces: ['pid', 'network'],
+    resources: {
+      memory: { limit: 52428800, swap: null },
+      cpu: { quota: 50000, period: 100000, shares: null },
+      pids: { limit: null },
+    },
+  });
+  t.like(summarizeConfig('{}'), { args: [], cwd: '/', hostname: null, user: { uid: 0, gid: 0 } });
+  t.throws(() => summarizeConfig('not json'), { instanceOf: InternalError });
+});

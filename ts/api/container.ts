@@ -1,0 +1,335 @@
+/**
+ * `Container`: a handle on one container, whoever created it and whether or not it is
+ * running. Every operation goes through the runtime (or, for state and stats, through the
+ * addon's reads); the handle itself holds no container resources, so any number of
+ * handles, in any processes, may point at the same container.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+
+import type { ContainerProcess } from './attached.js';
+import { bundleFiles, isOwnBundle, type Bundle } from './bundle.js';
+import { findState, readState, stateRoot, type ContainerState, type RootOption } from './containers.js';
+import { ContainerNotFoundError, TscontainerError } from './errors.js';
+import { exec, execDetached, type DetachedExecOptions, type ExecOptions } from './exec.js';
+import { summarizeConfig, type ContainerDetails } from './inspect.js';
+import { callNative } from './native.js';
+import type { RunResult } from './options.js';
+import { runtimeAction } from './runtime.js';
+import { parseSignal } from './signals.js';
+import { parseStats, type ContainerStats } from './stats.js';
+import { findSupervisor, isAlive, untilGone } from './supervisor.js';
+import { pollExit, type WaitTarget } from './wait.js';
+
+export interface WaitOptions {
+  /** Stops waiting (the container runs on); the wait rejects with a ContainerAbortedError. */
+  signal?: AbortSignal | undefined;
+}
+
+export interface StopOptions extends WaitOptions {
+  /** Seconds from SIGTERM to SIGKILL (default 10, as `docker stop`). */
+  timeout?: number | undefined;
+}
+
+export interface KillOptions {
+  /** Signal every process of the container, not only its init. */
+  all?: boolean | undefined;
+}
+
+export interface DeleteOptions {
+  /** Kill the container first if it is still running. */
+  force?: boolean | undefined;
+}
+
+export interface Container {
+  readonly id: string;
+  /** The state directory it lives in. */
+  readonly root: string;
+  /** Its current state, with the exit status once its process has ended. */
+  state(): Promise<ContainerState>;
+  /** Its state and the essentials of the config it was created from. */
+  inspect(): Promise<ContainerDetails>;
+  /** Runs the command of a created container; resolves once it runs. */
+  start(): Promise<void>;
+  /** Resolves to how its process ended, once it has (from the recorded exit status). */
+  wait(options?: WaitOptions): Promise<RunResult>;
+  /** Runs another process in the running container and resolves to how it ended. */
+  exec(command: readonly string[], options?: ExecOptions): ContainerProcess;
+  /** Starts another process in the running container and resolves once it runs. */
+  execDetached(command: readonly string[], options?: DetachedExecOptions): Promise<void>;
+  /** Sends a signal (default SIGTERM): a name (`SIGUSR1`, `USR1`) or a number. */
+  kill(signal?: NodeJS.Signals | string | number, options?: KillOptions): Promise<void>;
+  /**
+   * SIGTERM, then SIGKILL after `timeout` seconds; resolves once it has stopped. A container
+   * that was never started or has stopped is left as it is.
+   */
+  stop(options?: StopOptions): Promise<void>;
+  /** Its resource usage now. */
+  stats(): Promise<ContainerStats>;
+  /** Freezes every process of the container. */
+  pause(): Promise<void>;
+  /** Thaws a paused container. */
+  resume(): Promise<void>;
+  /**
+   * Deletes the container if it is stopped or never started (with `force`, a running or
+   * paused one), and the bundle this package made for it.
+   */
+  delete(options?: DeleteOptions): Promise<void>;
+  /** What its process wrote to stdout and stderr, for a container `create()` made; else null. */
+  logs(): Promise<string | null>;
+}
+
+/** What the process that created a container knows of it. */
+export interface Origin {
+  supervisor: ChildProcess;
+  bundle: Bundle;
+  /** It deletes itself when its process ends. */
+  remove: boolean;
+}
+
+/** How long a delete waits for the supervisor to finish after the container is gone. */
+const SUPERVISOR_EXIT_TIMEOUT = 10_000;
+
+/** The whole text of an open file, from its start. */
+function readFd(fd: number): string {
+  const buffer = Buffer.alloc(fstatSync(fd).size);
+  let offset = 0;
+  while (offset < buffer.length) {
+    const n = readSync(fd, buffer, offset, buffer.length - offset, offset);
+    if (n === 0) break;
+    offset += n;
+  }
+  return buffer.subarray(0, offset).toString('utf8');
+}
+
+async function readIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** Whether `error` says the container had already stopped (or gone), which a stop allows. */
+function alreadyStopped(error: unknown): boolean {
+  return (
+    error instanceof ContainerNotFoundError ||
+    (error instanceof TscontainerError && / is stopped: /.test(error.message))
+  );
+}
+
+class Handle implements Container {
+  readonly id: string;
+  readonly root: string;
+  #runtime: string | undefined;
+  readonly #origin: Origin | undefined;
+  /** The temporary directory at the handle's making, where bundles of ours are. */
+  readonly #tmp = tmpdir();
+  /**
+   * The supervisor's log of a container that deletes itself, kept open once its bundle
+   * is removed (after start), so a wait can still read how it ended.
+   */
+  #keptLog: number | undefined;
+  /** How its process ended, once a wait has learned it (a container runs only once). */
+  #result: RunResult | undefined;
+
+  constructor(id: string, root: string, origin?: Origin) {
+    this.id = id;
+    this.root = root;
+    this.#origin = origin;
+  }
+
+  get #rt(): string {
+    this.#runtime ??= callNative((native) => native.runtimePath());
+    return this.#runtime;
+  }
+
+  #args(...args: string[]): string[] {
+    return ['--root', this.root, ...args];
+  }
+
+  /** The bundle directory if it is one of ours. */
+  #ownBundle(state: ContainerState | undefined): string | undefined {
+    if (this.#origin !== undefined) return this.#origin.bundle.dir;
+    if (state !== undefined && isOwnBundle(state.bundle, this.#tmp)) return state.bundle;
+    return undefined;
+  }
+
+  #closeKeptLog(): void {
+    if (this.#keptLog === undefined) return;
+    closeSync(this.#keptLog);
+    this.#keptLog = undefined;
+  }
+
+  get #waitTarget(): WaitTarget {
+    return {
+      id: this.id,
+      root: this.root,
+      supervisor: this.#origin?.supervisor,
+      readLog: async (state) => {
+        if (this.#keptLog !== undefined) return readFd(this.#keptLog);
+        const bundle = this.#ownBundle(state);
+        return bundle === undefined ? undefined : readIfExists(bundleFiles(bundle).logPath);
+      },
+    };
+  }
+
+  async state(): Promise<ContainerState> {
+    return readState(this.id, this.root);
+  }
+
+  async inspect(): Promise<ContainerDetails> {
+    const state = readState(this.id, this.root);
+    const config = callNative((native) => native.containerConfig(this.id, this.root));
+    return { ...state, config: summarizeConfig(config) };
+  }
+
+  async start(): Promise<void> {
+    await runtimeAction(this.#rt, this.#args('start', this.id), this.id, 'start');
+    const origin = this.#origin;
+    if (origin?.remove === true && this.#keptLog === undefined) {
+      // Nothing of the bundle is needed once the container runs: its supervisor holds its
+      // log and output open. Keep the log readable here to learn how the process ends.
+      this.#keptLog = openSync(origin.bundle.logPath, 'r');
+      await origin.bundle.remove();
+    }
+  }
+
+  async wait(options: WaitOptions = {}): Promise<RunResult> {
+    if (this.#result !== undefined) return this.#result;
+    const result = await pollExit(this.#waitTarget, { signal: options.signal });
+    if (result === 'timeout') throw new Error('unreachable: a wait without a timeout timed out');
+    this.#result = result;
+    this.#closeKeptLog();
+    // A container that deletes itself is gone once its supervisor is: wait for that too.
+    const supervisor = this.#origin?.supervisor;
+    if (this.#origin?.remove === true && supervisor?.pid !== undefined) {
+      await untilGone(supervisor.pid, SUPERVISOR_EXIT_TIMEOUT);
+    }
+    return result;
+  }
+
+  exec(command: readonly string[], options: ExecOptions = {}): ContainerProcess {
+    return exec({ id: this.id, root: this.root, runtime: this.#rt }, command, options);
+  }
+
+  async execDetached(command: readonly string[], options: DetachedExecOptions = {}): Promise<void> {
+    await execDetached({ id: this.id, root: this.root, runtime: this.#rt }, command, options);
+  }
+
+  async kill(signal: NodeJS.Signals | string | number = 'SIGTERM', options: KillOptions = {}): Promise<void> {
+    const name = parseSignal(signal);
+    const all = options.all === true ? ['--all'] : [];
+    await runtimeAction(this.#rt, this.#args('kill', ...all, this.id, name), this.id, 'kill');
+  }
+
+  /** Whether the container stopped within `ms` (a wait that cannot tell how counts too). */
+  async #stoppedWithin(ms: number | undefined, signal: AbortSignal | undefined): Promise<boolean> {
+    try {
+      return (await pollExit(this.#waitTarget, { timeout: ms, signal })) !== 'timeout';
+    } catch (error) {
+      if (error instanceof TscontainerError && error.code === 'ABORT_ERR') throw error;
+      return true;
+    }
+  }
+
+  async stop(options: StopOptions = {}): Promise<void> {
+    const timeout = options.timeout ?? 10;
+    const state = readState(this.id, this.root);
+    // As with Docker, stopping what never started (or has ended) changes nothing.
+    if (state.status === 'stopped' || state.status === 'created' || state.status === 'creating') return;
+    try {
+      await this.kill('SIGTERM');
+      // A frozen process cannot act on a signal: thaw it.
+      if (state.status === 'paused') await this.resume();
+    } catch (error) {
+      if (!alreadyStopped(error)) throw error;
+    }
+    if (await this.#stoppedWithin(Math.max(0, timeout) * 1000, options.signal)) return;
+    try {
+      await this.kill('SIGKILL');
+    } catch (error) {
+      if (!alreadyStopped(error)) throw error;
+    }
+    await this.#stoppedWithin(undefined, options.signal);
+  }
+
+  async stats(): Promise<ContainerStats> {
+    const read = new Date();
+    return parseStats(callNative((native) => native.containerStats(this.id, this.root)), read);
+  }
+
+  async pause(): Promise<void> {
+    await runtimeAction(this.#rt, this.#args('pause', this.id), this.id, 'pause');
+  }
+
+  async resume(): Promise<void> {
+    await runtimeAction(this.#rt, this.#args('resume', this.id), this.id, 'resume');
+  }
+
+  /** The live supervisor of this container, if it has one. */
+  #supervisor(): number | undefined {
+    const child = this.#origin?.supervisor;
+    if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null && isAlive(child.pid)) {
+      return child.pid;
+    }
+    return findSupervisor(this.id, this.root);
+  }
+
+  async delete(options: DeleteOptions = {}): Promise<void> {
+    const force = options.force === true;
+    const state = findState(this.id, this.root);
+    if (state === undefined && !force) throw new ContainerNotFoundError(`container \`${this.id}\` does not exist`);
+    if (state !== undefined) {
+      const alive = state.status !== 'stopped';
+      // Refused by the runtime, in its words: it is running or paused.
+      if (alive && !force && state.status !== 'created') {
+        await runtimeAction(this.#rt, this.#args('delete', this.id), this.id, 'delete');
+      }
+      const supervisor = this.#supervisor();
+      if (alive) await this.#killForDelete(state.status);
+      // The supervisor records the end (or, with remove, deletes the container) and exits:
+      // deleting before it has would race its last write of the state.
+      if (supervisor !== undefined) await untilGone(supervisor, SUPERVISOR_EXIT_TIMEOUT);
+      if (findState(this.id, this.root) !== undefined) {
+        await runtimeAction(this.#rt, this.#args('delete', '--force', this.id), this.id, 'delete');
+      }
+    }
+    this.#closeKeptLog();
+    if (this.#origin !== undefined) await this.#origin.bundle.remove();
+    else if (state !== undefined && isOwnBundle(state.bundle, this.#tmp)) {
+      await rm(state.bundle, { recursive: true, force: true });
+    }
+  }
+
+  /** Kills every process of a container about to be deleted (a paused one is thawed to die). */
+  async #killForDelete(status: ContainerState['status']): Promise<void> {
+    try {
+      await this.kill('SIGKILL', { all: true });
+      if (status === 'paused') await this.resume();
+    } catch (error) {
+      if (!alreadyStopped(error)) throw error;
+    }
+  }
+
+  async logs(): Promise<string | null> {
+    const bundle = this.#ownBundle(findState(this.id, this.root));
+    if (bundle === undefined) return null;
+    return (await readIfExists(bundleFiles(bundle).outputPath)) ?? null;
+  }
+}
+
+/** A handle on container `id` in `root` (made by create() and get()). */
+export function containerHandle(id: string, root: string, origin?: Origin): Container {
+  return new Handle(id, root, origin);
+}
+
+/** The container with this id; a ContainerNotFoundError when there is none. */
+export async function get(id: string, options: RootOption = {}): Promise<Container> {
+  const root = stateRoot(options.root);
+  readState(id, root);
+  return new Handle(id, root);
+}

@@ -1,0 +1,152 @@
+/**
+ * `create()`: a container that runs on its own, after this process if need be (`docker
+ * run -d` is `create()` then `start()`). The runtime creates it and stays as its parent
+ * (`create --supervise`), detached from this process: it waits for the container's
+ * process, forwards signals sent to it, and records how the process ended in the
+ * container's state. The container's stdout and stderr go to `output.log` in its bundle.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+
+import { aborted, asApiError } from './attached.js';
+import { createBundle, type Bundle } from './bundle.js';
+import { containerHandle, type Container } from './container.js';
+import { findState, stateRoot } from './containers.js';
+import { ContainerCreateError, RuntimeFailedError } from './errors.js';
+import { outcomeOf, parseLog, readLog } from './log.js';
+import { callNative } from './native.js';
+import { randomId, toSpecOptions, type RunOptions } from './options.js';
+import { runtimeCommand, runtimeMissing, spawnSupervisor, supervisedCreateArgs } from './runtime.js';
+import { untilGone } from './supervisor.js';
+
+export interface CreateOptions
+  extends Omit<RunOptions, 'stdio' | 'interactive' | 'tty' | 'killTimeout' | 'remove' | 'signal'> {
+  /**
+   * Delete the container as soon as its process ends (default false: it is kept, with
+   * its exit status, until `delete()`); its bundle goes once it has started.
+   */
+  remove?: boolean | undefined;
+  /** Aborts the creation: what was made is deleted, and create() rejects. */
+  signal?: AbortSignal | undefined;
+}
+
+/** How often to look whether the container has been created. */
+const POLL_INTERVAL = 10;
+/** How long to wait for the supervisor to end after an aborted creation is deleted. */
+const SUPERVISOR_EXIT_TIMEOUT = 10_000;
+
+interface Creating {
+  id: string;
+  root: string;
+  runtime: string;
+  bundle: Bundle;
+  supervisor: ChildProcess;
+  remove: boolean;
+}
+
+/** Everything up to the supervisor's start; synchronous, so the bundle lands in the TMPDIR of the call. */
+function begin(options: CreateOptions, id: string): Creating {
+  if (options.signal?.aborted === true) throw aborted(`container ${id}`, options.signal.reason);
+  // A detached container has no terminal to relay, and its stdin is /dev/null.
+  const config = callNative((native) => native.buildRunSpec(toSpecOptions({ ...options, tty: false }, id)));
+  const runtime = callNative((native) => native.runtimePath());
+  const root = stateRoot(options.root);
+  if (findState(id, root) !== undefined) throw new ContainerCreateError(`container \`${id}\` already exists`);
+  const remove = options.remove ?? false;
+  const bundle = createBundle(config);
+  const args = supervisedCreateArgs({ root, bundle: bundle.dir, logPath: bundle.logPath, id, remove });
+  let output: number | undefined;
+  try {
+    output = openSync(bundle.outputPath, 'a', 0o600);
+    let supervisor: ChildProcess;
+    try {
+      supervisor = spawnSupervisor(runtime, args, output);
+    } catch (error) {
+      throw runtimeMissing(runtime, error);
+    }
+    return { id, root, runtime, bundle, supervisor, remove };
+  } catch (error) {
+    void bundle.remove();
+    throw error;
+  } finally {
+    // The supervisor has its own copy of the descriptor.
+    if (output !== undefined) closeSync(output);
+  }
+}
+
+type Ended = { code: number | null; signal: NodeJS.Signals | null } | { error: Error };
+
+function ended(child: ChildProcess): Promise<Ended> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      resolve({ code: child.exitCode, signal: child.signalCode });
+      return;
+    }
+    child.once('error', (error) => {
+      if (child.pid === undefined) resolve({ error });
+    });
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+}
+
+/** Why the supervisor ended before the container was created. */
+async function failure(c: Creating, end: Ended): Promise<Error> {
+  if ('error' in end) return runtimeMissing(c.runtime, end.error);
+  const outcome = outcomeOf(parseLog(await readLog(c.bundle.logPath)), false);
+  if (outcome.kind === 'failed') return outcome.error;
+  const how = end.signal === null ? `exited with status ${String(end.code)}` : `was killed by ${end.signal}`;
+  return new RuntimeFailedError(`tscontainer-runtime ${how} while creating container ${c.id}`, {
+    signal: end.signal ?? undefined,
+  });
+}
+
+/** Deletes what an aborted or failed creation made. */
+async function undo(c: Creating): Promise<void> {
+  await runtimeCommand(c.runtime, ['--root', c.root, 'delete', '--force', c.id]).catch(() => undefined);
+  if (c.supervisor.pid !== undefined) await untilGone(c.supervisor.pid, SUPERVISOR_EXIT_TIMEOUT);
+  await c.bundle.remove();
+}
+
+async function untilCreated(c: Creating, signal: AbortSignal | undefined): Promise<Container> {
+  let end: Ended | undefined;
+  const done = ended(c.supervisor).then((e) => (end = e));
+  for (;;) {
+    // Ahead of the supervisor's end: a container that ran and ended already was created.
+    const state = findState(c.id, c.root);
+    if (state !== undefined && state.status !== 'creating') break;
+    if (end !== undefined) {
+      // The supervisor deletes what it made when it fails; whatever is left goes here.
+      const error = await failure(c, end);
+      await undo(c);
+      throw error;
+    }
+    await Promise.race([done, new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL))]);
+  }
+  // Aborted while the runtime was creating: let it finish, then delete the container.
+  if (signal?.aborted === true) {
+    await undo(c);
+    throw aborted(`container ${c.id}`, signal.reason);
+  }
+  // The container owns its bundle now (its output goes there): it goes with the container.
+  c.bundle.release();
+  return containerHandle(c.id, c.root, { supervisor: c.supervisor, bundle: c.bundle, remove: c.remove });
+}
+
+/**
+ * Creates a container that runs on its own, supervised, and resolves once it is created
+ * (its command not started yet): `const c = await create({ command: ['sleep', '60'] });
+ * await c.start();`. It outlives this process until it is deleted (or, with `remove`, until
+ * its process ends).
+ */
+export function create(options: CreateOptions): Promise<Container> {
+  const id = options.name ?? randomId();
+  let creating: Creating;
+  try {
+    creating = begin(options, id);
+  } catch (error) {
+    return Promise.reject(asApiError(error));
+  }
+  return untilCreated(creating, options.signal).catch((error: unknown) => {
+    throw asApiError(error);
+  });
+}

@@ -1,0 +1,173 @@
+/**
+ * Running another process in a running container (`docker exec`): the runtime's `exec`
+ * joins the container (its namespaces, cgroup, seccomp filter, capabilities) with the
+ * container's process spec as the base, changed by these options. In the foreground this
+ * process waits for it, as `run()` waits for a container.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isatty } from 'node:tty';
+
+import { aborted, asApiError, containerProcess, settle, type ContainerProcess } from './attached.js';
+import { createScratchDir } from './bundle.js';
+import { InvalidOptionError, OperationFailedError } from './errors.js';
+import { outcomeOf, parseLog, readLog } from './log.js';
+import { processOptions, type RunOptions } from './options.js';
+import { attachment, execArgs, runtimeMissing, spawnRuntime, runtimeCommand } from './runtime.js';
+
+export interface ExecOptions {
+  /** Variables on top of the container's; a bare `NAME` in the list form copies this process's value. */
+  env?: Readonly<Record<string, string>> | readonly string[] | undefined;
+  /** The working directory (default: the container's). */
+  workdir?: string | undefined;
+  /** `uid[:gid]` or a numeric uid (default: the container's user). */
+  user?: string | number | undefined;
+  /** Give the process a terminal; the runtime relays this process's terminal to it. */
+  tty?: boolean | undefined;
+  /** Keep the process's stdin open (attached to this process's stdin or a pipe). */
+  interactive?: boolean | undefined;
+  /** Default `inherit`. */
+  stdio?: RunOptions['stdio'];
+  /** Stops the process: SIGTERM, then SIGKILL after `killTimeout`. */
+  signal?: AbortSignal | undefined;
+  /** Milliseconds from SIGTERM to SIGKILL when `signal` aborts (default 5000). */
+  killTimeout?: number | undefined;
+}
+
+export type DetachedExecOptions = Pick<ExecOptions, 'env' | 'workdir' | 'user'>;
+
+/** The container an exec runs in. */
+export interface ExecTarget {
+  id: string;
+  root: string;
+  runtime: string;
+}
+
+/** `K=V` entries; a bare `NAME` copies this process's value, and is left out when unset. */
+export function execEnvironment(env: ExecOptions['env']): string[] {
+  if (env === undefined) return [];
+  const entries = Array.isArray(env)
+    ? (env as readonly string[])
+    : Object.entries(env as Readonly<Record<string, string>>).map(([key, value]) => `${key}=${value}`);
+  return entries.flatMap((entry) => {
+    if (entry.includes('=')) return [entry];
+    const value = process.env[entry];
+    return value === undefined ? [] : [`${entry}=${value}`];
+  });
+}
+
+/** The user as the runtime's exec takes it: `uid[:gid]`, numbers only. */
+export function execUser(user: ExecOptions['user']): string | undefined {
+  if (user === undefined) return undefined;
+  const text = String(user);
+  if (!/^\d+(:\d+)?$/.test(text)) {
+    throw new InvalidOptionError(`invalid user \`${text}\` for exec: expected uid[:gid] as numbers`);
+  }
+  return text;
+}
+
+function execFailure(message: string, options: { reported: boolean }): OperationFailedError {
+  // Docker's status when the runtime cannot start an exec'd process.
+  return new OperationFailedError(message, { ...options, exitCode: 126 });
+}
+
+function startExec(target: ExecTarget, command: readonly string[], options: ExecOptions): ContainerProcess {
+  const { id, root, runtime } = target;
+  const what = `a process in container ${id}`;
+  const processOpts = processOptions({ ...options, command });
+  if (command.length === 0) throw new InvalidOptionError('exec needs a command to run');
+  if (options.signal?.aborted === true) throw aborted(what, options.signal.reason);
+  const env = execEnvironment(options.env);
+  const user = execUser(options.user);
+  const stdinIsTTY = isatty(0);
+  const how = attachment(processOpts, stdinIsTTY);
+  const scratch = createScratchDir();
+  const pidFile = join(scratch.dir, 'pid');
+  const args = execArgs({
+    root,
+    logPath: scratch.logPath,
+    id,
+    command,
+    env,
+    cwd: options.workdir,
+    user,
+    tty: processOpts.tty,
+    detach: false,
+    pidFile,
+  });
+  let child;
+  try {
+    child = spawnRuntime(runtime, args, how);
+  } catch (error) {
+    void scratch.remove();
+    throw runtimeMissing(runtime, error);
+  }
+  const result = settle(
+    {
+      id,
+      what,
+      runtime,
+      child,
+      logPath: scratch.logPath,
+      reported: how.stdio[2] === 'inherit',
+      outcome: { exitMessage: 'process exited', failure: execFailure },
+      killTimeout: processOpts.killTimeout,
+      // SIGKILL cannot be relayed by the runtime: it goes to the process itself.
+      forceKill: async () => {
+        const pid = Number((await readFile(pidFile, 'utf8')).trim());
+        if (Number.isInteger(pid) && pid > 0) process.kill(pid, 'SIGKILL');
+      },
+      recover: async () => undefined,
+      cleanup: () => scratch.remove(),
+    },
+    options.signal,
+  );
+  return containerProcess(result, id, child, !how.detached && stdinIsTTY && !processOpts.tty);
+}
+
+/** Runs `command` in the container and resolves to how it ended. */
+export function exec(target: ExecTarget, command: readonly string[], options: ExecOptions = {}): ContainerProcess {
+  try {
+    return startExec(target, command, options);
+  } catch (error) {
+    return containerProcess(Promise.reject(asApiError(error)), target.id, undefined, false);
+  }
+}
+
+/**
+ * Starts `command` in the container and resolves once it runs (`docker exec -d`); its
+ * output is discarded.
+ */
+export async function execDetached(
+  target: ExecTarget,
+  command: readonly string[],
+  options: DetachedExecOptions = {},
+): Promise<void> {
+  const { id, root, runtime } = target;
+  if (command.length === 0) throw new InvalidOptionError('exec needs a command to run');
+  const scratch = createScratchDir();
+  try {
+    const args = execArgs({
+      root,
+      logPath: scratch.logPath,
+      id,
+      command,
+      env: execEnvironment(options.env),
+      cwd: options.workdir,
+      user: execUser(options.user),
+      tty: false,
+      detach: true,
+    });
+    const result = await runtimeCommand(runtime, args);
+    if (result.code === 0) return;
+    const outcome = outcomeOf(parseLog(await readLog(scratch.logPath)), false, { failure: execFailure });
+    if (outcome.kind === 'failed') throw outcome.error;
+    throw execFailure(result.message || `tscontainer-runtime could not start ${command.join(' ')} in container ${id}`, {
+      reported: false,
+    });
+  } catch (error) {
+    throw asApiError(error);
+  } finally {
+    await scratch.remove();
+  }
+}

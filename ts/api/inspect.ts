@@ -1,0 +1,112 @@
+/**
+ * What a container was made from, in brief: the essentials of its OCI config (the
+ * process, hostname, mounts, namespaces, resource limits), read from the config the
+ * runtime keeps with its state.
+ */
+import type { ContainerState } from './containers.js';
+import { InternalError } from './errors.js';
+
+export interface MountSummary {
+  destination: string;
+  source: string;
+  type: string;
+  options: string[];
+}
+
+export interface ResourceLimits {
+  /** Bytes; null when unlimited. */
+  memory: { limit: number | null; swap: number | null };
+  /** CFS quota and period in microseconds, relative shares; null when unset. */
+  cpu: { quota: number | null; period: number | null; shares: number | null };
+  pids: { limit: number | null };
+}
+
+export interface ConfigSummary {
+  /** The command and its arguments. */
+  args: string[];
+  env: string[];
+  cwd: string;
+  terminal: boolean;
+  user: { uid: number; gid: number; additionalGids: number[] };
+  hostname: string | null;
+  readonlyRootfs: boolean;
+  mounts: MountSummary[];
+  /** The namespace types it has of its own: `pid`, `network`, ... */
+  namespaces: string[];
+  resources: ResourceLimits;
+}
+
+export interface ContainerDetails extends ContainerState {
+  config: ConfigSummary;
+}
+
+type Json = Record<string, unknown>;
+
+function object(value: unknown): Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : {};
+}
+
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+function text(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
+}
+
+function integer(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+/** A limit: null when absent or negative (the spec's "unlimited"). */
+function limit(value: unknown): number | null {
+  const n = integer(value);
+  return n === null || n < 0 ? null : n;
+}
+
+/** The essentials of an OCI config (`config.json` text). */
+export function summarizeConfig(json: string): ConfigSummary {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (error) {
+    throw new InternalError(`the container's config is not JSON: ${String(error)}`, { cause: error });
+  }
+  const config = object(value);
+  const proc = object(config['process']);
+  const user = object(proc['user']);
+  const linux = object(config['linux']);
+  const resources = object(linux['resources']);
+  const memory = object(resources['memory']);
+  const cpu = object(resources['cpu']);
+  const pids = object(resources['pids']);
+  const mounts = Array.isArray(config['mounts']) ? config['mounts'].map(object) : [];
+  const namespaces = Array.isArray(linux['namespaces']) ? linux['namespaces'].map(object) : [];
+  return {
+    args: strings(proc['args']),
+    env: strings(proc['env']),
+    cwd: text(proc['cwd']) ?? '/',
+    terminal: proc['terminal'] === true,
+    user: {
+      uid: integer(user['uid']) ?? 0,
+      gid: integer(user['gid']) ?? 0,
+      additionalGids: Array.isArray(user['additionalGids'])
+        ? user['additionalGids'].filter((g): g is number => typeof g === 'number')
+        : [],
+    },
+    hostname: text(config['hostname']),
+    readonlyRootfs: object(config['root'])['readonly'] === true,
+    mounts: mounts.map((m) => ({
+      destination: text(m['destination']) ?? '',
+      source: text(m['source']) ?? '',
+      type: text(m['type']) ?? '',
+      options: strings(m['options']),
+    })),
+    namespaces: namespaces.flatMap((ns) => (typeof ns['type'] === 'string' ? [ns['type']] : [])),
+    resources: {
+      memory: { limit: limit(memory['limit']), swap: limit(memory['swap']) },
+      cpu: { quota: limit(cpu['quota']), period: limit(cpu['period']), shares: limit(cpu['shares']) },
+      pids: { limit: limit(pids['limit']) },
+    },
+  };
+}
