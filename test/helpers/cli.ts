@@ -53,6 +53,8 @@ export interface RunningCli {
 export interface CliContainer {
   /** The container id the scope checks; `run` passes it as `--name`. */
   id: string;
+  /** The CLI's TMPDIR: a detached container's bundle (`tscontainer-*`) is made there. */
+  tmpdir: string;
   /** `tscontainer run --name <id> ARGS` to completion. */
   run(...args: string[]): Promise<CliResult>;
   runWith(options: CliOptions, ...args: string[]): Promise<CliResult>;
@@ -62,6 +64,8 @@ export interface CliContainer {
   start(...args: string[]): RunningCli;
   /** `tscontainer run --name <id> ARGS` on a terminal of the given size, through script(1). */
   runInTerminal(options: TerminalOptions, ...args: string[]): Promise<CliResult>;
+  /** Any `tscontainer` command on a terminal of the given size, through script(1). */
+  cliInTerminal(options: TerminalOptions, ...args: string[]): Promise<CliResult>;
 }
 
 export interface CliSuite extends Omit<UserSuite, 'scope'> {
@@ -98,6 +102,19 @@ function cliContainer(scope: Scope): CliContainer {
         env: environment(scope, options.env),
       }),
     );
+
+  async function inTerminal({ rows, cols, input }: TerminalOptions, args: string[]): Promise<CliResult> {
+    // script(1) gives the CLI a pty; its size is set before the CLI starts, which reads it.
+    const command = [process.execPath, CLI, ...args].map(shellQuote).join(' ');
+    const script = `stty rows ${rows} cols ${cols}; exec ${command}`;
+    return withLines(
+      await execute('script', ['--quiet', '--return', '--command', script, '/dev/null'], {
+        scratch: scope.dir,
+        input,
+        env: environment(scope),
+      }),
+    );
+  }
 
   function start(...args: string[]): RunningCli {
     const child = spawn(process.execPath, [CLI, ...runArgs(args)], {
@@ -151,22 +168,13 @@ function cliContainer(scope: Scope): CliContainer {
 
   return {
     id: scope.id,
+    tmpdir: scope.tmpdir,
     run: (...args) => exec(runArgs(args)),
     runWith: (options, ...args) => exec(runArgs(args), options),
     cli: (...args) => exec(args),
     start,
-    async runInTerminal({ rows, cols, input }, ...args) {
-      // script(1) gives the CLI a pty; its size is set before the CLI starts, which reads it.
-      const command = [process.execPath, CLI, ...runArgs(args)].map(shellQuote).join(' ');
-      const script = `stty rows ${rows} cols ${cols}; exec ${command}`;
-      return withLines(
-        await execute('script', ['--quiet', '--return', '--command', script, '/dev/null'], {
-          scratch: scope.dir,
-          input,
-          env: environment(scope),
-        }),
-      );
-    },
+    runInTerminal: (options, ...args) => inTerminal(options, runArgs(args)),
+    cliInTerminal: (options, ...args) => inTerminal(options, args),
   };
 }
 

@@ -1,6 +1,7 @@
 import { CLIError } from '@oclif/core/errors';
 import * as Flags from '@oclif/core/flags';
 
+import { create } from '../api/create.js';
 import { run } from '../api/run.js';
 import { forwardSignals } from '../api/signals.js';
 import { splitCommand } from '../cli/argv.js';
@@ -11,7 +12,8 @@ export default class Run extends TscontainerCommand {
 
   static override description = `Flags end at the first word that is not a flag, as with docker run; \`--\` ends them too.
 Without --rootfs the container sees a read-only view of the host's root filesystem, with its own /proc, /dev and /tmp.
-Exits with the command's status, 128+N when signal N killed it, 125 when the container could not be created, 126 when the command cannot be executed and 127 when it does not exist.`;
+Exits with the command's status, 128+N when signal N killed it, 125 when the container could not be created, 126 when the command cannot be executed and 127 when it does not exist.
+With --detach the container runs on its own, after tscontainer exits: its id is printed, its output kept for logs, and its exit status recorded for ps and inspect (see stop, kill, exec, rm).`;
 
   static override usage = '<%= command.id %> [FLAGS] [--] COMMAND [ARG...]';
 
@@ -19,6 +21,7 @@ Exits with the command's status, 128+N when signal N killed it, 125 when the con
     "<%= config.bin %> <%= command.id %> --rm -- sh -c 'echo $$; hostname'",
     '<%= config.bin %> <%= command.id %> --rm --memory 50M --pids-limit 64 --rootfs ./rootfs /bin/app',
     '<%= config.bin %> <%= command.id %> --rm -it sh',
+    '<%= config.bin %> <%= command.id %> -d --name web --rootfs ./rootfs /bin/server',
   ];
 
   // The command line is split by hand (see run()), so oclif never sees the command.
@@ -52,6 +55,11 @@ Exits with the command's status, 128+N when signal N killed it, 125 when the con
     tty: Flags.boolean({ char: 't', description: 'give the container a terminal' }),
     interactive: Flags.boolean({ char: 'i', description: "keep the container's stdin open" }),
     rm: Flags.boolean({ description: 'delete the container when it stops (else it is kept, see ps -a and rm)' }),
+    detach: Flags.boolean({
+      char: 'd',
+      description: 'run the container in the background and print its id',
+      exclusive: ['tty', 'interactive'],
+    }),
   };
 
   protected override readonly failureExitCode = 125;
@@ -62,7 +70,7 @@ Exits with the command's status, 128+N when signal N killed it, 125 when the con
     if (command.length === 0) {
       throw new CLIError(`missing the command to run: ${this.config.bin} run [FLAGS] [--] COMMAND [ARG...]`);
     }
-    const container = run({
+    const settings = {
       command,
       rootfs: flags.rootfs,
       name: flags.name,
@@ -77,12 +85,22 @@ Exits with the command's status, 128+N when signal N killed it, 125 when the con
       network: flags.net as 'none' | 'host' | undefined,
       volumes: flags.volume,
       readOnly: flags['read-only'],
-      tty: flags.tty,
-      interactive: flags.interactive,
       // Docker's default: a stopped container is kept unless --rm. An absent boolean flag
       // is undefined, which the API would read as its own default (remove).
       remove: flags.rm === true,
-    });
+    };
+    if (flags.detach) {
+      const container = await create(settings);
+      try {
+        await container.start();
+      } catch (error) {
+        await container.delete({ force: true }).catch(() => undefined);
+        throw error;
+      }
+      this.log(container.id);
+      return;
+    }
+    const container = run({ ...settings, tty: flags.tty, interactive: flags.interactive });
     const stopForwarding = forwardSignals(container);
     try {
       const result = await container;
