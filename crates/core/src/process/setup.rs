@@ -66,10 +66,28 @@ pub fn prepare(
     sys.chdir(process.cwd()).map_err(|source| ProcessError::Cwd { path: process.cwd().clone(), source })?;
 
     let argv = process.args().clone().unwrap_or_default();
-    let env = process.env().clone().unwrap_or_default();
+    let mut env = process.env().clone().unwrap_or_default();
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        // As runc: programs expect HOME; the container's own /etc/passwd says where.
+        env.push(format!("HOME={}", home_of(process.user().uid())));
+    }
     let command = argv.first().cloned().unwrap_or_default();
     let path = find_executable(&command, &env).map_err(ProcessError::from)?;
     Ok(Prepared { command, path, argv, env, late_seccomp: no_new_privileges })
+}
+
+/// The home directory of `uid` in the container's /etc/passwd (we are past pivot_root), or
+/// `/` when it has none.
+fn home_of(uid: u32) -> String {
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|text| {
+            text.lines().find_map(|line| {
+                let f: Vec<&str> = line.split(':').collect();
+                (f.len() >= 7 && f[2].parse() == Ok(uid) && !f[5].is_empty()).then(|| f[5].to_string())
+            })
+        })
+        .unwrap_or_else(|| "/".into())
 }
 
 /// Only 0-2 and the preserved descriptors survive execve (CVE-2024-21626: no runtime

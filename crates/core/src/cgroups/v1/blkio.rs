@@ -24,19 +24,24 @@ fn throttle(dir: &Path, file: &str, devices: &[LinuxThrottleDevice]) -> Result<(
     Ok(())
 }
 
+/// A weight of 0 means "not set" (Docker sends it that way), as runc reads it.
+fn set(weight: Option<u16>) -> Option<u16> {
+    weight.filter(|w| *w != 0)
+}
+
 pub(super) fn apply(b: &LinuxBlockIo, dir: &Path) -> Result<(), CgroupError> {
-    if let Some(w) = b.weight() {
+    if let Some(w) = set(b.weight()) {
         write_value(dir, weight_file(dir, false)?, w)?;
     }
-    if let Some(w) = b.leaf_weight() {
+    if let Some(w) = set(b.leaf_weight()) {
         write_value(dir, weight_file(dir, true)?, w)?;
     }
     for d in b.weight_device().as_deref().unwrap_or_default() {
-        let file = format!("{}_device", weight_file(dir, false)?);
-        if let Some(w) = d.weight() {
+        if let Some(w) = set(d.weight()) {
+            let file = format!("{}_device", weight_file(dir, false)?);
             write_value(dir, &file, format!("{}:{} {w}", d.major(), d.minor()))?;
         }
-        if let Some(w) = d.leaf_weight() {
+        if let Some(w) = set(d.leaf_weight()) {
             let leaf = format!("{}_device", weight_file(dir, true)?);
             write_value(dir, &leaf, format!("{}:{} {w}", d.major(), d.minor()))?;
         }
@@ -59,6 +64,8 @@ mod tests {
             serde_json::from_str(r#"{"throttleReadBpsDevice":[{"major":8,"minor":0,"rate":1048576}]}"#).unwrap();
         apply(&b, dir.path()).unwrap();
         assert_eq!(std::fs::read_to_string(dir.path().join("blkio.throttle.read_bps_device")).unwrap(), "8:0 1048576");
+        let unset: LinuxBlockIo = serde_json::from_str(r#"{"weight":0,"leafWeight":0}"#).unwrap();
+        apply(&unset, dir.path()).expect("a zero weight is no weight");
         let w: LinuxBlockIo = serde_json::from_str(r#"{"weight":500}"#).unwrap();
         assert!(apply(&w, dir.path()).unwrap_err().to_string().contains("blkio weight (CFQ or BFQ)"));
         std::fs::write(dir.path().join("blkio.bfq.weight"), "").unwrap();

@@ -17,12 +17,13 @@ pub fn convert_blkio_weight(weight: u16) -> u64 {
 
 pub(super) fn apply(b: &LinuxBlockIo, dir: &Path) -> Result<(), CgroupError> {
     let weight_file = if dir.join("io.bfq.weight").exists() { "io.bfq.weight" } else { "io.weight" };
-    if let Some(w) = b.weight() {
+    // A weight of 0 means "not set" (Docker sends it that way).
+    if let Some(w) = b.weight().filter(|w| *w != 0) {
         let value = if weight_file == "io.bfq.weight" { u64::from(w) } else { convert_blkio_weight(w) };
         write_value(dir, weight_file, format!("default {value}"))?;
     }
     for d in b.weight_device().as_deref().unwrap_or_default() {
-        if let Some(w) = d.weight() {
+        if let Some(w) = d.weight().filter(|w| *w != 0) {
             let value = if weight_file == "io.bfq.weight" { u64::from(w) } else { convert_blkio_weight(w) };
             write_value(dir, weight_file, format!("{}:{} {value}", d.major(), d.minor()))?;
         }
