@@ -5,8 +5,10 @@
 #   3. ava                   unit and runtime integration tests, TAP
 #   4. OCI conformance       test/conformance/run.sh: opencontainers/runtime-tools' validation
 #                            suite (built with Go on first use), one test at a time
-#   5. cgroup v2 tier        test/cgroup-v2/run.sh, in a VM
-#   6. nothing left behind   no runtime process, /run/tscontainer entry, test cgroup or
+#   5. container managers    test/managers/run.sh: podman, containerd and Docker with
+#                            tscontainer-runtime as their runtime, private daemons
+#   6. cgroup v2 tier        test/cgroup-v2/run.sh, in a VM
+#   7. nothing left behind   no runtime process, /run/tscontainer entry, test cgroup or
 #                            scratch directory appeared during the run (one check)
 # The LAST line is `N passed, N failed`, summed over everything; the exit status is non-zero
 # when anything failed. A tier that cannot run counts as one failure; a skipped tier says why.
@@ -88,20 +90,28 @@ note=$(sed -n 's/^# [0-9]* tests in [0-9]*s: .* \([0-9]*\) expected-fail .* \([0
 if [ -z "$skipped" ] && [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; note="run.sh exited $status"; fi
 tier 'OCI conformance' "$p" "$f" $((SECONDS - start)) "$note"
 
-# --- 5. cgroup v2, in a VM ------------------------------------------------------------------
-banner 'cgroup v2 tier (VM)'
-start=$SECONDS
-bash test/cgroup-v2/run.sh 2>&1 | tee "$log/v2"
-status=${PIPESTATUS[0]}
-p=$(tap_count "$log/v2" pass) f=$(tap_count "$log/v2" fail) s=$(tap_count "$log/v2" skip)
-skipped=$(sed -n 's/^# SKIPPED: //p' "$log/v2" | tail -n 1)
-note=""
-[ "$s" -gt 0 ] && note="$s skipped"
-[ -n "$skipped" ] && note="SKIPPED: $skipped"
-if [ -z "$skipped" ] && [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; note="run.sh exited $status"; fi
-tier 'cgroup v2 (VM)' "$p" "$f" $((SECONDS - start)) "$note"
+# tap_tier NAME LOG SCRIPT: a tier whose script prints TAP ending in `# pass N`, `# fail N`,
+# `# skip N`, or `# SKIPPED: why` when it cannot run here.
+tap_tier() {
+  local name=$1 out=$log/$2 script=$3 start=$SECONDS status p f s skipped note=""
+  banner "$name"
+  bash "$script" 2>&1 | tee "$out"
+  status=${PIPESTATUS[0]}
+  p=$(tap_count "$out" pass) f=$(tap_count "$out" fail) s=$(tap_count "$out" skip)
+  skipped=$(sed -n 's/^# SKIPPED: //p' "$out" | tail -n 1)
+  [ "$s" -gt 0 ] && note="$s skipped"
+  [ -n "$skipped" ] && note="SKIPPED: $skipped"
+  if [ -z "$skipped" ] && [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; note="$script exited $status"; fi
+  tier "$name" "$p" "$f" $((SECONDS - start)) "$note"
+}
 
-# --- 6. nothing left behind -----------------------------------------------------------------
+# --- 5. container managers: podman, containerd, Docker ---------------------------------------
+tap_tier 'container managers' managers test/managers/run.sh
+
+# --- 6. cgroup v2, in a VM ------------------------------------------------------------------
+tap_tier 'cgroup v2 (VM)' v2 test/cgroup-v2/run.sh
+
+# --- 7. nothing left behind -----------------------------------------------------------------
 banner 'leftovers'
 footprint | sort > "$log/after"
 left=$(comm -13 "$log/before" "$log/after")
