@@ -66,8 +66,9 @@ pub fn subordinate_range(text: &str, name: &str, id: u32) -> Option<SubordinateR
 /// The user's subordinate uid and gid ranges, when the system grants both and the
 /// helpers that can map them are installed.
 pub fn subordinate_ranges(uid: u32, gid: u32) -> Option<(SubordinateRange, SubordinateRange)> {
-    let name = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)).ok().flatten()?.name;
-    let group = nix::unistd::Group::from_gid(nix::unistd::Gid::from_raw(gid)).ok().flatten().map(|g| g.name);
+    let root = Path::new("/");
+    let name = crate::passwd::users(root).into_iter().find(|u| u.uid == uid)?.name;
+    let group = crate::passwd::groups(root).into_iter().find(|g| g.gid == gid).map(|g| g.name);
     let helpers = ["newuidmap", "newgidmap"].iter().all(|h| find_helper(h).is_some());
     if !helpers {
         return None;

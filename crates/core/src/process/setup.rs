@@ -79,15 +79,10 @@ pub fn prepare(
 /// The home directory of `uid` in the container's /etc/passwd (we are past pivot_root), or
 /// `/` when it has none.
 fn home_of(uid: u32) -> String {
-    std::fs::read_to_string("/etc/passwd")
-        .ok()
-        .and_then(|text| {
-            text.lines().find_map(|line| {
-                let f: Vec<&str> = line.split(':').collect();
-                (f.len() >= 7 && f[2].parse() == Ok(uid) && !f[5].is_empty()).then(|| f[5].to_string())
-            })
-        })
-        .unwrap_or_else(|| "/".into())
+    crate::passwd::users(std::path::Path::new("/"))
+        .into_iter()
+        .find(|u| u.uid == uid && !u.home.is_empty())
+        .map_or_else(|| "/".into(), |u| u.home)
 }
 
 /// Only 0-2 and the preserved descriptors survive execve (CVE-2024-21626: no runtime

@@ -13,58 +13,10 @@ pub(crate) struct ResolvedUser {
     pub home: String,
 }
 
-struct PasswdEntry {
-    name: String,
-    uid: u32,
-    gid: u32,
-    home: String,
-}
-
-struct GroupEntry {
-    name: String,
-    gid: u32,
-    members: Vec<String>,
-}
-
-fn read_lines(path: &Path) -> Vec<String> {
-    // A rootfs without these files is normal (busybox images, scratch): ids stay numeric.
-    std::fs::read_to_string(path).map(|s| s.lines().map(str::to_string).collect()).unwrap_or_default()
-}
-
-fn passwd(rootfs: &Path) -> Vec<PasswdEntry> {
-    read_lines(&rootfs.join("etc/passwd"))
-        .iter()
-        .filter_map(|line| {
-            let f: Vec<&str> = line.split(':').collect();
-            if f.len() < 7 || line.starts_with('#') {
-                return None;
-            }
-            Some(PasswdEntry { name: f[0].into(), uid: f[2].parse().ok()?, gid: f[3].parse().ok()?, home: f[5].into() })
-        })
-        .collect()
-}
-
-fn groups(rootfs: &Path) -> Vec<GroupEntry> {
-    read_lines(&rootfs.join("etc/group"))
-        .iter()
-        .filter_map(|line| {
-            let f: Vec<&str> = line.split(':').collect();
-            if f.len() < 4 || line.starts_with('#') {
-                return None;
-            }
-            Some(GroupEntry {
-                name: f[0].into(),
-                gid: f[2].parse().ok()?,
-                members: f[3].split(',').filter(|m| !m.is_empty()).map(str::to_string).collect(),
-            })
-        })
-        .collect()
-}
-
 /// Resolves `spec` (`uid`, `uid:gid`, `name`, `name:group`, or none for root).
 pub(crate) fn resolve(spec: Option<&str>, rootfs: &Path) -> Result<ResolvedUser, SpecError> {
-    let users = passwd(rootfs);
-    let groups = groups(rootfs);
+    let users = crate::passwd::users(rootfs);
+    let groups = crate::passwd::groups(rootfs);
     let bad = |reason: String| SpecError::option("user", spec.unwrap_or_default(), reason);
     let (user_part, group_part) = match spec {
         None | Some("") => ("0", None),
