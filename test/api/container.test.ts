@@ -265,6 +265,17 @@ containerTest('create() failures: a missing command, a taken id, a bad option; n
   t.deepEqual(traces(c), []);
 });
 
+containerTest('create() of a missing command fails as such however fast the runtime gives up (10 at once)', async (t) => {
+  // An init that dies while being created reads as `stopped`: no sign the container was made.
+  const scopes = await Promise.all(Array.from({ length: 10 }, () => s.container(t)));
+  const results = await Promise.allSettled(scopes.map((c) => c.create({ command: ['no-such-command'], rootfs: fixtureRootfs() })));
+  t.deepEqual(
+    results.map((r) => (r.status === 'rejected' ? (r.reason as Error).name : 'created')),
+    scopes.map(() => 'CommandNotFoundError'),
+  );
+  for (const c of scopes) t.deepEqual(traces(c), []);
+});
+
 // Runtime defect: `start` saves the state (status running) after the process was let go, while
 // the supervisor records the exit with a save of its own; both write `state.json.tmp` and
 // rename it. A process that ends at once loses its exit record (start's stale state wins),

@@ -13,7 +13,7 @@ import { createBundle, type Bundle } from './bundle.js';
 import { containerHandle, type Container } from './container.js';
 import { findState, stateRoot } from './containers.js';
 import { ContainerCreateError, RuntimeFailedError } from './errors.js';
-import { outcomeOf, parseLog, readLog } from './log.js';
+import { outcomeOf, parseLog, readLog, type Outcome } from './log.js';
 import { callNative } from './native.js';
 import { randomId, toSpecOptions, type RunOptions } from './options.js';
 import { runtimeCommand, runtimeMissing, spawnSupervisor, supervisedCreateArgs } from './runtime.js';
@@ -89,10 +89,9 @@ function ended(child: ChildProcess): Promise<Ended> {
   });
 }
 
-/** Why the supervisor ended before the container was created. */
-async function failure(c: Creating, end: Ended): Promise<Error> {
+/** Why the supervisor ended before the container was created, from its log and its status. */
+function failure(c: Creating, end: Ended, outcome: Outcome): Error {
   if ('error' in end) return runtimeMissing(c.runtime, end.error);
-  const outcome = outcomeOf(parseLog(await readLog(c.bundle.logPath)), false);
   if (outcome.kind === 'failed') return outcome.error;
   const how = end.signal === null ? `exited with status ${String(end.code)}` : `was killed by ${end.signal}`;
   return new RuntimeFailedError(`tscontainer-runtime ${how} while creating container ${c.id}`, {
@@ -107,16 +106,21 @@ async function undo(c: Creating): Promise<void> {
   await c.bundle.remove();
 }
 
+/** Statuses only a created container reaches. (`stopped` is also what an init that died while being created reads as.) */
+const CREATED: readonly string[] = ['created', 'running', 'paused'];
+
 async function untilCreated(c: Creating, signal: AbortSignal | undefined): Promise<Container> {
   let end: Ended | undefined;
   const done = ended(c.supervisor).then((e) => (end = e));
   for (;;) {
-    // Ahead of the supervisor's end: a container that ran and ended already was created.
     const state = findState(c.id, c.root);
-    if (state !== undefined && state.status !== 'creating') break;
+    if (state !== undefined && CREATED.includes(state.status)) break;
     if (end !== undefined) {
+      const outcome = outcomeOf(parseLog(await readLog(c.bundle.logPath)), false);
+      // Created, started by someone else and ended already, all between two looks.
+      if (outcome.kind === 'exited') break;
       // The supervisor deletes what it made when it fails; whatever is left goes here.
-      const error = await failure(c, end);
+      const error = failure(c, end, outcome);
       await undo(c);
       throw error;
     }
