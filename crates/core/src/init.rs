@@ -42,6 +42,8 @@ pub struct InitArgs<'a> {
     pub preserve_fds: i32,
     /// In `run`, the container dies with the runtime that supervises it.
     pub parent_death_signal: Option<Signal>,
+    /// The spec's seccomp profile, compiled by the runtime before the clone.
+    pub seccomp: Option<&'a crate::seccomp::Filter>,
     pub sys: &'a dyn Syscall,
 }
 
@@ -111,7 +113,7 @@ fn setup_and_exec(args: &InitArgs<'_>) -> Result<(), Error> {
     if let Some(adj) = spec.process().as_ref().and_then(|p| p.oom_score_adj()) {
         process::set_oom_score_adj(adj)?;
     }
-    let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()).map(crate::seccomp::compile).transpose()?;
+    let seccomp = args.seccomp;
 
     // Modes below are exactly what the spec says, not what the caller's umask leaves.
     sys.umask(0);
@@ -141,14 +143,13 @@ fn setup_and_exec(args: &InitArgs<'_>) -> Result<(), Error> {
         rootfs::protect_kernel_paths(spec, sys)?;
     }
 
-    let prepared =
-        spec.process().as_ref().map(|p| setup::prepare(p, seccomp.as_ref(), args.channel, sys)).transpose()?;
+    let prepared = spec.process().as_ref().map(|p| setup::prepare(p, seccomp, args.channel, sys)).transpose()?;
     setup::close_descriptors_on_exec(args.preserve_fds);
     args.channel.send(&Message::Ready)?;
     wait_for_start(args.state_dir)?;
     hooks::run(spec, HookKind::StartContainer, &hook_state("created"))?;
     match prepared {
-        Some(p) => Err(p.exec(seccomp.as_ref(), args.parent_death_signal, sys)),
+        Some(p) => Err(p.exec(seccomp, args.parent_death_signal, sys)),
         None => Ok(()),
     }
 }

@@ -13,6 +13,9 @@ use crate::cgroups::CgroupPath;
 
 pub const STATE_FILE: &str = "state.json";
 pub const EXEC_FIFO: &str = "exec.fifo";
+/// Serializes changes to a container's state between runtime processes (a `start` and
+/// the supervisor recording the exit, a `delete` and either).
+const UPDATE_LOCK: &str = "state.lock";
 /// The mount point the rootfs is bound to inside the container's mount namespace.
 pub const ROOTFS_DIR: &str = "rootfs";
 const MAX_ID_LEN: usize = 200;
@@ -103,8 +106,9 @@ impl Status {
     pub fn can_kill(self) -> bool {
         matches!(self, Status::Created | Status::Running | Status::Paused)
     }
+    /// Stopped, or created and never started (runc deletes those too).
     pub fn can_delete(self) -> bool {
-        self == Status::Stopped
+        matches!(self, Status::Stopped | Status::Created)
     }
     pub fn can_pause(self) -> bool {
         self == Status::Running
@@ -260,10 +264,44 @@ impl StateStore {
         serde_json::from_slice(&text).map_err(|source| StateError::Corrupt { path, source })
     }
 
+    /// Holds a container's update lock while `f` runs; `None` if the container is gone.
+    fn with_update_lock<T>(&self, id: &str, f: impl FnOnce() -> T) -> Result<T, StateError> {
+        validate_id(id)?;
+        let path = self.dir(id).join(UPDATE_LOCK);
+        let file = match std::fs::OpenOptions::new().create(true).truncate(false).write(true).mode(0o600).open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(StateError::NotFound(id.to_string())),
+            Err(e) => return Err(StateError::Io { op: "open", path, source: e }),
+        };
+        // SAFETY: flock on a descriptor we own; it takes no pointers.
+        let rc = unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&file), libc::LOCK_EX) };
+        nix::errno::Errno::result(rc).map_err(|e| StateError::Io { op: "lock", path, source: e.into() })?;
+        let result = f();
+        drop(file);
+        Ok(result)
+    }
+
+    /// Loads the container's state, lets `f` change it, and saves it, with no other
+    /// runtime process changing or deleting it in between. Nothing is saved if `f` fails.
+    pub fn update<T, E: From<StateError>>(
+        &self,
+        id: &str,
+        f: impl FnOnce(&mut ContainerState) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.with_update_lock(id, || {
+            // A delete that held the lock before us may have removed everything.
+            let mut state = self.load(id)?;
+            let value = f(&mut state)?;
+            self.save(&state)?;
+            Ok(value)
+        })?
+    }
+
     /// Writes `state.json` so a reader sees the old file or the new one, never a torn one.
     pub fn save(&self, state: &ContainerState) -> Result<(), StateError> {
         let dir = self.dir(&state.id);
-        let tmp = dir.join(format!("{STATE_FILE}.tmp"));
+        // A name of this process's own: two writers never share a temporary file.
+        let tmp = dir.join(format!("{STATE_FILE}.{}.tmp", std::process::id()));
         let path = dir.join(STATE_FILE);
         let bytes = serde_json::to_vec(state).map_err(|source| StateError::Corrupt { path: path.clone(), source })?;
         let mut file = std::fs::OpenOptions::new()
@@ -278,14 +316,21 @@ impl StateStore {
         std::fs::rename(&tmp, &path).map_err(Self::io("rename", &path))
     }
 
-    /// Removes a container's directory and everything in it; a missing one is fine.
+    /// Removes a container's directory and everything in it; a missing one is fine. No
+    /// update runs meanwhile (one waiting finds the container gone).
     pub fn remove(&self, id: &str) -> Result<(), StateError> {
         validate_id(id)?;
         let dir = self.dir(id);
-        match std::fs::remove_dir_all(&dir) {
+        let remove = || match std::fs::remove_dir_all(&dir) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(StateError::Io { op: "remove", path: dir, source: e }),
+            Err(e) => Err(StateError::Io { op: "remove", path: dir.clone(), source: e }),
+        };
+        match self.with_update_lock(id, remove) {
+            Ok(result) => result,
+            // No directory (hence no lock file): nothing to remove.
+            Err(StateError::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
         }
     }
 
@@ -383,11 +428,22 @@ mod tests {
         assert!(matches!(store.load("c1"), Err(StateError::NotFound(_))));
         store.save(&state("c1")).unwrap();
         assert_eq!(store.load("c1").unwrap().pid, Some(42));
-        assert!(!store.dir("c1").join("state.json.tmp").exists());
+        assert!(std::fs::read_dir(store.dir("c1"))
+            .unwrap()
+            .flatten()
+            .all(|e| !e.file_name().to_string_lossy().ends_with(".tmp")));
+        let pid = store.update("c1", |s| -> Result<_, StateError> {
+            s.pid = Some(43);
+            Ok(s.pid)
+        });
+        assert_eq!(pid.unwrap(), Some(43));
+        assert_eq!(store.load("c1").unwrap().pid, Some(43));
         assert_eq!(store.list().unwrap(), vec!["c1"]);
         store.remove("c1").unwrap();
         store.remove("c1").unwrap();
         assert!(store.list().unwrap().is_empty());
+        let gone = store.update("c1", |_| -> Result<(), StateError> { Ok(()) });
+        assert!(matches!(gone, Err(StateError::NotFound(_))), "an update after a delete finds nothing");
     }
 
     #[test]

@@ -63,14 +63,18 @@ pub struct Stats {
     pub pids: Pids,
 }
 
-/// Reads one number from a file; missing files and `max` read as `None`.
+/// cgroup v1 says "no limit" with a page-rounded i64::MAX (9223372036854771712); v2
+/// says `max`. Both read as u64::MAX.
+const UNLIMITED_FROM: u64 = 1 << 62;
+
+/// Reads one number from a file; `max`, and v1's near-i64::MAX, read as u64::MAX.
 pub(crate) fn number(dir: &Path, file: &str) -> Option<u64> {
     let text = std::fs::read_to_string(dir.join(file)).ok()?;
     let text = text.trim();
     if text == "max" {
         return Some(u64::MAX);
     }
-    text.parse().ok()
+    text.parse().ok().map(|n: u64| if n >= UNLIMITED_FROM { u64::MAX } else { n })
 }
 
 /// Reads a flat keyed file (`memory.stat`, `cpu.stat`).
@@ -94,6 +98,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a"), "42\n").unwrap();
         std::fs::write(dir.path().join("b"), "max\n").unwrap();
+        std::fs::write(dir.path().join("v1max"), "9223372036854771712\n").unwrap();
+        assert_eq!(number(dir.path(), "v1max"), Some(u64::MAX));
         std::fs::write(dir.path().join("s"), "cache 10\nrss 20\n").unwrap();
         assert_eq!(number(dir.path(), "a"), Some(42));
         assert_eq!(number(dir.path(), "b"), Some(u64::MAX));

@@ -189,6 +189,10 @@ fn create_in<'a>(
     }
     let view = cgroup.container_view();
 
+    let seccomp = linux
+        .and_then(|l| l.seccomp().as_ref())
+        .map(|profile| crate::seccomp::compile_cached(profile, crate::seccomp::cache_dir().as_deref()))
+        .transpose()?;
     namespaces.join_for_children(opts.sys)?;
     let state_dir = open(dir, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
         .map_err(|e| ContainerError::Write { what: "state directory", path: dir.to_path_buf(), source: e.into() })?;
@@ -213,6 +217,7 @@ fn create_in<'a>(
             new_keyring: !opts.no_new_keyring,
             preserve_fds: opts.preserve_fds,
             parent_death_signal: opts.foreground.then_some(Signal::SIGKILL),
+            seccomp: seccomp.as_ref(),
             sys: opts.sys,
         })
     };

@@ -52,7 +52,12 @@ pub fn exec(opts: &ExecOptions<'_>) -> Result<Execed, Error> {
     let spec = &state.config;
     let namespaces = Namespaces::of_container(spec, init);
     let cgroup = cgroups::manager(&state.cgroup_path, opts.cgroup_roots)?;
-    let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()).map(crate::seccomp::compile).transpose()?;
+    let seccomp = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.seccomp().as_ref())
+        .map(|profile| crate::seccomp::compile_cached(profile, crate::seccomp::cache_dir().as_deref()))
+        .transpose()?;
 
     namespaces.join_for_children(opts.sys)?;
     let (ours, theirs) = channel::pair()?;

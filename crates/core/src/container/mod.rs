@@ -142,10 +142,11 @@ pub struct StateReport {
 
 /// Remembers how a kept container's process ended, for `state`, `inspect` and `ps -a`.
 pub fn record_exit(store: &StateStore, id: &str, exit: crate::state::ExitRecord) -> Result<(), StateError> {
-    let mut state = store.load(id)?;
-    state.status = Status::Stopped;
-    state.exit = Some(exit);
-    store.save(&state)
+    store.update(id, |state| {
+        state.status = Status::Stopped;
+        state.exit = Some(exit);
+        Ok(())
+    })
 }
 
 /// Loads a container and reports its live state.

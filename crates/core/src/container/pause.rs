@@ -7,19 +7,19 @@ use crate::state::{StateStore, Status};
 use crate::Error;
 
 fn freeze(store: &StateStore, id: &str, roots: &Roots, to: FreezerState) -> Result<(), Error> {
-    let mut state = store.load(id)?;
-    let status = live_status(store, &state, roots);
-    let (allowed, action) = match to {
-        FreezerState::Frozen => (status.can_pause(), "pause"),
-        FreezerState::Thawed => (status.can_resume(), "resume"),
-    };
-    if !allowed {
-        return Err(ContainerError::InvalidStatus { id: id.to_string(), status, action }.into());
-    }
-    cgroups::manager(&state.cgroup_path, roots)?.freeze(to)?;
-    state.status = if to == FreezerState::Frozen { Status::Paused } else { Status::Running };
-    store.save(&state)?;
-    Ok(())
+    store.update(id, |state| {
+        let status = live_status(store, state, roots);
+        let (allowed, action) = match to {
+            FreezerState::Frozen => (status.can_pause(), "pause"),
+            FreezerState::Thawed => (status.can_resume(), "resume"),
+        };
+        if !allowed {
+            return Err(ContainerError::InvalidStatus { id: id.to_string(), status, action }.into());
+        }
+        cgroups::manager(&state.cgroup_path, roots)?.freeze(to)?;
+        state.status = if to == FreezerState::Frozen { Status::Paused } else { Status::Running };
+        Ok(())
+    })
 }
 
 pub fn pause(store: &StateStore, id: &str, roots: &Roots) -> Result<(), Error> {

@@ -18,7 +18,7 @@ use crate::Error;
 /// Starts the container; returns warnings (a failed poststart hook does not undo the
 /// start, as the runtime-spec says, but is reported).
 pub fn start(store: &StateStore, id: &str, roots: &Roots) -> Result<Vec<String>, Error> {
-    let mut state = store.load(id)?;
+    let state = store.load(id)?;
     let status = live_status(store, &state, roots);
     if !status.can_start() {
         return Err(ContainerError::InvalidStatus { id: id.to_string(), status, action: "start" }.into());
@@ -51,7 +51,13 @@ pub fn start(store: &StateStore, id: &str, roots: &Roots) -> Result<Vec<String>,
         std::thread::sleep(Duration::from_millis(1));
     }
     let _ = std::fs::remove_file(&fifo);
-    state.status = Status::Running;
-    store.save(&state)?;
+    // The process may already have ended and its supervisor recorded that: change only
+    // the status, on the state as it is now.
+    store.update(id, |s| -> Result<(), Error> {
+        if s.exit.is_none() {
+            s.status = Status::Running;
+        }
+        Ok(())
+    })?;
     Ok(hooks::run_all(&state.config, HookKind::Poststart, &state.hook_state("running")))
 }

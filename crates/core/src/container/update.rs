@@ -87,28 +87,28 @@ pub fn merge(old: &LinuxResources, update: &LinuxResources) -> LinuxResources {
 }
 
 pub fn update(store: &StateStore, id: &str, resources: &LinuxResources, roots: &Roots) -> Result<(), Error> {
-    let mut state = store.load(id)?;
-    let status = live_status(store, &state, roots);
-    if status == Status::Stopped {
-        return Err(ContainerError::InvalidStatus { id: id.to_string(), status, action: "update" }.into());
-    }
-    let mut linux = state.config.linux().clone().unwrap_or_default();
-    let old = linux.resources().clone().unwrap_or_default();
-    let merged = merge(&old, resources);
-    // Only what changed is written, with the merged values (a new memory limit carries
-    // the swap limit it needs along).
-    let mut delta = LinuxResources::default();
-    delta.set_memory(resources.memory().as_ref().and(*merged.memory()));
-    delta.set_cpu(resources.cpu().as_ref().and(merged.cpu().clone()));
-    delta.set_pids(resources.pids().as_ref().and(*merged.pids()));
-    delta.set_block_io(resources.block_io().clone());
-    delta.set_hugepage_limits(resources.hugepage_limits().clone());
-    delta.set_unified(resources.unified().clone());
-    cgroups::manager(&state.cgroup_path, roots)?.apply(&delta)?;
-    linux.set_resources(Some(merged));
-    state.config.set_linux(Some(linux));
-    store.save(&state)?;
-    Ok(())
+    store.update(id, |state| {
+        let status = live_status(store, state, roots);
+        if status == Status::Stopped {
+            return Err(ContainerError::InvalidStatus { id: id.to_string(), status, action: "update" }.into());
+        }
+        let mut linux = state.config.linux().clone().unwrap_or_default();
+        let old = linux.resources().clone().unwrap_or_default();
+        let merged = merge(&old, resources);
+        // Only what changed is written, with the merged values (a new memory limit carries
+        // the swap limit it needs along).
+        let mut delta = LinuxResources::default();
+        delta.set_memory(resources.memory().as_ref().and(*merged.memory()));
+        delta.set_cpu(resources.cpu().as_ref().and(merged.cpu().clone()));
+        delta.set_pids(resources.pids().as_ref().and(*merged.pids()));
+        delta.set_block_io(resources.block_io().clone());
+        delta.set_hugepage_limits(resources.hugepage_limits().clone());
+        delta.set_unified(resources.unified().clone());
+        cgroups::manager(&state.cgroup_path, roots)?.apply(&delta)?;
+        linux.set_resources(Some(merged));
+        state.config.set_linux(Some(linux));
+        Ok(())
+    })
 }
 
 #[cfg(test)]

@@ -1,6 +1,11 @@
 //! Seccomp: the spec's `linux.seccomp` compiled into a BPF filter with libseccomp (the
 //! library runc, crun and youki use, so a profile means the same thing here as there),
-//! and loaded as the very last step before execve.
+//! and loaded as the very last step before execve. Compiling a large profile costs more
+//! than the rest of starting a container, so compiled programs are cached (see [`cache`]).
+
+mod cache;
+
+pub use cache::{cache_dir, compile_cached};
 
 use std::str::FromStr;
 
@@ -76,16 +81,23 @@ fn condition_sets(rule: &LinuxSyscall) -> Vec<Vec<ScmpArgCompare>> {
     }
 }
 
-/// A compiled filter, ready to load.
+/// A compiled filter: the BPF program and the seccomp(2) flags to load it with.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Filter {
-    context: ScmpFilterContext,
+    /// `struct sock_filter` instructions, 8 bytes each, in the kernel's layout.
+    program: Vec<u8>,
+    flags: u32,
 }
 
 impl std::fmt::Debug for Filter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("seccomp::Filter")
+        write!(f, "seccomp::Filter({} instructions)", self.program.len() / 8)
     }
 }
+
+const SECCOMP_FILTER_FLAG_TSYNC: u32 = 1;
+const SECCOMP_FILTER_FLAG_LOG: u32 = 2;
+const SECCOMP_FILTER_FLAG_SPEC_ALLOW: u32 = 4;
 
 /// Compiles the spec's profile. Syscall names this architecture does not have are
 /// skipped, as runc does, so one profile serves every architecture.
@@ -101,14 +113,16 @@ pub fn compile(profile: &LinuxSeccomp) -> Result<Filter, SeccompError> {
             ctx.add_arch(arch).map_err(lib(format!("add architecture {name}")))?;
         }
     }
+    // Flags go to seccomp(2) when the program is loaded (see `Filter::load`).
+    let mut flags = 0;
     for flag in profile.flags().as_deref().unwrap_or_default() {
-        match flag {
-            LinuxSeccompFilterFlag::SeccompFilterFlagTsync => ctx.set_ctl_tsync(true),
-            LinuxSeccompFilterFlag::SeccompFilterFlagLog => ctx.set_ctl_log(true),
-            LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => ctx.set_ctl_ssb(true),
-            LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv => ctx.set_ctl_waitkill(true),
-        }
-        .map_err(lib(format!("set flag {flag:?}")))?;
+        flags |= match flag {
+            LinuxSeccompFilterFlag::SeccompFilterFlagTsync => SECCOMP_FILTER_FLAG_TSYNC,
+            LinuxSeccompFilterFlag::SeccompFilterFlagLog => SECCOMP_FILTER_FLAG_LOG,
+            LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => SECCOMP_FILTER_FLAG_SPEC_ALLOW,
+            // Only meaningful with a notification listener, which is refused above.
+            LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv => 0,
+        };
     }
     for rule in profile.syscalls().as_deref().unwrap_or_default() {
         let act = action(rule.action(), rule.errno_ret())?;
@@ -129,28 +143,45 @@ pub fn compile(profile: &LinuxSeccomp) -> Result<Filter, SeccompError> {
             }
         }
     }
-    Ok(Filter { context: ctx })
+    let memfd = nix::sys::memfd::memfd_create("seccomp-bpf", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
+        .map(std::fs::File::from)
+        .map_err(|e| SeccompError::Unsupported { what: format!("a memfd for the compiled filter ({e})") })?;
+    ctx.export_bpf(&memfd).map_err(lib("export the filter"))?;
+    let mut program = Vec::new();
+    std::io::Seek::rewind(&mut &memfd)
+        .and_then(|()| std::io::Read::read_to_end(&mut &memfd, &mut program))
+        .map_err(|e| SeccompError::Unsupported { what: format!("reading the compiled filter ({e})") })?;
+    Ok(Filter { program, flags })
 }
 
 impl Filter {
     /// Installs the filter on this process; from here on, it applies to every syscall.
-    pub fn load(&self) -> Result<(), SeccompError> {
-        self.context.load().map_err(lib("load the filter"))
+    /// The caller has no_new_privs set or holds CAP_SYS_ADMIN.
+    pub fn load(&self) -> Result<(), nix::Error> {
+        let prog = libc::sock_fprog {
+            len: (self.program.len() / std::mem::size_of::<libc::sock_filter>()) as u16,
+            filter: self.program.as_ptr() as *mut libc::sock_filter,
+        };
+        // SAFETY: `prog` points at `program`, whose length in instructions it carries;
+        // both outlive the call, and the kernel copies the program before returning.
+        let rc = unsafe { libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, self.flags, &prog) };
+        nix::errno::Errno::result(rc).map(drop)
     }
 
-    /// The BPF program, for tests and debugging.
-    pub fn bpf(&self) -> Result<Vec<u8>, SeccompError> {
-        let file = tempfile_for_bpf()?;
-        self.context.export_bpf(&file).map_err(lib("export the filter"))?;
-        std::fs::read(format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&file)))
-            .map_err(|e| SeccompError::Unsupported { what: format!("reading the exported filter ({e})") })
+    /// The program as instructions, for tests and debugging.
+    pub fn instructions(&self) -> usize {
+        self.program.len() / 8
     }
-}
 
-fn tempfile_for_bpf() -> Result<std::fs::File, SeccompError> {
-    nix::sys::memfd::memfd_create("seccomp-bpf", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
-        .map(std::fs::File::from)
-        .map_err(|e| SeccompError::Unsupported { what: format!("a memfd for the exported filter ({e})") })
+    fn to_bytes(&self) -> Vec<u8> {
+        [self.flags.to_le_bytes().as_slice(), &self.program].concat()
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Option<Filter> {
+        let (flags, program) = bytes.split_first_chunk::<4>()?;
+        (!program.is_empty() && program.len() % 8 == 0 && program.len() / 8 <= usize::from(u16::MAX))
+            .then(|| Filter { program: program.to_vec(), flags: u32::from_le_bytes(*flags) })
+    }
 }
 
 #[cfg(test)]
@@ -173,8 +204,8 @@ mod tests {
                             {"names":["clone3"],"action":"SCMP_ACT_ERRNO","errnoRet":38}]}"#,
         );
         let filter = compile(&p).unwrap();
-        // A BPF instruction is 8 bytes; a real program has many.
-        assert!(filter.bpf().unwrap().len() > 8 * 10);
+        assert!(filter.instructions() > 10);
+        assert_eq!(Filter::from_bytes(&filter.to_bytes()), Some(filter));
     }
 
     #[test]

@@ -214,15 +214,7 @@ impl Syscall for LinuxSyscall {
     }
 
     fn load_seccomp(&self, filter: &crate::seccomp::Filter) -> SysResult {
-        filter.load().map_err(|e| {
-            let errno = match &e {
-                crate::seccomp::SeccompError::Library { source, .. } => {
-                    source.sysrawrc().map(|rc| Errno::from_raw(-rc))
-                }
-                _ => None,
-            };
-            SyscallError::new("seccomp", "filter", errno.unwrap_or(Errno::EINVAL))
-        })
+        filter.load().map_err(|e| SyscallError::new("seccomp", "filter", e))
     }
 
     fn umask(&self, mask: u32) {
