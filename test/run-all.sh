@@ -41,7 +41,8 @@ tap_count() {
 
 # What a run may leave behind: runtime processes, state entries, cgroups, scratch dirs.
 footprint() {
-  pgrep -af '^([^ ]*/)?tscontainer-runtime( |$)' | sed 's/^/process /'
+  # The runtime, also when the API started it under the name `tscontainer` (a supervisor).
+  pgrep -af '^([^ ]*/)?tscontainer-runtime( |$)|^tscontainer( --[a-z-]+ [^ ]+)* (create|run|exec) ' | sed 's/^/process /'
   ls -A /run/tscontainer 2>/dev/null | sed 's|^|state /run/tscontainer/|'
   find /sys/fs/cgroup -mindepth 1 -maxdepth 6 -type d -name '*tscontainer*' 2>/dev/null | sed 's/^/cgroup /'
   # rootfs and runtime-tools are caches (the fixture rootfs, the built conformance suite).
