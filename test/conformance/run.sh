@@ -15,7 +15,7 @@
 # anything that does is removed and counts as a failure.
 #
 # expected-failures.txt lists the tests that cannot pass on this machine whatever the
-# runtime does, or that test a rule where we keep runc's behaviour, with the reason; may-fail.txt the ones that run but whose result does not
+# runtime does, with the reason; may-fail.txt the ones that run but whose result does not
 # count; flaky.txt the ones with a race of their own, which get a second try when they fail.
 # Prints a table (test, result, seconds, note), the totals, and as its LAST line
 # `N passed, N failed`, where an expected failure that fails counts as passed. Exits

@@ -106,9 +106,11 @@ impl Status {
     pub fn can_kill(self) -> bool {
         matches!(self, Status::Created | Status::Running | Status::Paused)
     }
-    /// Stopped, or created and never started (runc deletes those too).
+    /// Only a stopped container, as the runtime-spec says (runc and crun also delete a created
+    /// one without --force; containerd's shim relies on that only when it removes a task that
+    /// never started, where `ctr task delete --force` does it here).
     pub fn can_delete(self) -> bool {
-        matches!(self, Status::Stopped | Status::Created)
+        self == Status::Stopped
     }
     pub fn can_pause(self) -> bool {
         self == Status::Running
@@ -397,6 +399,7 @@ mod tests {
         assert!(!Status::Running.can_start());
         assert!(Status::Stopped.can_delete());
         assert!(!Status::Running.can_delete());
+        assert!(!Status::Created.can_delete());
         assert!(!Status::Stopped.can_kill());
         assert!(Status::Paused.can_resume());
     }
