@@ -178,7 +178,7 @@ fn create_in<'a>(
         }
         // A user who may not create cgroups still gets a container, as long as it asks
         // for no limit; a limit nobody would enforce is an error, never dropped.
-        Err(e) if !nix::unistd::geteuid().is_root() && denied(&e) => match resources.and_then(requested_limit) {
+        Err(e) if !crate::userns::privileged() && denied(&e) => match resources.and_then(requested_limit) {
             None => {
                 undo.cgroup = None;
                 false

@@ -50,7 +50,10 @@ pub fn exec(opts: &ExecOptions<'_>) -> Result<Execed, Error> {
     }
     let init = state.pid.unwrap_or(0);
     let spec = &state.config;
-    let namespaces = Namespaces::of_container(spec, init);
+    let mut namespaces = Namespaces::of_container(spec, init);
+    if !crate::userns::privileged() {
+        namespaces = namespaces.enter_user_namespace_first(opts.sys)?;
+    }
     let cgroup = cgroups::manager(&state.cgroup_path, opts.cgroup_roots)?;
     let seccomp = spec
         .linux()
