@@ -46,7 +46,12 @@ pub fn restriction(proc_sys: &Path) -> Option<String> {
 /// inside a user namespace (a rootless podman runs its runtime there) is an unprivileged
 /// user's stand-in and gets the rootless state root and cgroup handling.
 pub fn privileged() -> bool {
-    nix::unistd::geteuid().is_root() && std::fs::read_to_string("/proc/self/uid_map").is_ok_and(|m| is_initial_map(&m))
+    nix::unistd::geteuid().is_root() && in_initial_user_namespace()
+}
+
+/// Whether this process is in the host's user namespace (not, say, in rootless podman's).
+pub fn in_initial_user_namespace() -> bool {
+    std::fs::read_to_string("/proc/self/uid_map").is_ok_and(|m| is_initial_map(&m))
 }
 
 /// The initial user namespace maps every id to itself.

@@ -74,7 +74,13 @@ pub fn exec(opts: &ExecOptions<'_>) -> Result<Execed, Error> {
         let _ = waitpid(pid, None);
         e
     };
-    cgroup.add_task(pid.as_raw()).map_err(|e| kill_child(e.into()))?;
+    match cgroup.add_task(pid.as_raw()) {
+        // An unprivileged user's container made where it could not have a cgroup (see
+        // create): the exec'd process, like the init, stays in the runtime's.
+        Err(cgroups::CgroupError::Write { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound && !crate::userns::privileged() => {}
+        other => other.map_err(|e| kill_child(e.into()))?,
+    }
     ours.send(&Message::Proceed { pid: pid.as_raw() }).map_err(|e| kill_child(e.into()))?;
     let mut console = None;
     loop {
