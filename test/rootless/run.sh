@@ -379,6 +379,35 @@ capture node "$cli_js" rm -f "$root_ctr"
 check "root removes its container" '[ $code = 0 ] && [ ! -e /run/tscontainer/$root_ctr ]'
 root_ctr=
 
+# --- rootless podman with tscontainer-runtime ---------------------------------------------------
+if command -v podman >/dev/null; then
+  pod=$work/tsrl-sub/podman
+  mkdir -p "$pod"
+  printf '[containers]\ndefault_ulimits = []\nnetns = "none"\n[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n' \
+    >"$pod/containers.conf"
+  printf '[storage]\ndriver = "vfs"\ngraphroot = "%s"\nrunroot = "%s"\n' "$pod/graph" "$pod/run" >"$pod/storage.conf"
+  tar -C "$repo/test/.work/rootfs" -cf "$pod/image.tar" .
+  chown -R tsrl-sub:tsrl-sub "$pod"
+  podman_as() {
+    capture as tsrl-sub env CONTAINERS_CONF="$pod/containers.conf" CONTAINERS_STORAGE_CONF="$pod/storage.conf" \
+      podman "$@"
+  }
+  podman_as import -q "$pod/image.tar" localhost/tsrl-busybox
+  podman_as --runtime "$runtime" run --rm localhost/tsrl-busybox sh -c 'echo $$; id -u; exit 3'
+  check "tsrl-sub: rootless podman --runtime tscontainer-runtime run --rm: PID 1, root inside, exit 3" \
+    '[ $code = 3 ] && [ "$out" = "$(printf "1\n0")" ]'
+  podman_as --runtime "$runtime" ps -aq
+  check "tsrl-sub: rootless podman keeps no container" '[ $code = 0 ] && [ -z "$out" ]'
+  # Podman's rootless pause process holds its user namespace; ending it is the test's job.
+  pause=$(cat "$work/tsrl-sub/xdg/libpod/tmp/pause.pid" 2>/dev/null)
+  [ -n "$pause" ] && kill "$pause" 2>/dev/null
+  for _ in $(seq 1 50); do pgrep -u tsrl-sub >/dev/null || break; sleep 0.1; done
+  rm -rf "$pod" "$work/tsrl-sub/xdg/libpod" "$work/tsrl-sub/xdg/containers" "$work/tsrl-sub/.local" \
+    "$work/tsrl-sub/.config"
+else
+  skip "tsrl-sub: rootless podman with tscontainer-runtime" "podman is not installed"
+fi
+
 # --- nothing left behind ----------------------------------------------------------------------
 for user in tsrl-sub tsrl-plain; do
   root=$(state_root_of $user)
