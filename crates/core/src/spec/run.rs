@@ -412,13 +412,21 @@ fn network_request(opts: &RunOptions, caller: &Caller) -> Result<Option<NetworkR
         }
         Network::Host => return Ok(None),
         Network::None if ports.is_empty() => return Ok(None),
-        Network::None => *caller.network_helpers.first().ok_or_else(|| {
+        Network::None => *caller.network_helpers.iter().find(|h| caller.uid != 0 || **h != Helper::Pasta).ok_or_else(|| {
             SpecError::option(
                 "published port",
                 &opts.publish[0],
                 "publishing ports needs pasta or slirp4netns, and neither is installed here: apt-get install passt (or slirp4netns)",
             )
         })?,
+        // pasta (as Debian 12 ships it) drops to `nobody` before it opens the namespace.
+        Network::User(Helper::Pasta) if caller.uid == 0 => {
+            return Err(SpecError::option(
+                "network",
+                "pasta",
+                "pasta cannot configure a container's network for root (it drops to nobody first): use --net slirp4netns",
+            ))
+        }
         Network::User(helper) => {
             if !caller.network_helpers.contains(&helper) {
                 return Err(SpecError::option("network", helper.name(), helper.not_installed("it").to_string()));
@@ -462,7 +470,13 @@ mod tests {
             o,
             Path::new("/"),
             2,
-            &Caller { uid: 0, gid: 0, ranges: None, delegated_cgroup: None, network_helpers: vec![Helper::Pasta] },
+            &Caller {
+                uid: 0,
+                gid: 0,
+                ranges: None,
+                delegated_cgroup: None,
+                network_helpers: vec![Helper::Pasta, Helper::Slirp4netns],
+            },
         )
     }
 
@@ -528,7 +542,19 @@ mod tests {
         let mut o = opts(&["sh"]);
         o.publish = vec!["8080:80".into(), "127.0.0.1:53:53/udp".into()];
         let spec = build(&o).unwrap();
-        assert_eq!(annotations(&spec)[crate::network::HELPER_ANNOTATION], "pasta");
+        assert_eq!(annotations(&spec)[crate::network::HELPER_ANNOTATION], "slirp4netns", "root: pasta cannot serve");
+        let user = Caller {
+            uid: 1000,
+            gid: 1000,
+            ranges: None,
+            delegated_cgroup: None,
+            network_helpers: vec![Helper::Pasta, Helper::Slirp4netns],
+        };
+        let spec = build_run_spec_in(&o, Path::new("/"), 2, &user).unwrap();
+        assert_eq!(spec.annotations().as_ref().unwrap()[crate::network::HELPER_ANNOTATION], "pasta");
+        let mut pasta = opts(&["sh"]);
+        pasta.network = Network::User(Helper::Pasta);
+        assert!(build(&pasta).unwrap_err().to_string().contains("use --net slirp4netns"));
         assert_eq!(annotations(&spec)[crate::network::PUBLISH_ANNOTATION], "8080:80/tcp,127.0.0.1:53:53/udp");
         o.network = Network::Host;
         assert!(build(&o).unwrap_err().to_string().contains("already uses the host's ports"));
