@@ -73,8 +73,10 @@ export interface RunSpecOptions {
   env?: Array<string>
   workdir?: string
   user?: string
-  /** `none` (default) or `host`. */
+  /** `none` (default), `host`, `pasta` or `slirp4netns`. */
   network?: string
+  /** Published ports, `[host-ip:]host-port:container-port[/tcp|udp]`. */
+  publish?: Array<string>
   volumes?: Array<string>
   readOnly?: boolean
   tty?: boolean

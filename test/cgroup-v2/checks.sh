@@ -123,5 +123,16 @@ else
   cli_expect "${cli_checks[2]}" '[ $code != 0 ] && [[ $err == *"$fork_refused"* ]]'
 fi
 
+# --- rootless: an unprivileged user in a delegated subtree (rootless.sh) ----------------------
+if [ -f bin/run.js ]; then
+  # shellcheck source=test/cgroup-v2/rootless.sh
+  source test/cgroup-v2/rootless.sh
+  rootless_checks 4242
+elif cli_expected; then
+  not_ok "rootless: limits in a delegated subtree" "bin/run.js is missing: the CLI was not built"
+else
+  skip "rootless: limits in a delegated subtree" "bin/run.js does not exist yet"
+fi
+
 rm -rf "$scratch"
 echo "1..$n"

@@ -9,7 +9,7 @@ import { InvalidOptionError } from './errors.js';
 import { callNative, type RunSpecOptions } from './native.js';
 
 export type Stdio = 'inherit' | 'pipe' | 'ignore';
-export type Network = 'none' | 'host';
+export type Network = 'none' | 'host' | 'pasta' | 'slirp4netns';
 
 export interface VolumeMount {
   /** A path on the host. */
@@ -38,8 +38,16 @@ export interface RunOptions {
   workdir?: string | undefined;
   /** `uid[:gid]` or a user name from the rootfs, or a numeric uid. */
   user?: string | number | undefined;
-  /** Default `none`: a network namespace with only loopback. */
+  /**
+   * Default `none`: a network namespace with only loopback. `pasta` or `slirp4netns`: its own
+   * namespace with outbound access through that user-mode helper (no privilege needed).
+   */
   network?: Network | undefined;
+  /**
+   * Host ports to forward into the container, `[hostIp:]hostPort:containerPort[/tcp|udp]`;
+   * without `network`, they bring the first helper installed (pasta, then slirp4netns).
+   */
+  publish?: readonly string[] | undefined;
   /** `host:container[:ro]` strings or objects. */
   volumes?: readonly (string | VolumeMount)[] | undefined;
   readOnly?: boolean | undefined;
@@ -120,6 +128,7 @@ export function toSpecOptions(options: RunOptions, id: string): RunSpecOptions {
     workdir: options.workdir,
     user: text(options.user),
     network: options.network,
+    publish: options.publish as string[] | undefined,
     volumes: options.volumes?.map(volume),
     readOnly: options.readOnly,
     tty: options.tty,

@@ -2,6 +2,7 @@ import { CLIError } from '@oclif/core/errors';
 import * as Flags from '@oclif/core/flags';
 
 import { create } from '../api/create.js';
+import type { Network } from '../api/options.js';
 import { run } from '../api/run.js';
 import { forwardSignals } from '../api/signals.js';
 import { splitCommand } from '../cli/argv.js';
@@ -22,6 +23,7 @@ With --detach the container runs on its own, after tscontainer exits: its id is 
     '<%= config.bin %> <%= command.id %> --rm --memory 50M --pids-limit 64 --rootfs ./rootfs /bin/app',
     '<%= config.bin %> <%= command.id %> --rm -it sh',
     '<%= config.bin %> <%= command.id %> -d --name web --rootfs ./rootfs /bin/server',
+    '<%= config.bin %> <%= command.id %> --rm -p 8080:80 --rootfs ./rootfs httpd -f -p 80',
   ];
 
   // The command line is split by hand (see run()), so oclif never sees the command.
@@ -43,7 +45,18 @@ With --detach the container runs on its own, after tscontainer exits: its id is 
     }),
     workdir: Flags.string({ char: 'w', description: 'working directory inside the container', helpValue: 'DIR' }),
     user: Flags.string({ char: 'u', description: 'user to run as', helpValue: 'UID[:GID]' }),
-    net: Flags.string({ description: 'network: none (loopback only, the default) or host', helpValue: 'none|host' }),
+    net: Flags.string({
+      description:
+        'network: none (loopback only, the default), host, or pasta / slirp4netns (outbound access without privilege)',
+      helpValue: 'none|host|pasta|slirp4netns',
+    }),
+    publish: Flags.string({
+      char: 'p',
+      description: 'publish a container port on the host (with pasta or slirp4netns; the first installed by default)',
+      helpValue: '[IP:]HOST:CONTAINER[/udp]',
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
     volume: Flags.string({
       char: 'v',
       description: 'bind-mount a host path',
@@ -82,7 +95,8 @@ With --detach the container runs on its own, after tscontainer exits: its id is 
       workdir: flags.workdir,
       user: flags.user,
       // The core checks the value and names it in its error.
-      network: flags.net as 'none' | 'host' | undefined,
+      network: flags.net as Network | undefined,
+      publish: flags.publish,
       volumes: flags.volume,
       readOnly: flags['read-only'],
       // Docker's default: a stopped container is kept unless --rm. An absent boolean flag

@@ -28,6 +28,8 @@ pub enum Error {
     Seccomp(#[from] crate::seccomp::SeccompError),
     #[error(transparent)]
     Hook(#[from] crate::hooks::HookError),
+    #[error(transparent)]
+    Network(#[from] crate::network::NetworkError),
 }
 
 impl Error {

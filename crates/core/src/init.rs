@@ -126,7 +126,8 @@ fn setup_and_exec(args: &InitArgs<'_>) -> Result<(), Error> {
         mount_namespace: ns.is_private(LinuxNamespaceType::Mount),
         cgroup_namespace: ns.is_private(LinuxNamespaceType::Cgroup),
         no_pivot: args.no_pivot,
-        in_user_namespace: ns.is_private(LinuxNamespaceType::User),
+        // Also when the runtime itself runs in a user namespace (rootless podman's).
+        in_user_namespace: ns.is_private(LinuxNamespaceType::User) || !crate::userns::in_initial_user_namespace(),
     };
     rootfs::mount_all(&plan, sys)?;
     if hooks::has(spec, HookKind::Prestart) || hooks::has(spec, HookKind::CreateRuntime) {

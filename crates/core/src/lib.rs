@@ -19,6 +19,7 @@ pub mod hooks;
 pub mod init;
 pub mod mountinfo;
 pub mod namespaces;
+pub mod network;
 pub mod passwd;
 pub mod proc;
 pub mod process;

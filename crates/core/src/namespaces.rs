@@ -159,6 +159,19 @@ impl Namespaces {
         Ok(())
     }
 
+    /// For an unprivileged runtime: joins the container's user namespace now, and returns
+    /// the other namespaces to join. Entering the container's pid namespace (which happens in
+    /// the runtime, for its children) needs privilege over the user namespace that owns it,
+    /// which an unprivileged user has only from inside.
+    pub fn enter_user_namespace_first(&self, syscall: &dyn Syscall) -> Result<Namespaces, NamespaceError> {
+        let mut rest = self.clone();
+        if let Some(i) = rest.join.iter().position(|(t, _)| *t == LinuxNamespaceType::User) {
+            let (kind, path) = rest.join.remove(i);
+            Self::join_one(syscall, kind, &path)?;
+        }
+        Ok(rest)
+    }
+
     /// In the init, once it is in its cgroup: the new cgroup namespace.
     pub fn unshare_cgroup(&self, syscall: &dyn Syscall) -> Result<(), NamespaceError> {
         if self.is_new(LinuxNamespaceType::Cgroup) {
@@ -229,6 +242,19 @@ mod tests {
         let fake = FakeSyscall::new();
         ns.join_for_children(&fake).unwrap();
         assert_eq!(fake.calls(), vec![Call::Setns(CloneFlags::CLONE_NEWPID)]);
+    }
+
+    #[test]
+    fn an_unprivileged_exec_enters_the_user_namespace_before_the_pid_namespace() {
+        let me = std::process::id() as i32;
+        let s = spec(r#"[{"type":"user"},{"type":"pid"},{"type":"mount"}]"#);
+        let fake = FakeSyscall::new();
+        let rest = Namespaces::of_container(&s, me).enter_user_namespace_first(&fake).unwrap();
+        assert_eq!(fake.calls(), vec![Call::Setns(CloneFlags::CLONE_NEWUSER)]);
+        let fake = FakeSyscall::new();
+        rest.join_for_children(&fake).unwrap();
+        rest.join(&fake).unwrap();
+        assert_eq!(fake.calls(), vec![Call::Setns(CloneFlags::CLONE_NEWPID), Call::Setns(CloneFlags::CLONE_NEWNS)]);
     }
 
     #[test]

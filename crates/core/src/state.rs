@@ -44,11 +44,12 @@ pub enum StateError {
 }
 
 /// Where container state lives when no `--root` is given: `/run/tscontainer` for root,
-/// `$XDG_RUNTIME_DIR/tscontainer` for anyone else (runc's convention), and a per-user
-/// directory under /tmp when that variable is unset.
+/// `$XDG_RUNTIME_DIR/tscontainer` for anyone else (runc's convention; root inside a user
+/// namespace, as under rootless podman, counts as someone else), and a per-user directory
+/// under /tmp when that variable is unset.
 pub fn default_root() -> PathBuf {
     let euid = nix::unistd::geteuid();
-    if euid.is_root() {
+    if crate::userns::privileged() {
         return PathBuf::from("/run/tscontainer");
     }
     match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {

@@ -42,6 +42,24 @@ pub fn restriction(proc_sys: &Path) -> Option<String> {
     None
 }
 
+/// Whether this process is root on the host: uid 0 in the initial user namespace. Root
+/// inside a user namespace (a rootless podman runs its runtime there) is an unprivileged
+/// user's stand-in and gets the rootless state root and cgroup handling.
+pub fn privileged() -> bool {
+    nix::unistd::geteuid().is_root() && in_initial_user_namespace()
+}
+
+/// Whether this process is in the host's user namespace (not, say, in rootless podman's).
+pub fn in_initial_user_namespace() -> bool {
+    std::fs::read_to_string("/proc/self/uid_map").is_ok_and(|m| is_initial_map(&m))
+}
+
+/// The initial user namespace maps every id to itself.
+fn is_initial_map(uid_map: &str) -> bool {
+    let fields: Vec<Vec<&str>> = uid_map.lines().map(|l| l.split_whitespace().collect()).collect();
+    fields == [vec!["0", "0", "4294967295"]]
+}
+
 /// A range of subordinate ids granted to a user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SubordinateRange {
@@ -164,6 +182,13 @@ mod tests {
         assert_eq!(subordinate_range(text, "carol", 1001), Some(SubordinateRange { start: 300000, count: 1000 }));
         assert_eq!(subordinate_range(text, "bob", 1002), None, "an empty range grants nothing");
         assert_eq!(subordinate_range(text, "dave", 1003), None);
+    }
+
+    #[test]
+    fn only_the_identity_map_is_the_initial_namespace() {
+        assert!(is_initial_map("         0          0 4294967295\n"));
+        assert!(!is_initial_map("0 1000 1\n1 100000 65536\n"));
+        assert!(!is_initial_map("0 0 1000\n"));
     }
 
     #[test]

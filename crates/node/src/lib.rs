@@ -30,8 +30,10 @@ pub struct RunSpecOptions {
     pub env: Option<Vec<String>>,
     pub workdir: Option<String>,
     pub user: Option<String>,
-    /// `none` (default) or `host`.
+    /// `none` (default), `host`, `pasta` or `slirp4netns`.
     pub network: Option<String>,
+    /// Published ports, `[host-ip:]host-port:container-port[/tcp|udp]`.
+    pub publish: Option<Vec<String>>,
     pub volumes: Option<Vec<String>>,
     pub read_only: Option<bool>,
     pub tty: Option<bool>,
@@ -56,6 +58,7 @@ pub fn build_run_spec(options: RunSpecOptions) -> Result<String> {
         workdir: options.workdir,
         user: options.user,
         network,
+        publish: options.publish.unwrap_or_default(),
         volumes: options.volumes.unwrap_or_default(),
         read_only: options.read_only.unwrap_or(false),
         tty: options.tty.unwrap_or(false),

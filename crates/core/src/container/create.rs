@@ -21,6 +21,7 @@ use crate::channel::{self, Channel, Message};
 use crate::hooks::{self, HookKind};
 use crate::init::{self, InitArgs};
 use crate::namespaces::Namespaces;
+use crate::network::NetworkRequest;
 use crate::state::{rfc3339, ContainerState, StateStore, Status, EXEC_FIFO, ROOTFS_DIR};
 use crate::syscall::Syscall;
 use crate::{spec, Error};
@@ -77,6 +78,8 @@ impl Undo<'_> {
             cgroups::remove_created_parents(&parents);
         }
         if let Some((store, id)) = self.store {
+            // With the init dead, a network helper's watcher stops it and quits.
+            crate::network::wait_until_stopped(&store.dir(id));
             if let Err(e) = store.remove(id) {
                 failures.push(e.to_string());
             }
@@ -97,6 +100,10 @@ pub fn create(opts: &CreateOptions<'_>) -> Result<Created, Error> {
     spec::validate(&spec)?;
     let rootfs = spec::resolve_rootfs(&spec, &bundle)?;
     let namespaces = Namespaces::from_spec(&spec);
+    let network = NetworkRequest::from_spec(&spec)?;
+    if network.is_some() && !namespaces.is_new(LinuxNamespaceType::Network) {
+        return Err(ContainerError::NetworkWithoutNamespace.into());
+    }
     if namespaces.is_new(LinuxNamespaceType::User) && !nix::unistd::geteuid().is_root() {
         if let Some(reason) = crate::userns::restriction(Path::new("/proc/sys")) {
             return Err(ContainerError::UserNamespacesForbidden(reason).into());
@@ -105,7 +112,7 @@ pub fn create(opts: &CreateOptions<'_>) -> Result<Created, Error> {
 
     let dir = opts.store.create_dir(opts.id)?;
     let mut undo = Undo { store: Some((opts.store, opts.id)), ..Undo::default() };
-    match create_in(opts, &spec, &bundle, &rootfs, &namespaces, &dir, &mut undo) {
+    match create_in(opts, &spec, &bundle, &rootfs, &namespaces, network.as_ref(), &dir, &mut undo) {
         Ok(created) => Ok(created),
         Err(e) => Err(std::mem::take(&mut undo).run(e)),
     }
@@ -118,6 +125,7 @@ fn create_in<'a>(
     bundle: &Path,
     rootfs: &Path,
     namespaces: &Namespaces,
+    network: Option<&NetworkRequest>,
     dir: &Path,
     undo: &mut Undo<'a>,
 ) -> Result<Created, Error> {
@@ -170,7 +178,7 @@ fn create_in<'a>(
         }
         // A user who may not create cgroups still gets a container, as long as it asks
         // for no limit; a limit nobody would enforce is an error, never dropped.
-        Err(e) if !nix::unistd::geteuid().is_root() && denied(&e) => match resources.and_then(requested_limit) {
+        Err(e) if !crate::userns::privileged() && denied(&e) => match resources.and_then(requested_limit) {
             None => {
                 undo.cgroup = None;
                 false
@@ -250,7 +258,14 @@ fn create_in<'a>(
                 Some(socket) => send_console(socket, master)?,
                 None => console = Some(master),
             },
-            Some((Message::Ready, _)) => break,
+            Some((Message::Ready, _)) => {
+                // The network namespace exists and the process waits for `start`: the
+                // helper configures the namespace now, before anything in it runs.
+                if let Some(request) = network {
+                    crate::network::start(request, pid.as_raw(), dir)?;
+                }
+                break;
+            }
             Some((Message::Failed(failure), _)) => return Err(ContainerError::Init(failure).into()),
             Some((other, _)) => {
                 return Err(channel::ChannelError::Unexpected { expected: "ready", got: format!("{other:?}") }.into())

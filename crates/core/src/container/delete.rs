@@ -61,6 +61,8 @@ pub fn delete(store: &StateStore, id: &str, force: bool, roots: &Roots) -> Resul
             std::thread::sleep(Duration::from_millis(2));
         }
     }
+    // The init is gone: a network helper's watcher stops the helper and quits.
+    crate::network::wait_until_stopped(&store.dir(id));
     cgroup.remove()?;
     cgroups::remove_created_parents(&state.cgroup_parents);
     store.remove(id)?;

@@ -50,7 +50,10 @@ pub fn exec(opts: &ExecOptions<'_>) -> Result<Execed, Error> {
     }
     let init = state.pid.unwrap_or(0);
     let spec = &state.config;
-    let namespaces = Namespaces::of_container(spec, init);
+    let mut namespaces = Namespaces::of_container(spec, init);
+    if !crate::userns::privileged() {
+        namespaces = namespaces.enter_user_namespace_first(opts.sys)?;
+    }
     let cgroup = cgroups::manager(&state.cgroup_path, opts.cgroup_roots)?;
     let seccomp = spec
         .linux()
@@ -71,7 +74,13 @@ pub fn exec(opts: &ExecOptions<'_>) -> Result<Execed, Error> {
         let _ = waitpid(pid, None);
         e
     };
-    cgroup.add_task(pid.as_raw()).map_err(|e| kill_child(e.into()))?;
+    match cgroup.add_task(pid.as_raw()) {
+        // An unprivileged user's container made where it could not have a cgroup (see
+        // create): the exec'd process, like the init, stays in the runtime's.
+        Err(cgroups::CgroupError::Write { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound && !crate::userns::privileged() => {}
+        other => other.map_err(|e| kill_child(e.into()))?,
+    }
     ours.send(&Message::Proceed { pid: pid.as_raw() }).map_err(|e| kill_child(e.into()))?;
     let mut console = None;
     loop {

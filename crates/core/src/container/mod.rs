@@ -44,6 +44,8 @@ pub enum ContainerError {
     },
     #[error("{0}")]
     UserNamespacesForbidden(String),
+    #[error("a network helper (io.tscontainer.network) needs the container to have a network namespace of its own")]
+    NetworkWithoutNamespace,
     #[error("the container's init exited before it was ready ({0})")]
     InitDied(String),
     #[error("the container's init was OOM-killed while setting up: the memory limit{} is too low to start it", .limit.map(|l| format!(" ({l} bytes)")).unwrap_or_default())]

@@ -15,17 +15,21 @@ use super::defaults::{
 };
 use super::user::resolve;
 use super::{check_rootfs, parse_cpus, parse_memory, SpecError, DEFAULT_PATH, OCI_VERSION};
+use crate::network::{Helper, NetworkRequest, PortMapping};
 
 /// The CFS period `--cpus` is expressed against (Docker's).
 const CPU_PERIOD: u64 = 100_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Network {
-    /// Its own network namespace with only `lo`, which the runtime brings up.
+    /// Its own network namespace with only `lo`, which the runtime brings up; with
+    /// published ports, a user-mode network through the first helper installed.
     #[default]
     None,
     /// The host's network namespace.
     Host,
+    /// Its own network namespace, connected to the outside by a user-mode helper.
+    User(Helper),
 }
 
 impl std::str::FromStr for Network {
@@ -34,7 +38,10 @@ impl std::str::FromStr for Network {
         match s {
             "none" => Ok(Network::None),
             "host" => Ok(Network::Host),
-            other => Err(SpecError::option("network", other, "expected `none` or `host`")),
+            other => other
+                .parse()
+                .map(Network::User)
+                .map_err(|_| SpecError::option("network", other, "expected `none`, `host`, `pasta` or `slirp4netns`")),
         }
     }
 }
@@ -58,6 +65,8 @@ pub struct RunOptions {
     pub workdir: Option<String>,
     pub user: Option<String>,
     pub network: Network,
+    /// Published ports, `[host-ip:]host-port:container-port[/tcp|udp]`.
+    pub publish: Vec<String>,
     /// `host:container[:ro|rw]`.
     pub volumes: Vec<String>,
     pub read_only: bool,
@@ -216,13 +225,16 @@ pub(crate) struct Caller {
     ranges: Option<(crate::userns::SubordinateRange, crate::userns::SubordinateRange)>,
     /// A cgroup (v2) delegated to the user, under which its containers' cgroups go.
     delegated_cgroup: Option<PathBuf>,
+    /// The user-mode network helpers installed here, in order of preference.
+    network_helpers: Vec<Helper>,
 }
 
 impl Caller {
     fn this_process() -> Self {
         let (uid, gid) = (nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw());
+        let network_helpers = Helper::ALL.into_iter().filter(|h| h.program().is_some()).collect();
         if uid == 0 {
-            return Caller { uid, gid, ranges: None, delegated_cgroup: None };
+            return Caller { uid, gid, ranges: None, delegated_cgroup: None, network_helpers };
         }
         let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
         let root = Path::new(crate::cgroups::DEFAULT_CGROUP_ROOT);
@@ -232,6 +244,7 @@ impl Caller {
             gid,
             ranges: crate::userns::subordinate_ranges(uid, gid),
             delegated_cgroup: unified.then(|| super::delegated_cgroup(&own, root, uid)).flatten(),
+            network_helpers,
         }
     }
 }
@@ -301,8 +314,9 @@ fn build_run_spec_in(opts: &RunOptions, cwd: &Path, online_cpus: u64, caller: &C
     }
     mounts.extend(volumes.iter().map(bind_mount));
 
+    let network = network_request(opts, caller)?;
     let mut ns_types = vec![Pid, Ipc, Uts, Mount, Cgroup];
-    if opts.network == self::Network::None {
+    if opts.network != self::Network::Host {
         ns_types.insert(1, Network);
     }
 
@@ -361,6 +375,7 @@ fn build_run_spec_in(opts: &RunOptions, cwd: &Path, online_cpus: u64, caller: &C
         .hostname(hostname)
         .mounts(mounts)
         .linux(linux)
+        .annotations(network.iter().flat_map(NetworkRequest::annotations).collect::<HashMap<_, _>>())
         .build()
         .map_err(invalid("spec"))?;
     let mut spec = spec;
@@ -369,6 +384,57 @@ fn build_run_spec_in(opts: &RunOptions, cwd: &Path, online_cpus: u64, caller: &C
     }
     super::validate(&spec)?;
     Ok(spec)
+}
+
+/// The user-mode network a run asks for: `--net pasta|slirp4netns`, or published ports,
+/// which get the first helper installed. The helper must be installed now, so a run that
+/// cannot have its network fails before anything is made.
+fn network_request(opts: &RunOptions, caller: &Caller) -> Result<Option<NetworkRequest>, SpecError> {
+    let ports = opts
+        .publish
+        .iter()
+        .map(|p| {
+            p.parse::<PortMapping>().map_err(|e| match e {
+                crate::network::NetworkError::Port { value, reason } => {
+                    SpecError::option("published port", value, reason)
+                }
+                other => SpecError::option("published port", p, other.to_string()),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let helper = match opts.network {
+        Network::Host if !ports.is_empty() => {
+            return Err(SpecError::option(
+                "published port",
+                &opts.publish[0],
+                "with --net host the container already uses the host's ports",
+            ))
+        }
+        Network::Host => return Ok(None),
+        Network::None if ports.is_empty() => return Ok(None),
+        Network::None => *caller.network_helpers.iter().find(|h| caller.uid != 0 || **h != Helper::Pasta).ok_or_else(|| {
+            SpecError::option(
+                "published port",
+                &opts.publish[0],
+                "publishing ports needs pasta or slirp4netns, and neither is installed here: apt-get install passt (or slirp4netns)",
+            )
+        })?,
+        // pasta (as Debian 12 ships it) drops to `nobody` before it opens the namespace.
+        Network::User(Helper::Pasta) if caller.uid == 0 => {
+            return Err(SpecError::option(
+                "network",
+                "pasta",
+                "pasta cannot configure a container's network for root (it drops to nobody first): use --net slirp4netns",
+            ))
+        }
+        Network::User(helper) => {
+            if !caller.network_helpers.contains(&helper) {
+                return Err(SpecError::option("network", helper.name(), helper.not_installed("it").to_string()));
+            }
+            helper
+        }
+    };
+    Ok(Some(NetworkRequest { helper, ports }))
 }
 
 /// What an unprivileged caller's container needs: the user namespace and its maps, a
@@ -400,7 +466,18 @@ mod tests {
     }
 
     fn build(o: &RunOptions) -> Result<Spec, SpecError> {
-        build_run_spec_in(o, Path::new("/"), 2, &Caller { uid: 0, gid: 0, ranges: None, delegated_cgroup: None })
+        build_run_spec_in(
+            o,
+            Path::new("/"),
+            2,
+            &Caller {
+                uid: 0,
+                gid: 0,
+                ranges: None,
+                delegated_cgroup: None,
+                network_helpers: vec![Helper::Pasta, Helper::Slirp4netns],
+            },
+        )
     }
 
     #[test]
@@ -457,6 +534,45 @@ mod tests {
         let mut o = opts(&["sh"]);
         o.network = Network::Host;
         assert!(!has_net(&build(&o).unwrap()));
+    }
+
+    #[test]
+    fn published_ports_get_a_user_mode_network() {
+        let annotations = |s: &Spec| s.annotations().clone().unwrap_or_default();
+        let mut o = opts(&["sh"]);
+        o.publish = vec!["8080:80".into(), "127.0.0.1:53:53/udp".into()];
+        let spec = build(&o).unwrap();
+        assert_eq!(annotations(&spec)[crate::network::HELPER_ANNOTATION], "slirp4netns", "root: pasta cannot serve");
+        let user = Caller {
+            uid: 1000,
+            gid: 1000,
+            ranges: None,
+            delegated_cgroup: None,
+            network_helpers: vec![Helper::Pasta, Helper::Slirp4netns],
+        };
+        let spec = build_run_spec_in(&o, Path::new("/"), 2, &user).unwrap();
+        assert_eq!(spec.annotations().as_ref().unwrap()[crate::network::HELPER_ANNOTATION], "pasta");
+        let mut pasta = opts(&["sh"]);
+        pasta.network = Network::User(Helper::Pasta);
+        assert!(build(&pasta).unwrap_err().to_string().contains("use --net slirp4netns"));
+        assert_eq!(annotations(&spec)[crate::network::PUBLISH_ANNOTATION], "8080:80/tcp,127.0.0.1:53:53/udp");
+        o.network = Network::Host;
+        assert!(build(&o).unwrap_err().to_string().contains("already uses the host's ports"));
+        o.publish = vec!["80".into()];
+        o.network = Network::None;
+        assert!(build(&o).unwrap_err().to_string().starts_with("invalid published port `80`"));
+
+        let bare = Caller { uid: 0, gid: 0, ranges: None, delegated_cgroup: None, network_helpers: vec![] };
+        let mut o = opts(&["sh"]);
+        o.network = "slirp4netns".parse().unwrap();
+        let err = build_run_spec_in(&o, Path::new("/"), 2, &bare).unwrap_err().to_string();
+        assert!(err.contains("apt-get install slirp4netns"), "{err}");
+        o.network = Network::None;
+        o.publish = vec!["8080:80".into()];
+        let err = build_run_spec_in(&o, Path::new("/"), 2, &bare).unwrap_err().to_string();
+        assert!(err.contains("apt-get install passt (or slirp4netns)"), "{err}");
+        assert!(build(&opts(&["sh"])).unwrap().annotations().as_ref().is_none_or(|a| a.is_empty()));
+        assert!("vde".parse::<Network>().is_err());
     }
 
     #[test]
@@ -519,7 +635,7 @@ mod tests {
 
     #[test]
     fn unprivileged_callers_get_a_user_namespace() {
-        let alone = Caller { uid: 1000, gid: 1000, ranges: None, delegated_cgroup: None };
+        let alone = Caller { uid: 1000, gid: 1000, ranges: None, delegated_cgroup: None, network_helpers: vec![] };
         let spec = build_run_spec_in(&opts(&["sh"]), Path::new("/"), 2, &alone).unwrap();
         let linux = spec.linux().as_ref().unwrap();
         assert!(linux.namespaces().as_ref().unwrap().iter().any(|n| n.typ() == LinuxNamespaceType::User));
@@ -530,7 +646,13 @@ mod tests {
         let err = build_run_spec_in(&o, Path::new("/"), 2, &alone).unwrap_err().to_string();
         assert!(err.contains("only root exists in your containers"), "{err}");
         let r = crate::userns::SubordinateRange { start: 100_000, count: 65_536 };
-        let delegated = Caller { uid: 1000, gid: 1000, ranges: Some((r, r)), delegated_cgroup: Some("/d".into()) };
+        let delegated = Caller {
+            uid: 1000,
+            gid: 1000,
+            ranges: Some((r, r)),
+            delegated_cgroup: Some("/d".into()),
+            network_helpers: vec![],
+        };
         let spec = build_run_spec_in(&o, Path::new("/"), 2, &delegated).unwrap();
         let linux = spec.linux().as_ref().unwrap();
         assert_eq!(linux.uid_mappings().as_ref().unwrap().len(), 2);

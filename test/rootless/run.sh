@@ -1,0 +1,423 @@
+#!/usr/bin/env bash
+# run.sh — the rootless tier. Run as root: it creates two unprivileged users idempotently,
+# tsrl-sub (with a subordinate id range in /etc/subuid and /etc/subgid) and tsrl-plain
+# (without), and runs every check AS those users through setpriv: the CLI (`node
+# bin/run.js`), the API's run(), the detached lifecycle, tscontainer-runtime itself, user-mode
+# networking (pasta, slirp4netns) and isolation between users and from root. Prints TAP,
+# `# pass N` / `# fail N` / `# skip N`, and as its LAST line `N passed, N failed`; exits
+# non-zero when anything failed. Without root or the tools it needs it prints
+# `# SKIPPED: reason` (under CI, a missing tool is a failure).
+#
+# Needs: setpriv (util-linux), newuidmap/newgidmap (uidmap), busybox-static (the fixture
+# rootfs), script (bsdutils) for the terminal check, and for networking passt and/or
+# slirp4netns. The repository must be readable by other users (it is read in place).
+# Variables set here are read by the conditions check() evaluates.
+# shellcheck disable=SC2034
+set -u
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+runtime=${TSCONTAINER_RUNTIME_PATH:-$repo/native/tscontainer-runtime}
+cli_js=$repo/bin/run.js
+n=0 pass=0 fail=0 skip=0
+
+ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n - $1"; }
+skip() { n=$((n + 1)); skip=$((skip + 1)); echo "ok $n - $1 # SKIP $2"; }
+not_ok() {
+  n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"
+  shift; for line in "$@"; do printf '#   %s\n' "$line"; done
+}
+finish() {
+  echo "1..$n"
+  printf '# pass %d\n# fail %d\n# skip %d\n' "$pass" "$fail" "$skip"
+  echo "$pass passed, $fail failed"
+  [ "$fail" -eq 0 ]
+  exit
+}
+skipped() {
+  echo "# SKIPPED: $1"
+  if [ -n "${CI:-}" ]; then not_ok "rootless tier: $1"; fi
+  finish
+}
+
+[ "$(id -u)" = 0 ] || skipped "the rootless tier must be started as root (it creates its users)"
+for tool in setpriv newuidmap newgidmap useradd script node; do
+  command -v "$tool" >/dev/null || skipped "$tool is not installed (apt-get install util-linux uidmap passwd bsdutils)"
+done
+[ -x "$runtime" ] || skipped "the runtime $runtime is not built (npm run build)"
+[ -f "$repo/dist/index.js" ] || skipped "the TypeScript build is missing (npm run build)"
+bash "$repo/test/fixtures/build-rootfs.sh" >/dev/null || skipped "cannot build the fixture rootfs (apt-get install busybox-static)"
+
+# --- users ----------------------------------------------------------------------------------
+# ensure_user NAME: creates NAME once; its uid/gid in ${NAME}_uid-style variables via lookups.
+ensure_user() {
+  id -u "$1" >/dev/null 2>&1 ||
+    useradd --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --user-group "$1"
+}
+# The next free subordinate id after every range already granted (at least 200000).
+next_subordinate_start() {
+  cat /etc/subuid /etc/subgid 2>/dev/null | awk -F: '$3 > 0 { end = $2 + $3; if (end > max) max = end }
+    END { print (max > 200000 ? max : 200000) }'
+}
+ensure_user tsrl-sub && ensure_user tsrl-plain || skipped "cannot create the test users"
+touch /etc/subuid /etc/subgid
+# useradd may grant ranges on its own (SUB_UID_COUNT): the plain user must have none.
+sed -i '/^tsrl-plain:/d' /etc/subuid /etc/subgid
+if ! grep -q '^tsrl-sub:' /etc/subuid || ! grep -q '^tsrl-sub:' /etc/subgid; then
+  sed -i '/^tsrl-sub:/d' /etc/subuid /etc/subgid
+  start=$(next_subordinate_start)
+  usermod --add-subuids "$start-$((start + 65535))" --add-subgids "$start-$((start + 65535))" tsrl-sub ||
+    skipped "cannot grant tsrl-sub subordinate ids"
+fi
+sub_uid=$(id -u tsrl-sub) sub_gid=$(id -g tsrl-sub)
+plain_uid=$(id -u tsrl-plain)
+sub_range_start=$(awk -F: '$1 == "tsrl-sub" { print $2; exit }' /etc/subuid)
+sub_range_count=$(awk -F: '$1 == "tsrl-sub" { print $3; exit }' /etc/subuid)
+
+# --- per-user work directories ----------------------------------------------------------------
+work=$(mktemp -d /tmp/tscontainer-rootless.XXXXXX)
+chmod 755 "$work"
+host_pids=()
+cleanup() {
+  for pid in "${host_pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+  [ -n "${root_ctr:-}" ] && "$runtime" --root /run/tscontainer delete --force "$root_ctr" >/dev/null 2>&1
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# setup_user USER: $work/USER (HOME, TMPDIR, a rootfs the user owns, a directory to bind).
+setup_user() {
+  local user=$1 dir=$work/$1
+  mkdir -p "$dir/tmp" "$dir/data/shared"
+  cp -a "$repo/test/.work/rootfs" "$dir/rootfs"
+  mkdir -p "$dir/rootfs/www" && echo "served from the container" >"$dir/rootfs/www/index.html"
+  echo "from the host" >"$dir/data/hello"
+  chown -R "$user:$user" "$dir"
+  chmod 700 "$dir"
+  # Writable by the container's other users (subordinate ids), for --user checks.
+  chmod 1777 "$dir/data/shared"
+}
+setup_user tsrl-sub
+setup_user tsrl-plain
+# tsrl-sub gets an XDG_RUNTIME_DIR (state under it); tsrl-plain does not (a private /tmp dir).
+install -d -m 700 -o tsrl-sub -g tsrl-sub "$work/tsrl-sub/xdg"
+state_root_of() {
+  case $1 in
+    tsrl-sub) echo "$work/tsrl-sub/xdg/tscontainer" ;;
+    tsrl-plain) echo "/tmp/tscontainer-$plain_uid" ;;
+  esac
+}
+
+# as USER CMD...: runs CMD as USER, from its work directory, with a clean environment.
+as() {
+  local user=$1 dir=$work/$1; shift
+  local env=(HOME="$dir" TMPDIR="$dir/tmp" PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin LANG=C.UTF-8
+    TSCONTAINER_RUNTIME_PATH="$runtime")
+  [ "$user" = tsrl-sub ] && env+=(XDG_RUNTIME_DIR="$dir/xdg")
+  (cd "$dir" && setpriv --reuid="$user" --regid="$user" --init-groups env -i "${env[@]}" "$@")
+}
+scratch=$work/scratch
+mkdir -p "$scratch"
+# capture CMD...: exit status in $code, output in $out and $err.
+capture() {
+  "$@" >"$scratch/out" 2>"$scratch/err" </dev/null
+  code=$?
+  out=$(cat "$scratch/out")
+  err=$(cat "$scratch/err")
+}
+cli() { local user=$1; shift; capture as "$user" node "$cli_js" "$@"; }
+rt() { local user=$1; shift; capture as "$user" "$runtime" "$@"; }
+
+# check DESCRIPTION CONDITION: ok when CONDITION (bash) holds, else the evidence.
+check() {
+  if eval "$2"; then ok "$1"
+  else not_ok "$1" "expected: $2" "exit: $code" "stdout: ${out:0:400}" "stderr: ${err:0:400}"; fi
+}
+
+echo "# users: tsrl-sub $sub_uid (subordinate ids $sub_range_start+$sub_range_count), tsrl-plain $plain_uid (none)"
+
+# --- the CLI over the host's root, as each user -------------------------------------------
+for user in tsrl-sub tsrl-plain; do
+  cli $user run --rm -- sh -c 'echo $$'
+  check "$user: CLI: the command is PID 1" '[ $code = 0 ] && [ "$out" = 1 ]'
+  cli $user run --rm --hostname rl-box -- hostname
+  check "$user: CLI: --hostname sets the container's hostname" '[ $code = 0 ] && [ "$out" = rl-box ]'
+  outside=$(as $user sh -c 'for n in pid net mnt uts ipc user cgroup; do readlink /proc/self/ns/$n; done')
+  cli $user run --rm -- sh -c 'for n in pid net mnt uts ipc user cgroup; do readlink /proc/self/ns/$n; done'
+  shared=$(comm -12 <(sort <<<"$outside") <(sort <<<"$out"))
+  check "$user: CLI: pid, net, mnt, uts, ipc, user and cgroup namespaces are its own" \
+    '[ $code = 0 ] && [ $(wc -l <<<"$out") = 7 ] && [ -z "$shared" ]'
+  cli $user run --rm -- id -u
+  check "$user: CLI: the user is root inside" '[ $code = 0 ] && [ "$out" = 0 ]'
+done
+
+cli tsrl-sub run --rm -- cat /proc/self/uid_map /proc/self/gid_map
+expected_map="0 $sub_uid 1|1 $sub_range_start $sub_range_count|0 $sub_gid 1|1 $sub_range_start $sub_range_count"
+map=$(awk '{ printf "%s%s %s %s", (NR > 1 ? "|" : ""), $1, $2, $3 }' <<<"$out")
+check "tsrl-sub: CLI: uid_map and gid_map map root to the user and 1.. to its subordinate range" \
+  '[ $code = 0 ] && [ "$map" = "$expected_map" ]'
+cli tsrl-plain run --rm -- cat /proc/self/uid_map
+map=$(awk '{ print $1, $2, $3 }' <<<"$out")
+check "tsrl-plain: CLI: without subordinate ids, uid_map maps root to the user alone" \
+  '[ $code = 0 ] && [ "$map" = "0 $plain_uid 1" ]'
+
+for spec in "0:exit 0" "7:exit 7"; do
+  want=${spec%%:*} script=${spec#*:}
+  cli tsrl-sub run --rm -- sh -c "$script"
+  check "tsrl-sub: CLI: \`sh -c '$script'\` exits $want" '[ $code = $want ]'
+done
+# 128+S: the container's PID 1 killed from outside (from inside, PID 1 ignores signals).
+killed=tsrl-killed-$$
+as tsrl-sub node "$cli_js" run --rm --name "$killed" --rootfs "$work/tsrl-sub/rootfs" -- sleep 1000 \
+  >/dev/null 2>&1 </dev/null &
+foreground=$!
+for _ in $(seq 1 100); do
+  cli tsrl-sub ps
+  grep -q "^$killed .*Up" <<<"$out" && break
+  sleep 0.1
+done
+cli tsrl-sub kill -s KILL "$killed"
+wait "$foreground"
+code=$?
+check "tsrl-sub: CLI: a container killed by SIGKILL exits 137" '[ $code = 137 ]'
+cli tsrl-sub run --rm -- /etc/hostname
+check "tsrl-sub: CLI: a command that is not executable exits 126" '[ $code = 126 ]'
+cli tsrl-sub run --rm -- no-such-command-rl
+check "tsrl-sub: CLI: a command that does not exist exits 127" '[ $code = 127 ]'
+
+capture sh -c "echo through stdin | setpriv --reuid=tsrl-sub --regid=tsrl-sub --init-groups env -i \
+  HOME=$work/tsrl-sub TMPDIR=$work/tsrl-sub/tmp XDG_RUNTIME_DIR=$work/tsrl-sub/xdg PATH=/usr/bin:/bin \
+  node $cli_js run --rm -i -- cat"
+check "tsrl-sub: CLI: -i passes stdin to the container" '[ $code = 0 ] && [ "$out" = "through stdin" ]'
+capture as tsrl-sub script -qec "node $cli_js run --rm -t -- sh -c 'test -t 0 && test -t 1 && echo terminal'" /dev/null
+check "tsrl-sub: CLI: -t gives the container a terminal" '[ $code = 0 ] && [[ $out == *terminal* ]]'
+
+# --- files and mounts -----------------------------------------------------------------------
+for user in tsrl-sub tsrl-plain; do
+  dir=$work/$user
+  cli $user run --rm -v "$dir/data:/mnt" -- sh -c 'cat /mnt/hello && echo written >/mnt/new'
+  owner=$(stat -c %u "$dir/data/new" 2>/dev/null)
+  uid_var=${user#tsrl-}_uid
+  check "$user: CLI: -v binds a host directory; files root writes there belong to the user" \
+    '[ $code = 0 ] && [ "$out" = "from the host" ] && [ "$owner" = "${!uid_var}" ]'
+  cli $user run --rm --rootfs "$dir/rootfs" -- sh -c 'echo $$ && touch /made-inside'
+  check "$user: CLI: --rootfs DIR owned by the user: PID 1, and root writes it" \
+    '[ $code = 0 ] && [ "$out" = 1 ] && [ "$(stat -c %u "$dir/rootfs/made-inside" 2>/dev/null)" = "${!uid_var}" ]'
+done
+
+echo "owned by root" >"$work/root-file"
+chmod 644 "$work/root-file"
+cli tsrl-sub run --rm -v "$work/root-file:/target" -- sh -c 'echo changed >>/target'
+check "tsrl-sub: CLI: root inside cannot write a host file the user does not own" \
+  '[ $code != 0 ] && [ "$(cat "$work/root-file")" = "owned by root" ]'
+cli tsrl-sub run --rm -- sh -c 'echo x >/etc/rl-probe'
+check "tsrl-sub: CLI: the host's root stays read-only" '[ $code != 0 ] && [ ! -e /etc/rl-probe ]'
+
+cli tsrl-sub run --rm -u 1000 -v "$work/tsrl-sub/data/shared:/mnt" -- sh -c 'id -u; touch /mnt/by-1000'
+check "tsrl-sub: CLI: --user 1000 runs as 1000, which is subordinate id $((sub_range_start + 999)) on the host" \
+  '[ $code = 0 ] && [ "$out" = 1000 ] && [ "$(stat -c %u "$work/tsrl-sub/data/shared/by-1000" 2>/dev/null)" = $((sub_range_start + 999)) ]'
+rm -f "$work/tsrl-sub/data/shared/by-1000"
+cli tsrl-plain run --rm -u 1000 -- id -u
+check "tsrl-plain: CLI: --user 1000 without subordinate ids fails with one sentence, exit 125" \
+  '[ $code = 125 ] && [ $(wc -l <<<"$err") = 1 ] && [[ $err == *"only root exists in your containers"* ]]'
+
+# --- limits without a delegated cgroup --------------------------------------------------------
+if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] && [ -w "/sys/fs/cgroup$(sed -n 's/^0:://p' /proc/self/cgroup)" ]; then
+  skip "tsrl-sub: CLI: a limit without a delegated cgroup fails" "this host's cgroups are writable (test/cgroup-v2 covers delegation)"
+else
+  for limit in "--memory 50M" "--pids-limit 20"; do
+    # shellcheck disable=SC2086
+    cli tsrl-sub run --rm $limit -- true
+    check "tsrl-sub: CLI: $limit without a delegated cgroup fails with one sentence, exit 125" \
+      '[ $code = 125 ] && [ $(wc -l <<<"$err") = 1 ] && [[ $err == *"may not create cgroups"* ]]'
+  done
+  cli tsrl-sub run --rm -- true
+  check "tsrl-sub: CLI: without limits a run needs no cgroup" '[ $code = 0 ]'
+fi
+
+# --- the API ----------------------------------------------------------------------------------
+capture as tsrl-sub node "$repo/test/rootless/api.mjs" "$repo" "$work/tsrl-sub/rootfs"
+check "tsrl-sub: API: run() pipes stdin and stdout, PID 1, root inside, exit code 3" \
+  '[ $code = 0 ] && [ "$out" = "{\"exitCode\":3,\"signal\":null,\"oomKilled\":false,\"stdout\":\"pid=1 uid=0\\nfrom node\\n\"}" ]'
+
+# --- the detached lifecycle -------------------------------------------------------------------
+id=tsrl-detached-$$
+cli tsrl-sub run -d --name "$id" --rootfs "$work/tsrl-sub/rootfs" -- sleep 1000
+check "tsrl-sub: CLI: run -d prints the id" '[ $code = 0 ] && [ "$out" = "$id" ]'
+state_root=$(state_root_of tsrl-sub)
+check "tsrl-sub: the state lives in \$XDG_RUNTIME_DIR/tscontainer, mode 0700, owned by the user" \
+  '[ -d "$state_root/$id" ] && [ "$(stat -c %a:%u "$state_root")" = "700:$sub_uid" ]'
+cli tsrl-sub ps
+check "tsrl-sub: CLI: ps lists it as Up" '[ $code = 0 ] && grep -q "^$id .*Up" <<<"$out"'
+cli tsrl-sub exec "$id" sh -c 'echo exec as $(id -u) in $(hostname)'
+check "tsrl-sub: CLI: exec runs in it" '[ $code = 0 ] && [ "$out" = "exec as 0 in $id" ]'
+cli tsrl-sub exec "$id" sh -c 'exit 4'
+check "tsrl-sub: CLI: exec relays the exit code" '[ $code = 4 ]'
+cli tsrl-sub stop -t 2 "$id"
+check "tsrl-sub: CLI: stop stops it" '[ $code = 0 ] && [ "$out" = "$id" ]'
+cli tsrl-sub ps -a
+check "tsrl-sub: CLI: ps -a shows it exited" '[ $code = 0 ] && grep -q "^$id .*Exited" <<<"$out"'
+cli tsrl-sub rm "$id"
+check "tsrl-sub: CLI: rm deletes it" '[ $code = 0 ] && [ "$out" = "$id" ] && [ ! -e "$state_root/$id" ]'
+
+# --- the runtime itself -----------------------------------------------------------------------
+bundle=$work/tsrl-plain/bundle
+install -d -o tsrl-plain -g tsrl-plain "$bundle"
+capture as tsrl-plain sh -c "cd $bundle && $runtime spec --rootless"
+rootfs_json=$work/tsrl-plain/rootfs
+node -e '
+  const fs = require("fs"); const [file, rootfs] = process.argv.slice(1);
+  const c = JSON.parse(fs.readFileSync(file, "utf8"));
+  c.root = { path: rootfs, readonly: false };
+  c.process.terminal = false;
+  c.process.args = ["sh", "-c", "echo $$ $(hostname) $(id -u); exit 5"];
+  fs.writeFileSync(file, JSON.stringify(c));' "$bundle/config.json" "$rootfs_json" 2>/dev/null
+rt tsrl-plain run --bundle "$bundle" tsrl-runtime-$$
+check "tsrl-plain: runtime: spec --rootless, then run: PID 1, its hostname, root inside, exit 5" \
+  '[ $code = 5 ] && [ "$out" = "1 tscontainer 0" ] && [ ! -e "$(state_root_of tsrl-plain)/tsrl-runtime-$$" ]'
+check "tsrl-plain: the state root without XDG_RUNTIME_DIR is /tmp/tscontainer-UID, mode 0700" \
+  '[ "$(stat -c %a:%u "$(state_root_of tsrl-plain)" 2>/dev/null)" = "700:$plain_uid" ]'
+
+# --- networking -------------------------------------------------------------------------------
+cli tsrl-sub run --rm --rootfs "$work/tsrl-sub/rootfs" -- sh -c 'ip -o link show | cut -d: -f2; ip -o link show lo'
+check "tsrl-sub: CLI: --net none (the default) has only lo, and it is up" \
+  '[ $code = 0 ] && [ "$(head -n 1 <<<"$out" | tr -d " ")" = lo ] && [ $(wc -l <<<"$out") = 2 ] && [[ $(tail -n 1 <<<"$out") == *UP* ]]'
+cli tsrl-sub run --rm --net host -- readlink /proc/self/ns/net
+host_net=$(as tsrl-sub readlink /proc/self/ns/net)
+check "tsrl-sub: CLI: --net host shares the host's network namespace" '[ $code = 0 ] && [ "$out" = "$host_net" ]'
+
+host_ip=$(ip -4 route get 1.1.1.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p')
+port_base=$((20000 + $$ % 20000))
+mkdir -p "$work/www" && echo "served from the host" >"$work/www/hello" && chmod -R a+rX "$work/www"
+busybox httpd -f -p "$host_ip:$((port_base + 9))" -h "$work/www" &
+host_pids+=($!)
+
+# fetch USER URL: the URL's body, fetched by USER on the host, retried while the server starts.
+fetch() {
+  local i
+  for i in $(seq 1 100); do
+    capture as "$1" busybox wget -qO- "$2"
+    [ "$code" = 0 ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+# helper_processes USER: the network helpers USER runs.
+helper_processes() { pgrep -u "$1" -ax pasta; pgrep -u "$1" -ax slirp4netns; }
+
+for helper in pasta slirp4netns; do
+  if ! command -v "$helper" >/dev/null; then
+    skip "tsrl-sub: --net $helper" "$helper is not installed (apt-get install ${helper/pasta/passt})"
+    continue
+  fi
+  [ "$helper" = pasta ] && port=$((port_base + 1)) || port=$((port_base + 2))
+  id=tsrl-$helper-$$
+  cli tsrl-sub run -d --rm --name "$id" --net "$helper" -p "$port:80" -p "$((port + 100)):81" \
+    --rootfs "$work/tsrl-sub/rootfs" -- sh -c 'httpd -p 81 -h /www; exec httpd -f -p 80 -h /www'
+  started=$code
+  fetch tsrl-sub "http://127.0.0.1:$port/index.html"
+  check "tsrl-sub: --net $helper -p $port:80: the container's httpd answers on the host" \
+    '[ $started = 0 ] && [ $code = 0 ] && [ "$out" = "served from the container" ]'
+  fetch tsrl-sub "http://127.0.0.1:$((port + 100))/index.html"
+  check "tsrl-sub: --net $helper: -p is repeatable" '[ $code = 0 ] && [ "$out" = "served from the container" ]'
+  cli tsrl-sub exec "$id" wget -qO- "http://$host_ip:$((port_base + 9))/hello"
+  check "tsrl-sub: --net $helper: the container reaches the host's address $host_ip" \
+    '[ $code = 0 ] && [ "$out" = "served from the host" ]'
+  cli tsrl-sub stop -t 1 "$id"
+  helpers=$(helper_processes tsrl-sub)
+  cli tsrl-sub ps -a
+  check "tsrl-sub: --net $helper: after stop (--rm), neither the container nor $helper remains" \
+    '[ -z "$helpers" ] && ! grep -q "$id" <<<"$out" && [ ! -e "$state_root/$id" ]'
+done
+if command -v pasta >/dev/null; then
+  capture as tsrl-plain node "$cli_js" run --rm --net pasta --rootfs "$work/tsrl-plain/rootfs" -- \
+    wget -qO- "http://$host_ip:$((port_base + 9))/hello"
+  helpers=$(helper_processes tsrl-plain)
+  check "tsrl-plain: run --rm --net pasta (no subordinate ids) reaches the host; pasta is gone after" \
+    '[ $code = 0 ] && [ "$out" = "served from the host" ] && [ -z "$helpers" ]'
+fi
+capture as tsrl-sub env PATH=/nonexistent "$(command -v node)" "$cli_js" run --rm -p 8080:80 -- true
+check "tsrl-sub: -p without pasta or slirp4netns installed says what to install, exit 125" \
+  '[ $code = 125 ] && [[ $err == *"apt-get install passt (or slirp4netns)"* ]]'
+
+# --- isolation --------------------------------------------------------------------------------
+plain_ctr=tsrl-plain-ctr-$$
+cli tsrl-plain run -d --name "$plain_ctr" --rootfs "$work/tsrl-plain/rootfs" -- sleep 1000
+plain_root=$(state_root_of tsrl-plain)
+cli tsrl-sub ps -a
+check "tsrl-sub does not see tsrl-plain's containers" '[ $code = 0 ] && ! grep -q "$plain_ctr" <<<"$out"'
+rt tsrl-sub --root "$plain_root" list
+check "tsrl-sub cannot list tsrl-plain's state root (0700)" '[ $code != 0 ]'
+rt tsrl-sub --root "$plain_root" kill "$plain_ctr" KILL
+check "tsrl-sub cannot kill tsrl-plain's container" '[ $code != 0 ]'
+rt tsrl-sub --root "$plain_root" delete --force "$plain_ctr"
+check "tsrl-sub cannot delete tsrl-plain's container" '[ $code != 0 ]'
+plain_pid=$(pgrep -u tsrl-plain -x sleep | head -n 1)
+capture as tsrl-sub kill -KILL "${plain_pid:-0}"
+check "tsrl-sub cannot signal tsrl-plain's container process" '[ $code != 0 ] && [ -n "$plain_pid" ]'
+cli tsrl-plain ps
+check "tsrl-plain's container still runs" '[ $code = 0 ] && grep -q "^$plain_ctr .*Up" <<<"$out"'
+cli tsrl-plain rm -f "$plain_ctr"
+check "tsrl-plain removes its own container" '[ $code = 0 ] && [ ! -e "$plain_root/$plain_ctr" ]'
+
+root_ctr=tsrl-root-$$
+capture node "$cli_js" run -d --name "$root_ctr" --pids-limit 50 --rootfs "$repo/test/.work/rootfs" -- sleep 1000
+check "root runs a container in /run/tscontainer" '[ $code = 0 ] && [ -e /run/tscontainer/$root_ctr ]'
+rt tsrl-sub --root /run/tscontainer delete --force "$root_ctr"
+check "tsrl-sub: tscontainer-runtime --root /run/tscontainer delete ROOTS_CTR fails" '[ $code != 0 ]'
+rt tsrl-sub --root /run/tscontainer kill "$root_ctr" KILL
+check "tsrl-sub: killing root's container through the runtime fails" '[ $code != 0 ]'
+root_cgroup=$(find /sys/fs/cgroup -maxdepth 3 -type d -name "tscontainer-$root_ctr" -exec test -e {}/pids.max \; -print |
+  head -n 1)
+capture as tsrl-sub sh -c "echo 1000 >$root_cgroup/pids.max || echo 1000 >$root_cgroup/cgroup.procs"
+check "tsrl-sub cannot write root's container cgroup" \
+  '[ -n "$root_cgroup" ] && [ $code != 0 ] && [ "$(cat "$root_cgroup/pids.max" 2>/dev/null)" = 50 ]'
+capture as tsrl-sub mkdir "$(dirname "${root_cgroup:-/sys/fs/cgroup/x}")/tsrl-probe-$$"
+check "tsrl-sub cannot create cgroups beside root's" '[ $code != 0 ]'
+capture node "$cli_js" ps
+check "root's container is untouched" '[ $code = 0 ] && grep -q "^$root_ctr .*Up" <<<"$out"'
+capture node "$cli_js" rm -f "$root_ctr"
+check "root removes its container" '[ $code = 0 ] && [ ! -e /run/tscontainer/$root_ctr ]'
+root_ctr=
+
+# --- rootless podman with tscontainer-runtime ---------------------------------------------------
+if command -v podman >/dev/null; then
+  pod=$work/tsrl-sub/podman
+  mkdir -p "$pod"
+  printf '[containers]\ndefault_ulimits = []\nnetns = "none"\n[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n' \
+    >"$pod/containers.conf"
+  printf '[storage]\ndriver = "vfs"\ngraphroot = "%s"\nrunroot = "%s"\n' "$pod/graph" "$pod/run" >"$pod/storage.conf"
+  tar -C "$repo/test/.work/rootfs" -cf "$pod/image.tar" .
+  chown -R tsrl-sub:tsrl-sub "$pod"
+  podman_as() {
+    capture as tsrl-sub env CONTAINERS_CONF="$pod/containers.conf" CONTAINERS_STORAGE_CONF="$pod/storage.conf" \
+      podman "$@"
+  }
+  podman_as import -q "$pod/image.tar" localhost/tsrl-busybox
+  podman_as --runtime "$runtime" run --rm localhost/tsrl-busybox sh -c 'echo $$; id -u; exit 3'
+  check "tsrl-sub: rootless podman --runtime tscontainer-runtime run --rm: PID 1, root inside, exit 3" \
+    '[ $code = 3 ] && [ "$out" = "$(printf "1\n0")" ]'
+  podman_as --runtime "$runtime" ps -aq
+  check "tsrl-sub: rootless podman keeps no container" '[ $code = 0 ] && [ -z "$out" ]'
+  # Podman's rootless pause process holds its user namespace; ending it is the test's job.
+  pause=$(cat "$work/tsrl-sub/xdg/libpod/tmp/pause.pid" 2>/dev/null)
+  [ -n "$pause" ] && kill "$pause" 2>/dev/null
+  for _ in $(seq 1 50); do pgrep -u tsrl-sub >/dev/null || break; sleep 0.1; done
+  rm -rf "$pod" "$work/tsrl-sub/xdg/libpod" "$work/tsrl-sub/xdg/containers" "$work/tsrl-sub/.local" \
+    "$work/tsrl-sub/.config"
+else
+  skip "tsrl-sub: rootless podman with tscontainer-runtime" "podman is not installed"
+fi
+
+# --- nothing left behind ----------------------------------------------------------------------
+for user in tsrl-sub tsrl-plain; do
+  root=$(state_root_of $user)
+  left=$( { ls -A "$root" 2>/dev/null | sed "s|^|state $root/|"
+    ls -A "$work/$user/tmp" | sed 's/^/tmpdir /'
+    pgrep -u "$user" -a . | sed 's/^/process /'
+    grep -F "$work/$user" /proc/self/mountinfo | sed 's/^/mount /'
+    find /sys/fs/cgroup -maxdepth 4 -type d -name 'tscontainer-tsrl-*' 2>/dev/null | sed 's/^/cgroup /'; } )
+  if [ -z "$left" ]; then ok "$user: nothing left: state entries, bundles, processes, mounts, cgroups"
+  else not_ok "$user: nothing left: state entries, bundles, processes, mounts, cgroups" "${left//$'\n'/; }"; fi
+done
+rm -rf "/tmp/tscontainer-$plain_uid"
+finish
