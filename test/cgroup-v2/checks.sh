@@ -10,7 +10,7 @@ set -u
 
 prepared=$1
 # shellcheck source=/dev/null
-source "$prepared/env.sh"   # RUNTIME ROOTFS FIFTY_MIB ALLOCATE_200MB FORK_20
+source "$prepared/env.sh"   # RUNTIME ROOTFS FIFTY_MIB ALLOCATE_200MB FORK_20 DEVICE_PROBE
 scratch=$(mktemp -d /tmp/cgroup-v2-checks.XXXXXX)
 state=/run/tscontainer-v2-checks
 fork_refused="can't fork"
@@ -83,6 +83,10 @@ run_bundle fork-limit
 expect "runtime: under a pids limit of 10, fork fails before 20 processes start" \
   "$id" "$id" '[ $code != 0 ] && [ -z "$out" ] && [[ $err == *"$fork_refused"* ]]'
 
+run_bundle devices
+expect "runtime: the eBPF device program lets mknod through, refuses a disk (EPERM), allows /dev/null and /dev/zero" \
+  "$id" "$id" '[ $code = 0 ] && [[ $out == *"mknod 0"*"disk 1"* ]] && [[ $out == *$'\n'3 ]] && [[ $err == *"Operation not permitted"* ]]'
+
 # --- the CLI ------------------------------------------------------------------------------
 # A missing CLI is a failure once the TypeScript build is part of the project (package.json
 # names bin/run.js) or in CI, where `npm ci` builds it; before that, the checks are skipped.
@@ -94,6 +98,7 @@ cli_checks=(
   "CLI: --memory 50M reads $FIFTY_MIB in memory.max"
   "CLI: allocating 200MB under --memory 50M exits 137"
   "CLI: under --pids-limit 10, fork fails before 20 processes start"
+  "CLI: a disk is refused by the device program (EPERM), /dev/null and /dev/zero work"
 )
 if [ ! -f bin/run.js ]; then
   for c in "${cli_checks[@]}"; do
@@ -121,6 +126,10 @@ else
   cli_expect "${cli_checks[1]}" '[ $code = 137 ]'
   cli --pids-limit 10 -- sh -c "$FORK_20"
   cli_expect "${cli_checks[2]}" '[ $code != 0 ] && [[ $err == *"$fork_refused"* ]]'
+  # The CLI's rootfs is read-only: the node goes on /dev/shm, a tmpfs that allows none, so
+  # the probe reads the disk through a node made where devices are allowed: /dev itself.
+  cli -- sh -c "${DEVICE_PROBE//\/tmp\/disk//dev/disk}"
+  cli_expect "${cli_checks[3]}" '[[ $out == *"mknod 0"*"disk 1"* ]] && [[ $err == *"Operation not permitted"* ]]'
 fi
 
 rm -rf "$scratch"

@@ -8,11 +8,27 @@ import { fixtureRootfs } from '../helpers/rootfs.js';
 import { runtimePath } from '../helpers/runtime-path.js';
 import { ALLOCATE_200MB, FIFTY_MIB, FORK_20 } from '../helpers/workloads.js';
 
+/**
+ * Makes a node for the host's first block device (mknod is allowed, as with Docker) and
+ * tries to read it (the allowlist must refuse: EPERM), then uses /dev/null and /dev/zero
+ * (allowed). Needs a /tmp that allows device nodes.
+ */
+const DEVICE_PROBE = [
+  'set -- $(ls /sys/dev/block | head -n 1 | tr : " ")',
+  'mknod /tmp/disk b "$1" "$2"; echo "mknod $?"',
+  'head -c 1 /tmp/disk > /dev/null; echo "disk $?"',
+  'echo x > /dev/null && head -c 3 /dev/zero | wc -c',
+].join('; ');
+
 const bundles: Record<string, ConfigPatch> = {
   'memory-max': patches(memoryLimit(FIFTY_MIB), shell('cat /sys/fs/cgroup/memory.max')),
   oom: patches(memoryLimit(FIFTY_MIB), shell(ALLOCATE_200MB)),
   'pids-max': patches(pidsLimit(10), shell('cat /sys/fs/cgroup/pids.max')),
   'fork-limit': patches(pidsLimit(10), shell(FORK_20)),
+  // The device allowlist, which cgroup v2 enforces with an eBPF program (DEVICE_PROBE).
+  devices: patches(shell(DEVICE_PROBE), (config) => {
+    config.mounts = [...(config.mounts ?? []), { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['dev'] }];
+  }),
 };
 
 /** Single-quotes a value for bash. */
@@ -36,6 +52,7 @@ const env = {
   FIFTY_MIB: String(FIFTY_MIB),
   ALLOCATE_200MB,
   FORK_20,
+  DEVICE_PROBE,
 };
 await writeFile(
   path.join(out, 'env.sh'),
