@@ -125,6 +125,18 @@ fn check_host_root(path: &Path, resolved: &Path, read_only: bool) -> Result<(), 
     Ok(())
 }
 
+/// Fails unless `path` is an existing directory (symlinks followed, as runc does).
+pub fn check_rootfs(path: &Path) -> Result<(), SpecError> {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(_) => Err(SpecError::Rootfs { path: path.to_path_buf(), reason: "is not a directory".into() }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(SpecError::Rootfs { path: path.to_path_buf(), reason: "does not exist".into() })
+        }
+        Err(e) => Err(SpecError::Rootfs { path: path.to_path_buf(), reason: e.to_string() }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,17 +170,5 @@ mod tests {
             .to_string()
             .contains("read-only"));
         assert_eq!(resolve_rootfs(&spec(Path::new("/"), true), dir.path()).unwrap(), Path::new("/"));
-    }
-}
-
-/// Fails unless `path` is an existing directory (symlinks followed, as runc does).
-pub fn check_rootfs(path: &Path) -> Result<(), SpecError> {
-    match std::fs::metadata(path) {
-        Ok(meta) if meta.is_dir() => Ok(()),
-        Ok(_) => Err(SpecError::Rootfs { path: path.to_path_buf(), reason: "is not a directory".into() }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            Err(SpecError::Rootfs { path: path.to_path_buf(), reason: "does not exist".into() })
-        }
-        Err(e) => Err(SpecError::Rootfs { path: path.to_path_buf(), reason: e.to_string() }),
     }
 }
