@@ -84,8 +84,9 @@ expect "runtime: under a pids limit of 10, fork fails before 20 processes start"
   "$id" "$id" '[ $code != 0 ] && [ -z "$out" ] && [[ $err == *"$fork_refused"* ]]'
 
 run_bundle devices
-expect "runtime: the eBPF device program lets mknod through, refuses a disk (EPERM), allows /dev/null and /dev/zero" \
-  "$id" "$id" '[ $code = 0 ] && [[ $out == *"mknod 0"*"disk 1"* ]] && [[ $out == *$'\n'3 ]] && [[ $err == *"Operation not permitted"* ]]'
+last_line() { printf '%s\n' "$1" | tail -n 1; }
+expect "runtime: the eBPF device program lets mknod through, refuses /dev/kmsg (EPERM), allows /dev/null and /dev/zero" \
+  "$id" "$id" '[ $code = 0 ] && [[ $out == *"mknod 0"*"kmsg 1"* ]] && [ "$(last_line "$out")" = 3 ] && [[ $err == *"Operation not permitted"* ]]'
 
 # --- the CLI ------------------------------------------------------------------------------
 # A missing CLI is a failure once the TypeScript build is part of the project (package.json
@@ -98,7 +99,7 @@ cli_checks=(
   "CLI: --memory 50M reads $FIFTY_MIB in memory.max"
   "CLI: allocating 200MB under --memory 50M exits 137"
   "CLI: under --pids-limit 10, fork fails before 20 processes start"
-  "CLI: a disk is refused by the device program (EPERM), /dev/null and /dev/zero work"
+  "CLI: /dev/kmsg is refused by the device program (EPERM), /dev/null and /dev/zero work"
 )
 if [ ! -f bin/run.js ]; then
   for c in "${cli_checks[@]}"; do
@@ -126,10 +127,9 @@ else
   cli_expect "${cli_checks[1]}" '[ $code = 137 ]'
   cli --pids-limit 10 -- sh -c "$FORK_20"
   cli_expect "${cli_checks[2]}" '[ $code != 0 ] && [[ $err == *"$fork_refused"* ]]'
-  # The CLI's rootfs is read-only: the node goes on /dev/shm, a tmpfs that allows none, so
-  # the probe reads the disk through a node made where devices are allowed: /dev itself.
-  cli -- sh -c "${DEVICE_PROBE//\/tmp\/disk//dev/disk}"
-  cli_expect "${cli_checks[3]}" '[[ $out == *"mknod 0"*"disk 1"* ]] && [[ $err == *"Operation not permitted"* ]]'
+  # The node goes in /dev, the container's own tmpfs, which allows device nodes.
+  cli -- sh -c "${DEVICE_PROBE//\/tmp\/kmsg//dev/kmsg-probe}"
+  cli_expect "${cli_checks[3]}" '[[ $out == *"mknod 0"*"kmsg 1"* ]] && [ "$(last_line "$out")" = 3 ] && [[ $err == *"Operation not permitted"* ]]'
 fi
 
 rm -rf "$scratch"

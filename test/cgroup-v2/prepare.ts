@@ -9,14 +9,13 @@ import { runtimePath } from '../helpers/runtime-path.js';
 import { ALLOCATE_200MB, FIFTY_MIB, FORK_20 } from '../helpers/workloads.js';
 
 /**
- * Makes a node for the host's first block device (mknod is allowed, as with Docker) and
- * tries to read it (the allowlist must refuse: EPERM), then uses /dev/null and /dev/zero
- * (allowed). Needs a /tmp that allows device nodes.
+ * Makes a node for /dev/kmsg (c 1:11; mknod is allowed, as with Docker), which root could
+ * write without any capability, and writes to it: the device allowlist must refuse (EPERM).
+ * Then uses /dev/null and /dev/zero, which it allows. Needs a directory that allows nodes.
  */
 const DEVICE_PROBE = [
-  'set -- $(ls /sys/dev/block | head -n 1 | tr : " ")',
-  'mknod /tmp/disk b "$1" "$2"; echo "mknod $?"',
-  'head -c 1 /tmp/disk > /dev/null; echo "disk $?"',
+  'mknod /tmp/kmsg c 1 11; echo "mknod $?"',
+  'echo device-probe > /tmp/kmsg; echo "kmsg $?"',
   'echo x > /dev/null && head -c 3 /dev/zero | wc -c',
 ].join('; ');
 
