@@ -1,6 +1,7 @@
 // The defaults and security flags of `tscontainer run`, read from the kernel's view of the
 // container's process: Docker's capability set, no_new_privs, the seccomp filter, masked and
 // read-only paths, and what --cap-add, --cap-drop, --privileged and --security-opt change.
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cliSuite, staleBuild } from '../helpers/cli.js';
@@ -62,7 +63,10 @@ cliTest('--cap-drop ALL leaves root with no capability: chown fails', async (t) 
   t.regex(r.stdout, /^chown 1$/m);
 });
 
-cliTest('--privileged: every capability, no seccomp filter, /proc and /sys not hidden, mounting works', async (t) => {
+cliTest("--privileged: every capability and host device, no seccomp filter, /proc and /sys not hidden, mounting works", async (t) => {
+  // /dev/kmsg, which the host's root may write, but which no default container has or
+  // may open: a privileged one gets the host's node and may write it.
+  t.true(existsSync('/dev/kmsg'), 'the host has /dev/kmsg');
   const c = await s.container(t);
   const r = await c.run(
     '--rm',
@@ -71,7 +75,8 @@ cliTest('--privileged: every capability, no seccomp filter, /proc and /sys not h
     '--privileged',
     'sh',
     '-c',
-    `${STATUS}; mount -t tmpfs none /mnt && echo mounted; echo "timer_list $(head -c 1 /proc/timer_list | wc -c)"`,
+    `${STATUS}; mount -t tmpfs none /mnt && echo mounted; echo "timer_list $(head -c 1 /proc/timer_list | wc -c)"; ` +
+      'echo "tscontainer privileged test" > /dev/kmsg; echo "kmsg $?"',
   );
   t.is(r.code, 0, r.stderr);
   const fields = status(r.stdout);
@@ -79,6 +84,7 @@ cliTest('--privileged: every capability, no seccomp filter, /proc and /sys not h
   t.is(fields['Seccomp'], '0');
   t.regex(r.stdout, /^mounted$/m);
   t.regex(r.stdout, /^timer_list 1$/m, '/proc/timer_list is not masked');
+  t.regex(r.stdout, /^kmsg 0$/m, "the host's /dev/kmsg is there and usable");
 });
 
 cliTest('--security-opt seccomp=unconfined and no-new-privileges=false', async (t) => {

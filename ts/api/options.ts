@@ -47,7 +47,7 @@ export interface RunOptions {
   capAdd?: readonly string[] | undefined;
   /** Capabilities dropped from Docker's default set (`ALL` drops every one). */
   capDrop?: readonly string[] | undefined;
-  /** Every capability and device, no seccomp filter, nothing of /proc or /sys hidden. */
+  /** Every capability and the host's devices, no seccomp filter, nothing of /proc or /sys hidden. */
   privileged?: boolean | undefined;
   /**
    * Docker's `--security-opt`: `seccomp=FILE` (a runtime-spec `linux.seccomp` object),

@@ -370,6 +370,9 @@ fn build_run_spec_in(opts: &RunOptions, cwd: &Path, online_cpus: u64, caller: &C
         .build()
         .map_err(invalid("linux"))?;
     linux.set_seccomp(confined.seccomp.clone());
+    if confined.privileged {
+        linux.set_devices(Some(super::security::host_devices(Path::new("/dev"))));
+    }
 
     let spec = SpecBuilder::default()
         .version(OCI_VERSION)
@@ -592,6 +595,8 @@ mod tests {
         assert!(linux.readonly_paths().as_ref().unwrap().is_empty());
         let devices = linux.resources().as_ref().unwrap().devices().as_ref().unwrap();
         assert!(devices.len() == 1 && devices[0].allow() && devices[0].typ().is_none());
+        let nodes = linux.devices().as_ref().unwrap();
+        assert!(nodes.iter().any(|d| d.path() == Path::new("/dev/null")), "the host's devices");
         let sys = spec.mounts().as_ref().unwrap().iter().find(|m| m.destination() == Path::new("/sys")).unwrap();
         assert!(!sys.options().as_ref().unwrap().contains(&"ro".to_string()));
         let caps = spec.process().as_ref().unwrap().capabilities().as_ref().unwrap();

@@ -99,6 +99,58 @@ fn capabilities(flags: &SecurityFlags, all: impl Fn() -> Capabilities) -> Result
     Ok(set)
 }
 
+/// Directories of /dev that hold no device of the host's the container should get: they are
+/// the container's own (pts, shm, mqueue) or views of the runtime's process (fd).
+const SKIPPED_DEV_DIRS: [&str; 4] = ["pts", "shm", "mqueue", "fd"];
+
+/// The host's device nodes under `dev` (as Docker gives a privileged container: every
+/// character and block device; the console, ptmx and the container's own directories excepted).
+pub(crate) fn host_devices(dev: &Path) -> Vec<oci_spec::runtime::LinuxDevice> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let mut found = Vec::new();
+    let mut pending = vec![dev.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
+            let kind = meta.file_type();
+            if kind.is_dir() {
+                if !(dir == dev && SKIPPED_DEV_DIRS.iter().any(|d| entry.file_name() == *d)) {
+                    pending.push(path);
+                }
+                continue;
+            }
+            let typ = if kind.is_char_device() {
+                oci_spec::runtime::LinuxDeviceType::C
+            } else if kind.is_block_device() {
+                oci_spec::runtime::LinuxDeviceType::B
+            } else {
+                continue;
+            };
+            let Ok(relative) = path.strip_prefix(dev) else { continue };
+            // The console is the container's own (its terminal), and /dev/ptmx must stay the
+            // link into the container's devpts instance.
+            if relative == Path::new("console") || relative == Path::new("ptmx") {
+                continue;
+            }
+            let rdev = meta.rdev();
+            let mut device = oci_spec::runtime::LinuxDevice::default();
+            device
+                .set_path(Path::new("/dev").join(relative))
+                .set_typ(typ)
+                .set_major(i64::from(nix::sys::stat::major(rdev) as u32))
+                .set_minor(i64::from(nix::sys::stat::minor(rdev) as u32))
+                .set_file_mode(Some(meta.mode() & 0o7777))
+                .set_uid(Some(meta.uid()))
+                .set_gid(Some(meta.gid()));
+            found.push(device);
+        }
+    }
+    found.sort_by(|a, b| a.path().cmp(b.path()));
+    found
+}
+
 /// `key=value` or Docker's older `key:value`.
 fn split_option(option: &str) -> (&str, Option<&str>) {
     match option.find(['=', ':']) {
@@ -256,6 +308,17 @@ mod tests {
         for bad in ["apparmor=x", "seccomp", "seccomp=", "no-new-privileges=maybe", "label=disable"] {
             assert!(with(&[bad], false).unwrap_err().to_string().starts_with("invalid security option"), "{bad}");
         }
+    }
+
+    #[test]
+    fn host_devices_are_the_character_and_block_nodes_of_dev() {
+        let devices = host_devices(Path::new("/dev"));
+        let null = devices.iter().find(|d| d.path() == Path::new("/dev/null")).expect("/dev/null");
+        assert_eq!((null.typ(), null.major(), null.minor()), (oci_spec::runtime::LinuxDeviceType::C, 1, 3));
+        assert!(devices.iter().all(|d| !d.path().starts_with("/dev/pts")
+            && d.path() != Path::new("/dev/console")
+            && d.path() != Path::new("/dev/ptmx")));
+        assert!(host_devices(Path::new("/nonexistent")).is_empty());
     }
 
     #[test]
