@@ -80,6 +80,17 @@ export interface RunSpecOptions {
   volumes?: Array<string>
   readOnly?: boolean
   tty?: boolean
+  /** Capabilities added to Docker's default set (`NET_ADMIN`, `CAP_NET_ADMIN`, `ALL`). */
+  capAdd?: Array<string>
+  /** Capabilities dropped from it. */
+  capDrop?: Array<string>
+  /** Every capability and device, no seccomp filter, nothing masked. */
+  privileged?: boolean
+  /**
+   * Docker's `--security-opt`: `seccomp=FILE|unconfined`, `no-new-privileges[=BOOL]`,
+   * `systempaths=unconfined`.
+   */
+  securityOpt?: Array<string>
 }
 
 /**

@@ -10,7 +10,7 @@ set -u
 
 prepared=$1
 # shellcheck source=/dev/null
-source "$prepared/env.sh"   # RUNTIME ROOTFS FIFTY_MIB ALLOCATE_200MB FORK_20
+source "$prepared/env.sh"   # RUNTIME ROOTFS FIFTY_MIB ALLOCATE_200MB FORK_20 DEVICE_PROBE
 scratch=$(mktemp -d /tmp/cgroup-v2-checks.XXXXXX)
 state=/run/tscontainer-v2-checks
 fork_refused="can't fork"
@@ -83,6 +83,11 @@ run_bundle fork-limit
 expect "runtime: under a pids limit of 10, fork fails before 20 processes start" \
   "$id" "$id" '[ $code != 0 ] && [ -z "$out" ] && [[ $err == *"$fork_refused"* ]]'
 
+run_bundle devices
+last_line() { printf '%s\n' "$1" | tail -n 1; }
+expect "runtime: the eBPF device program lets mknod through, refuses /dev/kmsg (EPERM), allows /dev/null and /dev/zero" \
+  "$id" "$id" '[ $code = 0 ] && [[ $out == *"mknod 0"*"kmsg 1"* ]] && [ "$(last_line "$out")" = 3 ] && [[ $err == *"Operation not permitted"* ]]'
+
 # --- the CLI ------------------------------------------------------------------------------
 # A missing CLI is a failure once the TypeScript build is part of the project (package.json
 # names bin/run.js) or in CI, where `npm ci` builds it; before that, the checks are skipped.
@@ -94,6 +99,7 @@ cli_checks=(
   "CLI: --memory 50M reads $FIFTY_MIB in memory.max"
   "CLI: allocating 200MB under --memory 50M exits 137"
   "CLI: under --pids-limit 10, fork fails before 20 processes start"
+  "CLI: /dev/kmsg is refused by the device program (EPERM), /dev/null and /dev/zero work"
 )
 if [ ! -f bin/run.js ]; then
   for c in "${cli_checks[@]}"; do
@@ -121,6 +127,9 @@ else
   cli_expect "${cli_checks[1]}" '[ $code = 137 ]'
   cli --pids-limit 10 -- sh -c "$FORK_20"
   cli_expect "${cli_checks[2]}" '[ $code != 0 ] && [[ $err == *"$fork_refused"* ]]'
+  # The node goes in /dev, the container's own tmpfs, which allows device nodes.
+  cli -- sh -c "${DEVICE_PROBE//\/tmp\/kmsg//dev/kmsg-probe}"
+  cli_expect "${cli_checks[3]}" '[[ $out == *"mknod 0"*"kmsg 1"* ]] && [ "$(last_line "$out")" = 3 ] && [[ $err == *"Operation not permitted"* ]]'
 fi
 
 # --- rootless: an unprivileged user in a delegated subtree (rootless.sh) ----------------------

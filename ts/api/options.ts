@@ -51,6 +51,17 @@ export interface RunOptions {
   /** `host:container[:ro]` strings or objects. */
   volumes?: readonly (string | VolumeMount)[] | undefined;
   readOnly?: boolean | undefined;
+  /** Capabilities added to Docker's default set (`NET_ADMIN`, `CAP_NET_ADMIN`, `ALL`). */
+  capAdd?: readonly string[] | undefined;
+  /** Capabilities dropped from Docker's default set (`ALL` drops every one). */
+  capDrop?: readonly string[] | undefined;
+  /** Every capability and the host's devices, no seccomp filter, nothing of /proc or /sys hidden. */
+  privileged?: boolean | undefined;
+  /**
+   * Docker's `--security-opt`: `seccomp=FILE` (a runtime-spec `linux.seccomp` object),
+   * `seccomp=unconfined`, `no-new-privileges[=true|false]`, `systempaths=unconfined`.
+   */
+  securityOpt?: readonly string[] | undefined;
   /** Give the container a terminal; the runtime relays this process's terminal to it. */
   tty?: boolean | undefined;
   /** Keep the container's stdin open (attached to this process's stdin or a pipe). */
@@ -132,6 +143,10 @@ export function toSpecOptions(options: RunOptions, id: string): RunSpecOptions {
     volumes: options.volumes?.map(volume),
     readOnly: options.readOnly,
     tty: options.tty,
+    capAdd: options.capAdd as string[] | undefined,
+    capDrop: options.capDrop as string[] | undefined,
+    privileged: options.privileged,
+    securityOpt: options.securityOpt as string[] | undefined,
   });
 }
 

@@ -65,6 +65,27 @@ With --detach the container runs on its own, after tscontainer exits: its id is 
       multipleNonGreedy: true,
     }),
     'read-only': Flags.boolean({ description: 'mount the root filesystem read-only' }),
+    'cap-add': Flags.string({
+      description: "add a capability to Docker's default set (ALL for every one)",
+      helpValue: 'CAP',
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
+    'cap-drop': Flags.string({
+      description: "drop a capability from Docker's default set (ALL for every one)",
+      helpValue: 'CAP',
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
+    privileged: Flags.boolean({
+      description: 'every capability and device, no seccomp filter, nothing of /proc or /sys hidden',
+    }),
+    'security-opt': Flags.string({
+      description: 'seccomp=FILE|unconfined, no-new-privileges[=true|false] or systempaths=unconfined',
+      helpValue: 'OPT',
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
     tty: Flags.boolean({ char: 't', description: 'give the container a terminal' }),
     interactive: Flags.boolean({ char: 'i', description: "keep the container's stdin open" }),
     rm: Flags.boolean({ description: 'delete the container when it stops (else it is kept, see ps -a and rm)' }),
@@ -99,6 +120,10 @@ With --detach the container runs on its own, after tscontainer exits: its id is 
       publish: flags.publish,
       volumes: flags.volume,
       readOnly: flags['read-only'],
+      capAdd: flags['cap-add'],
+      capDrop: flags['cap-drop'],
+      privileged: flags.privileged,
+      securityOpt: flags['security-opt'],
       // Docker's default: a stopped container is kept unless --rm. An absent boolean flag
       // is undefined, which the API would read as its own default (remove).
       remove: flags.rm === true,

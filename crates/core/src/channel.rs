@@ -114,6 +114,10 @@ impl Channel {
                     break (msg.bytes, fd);
                 }
                 Err(nix::errno::Errno::EINTR) => continue,
+                // The other end was closed with our last message still unread in its
+                // queue (the init was OOM-killed or signalled before reading it): the
+                // kernel reports a reset instead of end-of-file, and it means the same.
+                Err(nix::errno::Errno::ECONNRESET) => return Ok(None),
                 Err(e) => return Err(ChannelError::Receive(e)),
             }
         };
@@ -149,5 +153,14 @@ mod tests {
         assert_eq!(a.recv().unwrap().unwrap().0, Message::Failed(failure));
         drop(b);
         assert!(a.recv().unwrap().is_none(), "a closed peer reads as None");
+    }
+
+    #[test]
+    fn a_peer_that_died_without_reading_reads_as_closed() {
+        let (a, b) = pair().unwrap();
+        a.send(&Message::Proceed { pid: 7 }).unwrap();
+        // b never reads the message: closing it resets the connection.
+        drop(b);
+        assert!(a.recv().unwrap().is_none());
     }
 }

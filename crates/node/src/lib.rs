@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use napi_derive::napi;
 use tscontainer_core::cgroups::Roots;
-use tscontainer_core::spec::{self, Network, RunOptions};
+use tscontainer_core::spec::{self, Network, RunOptions, SecurityFlags};
 use tscontainer_core::state::StateStore;
 
 use errors::{invalid_option, to_js, Code, Result};
@@ -37,6 +37,15 @@ pub struct RunSpecOptions {
     pub volumes: Option<Vec<String>>,
     pub read_only: Option<bool>,
     pub tty: Option<bool>,
+    /// Capabilities added to Docker's default set (`NET_ADMIN`, `CAP_NET_ADMIN`, `ALL`).
+    pub cap_add: Option<Vec<String>>,
+    /// Capabilities dropped from it.
+    pub cap_drop: Option<Vec<String>>,
+    /// Every capability and device, no seccomp filter, nothing masked.
+    pub privileged: Option<bool>,
+    /// Docker's `--security-opt`: `seccomp=FILE|unconfined`, `no-new-privileges[=BOOL]`,
+    /// `systempaths=unconfined`.
+    pub security_opt: Option<Vec<String>>,
 }
 
 /// Builds the complete OCI config (`config.json` text) for a `run`.
@@ -62,6 +71,12 @@ pub fn build_run_spec(options: RunSpecOptions) -> Result<String> {
         volumes: options.volumes.unwrap_or_default(),
         read_only: options.read_only.unwrap_or(false),
         tty: options.tty.unwrap_or(false),
+        security: SecurityFlags {
+            cap_add: options.cap_add.unwrap_or_default(),
+            cap_drop: options.cap_drop.unwrap_or_default(),
+            privileged: options.privileged.unwrap_or(false),
+            security_opt: options.security_opt.unwrap_or_default(),
+        },
     };
     let spec = spec::build_run_spec(&run).map_err(to_js)?;
     serde_json::to_string_pretty(&spec).map_err(|e| invalid_option(e.to_string()))

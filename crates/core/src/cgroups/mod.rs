@@ -77,6 +77,8 @@ pub enum CgroupError {
     Unsupported { what: String, version: &'static str },
     #[error("{what} is not available on this host")]
     Unavailable { what: String },
+    #[error("cannot restrict devices in cgroup {}: {reason}", path.display())]
+    DeviceProgram { path: PathBuf, reason: String },
     #[error("cannot find this process's {controller} cgroup in /proc/self/cgroup")]
     OwnCgroup { controller: String },
 }

@@ -81,6 +81,10 @@ pub enum ProcessError {
         #[source]
         source: SyscallError,
     },
+    /// CVE-2024-21626: a cwd such as `/proc/self/fd/N` can name a directory of the host
+    /// through a descriptor the runtime still holds.
+    #[error("the working directory {} is outside the container's root filesystem", path.display())]
+    CwdOutsideRoot { path: PathBuf },
     #[error("cannot set up the container's terminal: {0}")]
     Terminal(#[source] nix::Error),
     #[error("cannot write {}: {source}", path.display())]

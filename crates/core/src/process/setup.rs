@@ -64,6 +64,11 @@ pub fn prepare(
     apply_capabilities(process.capabilities().as_ref(), grantable, sys)?;
     sys.umask(process.user().umask().unwrap_or(0o022));
     sys.chdir(process.cwd()).map_err(|source| ProcessError::Cwd { path: process.cwd().clone(), source })?;
+    // The kernel names a directory unreachable from our root `(unreachable)/...`, which
+    // getcwd reports as ENOENT: such a cwd came through a host descriptor, not the rootfs.
+    if !nix::unistd::getcwd().is_ok_and(|cwd| cwd.is_absolute()) {
+        return Err(ProcessError::CwdOutsideRoot { path: process.cwd().clone() }.into());
+    }
 
     let argv = process.args().clone().unwrap_or_default();
     let mut env = process.env().clone().unwrap_or_default();

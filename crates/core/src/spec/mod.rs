@@ -5,14 +5,18 @@ mod defaults;
 mod rootless;
 mod run;
 mod seccomp;
+mod security;
 mod units;
 mod user;
 mod validate;
 
+#[cfg(test)]
+pub(crate) use defaults::device_allowlist as default_device_rules;
 pub use defaults::{default_rootless_spec, default_spec, DEFAULT_PATH};
 pub use rootless::{delegated_cgroup, id_maps, make_rootless, mapped, IdMaps};
 pub use run::{build_run_spec, Network, RunOptions};
 pub use seccomp::default_profile as default_seccomp_profile;
+pub use security::SecurityFlags;
 pub use units::{parse_cpus, parse_memory, parse_size, MIN_MEMORY};
 pub(crate) use validate::ns_name;
 pub use validate::validate;
@@ -41,6 +45,8 @@ pub enum SpecError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("{} is larger than {} MiB; no OCI runtime config is that big", path.display(), limit / (1024 * 1024))]
+    TooLarge { path: PathBuf, limit: u64 },
     /// A config that parses but asks for something impossible or contradictory.
     #[error("invalid config: {field}: {reason}")]
     Invalid { field: String, reason: String },
@@ -61,11 +67,22 @@ impl SpecError {
     }
 }
 
+/// The largest `config.json` read: far beyond any real one (the biggest seccomp profiles
+/// are tens of kilobytes), small enough that a hostile file cannot exhaust memory.
+pub const MAX_CONFIG_SIZE: u64 = 16 * 1024 * 1024;
+
 /// Reads and parses `config.json` from a bundle directory. Unknown fields are allowed, as
 /// the runtime-spec requires; malformed JSON and wrong types are errors naming the file.
 pub fn load(bundle: &Path) -> Result<Spec, SpecError> {
+    use std::io::Read;
     let path = bundle.join("config.json");
-    let text = std::fs::read(&path).map_err(|source| SpecError::Read { path: path.clone(), source })?;
+    let read_error = |source| SpecError::Read { path: path.clone(), source };
+    let file = std::fs::File::open(&path).map_err(read_error)?;
+    let mut text = Vec::new();
+    file.take(MAX_CONFIG_SIZE + 1).read_to_end(&mut text).map_err(read_error)?;
+    if text.len() as u64 > MAX_CONFIG_SIZE {
+        return Err(SpecError::TooLarge { path, limit: MAX_CONFIG_SIZE });
+    }
     parse(&text).map_err(|source| SpecError::Parse { path, source })
 }
 
@@ -80,7 +97,32 @@ pub fn resolve_rootfs(spec: &Spec, bundle: &Path) -> Result<PathBuf, SpecError> 
     let root = spec.root().as_ref().ok_or_else(|| SpecError::invalid("root", "is required"))?;
     let path = if root.path().is_absolute() { root.path().clone() } else { bundle.join(root.path()) };
     check_rootfs(&path)?;
-    std::fs::canonicalize(&path).map_err(|e| SpecError::Rootfs { path, reason: e.to_string() })
+    let resolved =
+        std::fs::canonicalize(&path).map_err(|e| SpecError::Rootfs { path: path.clone(), reason: e.to_string() })?;
+    check_host_root(&path, &resolved, root.readonly() == Some(true))?;
+    Ok(resolved)
+}
+
+/// A rootfs that turns out to be the host's `/` (a symlink to it, `..` enough times) would
+/// hand the container the host's filesystem. Only the host-root default of `tscontainer
+/// run` asks for that, naming `/` itself and read-only; anything else is refused.
+fn check_host_root(path: &Path, resolved: &Path, read_only: bool) -> Result<(), SpecError> {
+    if resolved != Path::new("/") {
+        return Ok(());
+    }
+    if path != Path::new("/") {
+        return Err(SpecError::Rootfs {
+            path: path.to_path_buf(),
+            reason: "resolves to the host's root directory `/`; to run over the host's root, name `/` itself with root.readonly".into(),
+        });
+    }
+    if !read_only {
+        return Err(SpecError::Rootfs {
+            path: path.to_path_buf(),
+            reason: "is the host's root directory: a container may only run over it read-only (root.readonly)".into(),
+        });
+    }
+    Ok(())
 }
 
 /// Fails unless `path` is an existing directory (symlinks followed, as runc does).
@@ -92,5 +134,41 @@ pub fn check_rootfs(path: &Path) -> Result<(), SpecError> {
             Err(SpecError::Rootfs { path: path.to_path_buf(), reason: "does not exist".into() })
         }
         Err(e) => Err(SpecError::Rootfs { path: path.to_path_buf(), reason: e.to_string() }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configs_past_the_size_limit_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = std::fs::File::create(dir.path().join("config.json")).unwrap();
+        file.set_len(MAX_CONFIG_SIZE + 1).unwrap();
+        let err = load(dir.path()).unwrap_err().to_string();
+        assert!(err.ends_with("config.json is larger than 16 MiB; no OCI runtime config is that big"), "{err}");
+    }
+
+    #[test]
+    fn the_host_root_is_only_reachable_by_name_and_read_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("rootfs");
+        std::os::unix::fs::symlink("/", &link).unwrap();
+        let spec = |path: &Path, readonly: bool| -> Spec {
+            serde_json::from_value(serde_json::json!({
+                "ociVersion": "1.0.2", "root": {"path": path, "readonly": readonly}
+            }))
+            .unwrap()
+        };
+        let err = resolve_rootfs(&spec(Path::new("rootfs"), true), dir.path()).unwrap_err().to_string();
+        assert!(err.ends_with("resolves to the host's root directory `/`; to run over the host's root, name `/` itself with root.readonly"), "{err}");
+        let up = dir.path().join("../../../../../../../../../..");
+        assert!(resolve_rootfs(&spec(&up, true), dir.path()).is_err());
+        assert!(resolve_rootfs(&spec(Path::new("/"), false), dir.path())
+            .unwrap_err()
+            .to_string()
+            .contains("read-only"));
+        assert_eq!(resolve_rootfs(&spec(Path::new("/"), true), dir.path()).unwrap(), Path::new("/"));
     }
 }

@@ -10,9 +10,9 @@ use oci_spec::runtime::{
 };
 
 use super::defaults::{
-    capability_set, default_mounts, device_allowlist, host_root_private_mounts, namespaces, rlimits, MASKED_PATHS,
-    READONLY_PATHS,
+    default_mounts, device_allowlist, host_root_private_mounts, namespaces, rlimits, MASKED_PATHS, READONLY_PATHS,
 };
+use super::security::{confinement, Confinement, SecurityFlags};
 use super::user::resolve;
 use super::{check_rootfs, parse_cpus, parse_memory, SpecError, DEFAULT_PATH, OCI_VERSION};
 use crate::network::{Helper, NetworkRequest, PortMapping};
@@ -71,6 +71,8 @@ pub struct RunOptions {
     pub volumes: Vec<String>,
     pub read_only: bool,
     pub tty: bool,
+    /// `--cap-add`, `--cap-drop`, `--privileged`, `--security-opt`.
+    pub security: SecurityFlags,
 }
 
 /// A bind mount requested with `--volume`.
@@ -178,9 +180,16 @@ fn validate_env(env: &[String]) -> Result<(), SpecError> {
     Ok(())
 }
 
-fn resources(opts: &RunOptions, online_cpus: u64) -> Result<LinuxResources, SpecError> {
+/// Every device, for a privileged container.
+fn all_devices() -> Vec<oci_spec::runtime::LinuxDeviceCgroup> {
+    let mut rule = oci_spec::runtime::LinuxDeviceCgroup::default();
+    rule.set_allow(true).set_access(Some("rwm".into()));
+    vec![rule]
+}
+
+fn resources(opts: &RunOptions, online_cpus: u64, privileged: bool) -> Result<LinuxResources, SpecError> {
     let mut resources = LinuxResources::default();
-    resources.set_devices(Some(device_allowlist()));
+    resources.set_devices(Some(if privileged { all_devices() } else { device_allowlist() }));
     if let Some(memory) = &opts.memory {
         let limit = parse_memory(memory)?;
         let mut m = LinuxMemory::default();
@@ -308,7 +317,15 @@ fn build_run_spec_in(opts: &RunOptions, cwd: &Path, online_cpus: u64, caller: &C
         }
     }
 
+    let confined: Confinement = confinement(&opts.security, cwd)?;
     let mut mounts = default_mounts();
+    if confined.privileged {
+        // As Docker: a privileged container may write /sys and its cgroups.
+        for m in mounts.iter_mut().filter(|m| m.destination().starts_with("/sys")) {
+            let options = m.options().clone().unwrap_or_default().into_iter().filter(|o| o != "ro").collect();
+            m.set_options(Some(options));
+        }
+    }
     if host_root {
         mounts.extend(host_root_private_mounts());
     }
@@ -322,7 +339,7 @@ fn build_run_spec_in(opts: &RunOptions, cwd: &Path, online_cpus: u64, caller: &C
 
     // Docker gives root its capabilities and an unprivileged user none in effect: the
     // bounding set stays as a ceiling either way.
-    let all: Capabilities = capability_set();
+    let all: Capabilities = confined.capabilities.clone();
     let granted: Capabilities = if user.uid == 0 { all.clone() } else { Capabilities::new() };
     let capabilities = LinuxCapabilitiesBuilder::default()
         .bounding(all.clone())
@@ -346,21 +363,30 @@ fn build_run_spec_in(opts: &RunOptions, cwd: &Path, online_cpus: u64, caller: &C
         .cwd(cwd_in_container)
         .capabilities(capabilities)
         .rlimits(rlimits()?)
-        .no_new_privileges(true)
+        .no_new_privileges(confined.no_new_privileges)
         .build()
         .map_err(invalid("process"))?;
 
-    let seccomp = super::default_seccomp_profile(&all)?;
-    let linux = LinuxBuilder::default()
+    let hidden = |paths: &[&str]| -> Vec<String> {
+        if confined.hide_system_paths {
+            paths.iter().map(|p| p.to_string()).collect()
+        } else {
+            Vec::new()
+        }
+    };
+    let mut linux = LinuxBuilder::default()
         .namespaces(namespaces(&ns_types))
-        .seccomp(seccomp)
         .cgroups_path(PathBuf::from(format!("/tscontainer-{}", opts.id)))
-        .resources(resources(opts, online_cpus)?)
-        .masked_paths(MASKED_PATHS.iter().map(|p| p.to_string()).collect::<Vec<_>>())
-        .readonly_paths(READONLY_PATHS.iter().map(|p| p.to_string()).collect::<Vec<_>>())
+        .resources(resources(opts, online_cpus, confined.privileged)?)
+        .masked_paths(hidden(&MASKED_PATHS))
+        .readonly_paths(hidden(&READONLY_PATHS))
         .rootfs_propagation("rprivate")
         .build()
         .map_err(invalid("linux"))?;
+    linux.set_seccomp(confined.seccomp.clone());
+    if confined.privileged {
+        linux.set_devices(Some(super::security::host_devices(Path::new("/dev"))));
+    }
 
     let spec = SpecBuilder::default()
         .version(OCI_VERSION)
@@ -657,6 +683,50 @@ mod tests {
         let linux = spec.linux().as_ref().unwrap();
         assert_eq!(linux.uid_mappings().as_ref().unwrap().len(), 2);
         assert_eq!(linux.cgroups_path().as_deref(), Some(Path::new("/d/tscontainer-c1")));
+    }
+
+    #[test]
+    fn security_flags_shape_the_confinement() {
+        let spec = build(&opts(&["sh"])).unwrap();
+        let linux = spec.linux().as_ref().unwrap();
+        assert!(linux.seccomp().is_some());
+        assert_eq!(linux.masked_paths().as_ref().unwrap().len(), MASKED_PATHS.len());
+        assert_eq!(spec.process().as_ref().unwrap().no_new_privileges(), Some(true));
+
+        let mut o = opts(&["sh"]);
+        o.security.cap_add = vec!["NET_ADMIN".into()];
+        o.security.cap_drop = vec!["CHOWN".into()];
+        o.security.security_opt = vec!["seccomp=unconfined".into(), "no-new-privileges=false".into()];
+        let spec = build(&o).unwrap();
+        let process = spec.process().as_ref().unwrap();
+        let caps = process.capabilities().as_ref().unwrap();
+        for set in [caps.bounding(), caps.effective(), caps.permitted()] {
+            let set = set.as_ref().unwrap();
+            assert!(set.contains(&oci_spec::runtime::Capability::NetAdmin));
+            assert!(!set.contains(&oci_spec::runtime::Capability::Chown));
+        }
+        assert_eq!(process.no_new_privileges(), Some(false));
+        assert!(spec.linux().as_ref().unwrap().seccomp().is_none());
+
+        let mut o = opts(&["sh"]);
+        o.security.privileged = true;
+        let spec = build(&o).unwrap();
+        let linux = spec.linux().as_ref().unwrap();
+        assert!(linux.seccomp().is_none());
+        assert!(linux.masked_paths().as_ref().unwrap().is_empty());
+        assert!(linux.readonly_paths().as_ref().unwrap().is_empty());
+        let devices = linux.resources().as_ref().unwrap().devices().as_ref().unwrap();
+        assert!(devices.len() == 1 && devices[0].allow() && devices[0].typ().is_none());
+        let nodes = linux.devices().as_ref().unwrap();
+        assert!(nodes.iter().any(|d| d.path() == Path::new("/dev/null")), "the host's devices");
+        let sys = spec.mounts().as_ref().unwrap().iter().find(|m| m.destination() == Path::new("/sys")).unwrap();
+        assert!(!sys.options().as_ref().unwrap().contains(&"ro".to_string()));
+        let caps = spec.process().as_ref().unwrap().capabilities().as_ref().unwrap();
+        assert!(caps.bounding().as_ref().unwrap().contains(&oci_spec::runtime::Capability::SysAdmin));
+
+        let mut o = opts(&["sh"]);
+        o.security.cap_add = vec!["FLY".into()];
+        assert_eq!(build(&o).unwrap_err().to_string(), "invalid capability to add `FLY`: not a Linux capability");
     }
 
     #[test]

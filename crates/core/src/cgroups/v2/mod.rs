@@ -1,8 +1,11 @@
 //! The cgroup v2 backend: one directory in the unified hierarchy.
 
 mod cpu;
+mod devices;
 mod io;
 mod memory;
+
+pub use devices::program as device_program;
 
 use std::path::{Path, PathBuf};
 
@@ -132,6 +135,14 @@ impl super::CgroupManager for Manager {
                 what: "net_cls/net_prio network limits".into(),
                 version: "v2 (they are v1 controllers)",
             });
+        }
+        if let Some(rules) = r.devices().as_ref().filter(|r| !r.is_empty()) {
+            // Loading a program needs CAP_BPF or CAP_SYS_ADMIN, which an unprivileged user
+            // lacks even in a delegated cgroup; its containers run in a user namespace,
+            // where no device can be created and only the bind-mounted ones reached.
+            if nix::unistd::geteuid().is_root() {
+                devices::apply(rules, &self.dir)?;
+            }
         }
         if let Some(unified) = r.unified() {
             for (key, value) in unified {
