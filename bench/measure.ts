@@ -11,6 +11,8 @@ export interface StepResult {
   ms: number;
   /** Peak RSS of the step's process (and the descendants it reaped), KiB. */
   maxRssKb: number;
+  /** User + system CPU time of the step's process and the descendants it reaped, ms. */
+  cpuMs: number;
 }
 
 export interface Measurement {
@@ -40,8 +42,8 @@ export class Measurer {
     return {
       totalMs: Number(total) / 1e6,
       steps: rest.map((r) => {
-        const [ns, rss] = r.split(':');
-        return { ms: Number(ns) / 1e6, maxRssKb: Number(rss) };
+        const [ns, rss, cpu] = r.split(':');
+        return { ms: Number(ns) / 1e6, maxRssKb: Number(rss), cpuMs: Number(cpu) / 1e3 };
       }),
     };
   }
