@@ -4,7 +4,7 @@
  * Not a test: timings depend on the machine's load, so compare only within one run.
  *
  * Settings (environment): BENCH_ROUNDS (default 40), BENCH_WARMUP (5),
- * BENCH_PODMAN_ROUNDS (10), BENCH_CONCURRENT_RUNS (200), BENCH_SECTIONS (e.g. "1,2,4").
+ * BENCH_PODMAN_ROUNDS (20), BENCH_CONCURRENT_RUNS (200), BENCH_SECTIONS (e.g. "1,2,4").
  */
 import { enterPrivateMountNamespace, loadAverage, prerequisites } from './env.js';
 import { cleanup, prepare } from './fixtures.js';
@@ -31,7 +31,7 @@ async function main(): Promise<number> {
   const settings: Settings = {
     warmup: setting('BENCH_WARMUP', 5),
     rounds: setting('BENCH_ROUNDS', 40),
-    podmanRounds: setting('BENCH_PODMAN_ROUNDS', 10),
+    podmanRounds: setting('BENCH_PODMAN_ROUNDS', 20),
     concurrentRuns: setting('BENCH_CONCURRENT_RUNS', 200),
     concurrency: 4,
   };
