@@ -1,6 +1,8 @@
 // The confinement `tscontainer-runtime spec` gives a container, read from the kernel's view
 // of the process (/proc/self/status) and from what the container can and cannot touch.
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { openSync, closeSync, fstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { runtimePath } from '../helpers/runtime-path.js';
 import { patches, shell } from '../helpers/bundle.js';
 import { containerTest } from '../helpers/host.js';
 import { suite } from '../helpers/suite.js';
@@ -68,4 +70,29 @@ containerTest('masked paths read empty and read-only /proc paths cannot be writt
   t.is(r.code, 0, r.stderr);
   t.is(r.stdout, '0\n0\nstatus 1\n');
   t.regex(r.stderr, /Read-only file system/);
+});
+
+// CVE-2019-5736: a created container's init is the runtime itself, waiting for `start`
+// inside the container; through its /proc/PID/exe the container must not reach the host's
+// runtime binary, only a view of it that cannot be written (a read-only overlayfs mount,
+// or a sealed memfd copy where overlayfs is unavailable).
+containerTest("a created container's init cannot reach the host's runtime binary (CVE-2019-5736)", async (t) => {
+  const c = await s.container(t, shell('true'));
+  const created = await c.runtime('create', '--bundle', c.bundle, c.id);
+  t.is(created.code, 0, created.stderr);
+  const pid = (await c.state())?.pid ?? 0;
+  const exe = `/proc/${pid}/exe`;
+  const fd = openSync(exe, 'r');
+  const seen = fstatSync(fd);
+  closeSync(fd);
+  const host = statSync(runtimePath());
+  t.false(seen.dev === host.dev && seen.ino === host.ino, 'the init runs from a copy or view, not the host file');
+  const link = readlinkSync(exe);
+  const fsType = execFileSync('stat', ['-f', '-L', '-c', '%T', exe], { encoding: 'utf8' }).trim();
+  t.true(link.startsWith('/memfd:') || fsType === 'overlayfs', `${link} on ${fsType}`);
+  if (fsType === 'overlayfs') {
+    const error = t.throws(() => openSync(exe, 'r+'));
+    t.is((error as NodeJS.ErrnoException).code, 'EROFS');
+  }
+  t.is((await c.runtime('delete', '--force', c.id)).code, 0);
 });

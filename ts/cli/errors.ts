@@ -5,16 +5,12 @@
  */
 import { CLIError } from '@oclif/core/errors';
 
-import { TscontainerError } from '../api/errors.js';
+import { apiFailure, type Failure } from './failure.js';
+
+export type { Failure } from './failure.js';
 
 /** Docker's status for a command line it cannot use. */
 export const USAGE_EXIT_CODE = 125;
-
-export interface Failure {
-  /** The line to print, or undefined when the runtime has printed it already. */
-  message: string | undefined;
-  exitCode: number;
-}
 
 function lowerFirst(text: string): string {
   return text.charAt(0).toLowerCase() + text.slice(1);
@@ -56,9 +52,6 @@ export function usageSentence(error: CLIError): string {
 
 /** How to report `error`; `exitCode` is the status for failures that carry none. */
 export function failure(error: unknown, exitCode: number): Failure {
-  if (error instanceof TscontainerError) {
-    return { message: error.reported ? undefined : error.message, exitCode: error.exitCode ?? exitCode };
-  }
   if (error instanceof CLIError) return { message: usageSentence(error), exitCode: USAGE_EXIT_CODE };
-  return { message: error instanceof Error ? error.message : String(error), exitCode };
+  return apiFailure(error, exitCode);
 }

@@ -1,12 +1,9 @@
 import { CLIError } from '@oclif/core/errors';
 import * as Flags from '@oclif/core/flags';
 
-import { create } from '../api/create.js';
-import type { Network } from '../api/options.js';
-import { run } from '../api/run.js';
-import { forwardSignals } from '../api/signals.js';
 import { splitCommand } from '../cli/argv.js';
 import { TscontainerCommand } from '../cli/command.js';
+import { runContainer } from '../cli/run-container.js';
 
 export default class Run extends TscontainerCommand {
   static override summary = 'Run a command in a new container.';
@@ -104,52 +101,6 @@ With --detach the container runs on its own, after tscontainer exits: its id is 
     if (command.length === 0) {
       throw new CLIError(`missing the command to run: ${this.config.bin} run [FLAGS] [--] COMMAND [ARG...]`);
     }
-    const settings = {
-      command,
-      rootfs: flags.rootfs,
-      name: flags.name,
-      hostname: flags.hostname,
-      memory: flags.memory,
-      pidsLimit: flags['pids-limit'],
-      cpus: flags.cpus,
-      env: flags.env,
-      workdir: flags.workdir,
-      user: flags.user,
-      // The core checks the value and names it in its error.
-      network: flags.net as Network | undefined,
-      publish: flags.publish,
-      volumes: flags.volume,
-      readOnly: flags['read-only'],
-      capAdd: flags['cap-add'],
-      capDrop: flags['cap-drop'],
-      privileged: flags.privileged,
-      securityOpt: flags['security-opt'],
-      // Docker's default: a stopped container is kept unless --rm. An absent boolean flag
-      // is undefined, which the API would read as its own default (remove).
-      remove: flags.rm === true,
-    };
-    if (flags.detach) {
-      const container = await create(settings);
-      try {
-        await container.start();
-      } catch (error) {
-        await container.delete({ force: true }).catch(() => undefined);
-        throw error;
-      }
-      this.log(container.id);
-      return;
-    }
-    const container = run({ ...settings, tty: flags.tty, interactive: flags.interactive });
-    const stopForwarding = forwardSignals(container);
-    try {
-      const result = await container;
-      if (result.oomKilled) {
-        const limit = flags.memory === undefined ? '' : ` (limit ${flags.memory})`;
-        this.report(`container ${container.id} was killed: out of memory${limit}`);
-      }
-      process.exitCode = result.exitCode;
-    } finally {
-      stopForwarding();
-    }
+    await runContainer(flags, command, { log: (line) => this.log(line), report: (message) => this.report(message) });
   }
 }

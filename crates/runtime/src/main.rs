@@ -17,7 +17,8 @@ fn main() {
         std::process::exit(1);
     }
     if cli.command.enters_containers() {
-        if let Err(e) = sealed::reexec() {
+        let root = cli.global.root.clone().unwrap_or_else(tscontainer_core::state::default_root);
+        if let Err(e) = sealed::reexec(&root) {
             logging::warn(&format!("running unprotected against CVE-2019-5736: {e}"));
         }
     }

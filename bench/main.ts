@@ -1,0 +1,76 @@
+/**
+ * `npm run bench`: tscontainer side by side with runc and crun, on the same busybox bundle
+ * and machine, in one run, interleaved; prints a markdown table and the targets.
+ * Not a test: timings depend on the machine's load, so compare only within one run.
+ *
+ * Settings (environment): BENCH_ROUNDS (default 40), BENCH_WARMUP (5),
+ * BENCH_PODMAN_ROUNDS (20), BENCH_CONCURRENT_RUNS (200), BENCH_SECTIONS (e.g. "1,2,4").
+ */
+import { enterPrivateMountNamespace, loadAverage, prerequisites } from './env.js';
+import { cleanup, prepare } from './fixtures.js';
+import { Measurer } from './measure.js';
+import { apiSection, cliSection, lifecycleSection, podmanSection, runSection, runtimes, type SectionResult, type Settings } from './sections.js';
+import { markdownTable } from './stats.js';
+
+function setting(name: string, fallback: number): number {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number, not ${process.env[name]}`);
+  return value;
+}
+
+async function main(): Promise<number> {
+  const { tools, missing, absent } = prerequisites();
+  if (tools === undefined) {
+    process.stderr.write(`bench: cannot run; missing:\n${missing.map((m) => `  - ${m}`).join('\n')}\n`);
+    return 1;
+  }
+  const status = enterPrivateMountNamespace();
+  if (status !== undefined) return status;
+  for (const a of absent) process.stderr.write(`bench: note: ${a}\n`);
+
+  const settings: Settings = {
+    warmup: setting('BENCH_WARMUP', 5),
+    rounds: setting('BENCH_ROUNDS', 40),
+    podmanRounds: setting('BENCH_PODMAN_ROUNDS', 20),
+    concurrentRuns: setting('BENCH_CONCURRENT_RUNS', 200),
+    concurrency: 4,
+  };
+  const only = process.env.BENCH_SECTIONS?.split(',').map((x) => x.trim());
+  const wanted = (n: string) => only === undefined || only.includes(n);
+
+  const loadBefore = loadAverage();
+  const started = Date.now();
+  const fixtures = await prepare(tools);
+  const results: SectionResult[] = [];
+  try {
+    const m = new Measurer(tools.helper);
+    const rts = runtimes(tools, fixtures);
+    const step = (n: string, what: string) => process.stderr.write(`bench: ${n}. ${what}\n`);
+    if (wanted('1')) (step('1', 'run /bin/true'), results.push(runSection(m, rts, fixtures, settings)));
+    if (wanted('2') || wanted('5')) (step('2', 'create, start, wait, delete'), results.push(lifecycleSection(m, rts, fixtures, settings)));
+    if (wanted('3')) (step('3', 'run() from a warm Node process'), results.push(await apiSection(rts, fixtures, settings)));
+    if (wanted('4')) (step('4', 'the CLI'), results.push(cliSection(m, tools, fixtures, settings)));
+    if (wanted('6')) (step('6', 'podman'), results.push(podmanSection(m, tools, rts, fixtures, settings)));
+  } finally {
+    cleanup(tools, fixtures);
+  }
+  const seconds = ((Date.now() - started) / 1000).toFixed(0);
+  const lines = [
+    `## tscontainer benchmark`,
+    '',
+    `${new Date().toISOString()}, ${seconds} s; load average ${loadBefore} before, ${loadAverage()} after; ` +
+      `${settings.rounds} rounds after ${settings.warmup} warm-up rounds (podman: ${settings.podmanRounds}), cases interleaved in a random order each round; ` +
+      'every runtime in one private mount namespace without /sys/fs/cgroup/unified (crun 1.8 refuses the hybrid layout).',
+    '',
+    markdownTable(results.flatMap((r) => r.rows)),
+    '',
+    '### Targets',
+    '',
+    ...results.flatMap((r) => r.targets).map((t) => `- ${t.met ? 'met' : '**missed**'}: ${t.what}: ${t.detail}`),
+    '',
+  ];
+  process.stdout.write(lines.join('\n'));
+  return 0;
+}
+
+process.exitCode = await main();

@@ -1,0 +1,81 @@
+// The fast start of `tscontainer run` parses the flags from oclif's manifest without
+// loading oclif: where it gives an answer it must be oclif's own, and anything it is not
+// sure of (errors included) must be left to oclif.
+import { readFileSync } from 'node:fs';
+
+import { parse } from '@oclif/core/parser';
+import test from 'ava';
+
+import { splitCommand } from '../../ts/cli/argv.js';
+import { parseRunFlags, runFlagsFromManifest, type ManifestFlag } from '../../ts/cli/fast-run.js';
+import Run from '../../ts/commands/run.js';
+
+// Written by `npm run build:ts` (oclif manifest) from the command's own flag definitions.
+const manifest = JSON.parse(readFileSync(new URL('../../oclif.manifest.json', import.meta.url), 'utf8')) as unknown;
+const shapes = runFlagsFromManifest(manifest);
+
+async function oclifFlags(options: string[]): Promise<Record<string, unknown> | Error> {
+  try {
+    const { flags } = await parse(options, { flags: Run.flags, strict: true });
+    return Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
+  } catch (error) {
+    return error as Error;
+  }
+}
+
+test('the manifest describes run with no rule the fast start cannot apply', (t) => {
+  t.truthy(shapes, 'run the build (npm run build:ts) so oclif.manifest.json exists');
+});
+
+const accepted: string[][] = [
+  ['--rm', '--', 'true'],
+  ['--rm', 'true'],
+  ['--memory', '50M', '--pids-limit', '64', '--cpus=0.5', 'sh', '-c', 'echo $A'],
+  ['--pids-limit', '-1', 'true'],
+  ['-e', 'A=1', '-e', 'B', '--env=C=3', '-w', '/tmp', '-u', '1000:1000', 'id'],
+  ['-it', 'sh'],
+  ['-v', '/a:/b:ro', '--volume', '/c:/d', '--read-only', '--net', 'host', '--name', 'x', '--hostname', 'h', 'true'],
+  ['-d', '--rm', '--rootfs', '/r', '/bin/server', '-d'],
+];
+
+for (const argv of accepted) {
+  test(`same flags as oclif: run ${argv.join(' ')}`, async (t) => {
+    const { options } = splitCommand(argv, shapes as Record<string, ManifestFlag>);
+    const fast = parseRunFlags(options, shapes!);
+    t.truthy(fast, 'the fast start takes this command line');
+    t.deepEqual(fast as Record<string, unknown>, await oclifFlags(options));
+  });
+}
+
+const leftToOclif: string[][] = [
+  ['--help', 'true'],
+  ['-h', 'true'],
+  ['--bogus', 'true'],
+  ['--name', 'a', '--name', 'b', 'true'],
+  ['--pids-limit', 'many', 'true'],
+  ['--memory'],
+  ['--memory', '--rm', 'true'],
+  ['--memory=', 'true'],
+  ['--rm=yes', 'true'],
+  ['-d', '-t', 'sh'],
+  ['-ie', 'A=1', 'sh'],
+  ['-x', 'sh'],
+];
+
+for (const argv of leftToOclif) {
+  test(`left to oclif: run ${argv.join(' ')}`, (t) => {
+    const { options } = splitCommand(argv, shapes as Record<string, ManifestFlag>);
+    t.is(parseRunFlags(options, shapes!), undefined);
+  });
+}
+
+test('a flag with a rule the fast start does not apply turns it off', (t) => {
+  const withRule = structuredClone(manifest) as { commands: { run: { flags: Record<string, Record<string, unknown>> } } };
+  withRule.commands.run.flags.memory!.dependsOn = ['rootfs'];
+  t.is(runFlagsFromManifest(withRule), undefined);
+});
+
+test('a flag the fast start does not map is left to oclif', (t) => {
+  const extra = { ...shapes!, 'cap-add': { name: 'cap-add', type: 'option' as const, multiple: true } };
+  t.is(parseRunFlags(['--cap-add', 'SYS_ADMIN'], extra), undefined);
+});
