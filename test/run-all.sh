@@ -7,8 +7,13 @@
 #                            suite (built with Go on first use), one test at a time
 #   5. container managers    test/managers/run.sh: podman, containerd and Docker with
 #                            tscontainer-runtime as their runtime, private daemons
-#   6. cgroup v2 tier        test/cgroup-v2/run.sh, in a VM
-#   7. nothing left behind   no runtime process, /run/tscontainer entry, test cgroup or
+#   6. rootless              test/rootless/run.sh: the CLI, the API, the runtime and podman
+#                            as unprivileged users (made by the script), via setpriv
+#   7. cgroup v2 tier        test/cgroup-v2/run.sh, in a VM (root and delegated rootless)
+#   8. fuzz                  fuzz/run.sh: the config fuzz target, for FUZZ_SECONDS (60)
+#   9. packages              test/dist/run.sh: static x64 and arm64 builds, the npm packages
+#                            packed and installed offline, arm64 under qemu, actionlint
+#  10. nothing left behind   no runtime process, /run/tscontainer entry, test cgroup or
 #                            scratch directory appeared during the run (one check)
 # The LAST line is `N passed, N failed`, summed over everything; the exit status is non-zero
 # when anything failed. A tier that cannot run counts as one failure; a skipped tier says why.
@@ -91,14 +96,20 @@ note=$(sed -n 's/^# [0-9]* tests in [0-9]*s: .* \([0-9]*\) expected-fail .* \([0
 if [ -z "$skipped" ] && [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; note="run.sh exited $status"; fi
 tier 'OCI conformance' "$p" "$f" $((SECONDS - start)) "$note"
 
-# tap_tier NAME LOG SCRIPT: a tier whose script prints TAP ending in `# pass N`, `# fail N`,
-# `# skip N`, or `# SKIPPED: why` when it cannot run here.
+# tap_tier NAME LOG SCRIPT [ARG...]: a tier whose script prints TAP ending in `# pass N`,
+# `# fail N`, `# skip N` (or in the plain `N passed, N failed`), or `# SKIPPED: why` when it
+# cannot run here.
 tap_tier() {
   local name=$1 out=$log/$2 script=$3 start=$SECONDS status p f s skipped note=""
+  shift 3
   banner "$name"
-  bash "$script" 2>&1 | tee "$out"
+  bash "$script" "$@" 2>&1 | tee "$out"
   status=${PIPESTATUS[0]}
   p=$(tap_count "$out" pass) f=$(tap_count "$out" fail) s=$(tap_count "$out" skip)
+  if ! grep -q '^# pass [0-9]*$' "$out"; then
+    read -r p f < <(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$out" | tail -n 1)
+    p=${p:-0} f=${f:-0}
+  fi
   skipped=$(sed -n 's/^# SKIPPED: //p' "$out" | tail -n 1)
   [ "$s" -gt 0 ] && note="$s skipped"
   [ -n "$skipped" ] && note="SKIPPED: $skipped"
@@ -109,10 +120,19 @@ tap_tier() {
 # --- 5. container managers: podman, containerd, Docker ---------------------------------------
 tap_tier 'container managers' managers test/managers/run.sh
 
-# --- 6. cgroup v2, in a VM ------------------------------------------------------------------
+# --- 6. rootless: unprivileged users --------------------------------------------------------
+tap_tier 'rootless' rootless test/rootless/run.sh
+
+# --- 7. cgroup v2, in a VM ------------------------------------------------------------------
 tap_tier 'cgroup v2 (VM)' v2 test/cgroup-v2/run.sh
 
-# --- 7. nothing left behind -----------------------------------------------------------------
+# --- 8. fuzz: config parsing and validation -------------------------------------------------
+tap_tier 'fuzz' fuzz fuzz/run.sh "${FUZZ_SECONDS:-60}"
+
+# --- 9. packages: build, pack, install, arm64, workflows ------------------------------------
+tap_tier 'packages' dist test/dist/run.sh
+
+# --- 10. nothing left behind -----------------------------------------------------------------
 banner 'leftovers'
 footprint | sort > "$log/after"
 left=$(comm -13 "$log/before" "$log/after")

@@ -76,6 +76,6 @@ test('a flag with a rule the fast start does not apply turns it off', (t) => {
 });
 
 test('a flag the fast start does not map is left to oclif', (t) => {
-  const extra = { ...shapes!, 'cap-add': { name: 'cap-add', type: 'option' as const, multiple: true } };
-  t.is(parseRunFlags(['--cap-add', 'SYS_ADMIN'], extra), undefined);
+  const extra = { ...shapes!, 'add-host': { name: 'add-host', type: 'option' as const, multiple: true } };
+  t.is(parseRunFlags(['--add-host', 'db:10.0.0.2'], extra), undefined);
 });
