@@ -22,7 +22,7 @@
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-cd "$repo"
+cd "$repo" || exit 1
 export PATH=$PATH:/usr/local/go/bin
 started=$SECONDS
 
@@ -36,7 +36,7 @@ ok() { n=$((n + 1)) passed=$((passed + 1)); echo "ok $n - $1"; }
 not_ok() {
   n=$((n + 1)) failed=$((failed + 1))
   echo "not ok $n - $1"
-  [ $# -lt 2 ] || sed 's/^/  # /' <<<"$2" | tail -n 40
+  [ $# -lt 2 ] || tail -n 40 <<<"$2" | sed 's/^/  # /'
 }
 # check DESCRIPTION COMMAND...: ok when COMMAND succeeds; its output is shown when it fails.
 check() {
@@ -146,6 +146,7 @@ if grep -q '^-rwxr-xr-x .* package/tscontainer-runtime$' <<<"$listing" &&
 else
   not_ok "linux-$host-gnu tarball: the addon, the runtime with its exec bit, NOTICE" "$listing"
 fi
+# shellcheck disable=SC2016 # JavaScript, not shell
 optional=$(tar -xOzf "$root_tgz" package/package.json 2>&1 | node -e '
   const m = JSON.parse(require("fs").readFileSync(0, "utf8"));
   console.log(Object.entries(m.optionalDependencies ?? {}).map(([k, v]) => `${k}@${v}`).sort().join(" "), m.scripts ? "(has scripts)" : "");')
@@ -244,8 +245,13 @@ if [ "$other" = arm64 ]; then
     if [[ $out == *"tscontainer-runtime"*"$version"* ]]; then ok "qemu-aarch64 tscontainer-runtime --version: ${out%%$'\n'*}"
     else not_ok "qemu-aarch64 tscontainer-runtime --version" "$out"; fi
     out=$(qemu-aarch64 "$runtime" features 2>&1)
-    if node -e 'const f = JSON.parse(process.argv[1]); if (!f.ociVersionMin || !f.linux) process.exit(1)' "$out" 2>/dev/null; then
-      ok "qemu-aarch64 tscontainer-runtime features: OCI $(node -p 'JSON.parse(process.argv[1]).ociVersionMax' "$out")"
+    # The libseccomp version comes from the library linked into the executable.
+    if summary=$(node -e '
+      const f = JSON.parse(process.argv[1]);
+      const seccomp = f.annotations?.["io.github.seccomp.libseccomp.version"];
+      if (!f.ociVersionMax || !f.linux || !seccomp) process.exit(1);
+      console.log(`OCI ${f.ociVersionMax}, libseccomp ${seccomp}`);' "$out" 2>/dev/null); then
+      ok "qemu-aarch64 tscontainer-runtime features: $summary"
     else
       not_ok "qemu-aarch64 tscontainer-runtime features" "$out"
     fi
@@ -253,8 +259,8 @@ if [ "$other" = arm64 ]; then
     # aarch64 dynamic loader, as they would when Node loads it.
     sysroot=/usr/aarch64-linux-gnu
     if [ -x "$sysroot/lib/ld-linux-aarch64.so.1" ]; then
-      out=$(qemu-aarch64 -L "$sysroot" -E "LD_LIBRARY_PATH=$sysroot/lib" "$sysroot/lib/ld-linux-aarch64.so.1" --list "$addon" 2>&1)
-      if [ $? -eq 0 ] && [[ $out == *libc.so.6* && $out != *"not found"* ]]; then
+      if out=$(qemu-aarch64 -L "$sysroot" -E "LD_LIBRARY_PATH=$sysroot/lib" "$sysroot/lib/ld-linux-aarch64.so.1" --list "$addon" 2>&1) &&
+        [[ $out == *libc.so.6* && $out != *"not found"* ]]; then
         ok "qemu-aarch64 ld.so --list: the arm64 addon's libraries resolve"
       else
         not_ok "qemu-aarch64 ld.so --list: the arm64 addon's libraries resolve" "$out"
@@ -278,17 +284,20 @@ if ! [ -x "$actionlint" ]; then
 elif ! command -v shellcheck >/dev/null; then
   not_ok "shellcheck is installed, for actionlint to check the run: blocks (apt-get install shellcheck)"
 else
-  check "actionlint $actionlint_version (with shellcheck): $(ls .github/workflows | tr '\n' ' ')" \
-    "$actionlint" -shellcheck "$(command -v shellcheck)" -color=never
+  check "actionlint $actionlint_version (with shellcheck): $(cd .github/workflows && echo *.yml)" \
+    "$actionlint" -shellcheck "$(command -v shellcheck)" -no-color
 fi
 
 # --- 6. sizes -------------------------------------------------------------------------------
 human() { numfmt --to=iec --suffix=B --format=%.1f "$1"; }
 for arch in x64 arm64; do
   tgz=$packs/tscontainer-linux-$arch-gnu-$version.tgz
-  [ -f "$tgz" ] || continue
   mkdir -p "$work/size-$arch"
-  tar -xzf "$tgz" -C "$work/size-$arch"
+  if ! tar -xzf "$tgz" -C "$work/size-$arch" package/tscontainer-runtime "package/tscontainer.linux-$arch-gnu.node" 2>/dev/null ||
+    ! tar -xzf "$tgz" -C "$work/size-$arch"; then
+    not_ok "linux-$arch-gnu's tarball holds both binaries, to measure"
+    continue
+  fi
   bytes=$(du -sb "$work/size-$arch/package" | cut -f1)
   each=$(cd "$work/size-$arch/package" && stat -c '%n %s' tscontainer-runtime "tscontainer.linux-$arch-gnu.node" |
     while read -r f s; do printf '%s %s, ' "$f" "$(human "$s")"; done)
