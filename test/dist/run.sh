@@ -246,6 +246,7 @@ if [ "$other" = arm64 ]; then
     else not_ok "qemu-aarch64 tscontainer-runtime --version" "$out"; fi
     out=$(qemu-aarch64 "$runtime" features 2>&1)
     # The libseccomp version comes from the library linked into the executable.
+    # shellcheck disable=SC2016 # JavaScript, not shell
     if summary=$(node -e '
       const f = JSON.parse(process.argv[1]);
       const seccomp = f.annotations?.["io.github.seccomp.libseccomp.version"];
