@@ -290,7 +290,7 @@ else
 fi
 
 # --- 6. sizes -------------------------------------------------------------------------------
-human() { numfmt --to=iec --suffix=B --format=%.1f "$1"; }
+human() { numfmt --to=iec-i --suffix=B --format=%.1f "$1"; }
 for arch in x64 arm64; do
   tgz=$packs/tscontainer-linux-$arch-gnu-$version.tgz
   mkdir -p "$work/size-$arch"
