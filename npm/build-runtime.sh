@@ -3,7 +3,8 @@
 # as one static executable: glibc and libseccomp linked in (+crt-static), so it needs no
 # shared library on the machine it runs on, whatever that machine's libc. Output:
 # target/TARGET/release/tscontainer-runtime, stripped by the release profile.
-# `npm run build:native` and npm/build.sh both build it here, so they share one build.
+# npm/build-native.sh (`npm run build:native`) and npm/build.sh both build it here, so they
+# share one build.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -23,14 +24,9 @@ else
   export "$linker_var=${!linker_var:-$gcc}"
 fi
 
-# libseccomp-sys links libseccomp.so unless told otherwise; a static link needs the
-# directory of the target's libseccomp.a (libseccomp-dev[:arm64]) named.
-seccomp_a=$(readlink -f "$("$gcc" -print-file-name=libseccomp.a)")
-if ! [ -f "$seccomp_a" ]; then
-  echo "npm/build-runtime.sh: no libseccomp.a for $target: install libseccomp-dev for it" >&2
-  exit 1
-fi
-export LIBSECCOMP_LINK_TYPE=static LIBSECCOMP_LIB_PATH=${seccomp_a%/*}
+# shellcheck source=npm/seccomp.sh
+source npm/seccomp.sh
+seccomp_static "$gcc"
 
 # `cargo rustc` puts +crt-static on the executable alone; the addon's cdylib (built by the
 # same cargo in the same target directory) cannot be static.
