@@ -66,7 +66,8 @@ pub fn prepare(
     sys.chdir(process.cwd()).map_err(|source| ProcessError::Cwd { path: process.cwd().clone(), source })?;
     // The kernel names a directory unreachable from our root `(unreachable)/...`, which
     // getcwd reports as ENOENT: such a cwd came through a host descriptor, not the rootfs.
-    if !nix::unistd::getcwd().is_ok_and(|cwd| cwd.is_absolute()) {
+    // Any other failure proves nothing (the container's seccomp profile may deny getcwd).
+    if cwd_outside_root(nix::unistd::getcwd()) {
         return Err(ProcessError::CwdOutsideRoot { path: process.cwd().clone() }.into());
     }
 
@@ -79,6 +80,13 @@ pub fn prepare(
     let command = argv.first().cloned().unwrap_or_default();
     let path = find_executable(&command, &env).map_err(ProcessError::from)?;
     Ok(Prepared { command, path, argv, env, late_seccomp: no_new_privileges })
+}
+
+fn cwd_outside_root(cwd: nix::Result<std::path::PathBuf>) -> bool {
+    match cwd {
+        Ok(path) => !path.is_absolute(),
+        Err(errno) => errno == nix::errno::Errno::ENOENT,
+    }
 }
 
 /// The home directory of `uid` in the container's /etc/passwd (we are past pivot_root), or
@@ -126,5 +134,21 @@ impl Prepared {
             }
         }
         ProcessError::Exec(exec(&self.command, &self.path, &self.argv, &self.env)).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cwd_outside_root;
+    use nix::errno::Errno;
+    use std::path::PathBuf;
+
+    #[test]
+    fn only_an_unreachable_cwd_counts_as_outside_the_root() {
+        assert!(!cwd_outside_root(Ok(PathBuf::from("/work"))));
+        assert!(cwd_outside_root(Ok(PathBuf::from("(unreachable)/etc"))));
+        assert!(cwd_outside_root(Err(Errno::ENOENT)));
+        // A seccomp profile that denies getcwd (runtime-tools' linux_seccomp does).
+        assert!(!cwd_outside_root(Err(Errno::EPERM)));
     }
 }
