@@ -144,9 +144,9 @@ containerTest('kill() delivers a signal to a trap; stop() of a cooperative proce
   await container.kill('USR1');
   t.true(await untilLogged(container, 'got USR1\n'));
   await t.throwsAsync(container.kill('SIGNOPE'), { instanceOf: InvalidOptionError });
-  const begun = Date.now();
-  await container.stop();
-  t.true(Date.now() - begun < 8000, 'well before the 10 s timeout');
+  // A grace period far beyond the test's own timeout: a stop() that waited it out fails the
+  // test; exit 0 (not 137) shows the process ended on SIGTERM.
+  await container.stop({ timeout: 3600 });
   t.deepEqual(await container.wait(), { exitCode: 0, signal: null, oomKilled: false });
   await container.stop();
   await container.delete();

@@ -239,10 +239,10 @@ containerTest('stop of a process that handles SIGTERM returns as soon as it has 
   const c = await s.container(t);
   await detached(t, c, ...looping('trap "exit 0" TERM;'));
   t.true(await untilLogged(c, 'ready\n'));
-  const started = Date.now();
-  const stop = await c.cli('stop', c.id);
+  // A grace period far beyond the test's own timeout: a stop that waited it out fails the
+  // test; exit 0 (not 137) shows the process ended on SIGTERM, not on the later SIGKILL.
+  const stop = await c.cli('stop', '-t', '3600', c.id);
   t.is(stop.code, 0, stop.stderr);
-  t.true(Date.now() - started < 8000, 'well before the 10 s timeout');
   t.like(await listed(c), { status: 'stopped', exit: { exitCode: 0, signal: null } });
   t.is((await c.cli('rm', c.id)).code, 0);
 });
