@@ -5,6 +5,7 @@ import { get } from '../api/container.js';
 import { forwardSignals } from '../api/signals.js';
 import { splitCommand } from '../cli/argv.js';
 import { TscontainerCommand } from '../cli/command.js';
+import { processFlags } from '../cli/process-flags.js';
 
 export default class Exec extends TscontainerCommand {
   static override summary = 'Run a command in a running container.';
@@ -31,15 +32,7 @@ Flags end at the container id, as with docker exec. Exits with the command's sta
     }),
     interactive: Flags.boolean({ char: 'i', description: "keep the command's stdin open" }),
     tty: Flags.boolean({ char: 't', description: 'give the command a terminal' }),
-    env: Flags.string({
-      char: 'e',
-      description: 'set an environment variable (NAME alone copies it from here)',
-      helpValue: 'NAME=VALUE',
-      multiple: true,
-      multipleNonGreedy: true,
-    }),
-    workdir: Flags.string({ char: 'w', description: 'working directory inside the container', helpValue: 'DIR' }),
-    user: Flags.string({ char: 'u', description: 'user to run as', helpValue: 'UID[:GID]' }),
+    ...processFlags,
   };
 
   protected override readonly failureExitCode = 125;

@@ -3,6 +3,7 @@ import * as Flags from '@oclif/core/flags';
 
 import { splitCommand } from '../cli/argv.js';
 import { TscontainerCommand } from '../cli/command.js';
+import { processFlags } from '../cli/process-flags.js';
 import { runContainer } from '../cli/run-container.js';
 
 export default class Run extends TscontainerCommand {
@@ -33,15 +34,7 @@ With --detach the container runs on its own, after tscontainer exits: its id is 
     memory: Flags.string({ description: 'memory limit, such as 50M or 1g', helpValue: 'SIZE' }),
     'pids-limit': Flags.integer({ description: 'maximum number of processes (-1: unlimited)', helpValue: 'N' }),
     cpus: Flags.string({ description: 'CPU limit, such as 0.5 or 2', helpValue: 'N' }),
-    env: Flags.string({
-      char: 'e',
-      description: 'set an environment variable (NAME alone copies it from here)',
-      helpValue: 'NAME=VALUE',
-      multiple: true,
-      multipleNonGreedy: true,
-    }),
-    workdir: Flags.string({ char: 'w', description: 'working directory inside the container', helpValue: 'DIR' }),
-    user: Flags.string({ char: 'u', description: 'user to run as', helpValue: 'UID[:GID]' }),
+    ...processFlags,
     net: Flags.string({
       description:
         'network: none (loopback only, the default), host, or pasta / slirp4netns (outbound access without privilege)',
