@@ -16,7 +16,7 @@ const MAX_MESSAGE: usize = 64 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Message {
-    /// Runtime → init: you are in your cgroup and your id maps are written; go on.
+    /// Runtime → init: your id maps are written and your state saved; go on.
     /// `pid` is the init's pid as the runtime sees it, for the hooks' state.
     Proceed { pid: i32 },
     /// Init → runtime: the mounts are in place; run the prestart and createRuntime hooks.

@@ -11,7 +11,7 @@ use nix::sys::signal::Signal;
 use nix::sys::stat::Mode;
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
-use crate::cgroups::ContainerView;
+use crate::cgroups::{ContainerView, PendingJoin};
 use crate::channel::{Channel, ChannelError, InitFailure, Message};
 use crate::hooks::{self, HookKind, HookState};
 use crate::namespaces::Namespaces;
@@ -44,15 +44,20 @@ pub struct InitArgs<'a> {
     pub parent_death_signal: Option<Signal>,
     /// The spec's seccomp profile, compiled by the runtime before the clone.
     pub seccomp: Option<&'a crate::seccomp::Filter>,
+    /// The moves into the container's cgroup the clone did not make.
+    pub cgroup_join: Option<PendingJoin>,
     pub sys: &'a dyn Syscall,
 }
 
 /// Runs the init and exits: with the command's own status once it has replaced us, else
 /// with 127/126 for a command that cannot run, or 1.
-pub fn run(args: InitArgs<'_>) -> ! {
+pub fn run(mut args: InitArgs<'_>) -> ! {
     if let Some(sig) = args.parent_death_signal {
         // Until the command runs, a runtime that dies takes its half-made container along.
         let _ = nix::sys::prctl::set_pdeathsig(sig);
+    }
+    if let Some(Err(e)) = args.cgroup_join.take().map(PendingJoin::join) {
+        report_and_exit(args.channel, e.into());
     }
     match setup_and_exec(&args) {
         Ok(()) => {

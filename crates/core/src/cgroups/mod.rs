@@ -5,6 +5,7 @@
 mod devices;
 mod fs;
 mod hugetlb;
+mod join;
 mod pids;
 mod rdma;
 pub mod stats;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 pub use devices::effective_rules as effective_device_rules;
 pub use fs::{read_value, write_value};
+pub use join::{CgroupJoin, PendingJoin};
 
 pub const DEFAULT_CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
@@ -119,8 +121,9 @@ pub trait CgroupManager {
     fn create(&self) -> Result<Vec<PathBuf>, CgroupError>;
     /// Writes the limits in `resources`; a limit this host cannot apply is an error.
     fn apply(&self, resources: &LinuxResources) -> Result<(), CgroupError>;
-    /// Moves a process into the container's cgroup.
-    fn add_task(&self, pid: i32) -> Result<(), CgroupError>;
+    /// Opens what a process about to be cloned needs to be born in, or move itself into,
+    /// the container's cgroup (see [`CgroupJoin`]).
+    fn joiner(&self) -> Result<CgroupJoin, CgroupError>;
     /// Removes the container's cgroup directories; absent ones are fine.
     fn remove(&self) -> Result<(), CgroupError>;
     fn freeze(&self, state: FreezerState) -> Result<(), CgroupError>;
@@ -226,8 +229,8 @@ impl CgroupManager for AnyManager {
     fn apply(&self, resources: &LinuxResources) -> Result<(), CgroupError> {
         dispatch!(self, m => m.apply(resources))
     }
-    fn add_task(&self, pid: i32) -> Result<(), CgroupError> {
-        dispatch!(self, m => m.add_task(pid))
+    fn joiner(&self) -> Result<CgroupJoin, CgroupError> {
+        dispatch!(self, m => m.joiner())
     }
     fn remove(&self) -> Result<(), CgroupError> {
         dispatch!(self, m => m.remove())

@@ -16,7 +16,7 @@ use nix::unistd::Pid;
 use oci_spec::runtime::LinuxNamespaceType;
 
 use super::{fork, ContainerError};
-use crate::cgroups::{self, CgroupManager, CgroupPath, Roots};
+use crate::cgroups::{self, CgroupJoin, CgroupManager, CgroupPath, Roots};
 use crate::channel::{self, Channel, Message};
 use crate::hooks::{self, HookKind};
 use crate::init::{self, InitArgs};
@@ -205,40 +205,43 @@ fn create_in<'a>(
     let state_dir = open(dir, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
         .map_err(|e| ContainerError::Write { what: "state directory", path: dir.to_path_buf(), source: e.into() })?;
     let (ours, theirs) = channel::pair()?;
+    let join = if in_cgroup { Some(cgroup.joiner()?) } else { None };
 
-    let Some(pid) = fork::clone_init(namespaces.clone_flags())? else {
+    let pid = match fork::clone_init(namespaces.clone_flags(), join.as_ref().and_then(CgroupJoin::clone_target))? {
+        fork::Cloned::Parent(pid) => pid,
         // The init: it must not keep the runtime's end of the channel (or it would never
         // see end-of-file) nor the creation lock (held until `create` returns).
-        drop(ours);
-        drop(lock);
-        init::run(InitArgs {
-            id: opts.id,
-            spec,
-            bundle,
-            rootfs,
-            staging: &staging,
-            namespaces,
-            cgroup_view: &view,
-            channel: &theirs,
-            state_dir: &state_dir,
-            no_pivot: opts.no_pivot,
-            new_keyring: !opts.no_new_keyring,
-            preserve_fds: opts.preserve_fds,
-            parent_death_signal: opts.foreground.then_some(Signal::SIGKILL),
-            seccomp: seccomp.as_ref(),
-            sys: opts.sys,
-        })
+        fork::Cloned::Child { placed } => {
+            drop(ours);
+            drop(lock);
+            init::run(InitArgs {
+                id: opts.id,
+                spec,
+                bundle,
+                rootfs,
+                staging: &staging,
+                namespaces,
+                cgroup_view: &view,
+                channel: &theirs,
+                state_dir: &state_dir,
+                no_pivot: opts.no_pivot,
+                new_keyring: !opts.no_new_keyring,
+                preserve_fds: opts.preserve_fds,
+                parent_death_signal: opts.foreground.then_some(Signal::SIGKILL),
+                seccomp: seccomp.as_ref(),
+                cgroup_join: join.map(|j| j.pending(placed)),
+                sys: opts.sys,
+            })
+        }
     };
     undo.init = Some(pid);
+    drop(join);
     drop(theirs);
     drop(state_dir);
 
     state.pid = Some(pid.as_raw());
     state.pid_start_time = crate::proc::stat(pid.as_raw()).map(|s| s.start_time);
     opts.store.save(&state)?;
-    if in_cgroup {
-        cgroup.add_task(pid.as_raw())?;
-    }
     if namespaces.is_new(LinuxNamespaceType::User) {
         crate::userns::write_id_maps(pid.as_raw(), spec).map_err(crate::namespaces::NamespaceError::from)?;
     }

@@ -1,8 +1,9 @@
 //! `exec`: another process in a running container. The runtime joins the container's
-//! pid namespace and clones; the child joins the other namespaces (user first, mount
-//! last) once the runtime has put it in the container's cgroup, then goes through the
-//! same process setup as the container's init — capabilities, user, no_new_privs and the
-//! container's seccomp profile included — so exec cannot be a way out.
+//! pid namespace and clones (into the container's cgroup v2 directory where it can); the
+//! child moves itself into the rest of the container's cgroup, joins the other namespaces
+//! (user first, mount last), then goes through the same process setup as the
+//! container's init — capabilities, user, no_new_privs and the container's seccomp
+//! profile included — so exec cannot be a way out.
 
 use std::os::fd::OwnedFd;
 use std::path::Path;
@@ -13,7 +14,7 @@ use nix::unistd::Pid;
 use oci_spec::runtime::Process;
 
 use super::{fork, live_status, ContainerError};
-use crate::cgroups::{self, CgroupManager, Roots};
+use crate::cgroups::{self, CgroupJoin, CgroupManager, PendingJoin, Roots};
 use crate::channel::{self, Channel, ChannelError, Message};
 use crate::namespaces::Namespaces;
 use crate::process::setup;
@@ -62,25 +63,35 @@ pub fn exec(opts: &ExecOptions<'_>) -> Result<Execed, Error> {
         .map(|profile| crate::seccomp::compile_cached(profile, crate::seccomp::cache_dir().as_deref()))
         .transpose()?;
 
+    let join = match cgroup.joiner() {
+        Ok(join) => Some(join),
+        // An unprivileged user's container made where it could not have a cgroup (see
+        // create): the exec'd process, like the init, stays in the runtime's.
+        Err(cgroups::CgroupError::Write { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound && !crate::userns::privileged() =>
+        {
+            None
+        }
+        Err(e) => return Err(e.into()),
+    };
+
     namespaces.join_for_children(opts.sys)?;
     let (ours, theirs) = channel::pair()?;
-    let Some(pid) = fork::clone_init(nix::sched::CloneFlags::empty())? else {
-        drop(ours);
-        run_child(opts, &namespaces, seccomp.as_ref(), &theirs)
+    let target = join.as_ref().and_then(CgroupJoin::clone_target);
+    let pid = match fork::clone_init(nix::sched::CloneFlags::empty(), target)? {
+        fork::Cloned::Parent(pid) => pid,
+        fork::Cloned::Child { placed } => {
+            drop(ours);
+            run_child(opts, &namespaces, seccomp.as_ref(), join.map(|j| j.pending(placed)), &theirs)
+        }
     };
+    drop(join);
     drop(theirs);
     let kill_child = |e: Error| {
         let _ = send(pid, Signal::SIGKILL);
         let _ = waitpid(pid, None);
         e
     };
-    match cgroup.add_task(pid.as_raw()) {
-        // An unprivileged user's container made where it could not have a cgroup (see
-        // create): the exec'd process, like the init, stays in the runtime's.
-        Err(cgroups::CgroupError::Write { source, .. })
-            if source.kind() == std::io::ErrorKind::NotFound && !crate::userns::privileged() => {}
-        other => other.map_err(|e| kill_child(e.into()))?,
-    }
     ours.send(&Message::Proceed { pid: pid.as_raw() }).map_err(|e| kill_child(e.into()))?;
     let mut console = None;
     loop {
@@ -116,12 +127,14 @@ fn run_child(
     opts: &ExecOptions<'_>,
     namespaces: &Namespaces,
     seccomp: Option<&crate::seccomp::Filter>,
+    cgroup_join: Option<PendingJoin>,
     channel: &Channel,
 ) -> ! {
     if opts.foreground {
         let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
     }
     let result = (|| -> Result<Error, Error> {
+        cgroup_join.map(PendingJoin::join).transpose()?;
         let (message, _) = channel.expect("proceed")?;
         if !matches!(message, Message::Proceed { .. }) {
             return Err(ChannelError::Unexpected { expected: "proceed", got: format!("{message:?}") }.into());

@@ -16,7 +16,7 @@ use oci_spec::runtime::LinuxResources;
 use super::stats::{keyed, number, MemoryEntry, Stats, Throttling};
 use super::{
     all_pids, create_dir_all, hugetlb, oom_kill_from, rdma, read_value, remove_dir, write_value, CgroupError,
-    CgroupPath, ContainerView, FreezerState, HierarchyView, Roots, Setup,
+    CgroupJoin, CgroupPath, ContainerView, FreezerState, HierarchyView, Roots, Setup,
 };
 use crate::mountinfo::{parse_mountinfo, parse_proc_cgroup, OwnCgroup};
 
@@ -238,11 +238,15 @@ impl super::CgroupManager for Manager {
         Ok(())
     }
 
-    fn add_task(&self, pid: i32) -> Result<(), CgroupError> {
-        for dir in self.dirs() {
-            write_value(dir, "cgroup.procs", pid)?;
+    fn joiner(&self) -> Result<CgroupJoin, CgroupError> {
+        let mut join = CgroupJoin::default();
+        for h in &self.hierarchies {
+            join.add_v1(&h.dir)?;
         }
-        Ok(())
+        if let Some(unified) = &self.unified {
+            join.add_v2(unified)?;
+        }
+        Ok(join)
     }
 
     fn remove(&self) -> Result<(), CgroupError> {

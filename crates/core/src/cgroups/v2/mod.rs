@@ -13,7 +13,7 @@ use oci_spec::runtime::LinuxResources;
 
 use super::stats::{keyed, number, MemoryEntry, Stats, Throttling};
 use super::{
-    all_pids, create_dir_all, oom_kill_from, read_value, remove_dir, write_value, CgroupError, CgroupPath,
+    all_pids, create_dir_all, oom_kill_from, read_value, remove_dir, write_value, CgroupError, CgroupJoin, CgroupPath,
     ContainerView, FreezerState, Roots,
 };
 use crate::mountinfo::parse_proc_cgroup;
@@ -155,8 +155,10 @@ impl super::CgroupManager for Manager {
         Ok(())
     }
 
-    fn add_task(&self, pid: i32) -> Result<(), CgroupError> {
-        write_value(&self.dir, "cgroup.procs", pid)
+    fn joiner(&self) -> Result<CgroupJoin, CgroupError> {
+        let mut join = CgroupJoin::default();
+        join.add_v2(&self.dir)?;
+        Ok(join)
     }
 
     fn remove(&self) -> Result<(), CgroupError> {
