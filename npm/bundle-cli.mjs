@@ -22,8 +22,8 @@ await build({
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  // CommonJS has no import.meta: the bundle's own file URL stands in for it.
+  // CommonJS has no import.meta: the bundle's own directory and file URL stand in for it.
   banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-  define: { 'import.meta.url': 'importMetaUrl' },
+  define: { 'import.meta.dirname': '__dirname', 'import.meta.url': 'importMetaUrl' },
   logLevel: 'warning',
 });
