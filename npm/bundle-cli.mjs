@@ -8,9 +8,7 @@
 // The bundle sits where fast-run.js does, two levels below the package root, so the paths
 // the sources take relative to their own module (the native addon's loader, oclif's
 // manifest, package.json) point at the same files.
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -39,39 +37,4 @@ const uses = readFileSync(outfile, 'utf8').match(/.{0,30}\b__filename\b/g) ?? []
 const unexpected = uses.filter((use) => !use.endsWith('createRequire)(__filename'));
 if (unexpected.length > 0) {
   throw new Error(`import.meta.url is used in the fast start other than by createRequire(): ${unexpected.join(' | ')}`);
-}
-
-// The code cache bin/fast-run-loader.cjs loads the bundle with. V8 caches what it has
-// compiled by the time the cache is made, so the bundle first runs once as a `run` does,
-// against a stand-in for the runtime that only logs that the container exited: the
-// functions a `run` calls are then in the cache too. The native addon must be built (as
-// `npm run build` does before this); without it, or wherever this run fails, there is no
-// cache, and the fast start compiles as it goes.
-const { CACHE, loadFastRun } = createRequire(import.meta.url)(join(repo, 'bin', 'fast-run-loader.cjs'));
-rmSync(CACHE, { force: true });
-const scratch = mkdtempSync(join(tmpdir(), 'tscontainer-bundle-'));
-const runtime = join(scratch, 'runtime');
-writeFileSync(
-  runtime,
-  `#!/bin/sh
-while [ $# -gt 0 ]; do [ "$1" = --log ] && log=$2; shift; done
-echo '{"level":"info","msg":"container exited","exitCode":0}' >"$log"
-`,
-);
-chmodSync(runtime, 0o755);
-const runtimeOverride = process.env.TSCONTAINER_RUNTIME_PATH;
-process.env.TSCONTAINER_RUNTIME_PATH = runtime;
-try {
-  const { exports, script } = loadFastRun({ useCache: false });
-  const ran = await exports.fastRun(['--rm', '--', 'true']);
-  if (ran && (process.exitCode ?? 0) === 0) {
-    writeFileSync(CACHE, script.createCachedData());
-  } else {
-    console.warn('npm/bundle-cli.mjs: no code cache for the fast start: its run failed (the message above); it works without');
-  }
-} finally {
-  process.exitCode = undefined;
-  if (runtimeOverride === undefined) delete process.env.TSCONTAINER_RUNTIME_PATH;
-  else process.env.TSCONTAINER_RUNTIME_PATH = runtimeOverride;
-  rmSync(scratch, { recursive: true, force: true });
 }
