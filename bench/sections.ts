@@ -226,9 +226,9 @@ export function cliSection(m: Measurer, tools: Tools, f: Fixtures, s: Settings):
   // The runtime's own run uses the CLI's state root (the default), so the difference is the CLI's alone.
   const cases: Case<Measurement>[] = [
     { name: NODE, run: () => m.run([[tools.node, '-e', '0']]) },
-    { name: CLI, run: () => m.run([[tools.node, join(REPO, 'bin', 'run.js'), 'run', '--rm', '--', 'true']]) },
+    { name: CLI, run: () => m.run([[tools.node, join(REPO, 'bin', 'run.cjs'), 'run', '--rm', '--', 'true']]) },
     { name: RUNTIME, run: () => m.run([[tools.runtime, 'run', '--bundle', f.hostBundle, freshId('host')]]) },
-    { name: 'tscontainer --version', run: () => m.run([[tools.node, join(REPO, 'bin', 'run.js'), '--version']]) },
+    { name: 'tscontainer --version', run: () => m.run([[tools.node, join(REPO, 'bin', 'run.cjs'), '--version']]) },
   ];
   const measured = interleaved(cases, s.warmup, s.rounds);
   const wall = new Map([...measured].map(([k, v]) => [k, v.map((x) => x.totalMs)]));

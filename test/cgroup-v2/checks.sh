@@ -3,7 +3,7 @@
 # root, printing TAP. PREPARED is what prepare.ts wrote on the host: bundles and env.sh.
 #
 # The same three checks run twice: through the runtime with prepared bundles (always) and
-# through the CLI, `node bin/run.js run --rm ...` (once the TypeScript build exists; see
+# through the CLI, `node bin/run.cjs run --rm ...` (once the TypeScript build exists; see
 # cli_expected for when its absence is a failure rather than a skip). After each, nothing
 # of the container may remain: cgroup directory, state entry or runtime process.
 set -u
@@ -90,9 +90,9 @@ expect "runtime: the eBPF device program lets mknod through, refuses /dev/kmsg (
 
 # --- the CLI ------------------------------------------------------------------------------
 # A missing CLI is a failure once the TypeScript build is part of the project (package.json
-# names bin/run.js) or in CI, where `npm ci` builds it; before that, the checks are skipped.
+# names bin/run.cjs) or in CI, where `npm ci` builds it; before that, the checks are skipped.
 cli_expected() {
-  [ -n "${CI:-}" ] || grep -q '"bin/run.js"' package.json 2>/dev/null
+  [ -n "${CI:-}" ] || grep -q '"bin/run.cjs"' package.json 2>/dev/null
 }
 
 cli_checks=(
@@ -101,13 +101,13 @@ cli_checks=(
   "CLI: under --pids-limit 10, fork fails before 20 processes start"
   "CLI: /dev/kmsg is refused by the device program (EPERM), /dev/null and /dev/zero work"
 )
-if [ ! -f bin/run.js ]; then
+if [ ! -f bin/run.cjs ]; then
   for c in "${cli_checks[@]}"; do
-    if cli_expected; then not_ok "$c" "bin/run.js is missing: the CLI was not built"
-    else skip "$c" "bin/run.js does not exist yet (the TypeScript CLI is not built)"; fi
+    if cli_expected; then not_ok "$c" "bin/run.cjs is missing: the CLI was not built"
+    else skip "$c" "bin/run.cjs does not exist yet (the TypeScript CLI is not built)"; fi
   done
 else
-  cli() { capture node bin/run.js run --rm --rootfs "$ROOTFS" "$@"; }
+  cli() { capture node bin/run.cjs run --rm --rootfs "$ROOTFS" "$@"; }
   # The CLI names its cgroups /tscontainer-<id> and keeps state in the default root.
   cli_left() {
     { find /sys/fs/cgroup -maxdepth 1 -name 'tscontainer-*'; ls -A /run/tscontainer 2>/dev/null
@@ -133,14 +133,14 @@ else
 fi
 
 # --- rootless: an unprivileged user in a delegated subtree (rootless.sh) ----------------------
-if [ -f bin/run.js ]; then
+if [ -f bin/run.cjs ]; then
   # shellcheck source=test/cgroup-v2/rootless.sh
   source test/cgroup-v2/rootless.sh
   rootless_checks 4242
 elif cli_expected; then
-  not_ok "rootless: limits in a delegated subtree" "bin/run.js is missing: the CLI was not built"
+  not_ok "rootless: limits in a delegated subtree" "bin/run.cjs is missing: the CLI was not built"
 else
-  skip "rootless: limits in a delegated subtree" "bin/run.js does not exist yet"
+  skip "rootless: limits in a delegated subtree" "bin/run.cjs does not exist yet"
 fi
 
 rm -rf "$scratch"

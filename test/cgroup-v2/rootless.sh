@@ -42,7 +42,7 @@ rootless_checks() {
       setpriv --reuid="$uid" --regid="$uid" --clear-groups \
       env -i HOME="$home" TMPDIR="$home" PATH=/usr/local/bin:/usr/bin:/bin "$@"
   }
-  rootless_cli() { as_user node bin/run.js run --rm --rootfs "$ROOTFS" "$@"; }
+  rootless_cli() { as_user node bin/run.cjs run --rm --rootfs "$ROOTFS" "$@"; }
   # What the user's containers may leave: cgroups under the delegation, state, runtimes.
   rootless_left() {
     { find "$service" -mindepth 1 -maxdepth 1 -name 'tscontainer-*'

@@ -1,4 +1,4 @@
-// The CLI as a user runs it: `node bin/run.js run ...` (the built package, after `npm run
+// The CLI as a user runs it: `node bin/run.cjs run ...` (the built package, after `npm run
 // build`), as a separate process with its own TMPDIR. The CLI has no `--root`, so its
 // containers live in the default state root, /run/tscontainer, and every one gets an id of
 // the test's own through `--name`: the leftover checks look for those ids only.
@@ -17,7 +17,7 @@ import { isAlive } from './leftovers.js';
 import { repoRoot } from './paths.js';
 import { userSuite, waitUntil, type Scope, type UserSuite } from './user-suite.js';
 
-export const CLI = path.join(repoRoot, 'bin', 'run.js');
+export const CLI = path.join(repoRoot, 'bin', 'run.cjs');
 const DEFAULT_STATE_ROOT = '/run/tscontainer';
 
 export interface CliResult extends Exit {
@@ -200,16 +200,22 @@ function newestMtime(dir: string, extension: string): { file: string; mtime: num
 }
 
 /**
- * Why the built CLI cannot be tested as it is, or undefined when it can: `bin/run.js` loads
- * the commands from dist/, which `npm run build` makes from ts/.
+ * Why the built CLI cannot be tested as it is, or undefined when it can: `bin/run.cjs` loads
+ * the commands from dist/, and `run`'s fast start from its bundle (dist/cli/fast-run.cjs),
+ * which `npm run build` makes from ts/.
  */
 export function staleBuild(): string | undefined {
   const dist = path.join(repoRoot, 'dist');
   if (!existsSync(path.join(dist, 'commands', 'run.js'))) return 'dist/ has no commands: run `npm run build`';
+  const bundle = path.join(dist, 'cli', 'fast-run.cjs');
+  if (!existsSync(bundle)) return 'dist/ has no bundle of the fast start: run `npm run build`';
   const source = newestMtime(path.join(repoRoot, 'ts'), '.ts');
   const built = newestMtime(dist, '.js');
   if (source !== undefined && built !== undefined && source.mtime > built.mtime) {
     return `${path.relative(repoRoot, source.file)} is newer than dist/: run \`npm run build\``;
+  }
+  if (source !== undefined && source.mtime > statSync(bundle).mtimeMs) {
+    return `${path.relative(repoRoot, source.file)} is newer than dist/cli/fast-run.cjs: run \`npm run build\``;
   }
   return undefined;
 }

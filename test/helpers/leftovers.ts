@@ -13,8 +13,8 @@ const run = promisify(execFile);
 const CGROUP_ROOT = '/sys/fs/cgroup';
 /** The runtime's names: its own, and `tscontainer`, the argv0 the TS API and CLI start it under. */
 const RUNTIME_NAMES = ['tscontainer-runtime', 'tscontainer'];
-/** The CLI's entry script, as `node bin/run.js` runs it. */
-const CLI_ENTRY = path.join('bin', 'run.js');
+/** The CLI's entry script, as `node bin/run.cjs` runs it. */
+const CLI_ENTRY = path.join('bin', 'run.cjs');
 /** The prefix of every test's container ids: their state entries may be removed wherever they are. */
 export const TEST_ID_PREFIX = 'tscontainer-test-';
 

@@ -2,7 +2,7 @@
 # run.sh — the rootless tier. Run as root: it creates two unprivileged users idempotently,
 # tsrl-sub (with a subordinate id range in /etc/subuid and /etc/subgid) and tsrl-plain
 # (without), and runs every check AS those users through setpriv: the CLI (`node
-# bin/run.js`), the API's run(), the detached lifecycle, tscontainer-runtime itself, user-mode
+# bin/run.cjs`), the API's run(), the detached lifecycle, tscontainer-runtime itself, user-mode
 # networking (pasta, slirp4netns) and isolation between users and from root. Prints TAP,
 # `# pass N` / `# fail N` / `# skip N`, and as its LAST line `N passed, N failed`; exits
 # non-zero when anything failed. Without root or the tools it needs it prints
@@ -17,7 +17,7 @@ set -u
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 runtime=${TSCONTAINER_RUNTIME_PATH:-$repo/native/tscontainer-runtime}
-cli_js=$repo/bin/run.js
+cli_js=$repo/bin/run.cjs
 n=0 pass=0 fail=0 skip=0
 
 ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n - $1"; }

@@ -75,6 +75,13 @@ test('a flag with a rule the fast start does not apply turns it off', (t) => {
   t.is(runFlagsFromManifest(withRule), undefined);
 });
 
+test('a missing or unreadable manifest turns the fast start off', (t) => {
+  // readJson() gives undefined for a file it cannot read or parse.
+  t.is(runFlagsFromManifest(undefined), undefined);
+  t.is(runFlagsFromManifest(null), undefined);
+  t.is(runFlagsFromManifest({ commands: { run: { flags: null } } }), undefined);
+});
+
 test('a flag the fast start does not map is left to oclif', (t) => {
   const extra = { ...shapes!, 'add-host': { name: 'add-host', type: 'option' as const, multiple: true } };
   t.is(parseRunFlags(['--add-host', 'db:10.0.0.2'], extra), undefined);

@@ -100,7 +100,7 @@ export async function settle(a: Attached, signal: AbortSignal | undefined): Prom
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const exit = await exited(child, a.runtime);
-    const outcome = outcomeOf(parseLog(await readLog(a.logPath)), a.reported, a.outcome);
+    const outcome = outcomeOf(parseLog(readLog(a.logPath)), a.reported, a.outcome);
     if (outcome.kind === 'unknown') await a.recover().catch(() => undefined);
     if (abortedBy !== undefined) throw aborted(a.what, abortedBy.reason);
     if (outcome.kind === 'failed') throw outcome.error;

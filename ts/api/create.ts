@@ -116,7 +116,7 @@ async function untilCreated(c: Creating, signal: AbortSignal | undefined): Promi
     const state = findState(c.id, c.root);
     if (state !== undefined && CREATED.includes(state.status)) break;
     if (end !== undefined) {
-      const outcome = outcomeOf(parseLog(await readLog(c.bundle.logPath)), false);
+      const outcome = outcomeOf(parseLog(readLog(c.bundle.logPath)), false);
       // Created, started by someone else and ended already, all between two looks.
       if (outcome.kind === 'exited') break;
       // The supervisor deletes what it made when it fails; whatever is left goes here.

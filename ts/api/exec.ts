@@ -160,7 +160,7 @@ export async function execDetached(
     });
     const result = await runtimeCommand(runtime, args);
     if (result.code === 0) return;
-    const outcome = outcomeOf(parseLog(await readLog(scratch.logPath)), false, { failure: execFailure });
+    const outcome = outcomeOf(parseLog(readLog(scratch.logPath)), false, { failure: execFailure });
     if (outcome.kind === 'failed') throw outcome.error;
     throw execFailure(result.message || `tscontainer-runtime could not start ${command.join(' ')} in container ${id}`, {
       reported: false,

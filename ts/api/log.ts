@@ -5,7 +5,7 @@
  * (`run`, `create --supervise`) or a `process exited` entry (`exec`) carries the
  * process's fate.
  */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 
 import {
@@ -32,10 +32,14 @@ function isEntry(value: unknown): value is LogEntry {
   );
 }
 
-/** A log's text; empty when there is none (the runtime failed before it could open it). */
-export async function readLog(path: string): Promise<string> {
+/**
+ * A log's text; empty when there is none (the runtime failed before it could open it).
+ * Read at once: a log is a few lines, and an asynchronous read would start libuv's thread
+ * pool, which costs a `tscontainer run` more than the read itself.
+ */
+export function readLog(path: string): string {
   try {
-    return await readFile(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
     throw error;

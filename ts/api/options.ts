@@ -3,7 +3,7 @@
  * shapes change here (objects to `K=V` strings, numbers to text): every value is checked
  * and parsed once, by the core, for every front end.
  */
-import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
 
 import { InvalidOptionError } from './errors.js';
 import { callNative, type RunSpecOptions } from './native.js';
@@ -94,9 +94,25 @@ export function parseMemory(value: string): number {
   return callNative((native) => native.parseMemory(value));
 }
 
-/** A new container id, as Docker makes short ones. */
+/**
+ * A new container id, as Docker makes short ones: 6 random bytes in hex. Read from the
+ * kernel's /dev/urandom rather than through node:crypto (or the Web Crypto global), whose
+ * loading would cost every `run` a few milliseconds for 6 bytes; Web Crypto is the fallback
+ * where /dev/urandom cannot be read (a chroot without /dev).
+ */
 export function randomId(): string {
-  return randomBytes(6).toString('hex');
+  const bytes = Buffer.alloc(6);
+  try {
+    const fd = openSync('/dev/urandom', 'r');
+    try {
+      if (readSync(fd, bytes) !== bytes.length) throw new Error('short read from /dev/urandom');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    crypto.getRandomValues(bytes);
+  }
+  return bytes.toString('hex');
 }
 
 function isList(env: NonNullable<RunOptions['env']>): env is readonly string[] {

@@ -11,6 +11,7 @@
  * So the fast start changes how quickly a valid command starts, never what it does.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 import { splitCommand, type FlagShape } from './argv.js';
 import { apiFailure } from './failure.js';
@@ -48,8 +49,9 @@ const UNDERSTOOD = new Set([
 
 /** `run`'s flags from the manifest, or undefined when they cannot all be applied here. */
 export function runFlagsFromManifest(manifest: unknown): Record<string, ManifestFlag> | undefined {
-  const flags = (manifest as { commands?: { run?: { flags?: Record<string, ManifestFlag> } } }).commands?.run?.flags;
-  if (flags === undefined || typeof flags !== 'object') return undefined;
+  type Manifest = { commands?: { run?: { flags?: Record<string, ManifestFlag> | null } } } | null | undefined;
+  const flags = (manifest as Manifest)?.commands?.run?.flags;
+  if (typeof flags !== 'object' || flags === null) return undefined;
   for (const flag of Object.values(flags)) {
     if (flag.allowNo === true) return undefined;
     for (const [rule, value] of Object.entries(flag)) {
@@ -129,9 +131,9 @@ export function parseRunFlags(options: readonly string[], flags: Readonly<Record
   return parsed as RunFlags;
 }
 
-function readJson(url: URL): unknown {
+function readJson(path: string): unknown {
   try {
-    return JSON.parse(readFileSync(url, 'utf8'));
+    return JSON.parse(readFileSync(path, 'utf8'));
   } catch {
     return undefined;
   }
@@ -142,12 +144,15 @@ function readJson(url: URL): unknown {
  * resolves to true; resolves to false, having done nothing, when oclif should take it.
  */
 export async function fastRun(argv: readonly string[]): Promise<boolean> {
-  const flags = runFlagsFromManifest(readJson(new URL('../../oclif.manifest.json', import.meta.url)));
+  // Plain paths from the module's directory rather than URLs from import.meta.url: reading
+  // a file by URL, and making the URL, each cost a `run` more than the read itself.
+  const packageRoot = join(import.meta.dirname, '..', '..');
+  const flags = runFlagsFromManifest(readJson(join(packageRoot, 'oclif.manifest.json')));
   if (flags === undefined) return false;
   const { options, command } = splitCommand(argv, flags);
   const parsed = command.length === 0 ? undefined : parseRunFlags(options, flags);
   if (parsed === undefined) return false;
-  const pkg = readJson(new URL('../../package.json', import.meta.url)) as { oclif?: { bin?: string } } | undefined;
+  const pkg = readJson(join(packageRoot, 'package.json')) as { oclif?: { bin?: string } } | undefined;
   const bin = pkg?.oclif?.bin ?? 'tscontainer';
   const report = (message: string) => process.stderr.write(`${bin}: ${message}\n`);
   try {
