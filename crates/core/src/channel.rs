@@ -16,7 +16,8 @@ const MAX_MESSAGE: usize = 64 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Message {
-    /// Runtime → init: your id maps are written and your state saved; go on.
+    /// Runtime → init: your id maps are written and your state saved; join your cgroup
+    /// (where the clone did not put you) and go on.
     /// `pid` is the init's pid as the runtime sees it, for the hooks' state.
     Proceed { pid: i32 },
     /// Init → runtime: the mounts are in place; run the prestart and createRuntime hooks.
@@ -53,6 +54,14 @@ pub enum ChannelError {
     Closed { expected: &'static str },
     #[error("expected {expected} from the other end of the init channel, got {got}")]
     Unexpected { expected: &'static str, got: String },
+}
+
+impl ChannelError {
+    /// The other end is closed: its process has exited (or was killed). What it sent
+    /// before can still be received.
+    pub fn peer_gone(&self) -> bool {
+        matches!(self, ChannelError::Send(nix::errno::Errno::EPIPE | nix::errno::Errno::ECONNRESET))
+    }
 }
 
 /// One end of the socket pair.

@@ -56,10 +56,8 @@ pub fn run(mut args: InitArgs<'_>) -> ! {
         // Until the command runs, a runtime that dies takes its half-made container along.
         let _ = nix::sys::prctl::set_pdeathsig(sig);
     }
-    if let Some(Err(e)) = args.cgroup_join.take().map(PendingJoin::join) {
-        report_and_exit(args.channel, e.into());
-    }
-    match setup_and_exec(&args) {
+    let cgroup_join = args.cgroup_join.take();
+    match setup_and_exec(&args, cgroup_join) {
         Ok(()) => {
             // A container created without a process has nothing to run after `start`.
             // SAFETY: as in `report_and_exit`.
@@ -97,11 +95,14 @@ fn expect(channel: &Channel, expected: &'static str, matches: impl Fn(&Message) 
 
 /// Sets the container up, waits for `start`, and execs its command: returns only on
 /// failure, or with Ok when there is no process to run.
-fn setup_and_exec(args: &InitArgs<'_>) -> Result<(), Error> {
+fn setup_and_exec(args: &InitArgs<'_>, cgroup_join: Option<PendingJoin>) -> Result<(), Error> {
     let (spec, sys, ns) = (args.spec, args.sys, args.namespaces);
     let Message::Proceed { pid } = expect(args.channel, "proceed", |m| matches!(m, Message::Proceed { .. }))? else {
         return Ok(());
     };
+    // Joined once the runtime is listening for how setup goes: a memory limit too small
+    // for the init kills it here, and the runtime reports that, as an OOM kill.
+    cgroup_join.map(PendingJoin::join).transpose()?;
     let hook_state = |status: &str| HookState {
         oci_version: spec.version().clone(),
         id: args.id.to_string(),

@@ -88,8 +88,9 @@ impl CgroupJoin {
     }
 }
 
-/// The joins a new process makes itself, first thing after the clone, before anything
-/// it does can be charged to the runtime's cgroup.
+/// The joins a new process makes itself: as soon as the runtime tells it to go on (so the
+/// runtime is listening when a memory limit too small for the process kills it there),
+/// before any of its setup.
 #[derive(Debug)]
 pub struct PendingJoin {
     moves: Vec<SelfMove>,

@@ -92,7 +92,13 @@ pub fn exec(opts: &ExecOptions<'_>) -> Result<Execed, Error> {
         let _ = waitpid(pid, None);
         e
     };
-    ours.send(&Message::Proceed { pid: pid.as_raw() }).map_err(|e| kill_child(e.into()))?;
+    // A child already gone (it could not join the cgroup, or was killed there) has left its
+    // reason, if any, for the loop below.
+    if let Err(e) = ours.send(&Message::Proceed { pid: pid.as_raw() }) {
+        if !e.peer_gone() {
+            return Err(kill_child(e.into()));
+        }
+    }
     let mut console = None;
     loop {
         match ours.recv().map_err(|e| kill_child(e.into()))? {
@@ -134,11 +140,11 @@ fn run_child(
         let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
     }
     let result = (|| -> Result<Error, Error> {
-        cgroup_join.map(PendingJoin::join).transpose()?;
         let (message, _) = channel.expect("proceed")?;
         if !matches!(message, Message::Proceed { .. }) {
             return Err(ChannelError::Unexpected { expected: "proceed", got: format!("{message:?}") }.into());
         }
+        cgroup_join.map(PendingJoin::join).transpose()?;
         namespaces.join(opts.sys)?;
         let _ = nix::unistd::setsid();
         let prepared = setup::prepare(opts.process, seccomp, channel, opts.sys)?;
