@@ -56,14 +56,6 @@ pub enum ChannelError {
     Unexpected { expected: &'static str, got: String },
 }
 
-impl ChannelError {
-    /// The other end is closed: its process has exited (or was killed). What it sent
-    /// before can still be received.
-    pub fn peer_gone(&self) -> bool {
-        matches!(self, ChannelError::Send(nix::errno::Errno::EPIPE | nix::errno::Errno::ECONNRESET))
-    }
-}
-
 /// One end of the socket pair.
 #[derive(Debug)]
 pub struct Channel {
@@ -86,6 +78,16 @@ impl AsFd for Channel {
 impl Channel {
     pub fn send(&self, message: &Message) -> Result<(), ChannelError> {
         self.send_with_fd(message, None)
+    }
+
+    /// Sends `message` to a process that may have ended already (killed, or failed and
+    /// said why): that is not an error here, because what it sent before, and then
+    /// end-of-file, are still there to receive, and they tell how it ended.
+    pub fn send_unless_ended(&self, message: &Message) -> Result<(), ChannelError> {
+        match self.send(message) {
+            Err(ChannelError::Send(nix::errno::Errno::EPIPE | nix::errno::Errno::ECONNRESET)) => Ok(()),
+            other => other,
+        }
     }
 
     pub fn send_with_fd(&self, message: &Message, fd: Option<RawFd>) -> Result<(), ChannelError> {
@@ -170,6 +172,18 @@ mod tests {
         a.send(&Message::Proceed { pid: 7 }).unwrap();
         // b never reads the message: closing it resets the connection.
         drop(b);
+        assert!(a.recv().unwrap().is_none());
+    }
+
+    #[test]
+    fn a_peer_that_ended_after_speaking_is_still_heard() {
+        let (a, b) = pair().unwrap();
+        let failure = InitFailure { message: "killed".into(), exec: None };
+        b.send(&Message::Failed(failure.clone())).unwrap();
+        drop(b);
+        assert!(a.send(&Message::HooksDone).is_err(), "a plain send to an ended peer fails");
+        a.send_unless_ended(&Message::HooksDone).unwrap();
+        assert_eq!(a.recv().unwrap().unwrap().0, Message::Failed(failure));
         assert!(a.recv().unwrap().is_none());
     }
 }

@@ -245,14 +245,9 @@ fn create_in<'a>(
     if namespaces.is_new(LinuxNamespaceType::User) {
         crate::userns::write_id_maps(pid.as_raw(), spec).map_err(crate::namespaces::NamespaceError::from)?;
     }
-    // The init may be gone already: killed (a memory limit too small for it is reached as
-    // soon as it is in its cgroup), or failed to join its cgroup and said why. The loop
-    // below reads what it sent and how it ended.
-    if let Err(e) = ours.send(&Message::Proceed { pid: pid.as_raw() }) {
-        if !e.peer_gone() {
-            return Err(e.into());
-        }
-    }
+    // The init may have ended already (a memory limit too small for it is reached as soon
+    // as it is in its cgroup): the loop below reads how.
+    ours.send_unless_ended(&Message::Proceed { pid: pid.as_raw() })?;
 
     let mut console = None;
     loop {

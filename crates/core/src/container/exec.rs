@@ -92,13 +92,8 @@ pub fn exec(opts: &ExecOptions<'_>) -> Result<Execed, Error> {
         let _ = waitpid(pid, None);
         e
     };
-    // A child already gone (it could not join the cgroup, or was killed there) has left its
-    // reason, if any, for the loop below.
-    if let Err(e) = ours.send(&Message::Proceed { pid: pid.as_raw() }) {
-        if !e.peer_gone() {
-            return Err(kill_child(e.into()));
-        }
-    }
+    // A child that has ended already (killed in its cgroup) is read by the loop below.
+    ours.send_unless_ended(&Message::Proceed { pid: pid.as_raw() }).map_err(|e| kill_child(e.into()))?;
     let mut console = None;
     loop {
         match ours.recv().map_err(|e| kill_child(e.into()))? {
