@@ -7,7 +7,11 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
+
+import type { ExecutionContext } from 'ava';
+
 import { bindMount, patches, shell } from '../helpers/bundle.js';
+import type { Exit } from '../helpers/exec.js';
 import { containerTest } from '../helpers/host.js';
 import { fixtureRootfs } from '../helpers/rootfs.js';
 import { suite } from '../helpers/suite.js';
@@ -94,6 +98,20 @@ containerTest("CVE-2024-21626: a process's own descriptors are 0, 1 and 2 only",
   );
 });
 
+/**
+ * CVE-2024-21626's check for a command run with cwd /proc/self/fd/FD (`pwd; ls`): it either
+ * ran in a directory of the container (nothing of the runtime's state or cgroup in sight),
+ * or was refused with `refusal`.
+ */
+function staysInside(t: ExecutionContext, fd: number, r: Exit, refusal: RegExp): void {
+  if (r.code === 0) {
+    t.regex(r.stdout, /^\//, `fd ${fd}: the cwd is a path inside the container`);
+    t.notRegex(r.stdout, /state\.json|exec\.fifo|cgroup\.procs|unreachable/, `fd ${fd}: ${r.stdout}`);
+  } else {
+    t.regex(r.stderr, refusal, `fd ${fd}: ${r.stderr}`);
+  }
+}
+
 containerTest('CVE-2024-21626: a working directory through /proc/self/fd/N never lands on the host', async (t) => {
   // runc's bug: the init still held host directories (the cgroup, the state dir) when it
   // chdir'ed, so cwd /proc/self/fd/7 put the command in the host's filesystem.
@@ -105,16 +123,12 @@ containerTest('CVE-2024-21626: a working directory through /proc/self/fd/N never
       }),
     );
     const r = await c.runtime('run', '--bundle', c.bundle, c.id);
-    if (r.code === 0) {
-      t.regex(r.stdout, /^\//, `fd ${fd}: the cwd is a path inside the container`);
-      t.notRegex(r.stdout, /state\.json|exec\.fifo|cgroup\.procs|unreachable/, `fd ${fd}: ${r.stdout}`);
-    } else {
-      t.regex(
-        r.stderr,
-        /working directory .* is outside the container's root|cannot resolve \/proc\/self\/fd\/\d+ inside the container's rootfs/,
-        `fd ${fd}: ${r.stderr}`,
-      );
-    }
+    staysInside(
+      t,
+      fd,
+      r,
+      /working directory .* is outside the container's root|cannot resolve \/proc\/self\/fd\/\d+ inside the container's rootfs/,
+    );
     await c.runtime('delete', '--force', c.id);
   }
 });
@@ -124,16 +138,7 @@ containerTest('CVE-2024-21626: exec --cwd /proc/self/fd/N never lands on the hos
   t.is((await c.runtime('create', '--bundle', c.bundle, c.id)).code, 0);
   for (let fd = 3; fd <= 12; fd++) {
     const r = await c.runtime('exec', '--cwd', `/proc/self/fd/${fd}`, c.id, 'sh', '-c', 'pwd; ls');
-    if (r.code === 0) {
-      t.regex(r.stdout, /^\//, `fd ${fd}: the cwd is a path inside the container`);
-      t.notRegex(r.stdout, /state\.json|exec\.fifo|cgroup\.procs|unreachable/, `fd ${fd}: ${r.stdout}`);
-    } else {
-      t.regex(
-        r.stderr,
-        /cannot change to the working directory|working directory .* is outside the container's root/,
-        `fd ${fd}: ${r.stderr}`,
-      );
-    }
+    staysInside(t, fd, r, /cannot change to the working directory|working directory .* is outside the container's root/);
   }
   t.is((await c.runtime('delete', '--force', c.id)).code, 0);
 });
