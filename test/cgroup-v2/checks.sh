@@ -40,18 +40,24 @@ leftovers() {
   return 0
 }
 
-# expect DESCRIPTION ID CGROUP CONDITION...: ok when the condition (evaluated by bash) holds
-# and nothing of the container is left; otherwise not ok with the evidence.
-expect() {
-  local description=$1 id=$2 cgroup=$3 condition=$4 left
-  left=$(leftovers "$id" "$cgroup")
-  if eval "$condition" && [ -z "$left" ]; then
+# expect_clean DESCRIPTION CONDITION LEFTOVERS...: ok when the condition (evaluated by bash)
+# holds and the command LEFTOVERS... prints nothing (nothing of the container is left);
+# otherwise not ok with the evidence. Used by the CLI and rootless checks too.
+expect_clean() {
+  local description=$1 condition=$2 left
+  shift 2
+  # One evidence line per leftover, so each stays a TAP comment.
+  mapfile -t left < <("$@" | sed 's/^/left behind: /')
+  if eval "$condition" && [ ${#left[@]} -eq 0 ]; then
     ok "$description"
   else
     not_ok "$description" "expected: $condition" "exit: $code" "stdout: ${out:0:300}" \
-      "stderr: ${err:0:300}" "left behind: ${left:-nothing}"
+      "stderr: ${err:0:300}" "${left[@]:-left behind: nothing}"
   fi
 }
+
+# expect DESCRIPTION ID CGROUP CONDITION: expect_clean for a container the runtime ran.
+expect() { expect_clean "$1" "$4" leftovers "$2" "$3"; }
 
 if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
   ok "/sys/fs/cgroup is a pure cgroup v2 hierarchy"
@@ -111,15 +117,9 @@ else
   # The CLI names its cgroups /tscontainer-<id> and keeps state in the default root.
   cli_left() {
     { find /sys/fs/cgroup -maxdepth 1 -name 'tscontainer-*'; ls -A /run/tscontainer 2>/dev/null
-      pgrep -af '^([^ ]*/)?tscontainer-runtime( |$)'; } | sed 's/^/left: /'
+      pgrep -af '^([^ ]*/)?tscontainer-runtime( |$)'; }
   }
-  cli_expect() {
-    local description=$1 condition=$2 left
-    left=$(cli_left)
-    if eval "$condition" && [ -z "$left" ]; then ok "$description"
-    else not_ok "$description" "expected: $condition" "exit: $code" "stdout: ${out:0:300}" \
-      "stderr: ${err:0:300}" "${left:-left: nothing}"; fi
-  }
+  cli_expect() { expect_clean "$1" "$2" cli_left; }
 
   cli --memory 50M -- cat /sys/fs/cgroup/memory.max
   cli_expect "${cli_checks[0]}" '[ $code = 0 ] && [ "$out" = "$FIFTY_MIB" ]'

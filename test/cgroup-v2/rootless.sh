@@ -1,6 +1,6 @@
 # shellcheck shell=bash disable=SC2154
 # rootless.sh — sourced by checks.sh inside the VM: limits for an unprivileged user in a
-# delegated subtree. Defines rootless_checks, which uses checks.sh's ok/not_ok/capture and
+# delegated subtree. Defines rootless_checks, which uses checks.sh's expect_clean/capture and
 # its env.sh values (ROOTFS, FIFTY_MIB, ALLOCATE_200MB, FORK_20).
 #
 # The delegation is made as systemd makes user@UID.service's: a root-owned slice with
@@ -44,19 +44,14 @@ rootless_checks() {
   }
   rootless_cli() { as_user node bin/run.cjs run --rm --rootfs "$ROOTFS" "$@"; }
   # What the user's containers may leave: cgroups under the delegation, state, runtimes.
+  # shellcheck disable=SC2317 # called through expect_clean
   rootless_left() {
     { find "$service" -mindepth 1 -maxdepth 1 -name 'tscontainer-*'
       ls -A "/tmp/tscontainer-$uid" 2>/dev/null | sed "s|^|/tmp/tscontainer-$uid/|"
       find "$home" -mindepth 1 -maxdepth 1 ! -name .cache ! -name .enter.sh | sed 's/^/bundle /'
-      pgrep -u "$uid" -af . ; } | sed 's/^/left: /'
+      pgrep -u "$uid" -af . ; }
   }
-  rootless_expect() {
-    local description=$1 condition=$2 left
-    left=$(rootless_left)
-    if eval "$condition" && [ -z "$left" ]; then ok "$description"
-    else not_ok "$description" "expected: $condition" "exit: $code" "stdout: ${out:0:300}" \
-      "stderr: ${err:0:300}" "${left:-left: nothing}"; fi
-  }
+  rootless_expect() { expect_clean "$1" "$2" rootless_left; }
 
   rootless_cli --memory 50M -- sh -c 'cat /sys/fs/cgroup/memory.max; cat /proc/self/uid_map'
   rootless_expect "rootless (uid $uid, delegated subtree): --memory 50M reads $FIFTY_MIB in memory.max, in a user namespace" \
