@@ -11,11 +11,9 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 host=$(rustc -vV | sed -n 's/^host: //p')
 target=${1:-$host}
-case $target in
-  x86_64-unknown-linux-gnu) gcc=x86_64-linux-gnu-gcc ;;
-  aarch64-unknown-linux-gnu) gcc=aarch64-linux-gnu-gcc ;;
-  *) echo "npm/build-runtime.sh: tscontainer ships no runtime for $target" >&2; exit 2 ;;
-esac
+# shellcheck source=npm/targets.sh
+source npm/targets.sh
+target_toolchain "$target" || { echo "npm/build-runtime.sh: tscontainer ships no runtime for $target" >&2; exit 2; }
 if [ "$target" = "$host" ]; then
   gcc=cc
 else

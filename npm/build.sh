@@ -24,11 +24,9 @@ cd "$repo"
 host=$(rustc -vV | sed -n 's/^host: //p')
 target=${1:-$host}
 
-case $target in
-  x86_64-unknown-linux-gnu) arch=x64 gcc=x86_64-linux-gnu-gcc ;;
-  aarch64-unknown-linux-gnu) arch=arm64 gcc=aarch64-linux-gnu-gcc ;;
-  *) echo "npm/build.sh: tscontainer ships no package for $target" >&2; exit 2 ;;
-esac
+# shellcheck source=npm/targets.sh
+source npm/targets.sh
+target_toolchain "$target" || { echo "npm/build.sh: tscontainer ships no package for $target" >&2; exit 2; }
 platform=linux-$arch-gnu
 out=npm/$platform
 
