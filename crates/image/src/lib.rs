@@ -1,0 +1,9 @@
+//! Images for tscontainer (DESIGN.md, "Images and storage"): references, the registry
+//! client, manifests, indexes and configs, the content store, layer unpacking, image
+//! metadata, locks and garbage collection.
+//!
+//! This library creates no process and enters no namespace: the addon calls it from a
+//! worker thread, and where ownership must be mapped into an ordinary user's subordinate
+//! ids, the runtime calls its unpacker from inside that user's namespace.
+
+pub mod layer;
