@@ -200,11 +200,11 @@ done
 section "6. podman pulls them into a private overlay store"
 podman_private "$work/p" overlay
 p=$work/p/podman
-# pull REF: podman pull with REF's registry's flags; prints the image id.
+# pull REF [ARG...]: podman pull with REF's registry's flags and ARGs; prints the image id.
 pull() {
   local flags
   mapfile -t flags < <(registry_flags podman "${1%%/*}")
-  "$p" pull -q "${flags[@]}" "$1"
+  "$p" pull -q "${flags[@]}" "${@:2}" "$1"
 }
 inspect() { "$p" image inspect --format "$2" "$1" 2>&1; }
 
@@ -220,8 +220,12 @@ for r in "$(ref "$plain" multiarch)" "$(ref "$plain" multiarch v2s2)" "$(ref "$s
   if out=$(pull "$r" 2>&1); then expect "podman pulls $r: the $arch image" "$arch" "$(inspect "$r" '{{.Architecture}}')"
   else not_ok "podman pulls $r" "$out"; fi
 done
-if out=$(pull "$(ref "$plain" multiarch)" --arch arm64 2>&1); then ok "podman pulls $(ref "$plain" multiarch) for arm64"
-else not_ok "podman pulls $(ref "$plain" multiarch) for arm64" "$out"; fi
+r=$(ref "$plain" multiarch)
+if out=$(pull "$r" --arch arm64 2>&1); then
+  expect "podman pulls $r for arm64: the arm64 image" arm64 "$(inspect "$r" '{{.Architecture}}')"
+else
+  not_ok "podman pulls $r for arm64" "$out"
+fi
 for image in busybox:zstd busybox:uncompressed busybox:v2s2; do
   r=$(ref "$plain" "$image")
   if out=$(pull "$r" 2>&1); then ok "podman pulls $r"; else not_ok "podman pulls $r" "$out"; fi
@@ -247,7 +251,7 @@ expect "podman runs busybox:configured: its Entrypoint, Cmd, User (and group), W
 r=$(ref "$secure" debian)
 if out=$(pull "$r" 2>&1); then
   # shellcheck disable=SC2016 # expanded in the container
-  expect "podman pulls $r and runs bash, apt and dpkg in it" "12 root apt" \
+  expect "podman pulls $r and runs bash and apt in it, as root" "12 root apt" \
     "$(run "$r" bash -c 'echo "$(cut -d. -f1 /etc/debian_version) $(id -un) $(apt-get --version | cut -d" " -f1 | head -n 1)"')"
 else
   not_ok "podman pulls $r" "$out"

@@ -19,11 +19,10 @@ function installed(tool: string): [boolean, string] {
   return [found, `${tool} is not installed (see .ci/run)`];
 }
 
+// Under CI, .ci/run installs the tools: a missing one fails these tests instead of skipping them.
 const registryTest = requires(
   [isRoot, 'the test images are built as root'],
-  installed('docker-registry'),
-  installed('skopeo'),
-  installed('htpasswd'),
+  ...(process.env.CI ? [] : [installed('docker-registry'), installed('skopeo'), installed('htpasswd')]),
 );
 
 function alive(pid: number): boolean {
