@@ -5,6 +5,8 @@
 #   settle DIR                    every mtime in DIR set to $SOURCE_DATE_EPOCH
 #   tar_layer DIR TAR             a layer tar of DIR's contents, deterministic
 #   oci image|index LAYOUT ...    lib/oci-layout.mjs
+#   platform_of ARCH, host_arch   OCI platforms of Debian architectures, the host's
+#   contents_of FILE...           one sha256 of their contents, for a recipe's `inputs`
 # Needs $images_dir (test/images) and $repo.
 
 # 2024-01-01T00:00:00Z (the configs' `created` too): every mtime, so a rebuild gives the same digests.
