@@ -27,19 +27,21 @@ export interface Tools {
 
 /**
  * Checks the prerequisites and builds the timing helper. Returns the tools, or the list of
- * what is missing (the reference runtimes are optional: their rows are left out).
+ * what is missing (the reference runtimes are optional: their rows are left out). Without
+ * `containers` (only the pull section), the runtime, the built TypeScript and busybox are
+ * not needed.
  */
-export function prerequisites(): { tools?: Tools; missing: string[]; absent: string[] } {
+export function prerequisites(containers = true): { tools?: Tools; missing: string[]; absent: string[] } {
   const missing: string[] = [];
   const absent: string[] = [];
   if (process.getuid?.() !== 0) missing.push('root: containers are created as root (run `sudo npm run bench`)');
   const runtime = join(REPO, 'native', 'tscontainer-runtime');
-  if (!existsSync(runtime)) missing.push(`${runtime}: build it first (npm ci, or npm run build)`);
-  if (!existsSync(join(REPO, 'dist', 'index.js'))) missing.push('dist/: build the TypeScript first (npm run build:ts)');
+  if (containers && !existsSync(runtime)) missing.push(`${runtime}: build it first (npm ci, or npm run build)`);
+  if (containers && !existsSync(join(REPO, 'dist', 'index.js'))) missing.push('dist/: build the TypeScript first (npm run build:ts)');
   const cc = which('cc');
   if (cc === undefined) missing.push('cc, to build bench/tools/measure.c (apt-get install build-essential)');
   for (const tool of ['unshare', 'umount', 'tar']) if (which(tool) === undefined) missing.push(`${tool} (util-linux)`);
-  if (!existsSync(process.env.BUSYBOX ?? '/bin/busybox')) missing.push('a static busybox for the rootfs (apt-get install busybox-static)');
+  if (containers && !existsSync(process.env.BUSYBOX ?? '/bin/busybox')) missing.push('a static busybox for the rootfs (apt-get install busybox-static)');
   const runc = which('runc');
   const crun = which('crun');
   const podman = which('podman');

@@ -4,12 +4,15 @@
  * Not a test: timings depend on the machine's load, so compare only within one run.
  *
  * Settings (environment): BENCH_ROUNDS (default 40), BENCH_WARMUP (5),
- * BENCH_PODMAN_ROUNDS (20), BENCH_CONCURRENT_RUNS (200), BENCH_SECTIONS (e.g. "1,2,4").
+ * BENCH_PODMAN_ROUNDS (20), BENCH_CONCURRENT_RUNS (200), BENCH_SECTIONS (e.g. "1,2,4"),
+ * and for section 7 (pull) BENCH_PULL_ROUNDS (5), BENCH_PULL_WARMUP (1), BENCH_PULL_IMAGES
+ * ("debian,bench").
  */
 import { enterPrivateMountNamespace, loadAverage, prerequisites } from './env.js';
 import { cleanup, prepare } from './fixtures.js';
 import { Measurer } from './measure.js';
 import { apiSection, cliSection, lifecycleSection, podmanSection, runSection, runtimes, type SectionResult, type Settings } from './sections.js';
+import { pullSection, type PullImage, type PullSettings } from './pull.js';
 import { markdownTable } from './stats.js';
 
 function setting(name: string, fallback: number): number {
@@ -18,8 +21,18 @@ function setting(name: string, fallback: number): number {
   return value;
 }
 
+function pullImages(): PullImage[] {
+  const images = (process.env.BENCH_PULL_IMAGES ?? 'debian,bench').split(',').map((x) => x.trim());
+  for (const i of images) if (i !== 'debian' && i !== 'bench') throw new Error(`BENCH_PULL_IMAGES: unknown image ${i} (debian, bench)`);
+  return images as PullImage[];
+}
+
 async function main(): Promise<number> {
-  const { tools, missing, absent } = prerequisites();
+  const only = process.env.BENCH_SECTIONS?.split(',').map((x) => x.trim());
+  const wanted = (n: string) => only === undefined || only.includes(n);
+  // Sections 1-6 run containers (the runtime, the built API and CLI, a rootfs); 7 pulls images.
+  const containers = ['1', '2', '3', '4', '5', '6'].some(wanted);
+  const { tools, missing, absent } = prerequisites(containers);
   if (tools === undefined) {
     process.stderr.write(`bench: cannot run; missing:\n${missing.map((m) => `  - ${m}`).join('\n')}\n`);
     return 1;
@@ -35,31 +48,33 @@ async function main(): Promise<number> {
     concurrentRuns: setting('BENCH_CONCURRENT_RUNS', 200),
     concurrency: 4,
   };
-  const only = process.env.BENCH_SECTIONS?.split(',').map((x) => x.trim());
-  const wanted = (n: string) => only === undefined || only.includes(n);
+  const pull: PullSettings = { rounds: setting('BENCH_PULL_ROUNDS', 5), warmup: setting('BENCH_PULL_WARMUP', 1), images: pullImages() };
 
   const loadBefore = loadAverage();
   const started = Date.now();
-  const fixtures = await prepare(tools);
+  const fixtures = containers ? await prepare(tools) : undefined;
   const results: SectionResult[] = [];
   try {
     const m = new Measurer(tools.helper);
-    const rts = runtimes(tools, fixtures);
     const step = (n: string, what: string) => process.stderr.write(`bench: ${n}. ${what}\n`);
-    if (wanted('1')) (step('1', 'run /bin/true'), results.push(runSection(m, rts, fixtures, settings)));
-    if (wanted('2') || wanted('5')) (step('2', 'create, start, wait, delete'), results.push(lifecycleSection(m, rts, fixtures, settings)));
-    if (wanted('3')) (step('3', 'run() from a warm Node process'), results.push(await apiSection(rts, fixtures, settings)));
-    if (wanted('4')) (step('4', 'the CLI'), results.push(cliSection(m, tools, fixtures, settings)));
-    if (wanted('6')) (step('6', 'podman'), results.push(podmanSection(m, tools, rts, fixtures, settings)));
+    if (fixtures !== undefined) {
+      const rts = runtimes(tools, fixtures);
+      if (wanted('1')) (step('1', 'run /bin/true'), results.push(runSection(m, rts, fixtures, settings)));
+      if (wanted('2') || wanted('5')) (step('2', 'create, start, wait, delete'), results.push(lifecycleSection(m, rts, fixtures, settings)));
+      if (wanted('3')) (step('3', 'run() from a warm Node process'), results.push(await apiSection(rts, fixtures, settings)));
+      if (wanted('4')) (step('4', 'the CLI'), results.push(cliSection(m, tools, fixtures, settings)));
+      if (wanted('6')) (step('6', 'podman'), results.push(podmanSection(m, tools, rts, fixtures, settings)));
+    }
+    if (wanted('7')) (step('7', 'pull from a local registry'), results.push(await pullSection(m, pull)));
   } finally {
-    cleanup(tools, fixtures);
+    if (fixtures !== undefined) cleanup(tools, fixtures);
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(0);
   const lines = [
     `## tscontainer benchmark`,
     '',
     `${new Date().toISOString()}, ${seconds} s; load average ${loadBefore} before, ${loadAverage()} after; ` +
-      `${settings.rounds} rounds after ${settings.warmup} warm-up rounds (podman: ${settings.podmanRounds}), cases interleaved in a random order each round; ` +
+      `${settings.rounds} rounds after ${settings.warmup} warm-up rounds (podman: ${settings.podmanRounds}; pull: ${pull.rounds} after ${pull.warmup}), cases interleaved in a random order each round; ` +
       'every runtime in one private mount namespace without /sys/fs/cgroup/unified (crun 1.8 refuses the hybrid layout).',
     '',
     markdownTable(results.flatMap((r) => r.rows)),

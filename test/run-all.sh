@@ -5,15 +5,18 @@
 #   3. ava                   unit and runtime integration tests, TAP
 #   4. OCI conformance       test/conformance/run.sh: opencontainers/runtime-tools' validation
 #                            suite (built with Go on first use), one test at a time
-#   5. container managers    test/managers/run.sh: podman, containerd and Docker with
+#   5. image fixtures        test/images/check.sh: the test images (built once into
+#                            test/.work/images), local registries (plain, TLS + htpasswd),
+#                            pushes and pulls with skopeo and podman, the faulty proxy
+#   6. container managers    test/managers/run.sh: podman, containerd and Docker with
 #                            tscontainer-runtime as their runtime, private daemons
-#   6. rootless              test/rootless/run.sh: the CLI, the API, the runtime and podman
+#   7. rootless              test/rootless/run.sh: the CLI, the API, the runtime and podman
 #                            as unprivileged users (made by the script), via setpriv
-#   7. cgroup v2 tier        test/cgroup-v2/run.sh, in a VM (root and delegated rootless)
-#   8. fuzz                  fuzz/run.sh: the config fuzz target, for FUZZ_SECONDS (60)
-#   9. packages              test/dist/run.sh: static x64 and arm64 builds, the npm packages
+#   8. cgroup v2 tier        test/cgroup-v2/run.sh, in a VM (root and delegated rootless)
+#   9. fuzz                  fuzz/run.sh: the config fuzz target, for FUZZ_SECONDS (60)
+#  10. packages              test/dist/run.sh: static x64 and arm64 builds, the npm packages
 #                            packed and installed offline, arm64 under qemu, actionlint
-#  10. nothing left behind   no runtime process, /run/tscontainer entry, test cgroup or
+#  11. nothing left behind   no runtime process, /run/tscontainer entry, test cgroup or
 #                            scratch directory appeared during the run (one check)
 # The LAST line is `N passed, N failed`, summed over everything; the exit status is non-zero
 # when anything failed. A tier that cannot run counts as one failure; a skipped tier says why.
@@ -48,11 +51,16 @@ tap_count() {
 footprint() {
   # The runtime, also when the API started it under the name `tscontainer` (a supervisor).
   pgrep -af '^([^ ]*/)?tscontainer-runtime( |$)|^tscontainer( --[a-z-]+ [^ ]+)* (create|run|exec) ' | sed 's/^/process /'
+  # The image tests' registries and faulty proxies (test/images).
+  pgrep -af 'docker-registry serve .*/tsregistry\.|faulty-proxy\.mjs --upstream' | sed 's/^/process /'
   ls -A /run/tscontainer 2>/dev/null | sed 's|^|state /run/tscontainer/|'
   find /sys/fs/cgroup -mindepth 1 -maxdepth 6 -type d -name '*tscontainer*' 2>/dev/null | sed 's/^/cgroup /'
-  # rootfs and runtime-tools are caches (the fixture rootfs, the built conformance suite).
-  find test/.work -mindepth 1 -maxdepth 1 ! -name rootfs ! -name runtime-tools 2>/dev/null | sed 's/^/scratch /'
-  find /tmp -mindepth 1 -maxdepth 1 -name 'tscontainer-conformance.*' 2>/dev/null | sed 's/^/scratch /'
+  # rootfs, runtime-tools and images are caches (the fixture rootfs, the built conformance
+  # suite, the test images).
+  find test/.work -mindepth 1 -maxdepth 1 ! -name rootfs ! -name runtime-tools ! -name images 2>/dev/null | sed 's/^/scratch /'
+  find /tmp -mindepth 1 -maxdepth 1 \( -name 'tscontainer-conformance.*' -o -name 'tsregistry.*' -o -name 'tsimages.*' \
+    -o -name 'tsisolate.*' -o -name 'tspodman.*' -o -name 'tspull.*' -o -name 'tsproxy.*' -o -name 'tspush-*' \
+    -o -name 'tsskopeo.*' \) 2>/dev/null | sed 's/^/scratch /'
 }
 footprint | sort > "$log/before"
 
@@ -117,22 +125,25 @@ tap_tier() {
   tier "$name" "$p" "$f" $((SECONDS - start)) "$note"
 }
 
-# --- 5. container managers: podman, containerd, Docker ---------------------------------------
+# --- 5. image fixtures: test images, registries, skopeo and podman --------------------------
+tap_tier 'image fixtures' images test/images/check.sh
+
+# --- 6. container managers: podman, containerd, Docker ---------------------------------------
 tap_tier 'container managers' managers test/managers/run.sh
 
-# --- 6. rootless: unprivileged users --------------------------------------------------------
+# --- 7. rootless: unprivileged users --------------------------------------------------------
 tap_tier 'rootless' rootless test/rootless/run.sh
 
-# --- 7. cgroup v2, in a VM ------------------------------------------------------------------
+# --- 8. cgroup v2, in a VM ------------------------------------------------------------------
 tap_tier 'cgroup v2 (VM)' v2 test/cgroup-v2/run.sh
 
-# --- 8. fuzz: config parsing and validation -------------------------------------------------
+# --- 9. fuzz: config parsing and validation -------------------------------------------------
 tap_tier 'fuzz' fuzz fuzz/run.sh "${FUZZ_SECONDS:-60}"
 
-# --- 9. packages: build, pack, install, arm64, workflows ------------------------------------
+# --- 10. packages: build, pack, install, arm64, workflows -----------------------------------
 tap_tier 'packages' dist test/dist/run.sh
 
-# --- 10. nothing left behind -----------------------------------------------------------------
+# --- 11. nothing left behind -----------------------------------------------------------------
 banner 'leftovers'
 footprint | sort > "$log/after"
 left=$(comm -13 "$log/before" "$log/after")
