@@ -9,6 +9,7 @@ mod join;
 mod pids;
 mod rdma;
 pub mod stats;
+pub mod systemd;
 pub mod v1;
 pub mod v2;
 
