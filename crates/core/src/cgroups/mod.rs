@@ -214,6 +214,17 @@ pub fn manager(path: &CgroupPath, roots: &Roots) -> Result<AnyManager, CgroupErr
     })
 }
 
+impl AnyManager {
+    /// Puts `pid`, which systemd placed in the container's scope, in the cgroups systemd
+    /// does not manage: the v1 hierarchies besides its own. On v2 the scope is all.
+    pub(crate) fn add_process(&self, pid: i32) -> Result<(), CgroupError> {
+        match self {
+            AnyManager::V1(m) => m.add_process(pid),
+            AnyManager::V2(_) => Ok(()),
+        }
+    }
+}
+
 macro_rules! dispatch {
     ($self:ident, $m:ident => $e:expr) => {
         match $self {
