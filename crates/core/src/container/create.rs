@@ -356,6 +356,10 @@ fn create_in<'a>(
     *undo = Undo::default();
     drop(lock);
     let mut warnings = warnings(spec, namespaces);
+    if opts.systemd_cgroup && spec.annotations().iter().flatten().any(|(k, _)| k.starts_with(SYSTEMD_PROPERTY)) {
+        warnings
+            .push(format!("{SYSTEMD_PROPERTY}* annotations are not applied: the scope gets only the config's limits"));
+    }
     if !in_cgroup {
         warnings.push(
             "this user may not create cgroups here, so the container runs in the runtime's own cgroup, without limits"
@@ -364,6 +368,9 @@ fn create_in<'a>(
     }
     Ok(Created { state, console, channel: ours, warnings })
 }
+
+/// runc sets annotations with this prefix as extra properties of the container's unit.
+const SYSTEMD_PROPERTY: &str = "org.systemd.property.";
 
 /// The cgroup filesystem refused us: not ours to write.
 fn denied(e: &cgroups::CgroupError) -> bool {

@@ -86,6 +86,8 @@ pub struct Call {
 pub enum Arg {
     Str(String),
     Bool(bool),
+    /// `au`
+    Pids(Vec<u32>),
     /// `a(sv)`
     Properties(Vec<Property>),
     /// `a(sa(sv))`: StartTransientUnit's auxiliary units, always none here.
@@ -337,6 +339,7 @@ pub fn encode(call: &Call) -> Result<MarshalledMessage, BusError> {
         let param = match arg {
             Arg::Str(s) => Param::Base(Base::String(s.clone())),
             Arg::Bool(b) => Param::Base(Base::Boolean(*b)),
+            Arg::Pids(pids) => value_param(&Value::U32s(pids.clone()))?,
             Arg::Properties(props) => properties_param(props)?,
             Arg::NoAuxUnits => {
                 Param::Container(Container::Array(Array { element_sig: sig("(sa(sv))")?, values: Vec::new() }))

@@ -141,6 +141,21 @@ impl<B: Bus> Client<B> {
         Ok(())
     }
 
+    /// `AttachProcessesToUnit(unit, "/", [pid])`: systemd moves the process into the
+    /// unit's cgroup. A user's manager asks the system's when the user may not move it
+    /// (the common ancestor of the two cgroups is root's).
+    pub fn attach_process(&mut self, unit: &str, pid: u32) -> Result<(), ClientError> {
+        let call = manager_call(
+            "AttachProcessesToUnit",
+            vec![Arg::Str(unit.into()), Arg::Str("/".into()), Arg::Pids(vec![pid])],
+        );
+        self.bus.call(&call).map(drop).map_err(|source| ClientError::Call {
+            action: "cannot move a process into",
+            unit: unit.into(),
+            source,
+        })
+    }
+
     pub fn reset_failed_unit(&mut self, unit: &str) -> Result<(), ClientError> {
         match self.bus.call(&manager_call("ResetFailedUnit", vec![Arg::Str(unit.into())])) {
             Ok(_) => Ok(()),
@@ -277,6 +292,14 @@ mod tests {
         client.set_unit_properties("u.scope", vec![prop("TasksMax", Value::U64(5))]).unwrap();
         assert_eq!(bus.calls.len(), 1, "nothing to set, nothing sent");
         assert_eq!(bus.calls[0].args[1], Arg::Bool(true));
+    }
+
+    #[test]
+    fn a_process_is_attached_to_the_units_own_cgroup() {
+        let mut bus = FakeBus::default();
+        Client::new(&mut bus).attach_process("u.scope", 42).unwrap();
+        assert_eq!(bus.calls[0].member, "AttachProcessesToUnit");
+        assert_eq!(bus.calls[0].args, [Arg::Str("u.scope".into()), Arg::Str("/".into()), Arg::Pids(vec![42])]);
     }
 
     #[test]

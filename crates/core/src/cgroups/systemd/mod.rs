@@ -56,7 +56,7 @@ pub enum SystemdError {
         source: BusError,
     },
     #[error(
-        "cannot find the session bus of this user's systemd: neither DBUS_SESSION_BUS_ADDRESS nor XDG_RUNTIME_DIR is set to it (a login session, or `systemctl start user@UID`, provides it)"
+        "cannot find the user's systemd: neither DBUS_SESSION_BUS_ADDRESS nor XDG_RUNTIME_DIR is set (a login session sets them; otherwise `systemctl start user@UID` and XDG_RUNTIME_DIR=/run/user/UID)"
     )]
     NoUserBus,
     #[error("expected cgroupsPath to be of format \"slice:prefix:name\" for systemd cgroups, got \"{path}\" instead")]
@@ -186,6 +186,12 @@ impl Systemd {
         let (props, written) = properties::from_resources(resources, target)?;
         self.client.set_unit_properties(&self.unit.name, props)?;
         Ok(written)
+    }
+
+    /// Has systemd move `pid` into the unit's cgroup (an exec'd process of a user's
+    /// container: the user may not move it there, systemd may).
+    pub fn attach(&mut self, pid: i32) -> Result<(), SystemdError> {
+        Ok(self.client.attach_process(&self.unit.name, pid as u32)?)
     }
 
     /// Stops the unit and has systemd forget it; a unit that is gone already is fine.
