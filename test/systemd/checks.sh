@@ -158,13 +158,16 @@ root_checks() {
   creator=$!
   if wait_until 60 test -s "$work/hook.pid"; then
     active=$(systemctl is-active "$unit")
+    # The runtime has talked to systemd (the scope exists) and still has one thread.
+    threads=$(find "/proc/$creator/task" -mindepth 1 -maxdepth 1 | wc -l)
     kill -9 "$creator"
     wait "$creator" 2>/dev/null
     kill "$(cat "$work/hook.pid")" 2>/dev/null
     gone() { ! systemctl is-active -q "$unit" && [ ! -e "/sys/fs/cgroup$cg" ]; }
     wait_until 60 gone
-    expect "root: kill -9 of the runtime in create (the scope $active then): the init ends and systemd removes the scope" \
-      '[ "$active" = active ] && gone && [ -d "$state/$id" ]'
+    evidence="threads: $threads"
+    expect "root: kill -9 of the runtime in create (the scope $active, the runtime single-threaded after its D-Bus calls): the init ends and systemd removes the scope" \
+      '[ "$active" = active ] && [ "$threads" = 1 ] && gone && [ -d "$state/$id" ]'
     capture "$runtime" --root "$state" delete --force "$id"
     expect "root: delete --force after the kill exits 0" '[ $code = 0 ]'
     expect_clean "root: after kill -9 and delete --force, no unit, cgroup, state or process is left" \
