@@ -9,8 +9,9 @@
 # `delete` leaves no unit, cgroup or state, also after kill -9 of the runtime in create;
 # podman (--cgroup-manager=systemd) and containerd (ctr --runc-systemd-cgroup) run through
 # the runtime. As an ordinary user, through the user's own systemd (user@UID.service): the
-# same scope, limits, update and cleanup. Everything is made under one work directory, in
-# state roots of its own, with unit names beginning with `tssd`.
+# same scope, limits, update, exec and cleanup, and rootless podman with the systemd manager.
+# Everything is made under one work directory, in state roots of its own, with unit names
+# beginning with `tssd`.
 set -u
 
 repo=$(pwd)
@@ -329,6 +330,27 @@ user_checks() {
     pgrep -u "$uid" -af 'tscontainer|sleep' | sed 's/^/process /'
   }
   expect_clean "user: after delete, no unit, cgroup, state or process of the user's is left" user_left
+
+  # Rootless podman runs the runtime inside its own user namespace (getuid() is 0 there):
+  # the runtime reaches the user's systemd all the same.
+  if command -v podman >/dev/null; then
+    grep -q "^$user:" /etc/subuid || usermod --add-subuids 300000-365535 --add-subgids 300000-365535 "$user"
+    local home=$work/home
+    mkdir -p "$home" && chown "$user:" "$home"
+    upodman() { as_user env HOME="$home" podman --cgroup-manager=systemd --runtime "$runtime" "$@"; }
+    chmod 644 "$image_tar"
+    capture upodman import "$image_tar" localhost/tssd-busybox
+    capture upodman run --rm --network none --memory 50m --pids-limit 20 localhost/tssd-busybox \
+      sh -c 'cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max'
+    expect "user: rootless podman --cgroup-manager=systemd runs the container with memory.max $fifty and pids.max 20" \
+      '[ $code = 0 ] && [ "$out" = "$(lines "$fifty" 20)" ]'
+    rootless_podman_left() {
+      as_user systemctl --user list-units --all --plain --no-legend 'libpod-*' | grep -v conmon
+      upodman ps -aq
+    }
+    expect_clean "user: rootless podman leaves no libpod scope or container" rootless_podman_left
+    upodman rmi -af >/dev/null 2>&1
+  fi
   systemctl=(systemctl)
 }
 
