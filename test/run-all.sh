@@ -13,10 +13,12 @@
 #   7. rootless              test/rootless/run.sh: the CLI, the API, the runtime and podman
 #                            as unprivileged users (made by the script), via setpriv
 #   8. cgroup v2 tier        test/cgroup-v2/run.sh, in a VM (root and delegated rootless)
-#   9. fuzz                  fuzz/run.sh: the config fuzz target, for FUZZ_SECONDS (60)
-#  10. packages              test/dist/run.sh: static x64 and arm64 builds, the npm packages
+#   9. systemd tier          test/systemd/run.sh: the systemd cgroup driver, in a VM booted
+#                            with systemd (root, a user's systemd, podman and containerd)
+#  10. fuzz                  fuzz/run.sh: the config fuzz target, for FUZZ_SECONDS (60)
+#  11. packages              test/dist/run.sh: static x64 and arm64 builds, the npm packages
 #                            packed and installed offline, arm64 under qemu, actionlint
-#  11. nothing left behind   no runtime process, /run/tscontainer entry, test cgroup or
+#  12. nothing left behind   no runtime process, /run/tscontainer entry, test cgroup or
 #                            scratch directory appeared during the run (one check)
 # The LAST line is `N passed, N failed`, summed over everything; the exit status is non-zero
 # when anything failed. A tier that cannot run counts as one failure; a skipped tier says why.
@@ -137,13 +139,16 @@ tap_tier 'rootless' rootless test/rootless/run.sh
 # --- 8. cgroup v2, in a VM ------------------------------------------------------------------
 tap_tier 'cgroup v2 (VM)' v2 test/cgroup-v2/run.sh
 
-# --- 9. fuzz: config parsing and validation -------------------------------------------------
+# --- 9. the systemd cgroup driver, in a VM booted with systemd ------------------------------
+tap_tier 'systemd (VM)' systemd test/systemd/run.sh
+
+# --- 10. fuzz: config parsing and validation -------------------------------------------------
 tap_tier 'fuzz' fuzz fuzz/run.sh "${FUZZ_SECONDS:-60}"
 
-# --- 10. packages: build, pack, install, arm64, workflows -----------------------------------
+# --- 11. packages: build, pack, install, arm64, workflows -----------------------------------
 tap_tier 'packages' dist test/dist/run.sh
 
-# --- 11. nothing left behind -----------------------------------------------------------------
+# --- 12. nothing left behind -----------------------------------------------------------------
 banner 'leftovers'
 footprint | sort > "$log/after"
 left=$(comm -13 "$log/before" "$log/after")

@@ -11,6 +11,8 @@ pub enum Error {
     #[error(transparent)]
     Cgroup(#[from] crate::cgroups::CgroupError),
     #[error(transparent)]
+    Systemd(#[from] crate::cgroups::systemd::SystemdError),
+    #[error(transparent)]
     Rootfs(#[from] crate::rootfs::RootfsError),
     #[error(transparent)]
     Process(#[from] crate::process::ProcessError),

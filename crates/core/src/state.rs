@@ -145,6 +145,10 @@ pub struct ContainerState {
     /// Parent cgroup directories this container's creation made, removed with it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cgroup_parents: Vec<PathBuf>,
+    /// The systemd unit the container's cgroup belongs to (`--systemd-cgroup`);
+    /// `cgroup_path` is then the unit's cgroup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systemd: Option<crate::cgroups::systemd::Unit>,
     /// The config the container was created from, so later commands need no bundle.
     pub config: Spec,
     /// How the container's process ended, recorded by the runtime that supervised it.
@@ -418,6 +422,7 @@ mod tests {
             annotations: HashMap::new(),
             cgroup_path: CgroupPath("/x".into()),
             cgroup_parents: Vec::new(),
+            systemd: None,
             config: Spec::default(),
             exit: None,
         }

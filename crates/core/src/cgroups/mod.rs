@@ -9,6 +9,7 @@ mod join;
 mod pids;
 mod rdma;
 pub mod stats;
+pub mod systemd;
 pub mod v1;
 pub mod v2;
 
@@ -211,6 +212,17 @@ pub fn manager(path: &CgroupPath, roots: &Roots) -> Result<AnyManager, CgroupErr
         Setup::Unified => AnyManager::V2(v2::Manager::new(path, roots)?),
         setup @ (Setup::Legacy | Setup::Hybrid) => AnyManager::V1(v1::Manager::new(path, roots, setup)?),
     })
+}
+
+impl AnyManager {
+    /// Puts `pid`, which systemd placed in the container's scope, in the cgroups systemd
+    /// does not manage: the v1 hierarchies besides its own. On v2 the scope is all.
+    pub(crate) fn add_process(&self, pid: i32) -> Result<(), CgroupError> {
+        match self {
+            AnyManager::V1(m) => m.add_process(pid),
+            AnyManager::V2(_) => Ok(()),
+        }
+    }
 }
 
 macro_rules! dispatch {

@@ -16,6 +16,7 @@ use nix::unistd::Pid;
 use oci_spec::runtime::LinuxNamespaceType;
 
 use super::{fork, ContainerError};
+use crate::cgroups::systemd::Systemd;
 use crate::cgroups::{self, CgroupJoin, CgroupManager, CgroupPath, Roots};
 use crate::channel::{self, Channel, Message};
 use crate::hooks::{self, HookKind};
@@ -42,6 +43,9 @@ pub struct CreateOptions<'a> {
     /// killed if the caller dies.
     pub foreground: bool,
     pub cgroup_roots: &'a Roots,
+    /// Put the container in a systemd scope (runc's `--systemd-cgroup`); `cgroupsPath` is
+    /// then `slice:prefix:name`.
+    pub systemd_cgroup: bool,
     pub sys: &'a dyn Syscall,
 }
 
@@ -61,6 +65,9 @@ pub struct Created {
 struct Undo<'a> {
     store: Option<(&'a StateStore, &'a str)>,
     cgroup: Option<(CgroupPath, &'a Roots, Vec<std::path::PathBuf>)>,
+    /// The connection to systemd (`--systemd-cgroup`); its unit is stopped on failure
+    /// once systemd took the request to start it.
+    systemd: Option<Systemd>,
     init: Option<Pid>,
 }
 
@@ -76,6 +83,11 @@ impl Undo<'_> {
                 failures.push(e.to_string());
             }
             cgroups::remove_created_parents(&parents);
+        }
+        if let Some(mut systemd) = self.systemd.filter(Systemd::started) {
+            if let Err(e) = systemd.stop() {
+                failures.push(e.to_string());
+            }
         }
         if let Some((store, id)) = self.store {
             // With the init dead, a network helper's watcher stops it and quits.
@@ -110,9 +122,20 @@ pub fn create(opts: &CreateOptions<'_>) -> Result<Created, Error> {
         }
     }
 
+    let spec_path = spec.linux().as_ref().and_then(|l| l.cgroups_path().as_deref());
+    // Before anything is made: a systemd that cannot be reached, or a cgroupsPath it
+    // cannot take, changes nothing.
+    let (systemd, cgroup_path) = if opts.systemd_cgroup {
+        let path = spec_path.map(|p| p.to_string_lossy().into_owned());
+        let (systemd, path) = Systemd::prepare(path.as_deref(), opts.id, &opts.cgroup_roots.cgroup)?;
+        (Some(systemd), path)
+    } else {
+        (None, CgroupPath::from_spec(spec_path, opts.id))
+    };
+
     let dir = opts.store.create_dir(opts.id)?;
-    let mut undo = Undo { store: Some((opts.store, opts.id)), ..Undo::default() };
-    match create_in(opts, &spec, &bundle, &rootfs, &namespaces, network.as_ref(), &dir, &mut undo) {
+    let mut undo = Undo { store: Some((opts.store, opts.id)), systemd, ..Undo::default() };
+    match create_in(opts, &spec, &bundle, &rootfs, &namespaces, network.as_ref(), &dir, cgroup_path, &mut undo) {
         Ok(created) => Ok(created),
         Err(e) => Err(std::mem::take(&mut undo).run(e)),
     }
@@ -127,6 +150,7 @@ fn create_in<'a>(
     namespaces: &Namespaces,
     network: Option<&NetworkRequest>,
     dir: &Path,
+    cgroup_path: CgroupPath,
     undo: &mut Undo<'a>,
 ) -> Result<Created, Error> {
     let lock = opts.store.lock(opts.id)?;
@@ -148,7 +172,6 @@ fn create_in<'a>(
         .map_err(|source| ContainerError::Write { what: "exec fifo", path: fifo.clone(), source })?;
 
     let linux = spec.linux().as_ref();
-    let cgroup_path = CgroupPath::from_spec(linux.and_then(|l| l.cgroups_path().as_deref()), opts.id);
     let mut state = ContainerState {
         oci_version: spec.version().clone(),
         id: opts.id.to_string(),
@@ -161,39 +184,49 @@ fn create_in<'a>(
         annotations: spec.annotations().clone().unwrap_or_default(),
         cgroup_path: cgroup_path.clone(),
         cgroup_parents: Vec::new(),
+        systemd: undo.systemd.as_ref().map(|s| s.unit().clone()),
         config: spec.clone(),
         exit: None,
     };
     opts.store.save(&state)?;
 
     let cgroup = cgroups::manager(&cgroup_path, opts.cgroup_roots)?;
-    // Registered before creating, so a half-made cgroup is removed too.
-    undo.cgroup = Some((cgroup_path.clone(), opts.cgroup_roots, Vec::new()));
-    let resources = linux.and_then(|l| l.resources().as_ref());
-    let in_cgroup = match cgroup.create() {
-        Ok(parents) => {
-            undo.cgroup = Some((cgroup_path.clone(), opts.cgroup_roots, parents.clone()));
-            state.cgroup_parents = parents;
-            true
-        }
-        // A user who may not create cgroups still gets a container, as long as it asks
-        // for no limit; a limit nobody would enforce is an error, never dropped.
-        Err(e) if !crate::userns::privileged() && denied(&e) => match resources.and_then(requested_limit) {
-            None => {
-                undo.cgroup = None;
-                false
-            }
-            Some(what) => return Err(ContainerError::CgroupDenied { what, error: e }.into()),
-        },
-        Err(e) => return Err(e.into()),
-    };
-    if let Some(resources) = resources.filter(|_| in_cgroup) {
+    let resources = linux.and_then(|l| l.resources().as_ref()).map(|resources| {
         let mut resources = resources.clone();
         if let Some(rules) = resources.devices().as_ref().filter(|r| !r.is_empty()) {
             let devices = linux.and_then(|l| l.devices().as_deref()).unwrap_or_default();
             resources.set_devices(Some(cgroups::effective_device_rules(rules, devices)));
         }
-        cgroup.apply(&resources)?;
+        resources
+    });
+    // With systemd, the cgroup is the scope systemd makes once the init exists (below).
+    let systemd = undo.systemd.is_some();
+    if !systemd {
+        // Registered before creating, so a half-made cgroup is removed too.
+        undo.cgroup = Some((cgroup_path.clone(), opts.cgroup_roots, Vec::new()));
+    }
+    let in_cgroup = systemd
+        || match cgroup.create() {
+            Ok(parents) => {
+                undo.cgroup = Some((cgroup_path.clone(), opts.cgroup_roots, parents.clone()));
+                state.cgroup_parents = parents;
+                true
+            }
+            // A user who may not create cgroups still gets a container, as long as it asks
+            // for no limit; a limit nobody would enforce is an error, never dropped.
+            Err(e) if !crate::userns::privileged() && denied(&e) => {
+                match resources.as_ref().and_then(requested_limit) {
+                    None => {
+                        undo.cgroup = None;
+                        false
+                    }
+                    Some(what) => return Err(ContainerError::CgroupDenied { what, error: e }.into()),
+                }
+            }
+            Err(e) => return Err(e.into()),
+        };
+    if let Some(resources) = resources.as_ref().filter(|_| in_cgroup && !systemd) {
+        cgroup.apply(resources)?;
     }
     let view = cgroup.container_view();
 
@@ -205,7 +238,8 @@ fn create_in<'a>(
     let state_dir = open(dir, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
         .map_err(|e| ContainerError::Write { what: "state directory", path: dir.to_path_buf(), source: e.into() })?;
     let (ours, theirs) = channel::pair()?;
-    let join = if in_cgroup { Some(cgroup.joiner()?) } else { None };
+    // The cgroupfs driver has the init born in its cgroup; systemd moves it into the scope.
+    let join = if in_cgroup && !systemd { Some(cgroup.joiner()?) } else { None };
 
     let pid = match fork::clone_init(namespaces.clone_flags(), join.as_ref().and_then(CgroupJoin::clone_target))? {
         fork::Cloned::Parent(pid) => pid,
@@ -214,6 +248,7 @@ fn create_in<'a>(
         fork::Cloned::Child { placed } => {
             drop(ours);
             drop(lock);
+            drop(undo.systemd.take());
             init::run(InitArgs {
                 id: opts.id,
                 spec,
@@ -242,6 +277,24 @@ fn create_in<'a>(
     state.pid = Some(pid.as_raw());
     state.pid_start_time = crate::proc::stat(pid.as_raw()).map(|s| s.start_time);
     opts.store.save(&state)?;
+    if let Some(systemd) = undo.systemd.as_mut() {
+        // The init waits for `Proceed`; systemd moves it into the scope it makes.
+        let started = systemd.start(pid.as_raw(), resources.as_ref());
+        if systemd.started() {
+            undo.cgroup = Some((cgroup_path.clone(), opts.cgroup_roots, Vec::new()));
+        }
+        let written = started?;
+        // What systemd does not do: the cgroup v1 hierarchies it does not manage (cpuset,
+        // freezer, ...), controllers it does not know, and every limit in the files.
+        let parents = cgroup.create()?;
+        undo.cgroup = Some((cgroup_path.clone(), opts.cgroup_roots, parents.clone()));
+        state.cgroup_parents = parents;
+        cgroup.add_process(pid.as_raw())?;
+        if resources.is_some() {
+            cgroup.apply(&written)?;
+        }
+        opts.store.save(&state)?;
+    }
     if namespaces.is_new(LinuxNamespaceType::User) {
         crate::userns::write_id_maps(pid.as_raw(), spec).map_err(crate::namespaces::NamespaceError::from)?;
     }
@@ -303,6 +356,10 @@ fn create_in<'a>(
     *undo = Undo::default();
     drop(lock);
     let mut warnings = warnings(spec, namespaces);
+    if opts.systemd_cgroup && spec.annotations().iter().flatten().any(|(k, _)| k.starts_with(SYSTEMD_PROPERTY)) {
+        warnings
+            .push(format!("{SYSTEMD_PROPERTY}* annotations are not applied: the scope gets only the config's limits"));
+    }
     if !in_cgroup {
         warnings.push(
             "this user may not create cgroups here, so the container runs in the runtime's own cgroup, without limits"
@@ -311,6 +368,9 @@ fn create_in<'a>(
     }
     Ok(Created { state, console, channel: ours, warnings })
 }
+
+/// runc sets annotations with this prefix as extra properties of the container's unit.
+const SYSTEMD_PROPERTY: &str = "org.systemd.property.";
 
 /// The cgroup filesystem refused us: not ours to write.
 fn denied(e: &cgroups::CgroupError) -> bool {

@@ -8,6 +8,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 use super::{live_status, ContainerError};
+use crate::cgroups::systemd::Systemd;
 use crate::cgroups::{self, CgroupManager, FreezerState, Roots};
 use crate::hooks::{self, HookKind};
 use crate::state::{StateError, StateStore, Status};
@@ -64,6 +65,10 @@ pub fn delete(store: &StateStore, id: &str, force: bool, roots: &Roots) -> Resul
     // The init is gone: a network helper's watcher stops the helper and quits.
     crate::network::wait_until_stopped(&store.dir(id));
     cgroup.remove()?;
+    if let Some(unit) = &state.systemd {
+        // Nothing runs in the scope any more: systemd stops it at once and forgets it.
+        Systemd::connect(unit, &roots.cgroup)?.stop()?;
+    }
     cgroups::remove_created_parents(&state.cgroup_parents);
     store.remove(id)?;
     Ok(hooks::run_all(&state.config, HookKind::Poststop, &state.hook_state("stopped")))

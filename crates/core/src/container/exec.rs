@@ -14,6 +14,7 @@ use nix::unistd::Pid;
 use oci_spec::runtime::Process;
 
 use super::{fork, live_status, ContainerError};
+use crate::cgroups::systemd::Systemd;
 use crate::cgroups::{self, CgroupJoin, CgroupManager, PendingJoin, Roots};
 use crate::channel::{self, Channel, ChannelError, Message};
 use crate::namespaces::Namespaces;
@@ -63,7 +64,14 @@ pub fn exec(opts: &ExecOptions<'_>) -> Result<Execed, Error> {
         .map(|profile| crate::seccomp::compile_cached(profile, crate::seccomp::cache_dir().as_deref()))
         .transpose()?;
 
+    // A user's container in a systemd scope: the user may not move a process there (the
+    // common ancestor is root's), so systemd moves it, as runc's exec asks it to.
+    let mut systemd = match &state.systemd {
+        Some(unit) if !crate::userns::privileged() => Some(Systemd::connect(unit, &opts.cgroup_roots.cgroup)?),
+        _ => None,
+    };
     let join = match cgroup.joiner() {
+        Ok(_) if systemd.is_some() => None,
         Ok(join) => Some(join),
         // An unprivileged user's container made where it could not have a cgroup (see
         // create): the exec'd process, like the init, stays in the runtime's.
@@ -82,6 +90,7 @@ pub fn exec(opts: &ExecOptions<'_>) -> Result<Execed, Error> {
         fork::Cloned::Parent(pid) => pid,
         fork::Cloned::Child { placed } => {
             drop(ours);
+            drop(systemd);
             run_child(opts, &namespaces, seccomp.as_ref(), join.map(|j| j.pending(placed)), &theirs)
         }
     };
@@ -92,6 +101,9 @@ pub fn exec(opts: &ExecOptions<'_>) -> Result<Execed, Error> {
         let _ = waitpid(pid, None);
         e
     };
+    if let Some(systemd) = systemd.as_mut() {
+        systemd.attach(pid.as_raw()).map_err(|e| kill_child(e.into()))?;
+    }
     // A child that has ended already (killed in its cgroup) is read by the loop below.
     ours.send_unless_ended(&Message::Proceed { pid: pid.as_raw() }).map_err(|e| kill_child(e.into()))?;
     let mut console = None;

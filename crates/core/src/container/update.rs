@@ -4,6 +4,7 @@
 use oci_spec::runtime::{LinuxCpu, LinuxMemory, LinuxResources};
 
 use super::{live_status, ContainerError};
+use crate::cgroups::systemd::Systemd;
 use crate::cgroups::{self, CgroupManager, Roots};
 use crate::state::{StateStore, Status};
 use crate::Error;
@@ -104,7 +105,13 @@ pub fn update(store: &StateStore, id: &str, resources: &LinuxResources, roots: &
         delta.set_block_io(resources.block_io().clone());
         delta.set_hugepage_limits(resources.hugepage_limits().clone());
         delta.set_unified(resources.unified().clone());
-        cgroups::manager(&state.cgroup_path, roots)?.apply(&delta)?;
+        let cgroup = cgroups::manager(&state.cgroup_path, roots)?;
+        // systemd first, as runc does: it rounds the CPU quota, which the files then say too.
+        let delta = match &state.systemd {
+            Some(unit) => Systemd::connect(unit, &roots.cgroup)?.update(&delta)?,
+            None => delta,
+        };
+        cgroup.apply(&delta)?;
         linux.set_resources(Some(merged));
         state.config.set_linux(Some(linux));
         Ok(())

@@ -57,7 +57,8 @@ pub struct GlobalOpts {
     /// Log debug entries too
     #[arg(long, global = true)]
     pub debug: bool,
-    /// Use systemd to manage cgroups (no systemd driver yet: it is an error)
+    /// Put containers in systemd scopes (the systemd cgroup driver); cgroupsPath is then
+    /// "slice:prefix:name", e.g. "system.slice:runc:434234"
     #[arg(long, global = true)]
     pub systemd_cgroup: bool,
     /// Accepted for runc compatibility: checkpointing is not supported

@@ -16,7 +16,6 @@ mod state;
 mod supervise;
 mod update;
 
-use anyhow::bail;
 use tscontainer_core::cgroups::Roots;
 use tscontainer_core::state::StateStore;
 
@@ -29,6 +28,9 @@ use crate::cli::{Cli, Command, ContainerArgs};
 pub struct Context {
     pub store: StateStore,
     pub roots: Roots,
+    /// `--systemd-cgroup`: new containers get a systemd scope (later commands read from
+    /// a container's state whether it has one).
+    pub systemd_cgroup: bool,
 }
 
 impl Context {
@@ -45,18 +47,17 @@ impl Context {
             preserve_fds: args.preserve_fds,
             foreground,
             cgroup_roots: &self.roots,
+            systemd_cgroup: self.systemd_cgroup,
             sys: &LinuxSyscall,
         }
     }
 }
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
-    if cli.global.systemd_cgroup {
-        bail!("--systemd-cgroup is not supported: tscontainer-runtime has no systemd cgroup driver yet; use the cgroupfs driver (omit the flag)");
-    }
     let ctx = Context {
         store: StateStore::new(cli.global.root.clone().unwrap_or_else(tscontainer_core::state::default_root)),
         roots: Roots::default(),
+        systemd_cgroup: cli.global.systemd_cgroup,
     };
     match cli.command {
         Command::Create(args) => create::run(&ctx, args),

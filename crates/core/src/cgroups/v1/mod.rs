@@ -160,6 +160,17 @@ impl Manager {
         Ok(())
     }
 
+    /// Moves `pid` into the container's cgroup of every controller hierarchy: what the
+    /// systemd driver does for the hierarchies systemd does not manage (cpuset, freezer,
+    /// ...). Moving another process takes the kernel's migration lock, which the
+    /// cgroupfs driver avoids (see join.rs); systemd's hierarchy is left to systemd.
+    pub(crate) fn add_process(&self, pid: i32) -> Result<(), CgroupError> {
+        for h in self.hierarchies.iter().filter(|h| !h.controllers.iter().any(|c| c.starts_with("name="))) {
+            write_value(&h.dir, "cgroup.procs", pid)?;
+        }
+        Ok(())
+    }
+
     fn dirs(&self) -> impl Iterator<Item = &Path> {
         self.hierarchies.iter().map(|h| h.dir.as_path()).chain(self.unified.as_deref())
     }

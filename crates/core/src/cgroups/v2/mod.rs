@@ -6,6 +6,7 @@ mod io;
 mod memory;
 
 pub use devices::program as device_program;
+pub(crate) use io::convert_blkio_weight;
 
 use std::path::{Path, PathBuf};
 
