@@ -61,7 +61,6 @@ interface TierRun {
   leg: Leg;
   step: Step;
   id: string;
-  suite: boolean;
   switchedOff?: string;
   missing: { need: Need; why: string }[];
   root: boolean;
@@ -115,7 +114,7 @@ function scanLeg(job: Job, leg: Leg): LegScan {
             need,
             why: need.cap === 'root' ? 'the command does not run through sudo' : (lacks[need.cap] ?? 'neither the runner nor an earlier step provides it'),
           }));
-        scan.tierRuns.push({ job, leg, step, id, suite: run?.suite ?? false, missing, root, ...(switchedOff ? { switchedOff } : {}) });
+        scan.tierRuns.push({ job, leg, step, id, missing, root, ...(switchedOff ? { switchedOff } : {}) });
       }
       provide(cmd, caps, scan, step);
     }
@@ -135,7 +134,8 @@ function provide(cmd: Command, caps: Set<string>, scan: LegScan, step: Step) {
   } else if (relaxes(cmd.argv)) {
     caps.add('userns');
     scan.relaxedAt ??= step.index;
-  } else if (a0 === 'chmod' && rest.some((w) => /(^|,)[ao]*o[ao]*\+[rw]*x/.test(w) || /^a\+[rw]*x/.test(w))) {
+  } else if (a0 === 'chmod' && rest.some((w) => /(^|,)[ugo]*[oa][ugoa]*\+[rwX]*x/.test(w))) {
+    // Others may now search the directories: the tier's users reach the checkout.
     caps.add('checkout-reachable');
   } else if (a0 === 'tar' && rest.some((w, i) => (w === '-C' && normalizePath(rest[i + 1] ?? '') === 'npm') || w === '-Cnpm')) {
     if (scan.downloads.some((d) => /linux-.*-gnu/.test(d.pattern ?? d.name ?? ''))) caps.add('artifacts:binaries');
