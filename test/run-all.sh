@@ -1,28 +1,58 @@
 #!/usr/bin/env bash
 # run-all.sh — every test tier, in order, with one summary:
-#   1. Rust unit tests       cargo test --workspace
-#   2. test sources          tsc -p test/tsconfig.json (one check)
-#   3. ava                   unit and runtime integration tests, TAP
-#   4. OCI conformance       test/conformance/run.sh: opencontainers/runtime-tools' validation
-#                            suite (built with Go on first use), one test at a time
-#   5. image fixtures        test/images/check.sh: the test images (built once into
+#   1. Rust unit tests       cargo test --workspace                                   CARGO
+#   2. test sources          tsc -p test/tsconfig.json (one check)                    TYPECHECK
+#   3. ava                   unit and runtime integration tests, TAP                  AVA
+#   4. OCI conformance       test/conformance/run.sh: opencontainers/runtime-tools'   CONFORMANCE
+#                            validation suite (built with Go on first use), one test at a time
+#   5. image fixtures        test/images/check.sh: the test images (built once into   IMAGES
 #                            test/.work/images), local registries (plain, TLS + htpasswd),
 #                            pushes and pulls with skopeo and podman, the faulty proxy
-#   6. container managers    test/managers/run.sh: podman, containerd and Docker with
+#   6. container managers    test/managers/run.sh: podman, containerd and Docker with MANAGERS
 #                            tscontainer-runtime as their runtime, private daemons
-#   7. rootless              test/rootless/run.sh: the CLI, the API, the runtime and podman
-#                            as unprivileged users (made by the script), via setpriv
-#   8. cgroup v2 tier        test/cgroup-v2/run.sh, in a VM (root and delegated rootless)
-#   9. systemd tier          test/systemd/run.sh: the systemd cgroup driver, in a VM booted
-#                            with systemd (root, a user's systemd, podman and containerd)
-#  10. fuzz                  fuzz/run.sh: the config fuzz target, for FUZZ_SECONDS (60)
-#  11. packages              test/dist/run.sh: static x64 and arm64 builds, the npm packages
-#                            packed and installed offline, arm64 under qemu, actionlint
-#  12. nothing left behind   no runtime process, /run/tscontainer entry, test cgroup or
+#   7. rootless              test/rootless/run.sh: the CLI, the API, the runtime and  ROOTLESS
+#                            podman as unprivileged users (made by the script), via setpriv
+#   8. cgroup v2 tier        test/cgroup-v2/run.sh, in a VM (root and delegated       CGROUP_V2
+#                            rootless)
+#   9. systemd tier          test/systemd/run.sh: the systemd cgroup driver, in a VM  SYSTEMD
+#                            booted with systemd (root, a user's systemd, podman, containerd)
+#  10. fuzz                  fuzz/run.sh: the config fuzz target, for FUZZ_SECONDS    FUZZ
+#                            (60)
+#  11. packages              test/dist/run.sh: static x64 and arm64 builds, the npm   PACKAGES
+#                            packages packed and installed offline, arm64 under qemu, actionlint
+#  12. workflows             test/workflows/run.sh: the GitHub workflows, parsed,     WORKFLOWS
+#                            against what their runners provide
+#  13. nothing left behind   no runtime process, /run/tscontainer entry, test cgroup or
 #                            scratch directory appeared during the run (one check)
 # The LAST line is `N passed, N failed`, summed over everything; the exit status is non-zero
 # when anything failed. A tier that cannot run counts as one failure; a skipped tier says why.
+#
+# Switches: a CI workflow whose runner cannot run a tier turns it off with
+# TSCONTAINER_SKIP_<ID>=<reason> (the IDs above). That tier then prints
+# `# SKIPPED: TSCONTAINER_SKIP_<ID> set by the workflow: <reason>` and counts as neither passed
+# nor failed. .ci/run clears every switch: there, everything runs. `run-all.sh --tiers` prints
+# each tier's ID, name and command, tab-separated (test/workflows reads it).
 set -u
+
+# ID|name|function [ARG...] of every tier, in the order they run.
+tiers=(
+  'CARGO|cargo test|cargo_tier'
+  'TYPECHECK|test typecheck|typecheck_tier'
+  'AVA|ava|ava_tier'
+  'CONFORMANCE|OCI conformance|conformance_tier'
+  'IMAGES|image fixtures|tap_tier images test/images/check.sh'
+  'MANAGERS|container managers|tap_tier managers test/managers/run.sh'
+  'ROOTLESS|rootless|tap_tier rootless test/rootless/run.sh'
+  'CGROUP_V2|cgroup v2 (VM)|tap_tier v2 test/cgroup-v2/run.sh'
+  'SYSTEMD|systemd (VM)|tap_tier systemd test/systemd/run.sh'
+  "FUZZ|fuzz|tap_tier fuzz fuzz/run.sh ${FUZZ_SECONDS:-60}"
+  'PACKAGES|packages|tap_tier dist test/dist/run.sh'
+  'WORKFLOWS|workflows|tap_tier workflows test/workflows/run.sh'
+)
+if [ "${1:-}" = --tiers ]; then
+  for t in "${tiers[@]}"; do IFS='|' read -r id name run <<<"$t"; printf '%s\t%s\t%s\n' "$id" "$name" "$run"; done
+  exit 0
+fi
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
@@ -66,52 +96,61 @@ footprint() {
 }
 footprint | sort > "$log/before"
 
-# --- 1. Rust unit tests ---------------------------------------------------------------------
-banner 'cargo test --workspace'
-start=$SECONDS
-cargo test --workspace 2>&1 | tee "$log/cargo"
-status=${PIPESTATUS[0]}
-read -r p f < <(sed -n 's/^test result: [A-Za-z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$log/cargo" |
-  awk '{p += $1; f += $2} END {print p + 0, f + 0}')
-if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; note="cargo exited $status"; else note=""; fi
-tier 'cargo test' "$p" "$f" $((SECONDS - start)) "$note"
+# Each *_tier function runs under the tier's NAME (in $name) and records it with `tier`.
 
-# --- 2. the test sources typecheck ----------------------------------------------------------
-banner 'tsc -p test/tsconfig.json'
-start=$SECONDS
-if node_modules/.bin/tsc -p test/tsconfig.json; then tier 'test typecheck' 1 0 $((SECONDS - start))
-else tier 'test typecheck' 0 1 $((SECONDS - start)); fi
+# --- Rust unit tests ------------------------------------------------------------------------
+cargo_tier() {
+  local start=$SECONDS status p f note=""
+  banner 'cargo test --workspace'
+  cargo test --workspace 2>&1 | tee "$log/cargo"
+  status=${PIPESTATUS[0]}
+  read -r p f < <(sed -n 's/^test result: [A-Za-z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$log/cargo" |
+    awk '{p += $1; f += $2} END {print p + 0, f + 0}')
+  if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; note="cargo exited $status"; fi
+  tier "$name" "$p" "$f" $((SECONDS - start)) "$note"
+}
 
-# --- 3. ava ---------------------------------------------------------------------------------
-banner 'ava --tap'
-start=$SECONDS
-node_modules/.bin/ava --tap 2>&1 | tee "$log/ava"
-status=${PIPESTATUS[0]}
-p=$(tap_count "$log/ava" pass) f=$(tap_count "$log/ava" fail) s=$(tap_count "$log/ava" skip)
-note=""
-[ "$s" -gt 0 ] && note="$s skipped"
-if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; note="ava exited $status"; fi
-tier 'ava' "$p" "$f" $((SECONDS - start)) "$note"
+# --- the test sources typecheck -------------------------------------------------------------
+typecheck_tier() {
+  local start=$SECONDS
+  banner 'tsc -p test/tsconfig.json'
+  if node_modules/.bin/tsc -p test/tsconfig.json; then tier "$name" 1 0 $((SECONDS - start))
+  else tier "$name" 0 1 $((SECONDS - start)); fi
+}
 
-# --- 4. OCI conformance (runtime-tools) -----------------------------------------------------
-banner 'OCI conformance (runtime-tools)'
-start=$SECONDS
-bash test/conformance/run.sh 2>&1 | tee "$log/conformance"
-status=${PIPESTATUS[0]}
-read -r p f < <(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$log/conformance" | tail -n 1)
-p=${p:-0} f=${f:-0}
-skipped=$(sed -n 's/^# SKIPPED: //p' "$log/conformance" | tail -n 1)
-note=$(sed -n 's/^# [0-9]* tests in [0-9]*s: .* \([0-9]*\) expected-fail .* \([0-9]*\) unexpected-pass.*/\1 expected failures, \2 unexpected passes/p' "$log/conformance" | tail -n 1)
-[ -n "$skipped" ] && note="SKIPPED: $skipped"
-if [ -z "$skipped" ] && [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; note="run.sh exited $status"; fi
-tier 'OCI conformance' "$p" "$f" $((SECONDS - start)) "$note"
+# --- ava ------------------------------------------------------------------------------------
+ava_tier() {
+  local start=$SECONDS status p f s note=""
+  banner 'ava --tap'
+  node_modules/.bin/ava --tap 2>&1 | tee "$log/ava"
+  status=${PIPESTATUS[0]}
+  p=$(tap_count "$log/ava" pass) f=$(tap_count "$log/ava" fail) s=$(tap_count "$log/ava" skip)
+  [ "$s" -gt 0 ] && note="$s skipped"
+  if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; note="ava exited $status"; fi
+  tier "$name" "$p" "$f" $((SECONDS - start)) "$note"
+}
 
-# tap_tier NAME LOG SCRIPT [ARG...]: a tier whose script prints TAP ending in `# pass N`,
+# --- OCI conformance (runtime-tools) --------------------------------------------------------
+conformance_tier() {
+  local start=$SECONDS status p f skipped note
+  banner 'OCI conformance (runtime-tools)'
+  bash test/conformance/run.sh 2>&1 | tee "$log/conformance"
+  status=${PIPESTATUS[0]}
+  read -r p f < <(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$log/conformance" | tail -n 1)
+  p=${p:-0} f=${f:-0}
+  skipped=$(sed -n 's/^# SKIPPED: //p' "$log/conformance" | tail -n 1)
+  note=$(sed -n 's/^# [0-9]* tests in [0-9]*s: .* \([0-9]*\) expected-fail .* \([0-9]*\) unexpected-pass.*/\1 expected failures, \2 unexpected passes/p' "$log/conformance" | tail -n 1)
+  [ -n "$skipped" ] && note="SKIPPED: $skipped"
+  if [ -z "$skipped" ] && [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; note="run.sh exited $status"; fi
+  tier "$name" "$p" "$f" $((SECONDS - start)) "$note"
+}
+
+# tap_tier LOG SCRIPT [ARG...]: a tier whose script prints TAP ending in `# pass N`,
 # `# fail N`, `# skip N` (or in the plain `N passed, N failed`), or `# SKIPPED: why` when it
 # cannot run here.
 tap_tier() {
-  local name=$1 out=$log/$2 script=$3 start=$SECONDS status p f s skipped note=""
-  shift 3
+  local out=$log/$1 script=$2 start=$SECONDS status p f s skipped note=""
+  shift 2
   banner "$name"
   bash "$script" "$@" 2>&1 | tee "$out"
   status=${PIPESTATUS[0]}
@@ -127,28 +166,21 @@ tap_tier() {
   tier "$name" "$p" "$f" $((SECONDS - start)) "$note"
 }
 
-# --- 5. image fixtures: test images, registries, skopeo and podman --------------------------
-tap_tier 'image fixtures' images test/images/check.sh
+# --- every tier, unless a workflow switched it off --------------------------------------------
+for t in "${tiers[@]}"; do
+  IFS='|' read -r id name run <<<"$t"
+  switch=TSCONTAINER_SKIP_$id
+  if [ -n "${!switch:-}" ]; then
+    banner "$name"
+    echo "# SKIPPED: $switch set by the workflow: ${!switch}"
+    tier "$name" 0 0 0 "SKIPPED: $switch: ${!switch}"
+    continue
+  fi
+  # shellcheck disable=SC2086 # the function and its arguments, as listed in tiers
+  $run
+done
 
-# --- 6. container managers: podman, containerd, Docker ---------------------------------------
-tap_tier 'container managers' managers test/managers/run.sh
-
-# --- 7. rootless: unprivileged users --------------------------------------------------------
-tap_tier 'rootless' rootless test/rootless/run.sh
-
-# --- 8. cgroup v2, in a VM ------------------------------------------------------------------
-tap_tier 'cgroup v2 (VM)' v2 test/cgroup-v2/run.sh
-
-# --- 9. the systemd cgroup driver, in a VM booted with systemd ------------------------------
-tap_tier 'systemd (VM)' systemd test/systemd/run.sh
-
-# --- 10. fuzz: config parsing and validation -------------------------------------------------
-tap_tier 'fuzz' fuzz fuzz/run.sh "${FUZZ_SECONDS:-60}"
-
-# --- 11. packages: build, pack, install, arm64, workflows -----------------------------------
-tap_tier 'packages' dist test/dist/run.sh
-
-# --- 12. nothing left behind -----------------------------------------------------------------
+# --- nothing left behind ---------------------------------------------------------------------
 banner 'leftovers'
 footprint | sort > "$log/after"
 left=$(comm -13 "$log/before" "$log/after")

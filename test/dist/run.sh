@@ -13,8 +13,11 @@
 #   5. actionlint every workflow, with shellcheck on their run: blocks
 #   6. sizes     each platform package as installed
 #
-# DIST_PREBUILT=1 skips the builds and checks the artifacts already in npm/*/ (the GitHub
-# workflow, which builds them in another job). Prints TAP; the LAST line is
+# DIST_PREBUILT=1 skips the builds and checks the artifacts already in npm/*/. DIST_TARBALLS=DIR
+# skips the builds and the packing too: it checks, installs and uses the tarballs in DIR (the
+# root package and both platform packages, as `node npm/pack-root.mjs --with-platforms DIR`
+# packs them: the GitHub packages workflow packs once, tests those tarballs on every runner,
+# and the release publishes the same files). Prints TAP; the LAST line is
 # `N passed, N failed`. Needs (Debian 12): file binutils qemu-user shellcheck
 # gcc-aarch64-linux-gnu libc6-dev-arm64-cross libseccomp-dev:arm64 rustc-web cargo-web
 # libstd-rust-web-dev:arm64 (with `dpkg --add-architecture arm64`), Go for actionlint, and the
@@ -70,8 +73,21 @@ toolchain_for() {
 }
 
 # --- 1. builds ------------------------------------------------------------------------------
+version=$(node -p 'require("./package.json").version')
+# The directory each platform package's files are checked in: npm/linux-ARCH-gnu, or the
+# package as its given tarball holds it.
+declare -A pkgdir=([x64]=npm/linux-x64-gnu [arm64]=npm/linux-arm64-gnu)
+given=${DIST_TARBALLS:+$(cd "$DIST_TARBALLS" && pwd)}
 for arch in x64 arm64; do
   t=${triple[$arch]}
+  if [ -n "$given" ]; then
+    note "DIST_TARBALLS: checking $given/tscontainer-linux-$arch-gnu-$version.tgz, not npm/linux-$arch-gnu"
+    # (A tarball that is not there leaves the directory empty: the next checks fail.)
+    mkdir -p "$work/given-$arch"
+    tar -xzf "$given/tscontainer-linux-$arch-gnu-$version.tgz" -C "$work/given-$arch"
+    pkgdir[$arch]=$work/given-$arch/package
+    continue
+  fi
   if [ "${DIST_PREBUILT:-}" = 1 ]; then
     note "DIST_PREBUILT=1: checking npm/linux-$arch-gnu as it is"
     continue
@@ -96,7 +112,7 @@ at_most() { [ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n 1)" = "$1" ]; }
 
 declare -A floor
 for arch in x64 arm64; do
-  dir=npm/linux-$arch-gnu runtime=npm/linux-$arch-gnu/tscontainer-runtime addon=npm/linux-$arch-gnu/tscontainer.linux-$arch-gnu.node
+  dir=${pkgdir[$arch]} runtime=${pkgdir[$arch]}/tscontainer-runtime addon=${pkgdir[$arch]}/tscontainer.linux-$arch-gnu.node
   if ! [ -f "$runtime" ] || ! [ -f "$addon" ]; then
     not_ok "$dir holds tscontainer-runtime and the addon"
     continue
@@ -127,16 +143,20 @@ done
 # --- 3. pack, install with no registry, use ---------------------------------------------------
 packs=$work/packs
 mkdir -p "$packs"
-root_tgz=$(node npm/pack-root.mjs "$packs" 2>"$work/pack.log") || { root_tgz=""; cat "$work/pack.log"; }
-for arch in x64 arm64; do
-  (cd "$packs" && npm pack "$repo/npm/linux-$arch-gnu" --json --ignore-scripts >"$work/pack-$arch.json" 2>>"$work/pack.log")
-done
-host_tgz=$packs/tscontainer-linux-$host-gnu-$(node -p 'require("./package.json").version').tgz
-other_tgz=${host_tgz/linux-$host-gnu/linux-$other-gnu}
-if [ -n "$root_tgz" ] && [ -f "$host_tgz" ] && [ -f "$other_tgz" ]; then
-  ok "npm pack: $(basename "$root_tgz"), $(basename "$host_tgz"), $(basename "$other_tgz")"
+if [ -n "$given" ]; then
+  cp "$given"/*.tgz "$packs/" 2>"$work/pack.log"
+  what="the given tarballs"
 else
-  not_ok "npm pack of the root and both platform packages" "$(cat "$work/pack.log")"
+  node npm/pack-root.mjs --with-platforms "$packs" >"$work/pack.log" 2>&1 || cat "$work/pack.log"
+  what="npm pack"
+fi
+root_tgz=$packs/tscontainer-$version.tgz
+host_tgz=$packs/tscontainer-linux-$host-gnu-$version.tgz
+other_tgz=$packs/tscontainer-linux-$other-gnu-$version.tgz
+if [ -f "$root_tgz" ] && [ -f "$host_tgz" ] && [ -f "$other_tgz" ]; then
+  ok "$what: $(basename "$root_tgz"), $(basename "$host_tgz"), $(basename "$other_tgz")"
+else
+  not_ok "$what: the root and both platform packages" "$(ls "$packs"; cat "$work/pack.log")"
 fi
 
 listing=$(tar -tvzf "$host_tgz" 2>&1)
@@ -150,7 +170,6 @@ fi
 optional=$(tar -xOzf "$root_tgz" package/package.json 2>&1 | node -e '
   const m = JSON.parse(require("fs").readFileSync(0, "utf8"));
   console.log(Object.entries(m.optionalDependencies ?? {}).map(([k, v]) => `${k}@${v}`).sort().join(" "), m.scripts ? "(has scripts)" : "");')
-version=$(node -p 'require("./package.json").version')
 if [ "$optional" = "tscontainer-linux-arm64-gnu@$version tscontainer-linux-x64-gnu@$version " ]; then
   ok "the root package lists both platform packages as optionalDependencies, and no scripts"
 else
@@ -236,7 +255,7 @@ fi
 
 # --- 4. the other architecture's artifacts --------------------------------------------------
 if [ "$other" = arm64 ]; then
-  runtime=npm/linux-arm64-gnu/tscontainer-runtime addon=npm/linux-arm64-gnu/tscontainer.linux-arm64-gnu.node
+  runtime=${pkgdir[arm64]}/tscontainer-runtime addon=${pkgdir[arm64]}/tscontainer.linux-arm64-gnu.node
   if ! command -v qemu-aarch64 >/dev/null; then
     not_ok "qemu-aarch64 is installed (apt-get install qemu-user)"
   else

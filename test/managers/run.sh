@@ -109,7 +109,7 @@ for tool in timeout script tar ip iptables perl; do
   command -v "$tool" >/dev/null || cannot_run "$tool is not installed (apt-get install util-linux tar iproute2 iptables perl coreutils)"
 done
 declare -A need=(
-  [podman]="podman conmon netavark"
+  [podman]="podman netavark"
   [containerd]="containerd ctr containerd-shim-runc-v2"
   [docker]="dockerd docker containerd containerd-shim-runc-v2"
 )
@@ -576,6 +576,14 @@ cli_scenarios() {
 
 # --- podman ---------------------------------------------------------------------------------
 podman_scenarios() {
+  # conmon as podman itself finds it (its helper_binaries_dir, then PATH), not `command -v`: the
+  # podman-static bundle on GitHub's Ubuntu 24.04 runners keeps it in /usr/local/lib/podman.
+  local conmon
+  if ! conmon=$(podman info --format '{{.Host.Conmon.Path}}' 2>"$err") || ! [ -x "$conmon" ]; then
+    not_ok "podman: finds conmon (podman info)" "$(cat "$err")"
+    return
+  fi
+  ok "podman: finds conmon at $conmon"
   # podman import writes c/image's blob-info cache to /var/lib/containers/cache whatever its
   # storage root; a private mount namespace with a tmpfs on /var/lib keeps that to itself.
   if ! run unshare --mount --propagation private sh -c \
