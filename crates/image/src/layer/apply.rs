@@ -149,6 +149,7 @@ impl Applier {
             Ok(fd) => Rc::new(fd),
             Err(Errno::ENOENT) if create => self.make_parents(path, entry)?,
             Err(Errno::ENOENT) => return Err(hostile(entry, "a directory on its path does not exist in this layer")),
+            Err(Errno::ELOOP) => return Err(hostile(entry, "its path loops through symlinks")),
             Err(e) => return Err(failed("resolve the directory of", entry)(e)),
         };
         self.cache = Some((path.to_vec(), fd.clone()));
@@ -191,6 +192,7 @@ impl Applier {
                     .map_err(failed("create the directory of", entry))?;
                     dir = Rc::new(opened);
                 }
+                Err(Errno::ELOOP) => return Err(hostile(entry, "its path loops through symlinks")),
                 Err(e) => return Err(failed("resolve the directory of", entry)(e)),
             }
         }

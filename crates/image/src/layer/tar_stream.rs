@@ -183,7 +183,7 @@ impl<R: BufRead> TarStream<R> {
             }
             let header = Header::from_byte_slice(&block);
             check_sum(header)?;
-            let size = header.entry_size().map_err(|_| LayerError::Corrupt { reason: "a bad size field" })?;
+            let size = numeric(&header.as_old().size).ok_or(LayerError::Corrupt { reason: "a bad size field" })?;
             match header.entry_type().as_byte() {
                 b'x' => {
                     if size > self.limits.max_header_bytes {
@@ -237,15 +237,19 @@ impl<R: BufRead> TarStream<R> {
     }
 
     fn member(&mut self, header: &Header, header_size: u64, pending: Pending) -> Result<Member, LayerError> {
-        let bad = |reason| move |_| LayerError::Corrupt { reason };
+        let old = header.as_old();
+        let field = |bytes: &[u8], reason| numeric(bytes).ok_or(LayerError::Corrupt { reason });
         let mut name = pending.long_name.unwrap_or_else(|| header.path_bytes().into_owned());
         let mut link =
             pending.long_link.unwrap_or_else(|| header.link_name_bytes().map(|l| l.into_owned()).unwrap_or_default());
-        let mut uid = header.uid().map_err(bad("a bad uid field"))?;
-        let mut gid = header.gid().map_err(bad("a bad gid field"))?;
-        let mut mtime = Time { secs: header.mtime().map_err(bad("a bad mtime field"))? as i64, nanos: 0 };
-        let mut atime =
-            header.as_gnu().and_then(|g| g.atime().ok()).filter(|t| *t != 0).map(|t| Time { secs: t as i64, nanos: 0 });
+        let mut uid = field(&old.uid, "a bad uid field")?;
+        let mut gid = field(&old.gid, "a bad gid field")?;
+        let mut mtime = Time { secs: field(&old.mtime, "a bad mtime field")? as i64, nanos: 0 };
+        let mut atime = header
+            .as_gnu()
+            .and_then(|g| numeric(&g.atime))
+            .filter(|t| *t != 0)
+            .map(|t| Time { secs: t as i64, nanos: 0 });
         let mut size = header_size;
         let mut xattrs = Vec::new();
         let mut sparse_pax = SparsePax::default();
@@ -300,12 +304,17 @@ impl<R: BufRead> TarStream<R> {
         if !matches!(kind, Kind::Regular) {
             size = 0;
         }
-        let (dev_major, dev_minor) = match kind {
-            Kind::Char | Kind::Block => (
-                header.device_major().map_err(bad("a bad device number"))?.unwrap_or(0),
-                header.device_minor().map_err(bad("a bad device number"))?.unwrap_or(0),
-            ),
+        let (dev_major, dev_minor) = match (kind, header.as_ustar(), header.as_gnu()) {
+            (Kind::Char | Kind::Block, Some(ustar), _) => {
+                (field(&ustar.dev_major, "a bad device number")?, field(&ustar.dev_minor, "a bad device number")?)
+            }
+            (Kind::Char | Kind::Block, None, Some(gnu)) => {
+                (field(&gnu.dev_major, "a bad device number")?, field(&gnu.dev_minor, "a bad device number")?)
+            }
             _ => (0, 0),
+        };
+        let (Ok(dev_major), Ok(dev_minor)) = (u32::try_from(dev_major), u32::try_from(dev_minor)) else {
+            return Err(LayerError::Corrupt { reason: "a bad device number" });
         };
         self.remaining = size;
         self.padding = pad(size);
@@ -316,7 +325,7 @@ impl<R: BufRead> TarStream<R> {
         } else {
             None
         };
-        let mode = header.mode().map_err(bad("a bad mode field"))? & 0o7777;
+        let mode = field(&old.mode, "a bad mode field")? as u32 & 0o7777;
         Ok(Member {
             kind,
             name,
@@ -504,13 +513,14 @@ fn pad(size: u64) -> u64 {
 /// checksum field taken as spaces (writers have used both; Go accepts both).
 fn check_sum(header: &Header) -> Result<(), LayerError> {
     let bytes = header.as_bytes();
-    let recorded = header.cksum().map_err(|_| LayerError::Corrupt { reason: "a bad header checksum field" })?;
+    let recorded =
+        numeric(&header.as_old().cksum).ok_or(LayerError::Corrupt { reason: "a bad header checksum field" })?;
     let field = 148..156;
     let unsigned: u32 =
         bytes.iter().enumerate().map(|(i, b)| if field.contains(&i) { 32 } else { u32::from(*b) }).sum();
     let signed: i32 =
         bytes.iter().enumerate().map(|(i, b)| if field.contains(&i) { 32 } else { i32::from(*b as i8) }).sum();
-    if recorded == unsigned || i64::from(recorded) == i64::from(signed) {
+    if recorded == u64::from(unsigned) || i64::try_from(recorded).ok() == Some(i64::from(signed)) {
         Ok(())
     } else {
         Err(LayerError::Corrupt { reason: "a header checksum mismatch" })
@@ -537,6 +547,32 @@ fn parse_pax(data: &[u8]) -> Result<PaxRecords, LayerError> {
         rest = &rest[len..];
     }
     Ok(records)
+}
+
+/// A numeric header field as Go's archive/tar reads it: base-256 when the high bit of the
+/// first byte is set (negative values refused), else octal text with NULs and spaces around
+/// it, an empty field being 0.
+fn numeric(field: &[u8]) -> Option<u64> {
+    if field.first().is_some_and(|b| b & 0x80 != 0) {
+        if field[0] == 0xff {
+            return None; // negative
+        }
+        let mut value: u64 = u64::from(field[0] & 0x7f);
+        for b in &field[1..] {
+            value = value.checked_mul(256)?.checked_add(u64::from(*b))?;
+        }
+        return Some(value);
+    }
+    let start = field.iter().position(|b| *b != 0 && *b != b' ').unwrap_or(field.len());
+    let end = field.iter().rposition(|b| *b != 0 && *b != b' ').map_or(start, |i| i + 1);
+    let text = &field[start..end.max(start)];
+    if text.is_empty() {
+        return Some(0);
+    }
+    if !text.iter().all(|b| (b'0'..=b'7').contains(b)) {
+        return None;
+    }
+    u64::from_str_radix(std::str::from_utf8(text).ok()?, 8).ok()
 }
 
 fn number(text: &[u8]) -> Option<u64> {
@@ -589,6 +625,18 @@ mod tests {
         assert_eq!(records[1], (b"path".to_vec(), b"ab".to_vec()));
         assert!(parse_pax(b"99 path=ab\n").is_err());
         assert!(parse_pax(b"5 a=b\n").is_err());
+    }
+
+    #[test]
+    fn numeric_fields_as_go_reads_them() {
+        assert_eq!(numeric(b"0000644\0"), Some(0o644));
+        assert_eq!(numeric(b" 644 \0\0"), Some(0o644));
+        assert_eq!(numeric(&[0u8; 8]), Some(0));
+        assert_eq!(numeric(b"        "), Some(0));
+        assert_eq!(numeric(&[0x80, 0, 0, 0, 0, 0, 1, 0]), Some(256));
+        assert_eq!(numeric(&[0xff; 8]), None);
+        assert_eq!(numeric(b"12 34\0\0\0"), None);
+        assert_eq!(numeric(b"0009\0"), None);
     }
 
     #[test]
