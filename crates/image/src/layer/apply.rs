@@ -53,8 +53,11 @@ pub(crate) struct Applier {
     ownership: Ownership,
     whiteouts: WhiteoutFormat,
     notes: Notes,
-    /// Modes and times of the directories the tar names, applied by `finish`.
+    /// Modes and times of the directories the tar names, applied by `finish`, and the bytes
+    /// of their names (bounded).
     dirs: HashMap<Vec<u8>, DirMeta>,
+    dir_bytes: u64,
+    max_dir_bytes: u64,
     /// The last parent directory resolved (entries come grouped by directory).
     cache: Option<(Vec<u8>, Rc<OwnedFd>)>,
     buf: Vec<u8>,
@@ -96,6 +99,8 @@ impl Applier {
             whiteouts: options.whiteouts,
             notes: Notes::default(),
             dirs: HashMap::new(),
+            dir_bytes: 0,
+            max_dir_bytes: options.limits.max_directory_bytes,
             cache: None,
             buf: vec![0u8; COPY_BUFFER],
         }
@@ -232,7 +237,15 @@ impl Applier {
     fn forget(&mut self, path: &[u8]) {
         self.cache = None;
         if !self.dirs.is_empty() {
-            self.dirs.retain(|dir, _| !is_under(dir, path));
+            let mut freed = 0;
+            self.dirs.retain(|dir, _| {
+                let keep = !is_under(dir, path);
+                if !keep {
+                    freed += dir.len() as u64;
+                }
+                keep
+            });
+            self.dir_bytes -= freed;
         }
     }
 
@@ -302,8 +315,7 @@ impl Applier {
         let root = self.root.clone();
         self.chown_fd(root.as_fd(), m)?;
         self.xattrs(Target::Fd(root.as_fd()), m)?;
-        self.dirs.insert(Vec::new(), DirMeta { mode: m.mode, atime: m.atime.unwrap_or(m.mtime), mtime: m.mtime });
-        Ok(())
+        self.record_dir(Vec::new(), m)
     }
 
     fn directory(&mut self, parent: &OwnedFd, base: &CStr, name: &Name, m: &Member) -> Result<(), LayerError> {
@@ -315,8 +327,18 @@ impl Applier {
             let fd = openat(parent.as_fd(), base, flags, Mode::empty()).map_err(failed("open", &m.name))?;
             self.xattrs(Target::Fd(fd.as_fd()), m)?;
         }
+        self.record_dir(name.as_bytes().to_vec(), m)
+    }
+
+    fn record_dir(&mut self, path: Vec<u8>, m: &Member) -> Result<(), LayerError> {
         let meta = DirMeta { mode: m.mode, atime: m.atime.unwrap_or(m.mtime), mtime: m.mtime };
-        self.dirs.insert(name.as_bytes().to_vec(), meta);
+        let len = path.len() as u64;
+        if self.dirs.insert(path, meta).is_none() {
+            self.dir_bytes += len;
+            if self.dir_bytes > self.max_dir_bytes {
+                return Err(LayerError::TooLarge { what: "bytes of directory names", limit: self.max_dir_bytes });
+            }
+        }
         Ok(())
     }
 

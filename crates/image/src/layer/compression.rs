@@ -18,6 +18,12 @@ const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 /// Buffer between the caller's stream and the decoder.
 const INPUT_BUFFER: usize = 128 * 1024;
 
+/// The largest zstd window accepted, as a power of two: 32 MiB, which every level of
+/// `zstd` up to 19 stays below (8 MiB at most); only `--long=26` and up, or `--ultra -22`,
+/// make more. A frame asking for a larger window would make the decoder allocate it, so it
+/// is refused as a decoding error instead: a pull's memory stays bounded.
+const ZSTD_MAX_WINDOW_LOG: u32 = 25;
+
 /// How a layer blob is compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
@@ -119,9 +125,11 @@ impl<R: Read> Decoder<R> {
         let inner = match found {
             Compression::None => Inner::Plain(input),
             Compression::Gzip => Inner::Gzip(Box::new(MultiGzDecoder::new(input))),
-            Compression::Zstd => Inner::Zstd(Box::new(
-                zstd::stream::read::Decoder::with_buffer(input).map_err(|e| read_error(e, found))?,
-            )),
+            Compression::Zstd => {
+                let mut decoder = zstd::stream::read::Decoder::with_buffer(input).map_err(|e| read_error(e, found))?;
+                decoder.window_log_max(ZSTD_MAX_WINDOW_LOG).map_err(|e| read_error(e, found))?;
+                Inner::Zstd(Box::new(decoder))
+            }
         };
         Ok((Decoder(inner), found))
     }
@@ -259,6 +267,19 @@ mod tests {
         let (mut d, _) = Decoder::new(Trickle(compressed, 0, true)).unwrap();
         let e = read_error(d.read_to_end(&mut Vec::new()).unwrap_err(), Compression::Gzip);
         assert!(matches!(&e, LayerError::Read(s) if s.kind() == io::ErrorKind::ConnectionReset), "{e:?}");
+    }
+
+    #[test]
+    fn a_zstd_window_beyond_the_bound_is_refused() {
+        let data = vec![5u8; 1 << 20];
+        let mut encoder = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+        encoder.window_log(27).unwrap();
+        encoder.long_distance_matching(true).unwrap();
+        std::io::Write::write_all(&mut encoder, &data).unwrap();
+        let compressed = encoder.finish().unwrap();
+        let (mut d, _) = Decoder::new(&compressed[..]).unwrap();
+        let e = read_error(d.read_to_end(&mut Vec::new()).unwrap_err(), Compression::Zstd);
+        assert_eq!(e.code(), "corrupt-layer", "{e:?}");
     }
 
     #[test]

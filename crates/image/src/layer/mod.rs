@@ -72,6 +72,9 @@ pub struct Limits {
     pub max_path: usize,
     /// Bytes in one PAX header (names, xattrs, sparse maps).
     pub max_header_bytes: u64,
+    /// Bytes of directory names held until the end, when directories get their modes and
+    /// times (the one thing unpacking keeps per entry; a Debian layer needs about 50 KiB).
+    pub max_directory_bytes: u64,
 }
 
 impl Default for Limits {
@@ -81,6 +84,7 @@ impl Default for Limits {
             max_total_bytes: 64 << 30,
             max_path: libc::PATH_MAX as usize,
             max_header_bytes: 1 << 20,
+            max_directory_bytes: 64 << 20,
         }
     }
 }

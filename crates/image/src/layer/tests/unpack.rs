@@ -389,3 +389,16 @@ fn modes_are_exact_whatever_the_umask() {
     let perms = |p: &str| std::fs::metadata(sb.dest().join(p)).unwrap().permissions().mode() & 0o7777;
     assert_eq!((perms("a"), perms("a/b"), perms("a/b/c")), (0o755, 0o755, 0o666));
 }
+
+#[test]
+fn limits_on_directory_names_held_to_the_end() {
+    let sb = Sandbox::new();
+    let mut tar = Tar::new();
+    for i in 0..100 {
+        tar = tar.dir(&format!("{}{i}", "d".repeat(100)), 0o755);
+    }
+    let mut options = caller_options();
+    options.limits = Limits { max_directory_bytes: 5000, ..Limits::default() };
+    let e = unpack_tar(&tar.finish(), &sb.dest(), &options).unwrap_err();
+    assert_eq!(e.to_string(), "layer exceeds the limit of 5000 bytes of directory names");
+}
