@@ -48,7 +48,7 @@ if command -v umoci >/dev/null && command -v skopeo >/dev/null; then
   umoci_layout=$work/oci
   if ! [ -d "$umoci_layout" ]; then
     # A one-layer image from the tarball, in an OCI layout (gzip'ed by skopeo).
-    rm -rf "$work/oci-src" && mkdir -p "$work/oci-src"
+    rm -rf "$work/oci-src"
     umoci init --layout "$work/oci-src"
     umoci new --image "$work/oci-src:deb"
     umoci raw add-layer --image "$work/oci-src:deb" "$work/deb.tar"

@@ -51,6 +51,10 @@ struct DirMeta {
 pub(crate) struct Applier {
     root: Rc<OwnedFd>,
     ownership: Ownership,
+    /// Who owns what this process creates in the layer (its effective ids, as long as the
+    /// layer's directory is not setgid): a chown to those ids is skipped, which is most
+    /// chowns of a root file system unpacked by root.
+    creator: Option<(u64, u64)>,
     whiteouts: WhiteoutFormat,
     notes: Notes,
     /// Modes and times of the directories the tar names, applied by `finish`, and the bytes
@@ -93,9 +97,15 @@ fn is_under(path: &[u8], dir: &[u8]) -> bool {
 impl Applier {
     /// `root`: the layer's directory, opened O_RDONLY | O_DIRECTORY.
     pub(crate) fn new(root: OwnedFd, options: &UnpackOptions) -> Applier {
+        // Directories made here get their setgid bits only at the end (`finish`): during the
+        // unpack, only the layer's directory itself could pass its group on.
+        let setgid = nix::sys::stat::fstat(root.as_fd()).map_or(true, |st| st.st_mode & libc::S_ISGID != 0);
+        let creator =
+            (!setgid).then(|| (u64::from(nix::unistd::geteuid().as_raw()), u64::from(nix::unistd::getegid().as_raw())));
         Applier {
             root: Rc::new(root),
             ownership: options.ownership,
+            creator,
             whiteouts: options.whiteouts,
             notes: Notes::default(),
             dirs: HashMap::new(),
@@ -249,16 +259,23 @@ impl Applier {
         }
     }
 
+    /// Whether an entry needs a chown to get the tar's owner: always, unless this process
+    /// has just made it (`fresh`) and owns it as the tar says.
+    fn needs_chown(&self, m: &Member, fresh: bool) -> bool {
+        self.ownership == Ownership::AsInTar && !(fresh && self.creator == Some((m.uid, m.gid)))
+    }
+
+    /// Chowns a file this process has just made.
     fn chown_fd(&self, fd: BorrowedFd<'_>, m: &Member) -> Result<(), LayerError> {
-        if self.ownership == Ownership::AsInTar {
+        if self.needs_chown(m, true) {
             fchown(fd, Some(Uid::from_raw(m.uid as u32)), Some(Gid::from_raw(m.gid as u32)))
                 .map_err(failed("change the owner of", &m.name))?;
         }
         Ok(())
     }
 
-    fn chown_at(&self, parent: &OwnedFd, base: &CStr, m: &Member) -> Result<(), LayerError> {
-        if self.ownership == Ownership::AsInTar {
+    fn chown_at(&self, parent: &OwnedFd, base: &CStr, m: &Member, fresh: bool) -> Result<(), LayerError> {
+        if self.needs_chown(m, fresh) {
             let (uid, gid) = (Uid::from_raw(m.uid as u32), Gid::from_raw(m.gid as u32));
             fchownat(parent.as_fd(), base, Some(uid), Some(gid), AtFlags::AT_SYMLINK_NOFOLLOW)
                 .map_err(failed("change the owner of", &m.name))?;
@@ -313,15 +330,19 @@ impl Applier {
             return Err(hostile(&m.name, "it names the layer's root but is not a directory"));
         }
         let root = self.root.clone();
-        self.chown_fd(root.as_fd(), m)?;
+        if self.ownership == Ownership::AsInTar {
+            fchown(root.as_fd(), Some(Uid::from_raw(m.uid as u32)), Some(Gid::from_raw(m.gid as u32)))
+                .map_err(failed("change the owner of", &m.name))?;
+        }
         self.xattrs(Target::Fd(root.as_fd()), m)?;
         self.record_dir(Vec::new(), m)
     }
 
     fn directory(&mut self, parent: &OwnedFd, base: &CStr, name: &Name, m: &Member) -> Result<(), LayerError> {
-        self.replace(parent, base, name.as_bytes(), true, || mkdirat(parent.as_fd(), base, Mode::S_IRWXU))
+        let made = self
+            .replace(parent, base, name.as_bytes(), true, || mkdirat(parent.as_fd(), base, Mode::S_IRWXU))
             .map_err(failed("create", &m.name))?;
-        self.chown_at(parent, base, m)?;
+        self.chown_at(parent, base, m, made.is_some())?;
         if !m.xattrs.is_empty() {
             let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
             let fd = openat(parent.as_fd(), base, flags, Mode::empty()).map_err(failed("open", &m.name))?;
@@ -378,7 +399,7 @@ impl Applier {
             CString::new(m.link.as_slice()).map_err(|_| hostile(&m.name, "its link target holds a NUL byte"))?;
         self.replace(parent, base, name.as_bytes(), false, || symlinkat(target.as_c_str(), parent.as_fd(), base))
             .map_err(failed("create", &m.name))?;
-        self.chown_at(parent, base, m)?;
+        self.chown_at(parent, base, m, true)?;
         self.xattrs(Target::At(parent.as_fd(), base), m)?;
         let (atime, mtime) = Self::times(m);
         utimensat(parent.as_fd(), base, &atime, &mtime, UtimensatFlags::NoFollowSymlink)
@@ -431,7 +452,7 @@ impl Applier {
             }
             Err(e) => return Err(failed("create", &m.name)(e)),
         }
-        self.chown_at(parent, base, m)?;
+        self.chown_at(parent, base, m, true)?;
         // The node was just made here by this process: following it is following nothing.
         fchmodat(parent.as_fd(), base, Mode::from_bits_truncate(m.mode), FchmodatFlags::FollowSymlink)
             .map_err(failed("change the mode of", &m.name))?;

@@ -402,3 +402,20 @@ fn limits_on_directory_names_held_to_the_end() {
     let e = unpack_tar(&tar.finish(), &sb.dest(), &options).unwrap_err();
     assert_eq!(e.to_string(), "layer exceeds the limit of 5000 bytes of directory names");
 }
+
+#[test]
+fn a_directory_named_twice_gets_the_later_owner() {
+    if !is_root() {
+        eprintln!("skipped: chown to the tar's owners needs root");
+        return;
+    }
+    let sb = Sandbox::new();
+    let mut tar = Tar::new().pax(&[("uid", b"1000"), ("gid", b"1000")]).dir("d", 0o755);
+    tar = tar.dir("d", 0o755).dir("./", 0o755);
+    let options = UnpackOptions::new(Ownership::AsInTar, WhiteoutFormat::OverlayCharDev);
+    std::os::unix::fs::chown(sb.dest(), Some(4321), Some(4321)).unwrap();
+    unpack_tar(&tar.finish(), &sb.dest(), &options).unwrap();
+    let owner = |p: &Path| std::fs::metadata(p).map(|m| (m.uid(), m.gid())).unwrap();
+    assert_eq!(owner(&sb.dest().join("d")), (0, 0));
+    assert_eq!(owner(&sb.dest()), (0, 0), "the root entry's owner, whoever made the directory");
+}
