@@ -215,7 +215,7 @@ impl Applier {
     }
 
     /// Makes `base` in `parent` with `make`; when the name is taken, keeps an existing
-    /// directory if `keep_dir` (returning None), or removes what is there and makes it again.
+    /// directory if `keep_dir`, or removes what is there and makes it again.
     fn replace<T>(
         &mut self,
         parent: &OwnedFd,
@@ -223,15 +223,15 @@ impl Applier {
         path: &[u8],
         keep_dir: bool,
         mut make: impl FnMut() -> nix::Result<T>,
-    ) -> nix::Result<Option<T>> {
+    ) -> nix::Result<Made<T>> {
         match make() {
             Err(Errno::EEXIST) => {}
-            other => return other.map(Some),
+            other => return other.map(Made::New),
         }
         let existing = lstat_at(parent.as_fd(), base)?;
         let is_dir = is_kind(&existing, SFlag::S_IFDIR);
         if keep_dir && is_dir {
-            return Ok(None);
+            return Ok(Made::KeptDirectory);
         }
         self.forget(path);
         if is_dir {
@@ -239,7 +239,8 @@ impl Applier {
         } else {
             unlinkat(parent.as_fd(), base, UnlinkatFlags::NoRemoveDir)?;
         }
-        make().map(Some)
+        let over_whiteout = is_kind(&existing, SFlag::S_IFCHR) && existing.st_rdev == 0;
+        make().map(|value| if over_whiteout { Made::OverWhiteout(value) } else { Made::New(value) })
     }
 
     /// Something at `path` is going away: no cached descriptor or pending directory record
@@ -342,11 +343,19 @@ impl Applier {
         let made = self
             .replace(parent, base, name.as_bytes(), true, || mkdirat(parent.as_fd(), base, Mode::S_IRWXU))
             .map_err(failed("create", &m.name))?;
-        self.chown_at(parent, base, m, made.is_some())?;
-        if !m.xattrs.is_empty() {
+        // `.wh.NAME` then `NAME/` in one layer: the directory below is gone and this one is
+        // new, so nothing of the layers below may show through it (what overlayfs itself
+        // does with a directory made where a whiteout was, and so what containerd, which
+        // unpacks through a mounted overlay, ends up with).
+        let opaque = matches!(made, Made::OverWhiteout(_));
+        self.chown_at(parent, base, m, !matches!(made, Made::KeptDirectory))?;
+        if !m.xattrs.is_empty() || opaque {
             let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
             let fd = openat(parent.as_fd(), base, flags, Mode::empty()).map_err(failed("open", &m.name))?;
             self.xattrs(Target::Fd(fd.as_fd()), m)?;
+            if opaque {
+                self.mark_opaque(fd.as_fd(), &m.name)?;
+            }
         }
         self.record_dir(name.as_bytes().to_vec(), m)
     }
@@ -377,6 +386,7 @@ impl Applier {
                 openat(parent.as_fd(), base, flags, Mode::S_IRUSR | Mode::S_IWUSR)
             })
             .map_err(failed("create", &m.name))?
+            .value()
             .ok_or_else(|| failed("create", &m.name)(Errno::EEXIST))?;
         let file = File::from(fd);
         let mut buf = std::mem::take(&mut self.buf);
@@ -486,13 +496,17 @@ impl Applier {
         let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
         let fd = openat(dir.as_fd(), c".", flags, Mode::empty())
             .map_err(failed("open the directory of", name.as_bytes()))?;
+        self.mark_opaque(fd.as_fd(), name.as_bytes())
+    }
+
+    fn mark_opaque(&self, dir: BorrowedFd<'_>, entry: &[u8]) -> Result<(), LayerError> {
         let attr = match self.whiteouts {
             WhiteoutFormat::OverlayCharDev => c"trusted.overlay.opaque",
             WhiteoutFormat::OverlayUserXattr => c"user.overlay.opaque",
         };
-        fsetxattr(fd.as_fd(), attr, b"y").map_err(|source| LayerError::Entry {
+        fsetxattr(dir, attr, b"y").map_err(|source| LayerError::Entry {
             op: "mark opaque the directory of",
-            entry: shown(name.as_bytes()),
+            entry: shown(entry),
             source,
         })
     }
@@ -518,6 +532,24 @@ impl Applier {
                 .map_err(failed("set the times of", &path))?;
         }
         Ok(self.notes)
+    }
+}
+
+/// What `replace` did.
+enum Made<T> {
+    New(T),
+    /// Made in place of this layer's own whiteout of the name.
+    OverWhiteout(T),
+    /// A directory was there and stays.
+    KeptDirectory,
+}
+
+impl<T> Made<T> {
+    fn value(self) -> Option<T> {
+        match self {
+            Made::New(v) | Made::OverWhiteout(v) => Some(v),
+            Made::KeptDirectory => None,
+        }
     }
 }
 

@@ -58,6 +58,12 @@ fn whiteouts_and_opaque_directories_hide_what_is_below() {
     assert_eq!(read(&l, "/etc/passwd").unwrap(), None);
     assert_eq!(read(&l, "/etc/group").unwrap().as_deref(), Some("new\n"));
 
+    // The directory removed and made again in one layer.
+    let upper = Tar::new().file(".wh.etc", b"").dir("etc", 0o755).file("etc/group", b"new\n").finish();
+    let (_d, l) = layers(vec![base(), upper]);
+    assert_eq!(read(&l, "/etc/passwd").unwrap(), None);
+    assert_eq!(read(&l, "/etc/group").unwrap().as_deref(), Some("new\n"));
+
     // A file between two directories ends the merge: the bottom layer's etc is hidden.
     let (_d, l) =
         layers(vec![base(), Tar::new().file("etc", b"a file").finish(), Tar::new().dir("etc", 0o755).finish()]);

@@ -419,3 +419,15 @@ fn a_directory_named_twice_gets_the_later_owner() {
     assert_eq!(owner(&sb.dest().join("d")), (0, 0));
     assert_eq!(owner(&sb.dest()), (0, 0), "the root entry's owner, whoever made the directory");
 }
+
+#[test]
+fn a_directory_made_where_the_layer_has_a_whiteout_is_opaque() {
+    let sb = Sandbox::new();
+    // What `rm -rf z && mkdir z && touch z/new` can become: the old z goes, a new one comes.
+    let tar =
+        Tar::new().file(".wh.z", b"").dir("z", 0o755).file("z/new", b"").file(".wh.f", b"").file("f", b"x").finish();
+    unpack_tar(&tar, &sb.dest(), &caller_options()).unwrap();
+    assert_eq!(get_xattr(&sb.dest().join("z"), "user.overlay.opaque").as_deref(), Some(&b"y"[..]));
+    assert!(sb.dest().join("z/new").exists());
+    assert!(std::fs::symlink_metadata(sb.dest().join("f")).unwrap().is_file());
+}
