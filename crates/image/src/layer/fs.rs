@@ -21,7 +21,7 @@ use nix::sys::stat::{fstat, fstatat, FileStat, Mode, SFlag};
 use nix::unistd::{unlinkat, UnlinkatFlags};
 
 /// As many symlinks as the kernel follows in one resolution.
-const MAX_SYMLINKS: usize = 40;
+pub(crate) const MAX_SYMLINKS: usize = 40;
 
 static NO_OPENAT2: AtomicBool = AtomicBool::new(false);
 
@@ -112,7 +112,8 @@ pub(crate) fn walk(root: BorrowedFd<'_>, path: &[u8], flags: OFlag, resolve: Res
     openat(stack.last().map_or(root, |fd| fd.as_fd()), c".", flags | OFlag::O_CLOEXEC, Mode::empty())
 }
 
-fn push_components(todo: &mut Vec<Vec<u8>>, path: &[u8]) {
+/// Pushes a path's components for a walk that pops them: the first component last.
+pub(crate) fn push_components(todo: &mut Vec<Vec<u8>>, path: &[u8]) {
     for c in path.split(|b| *b == b'/').rev() {
         if !c.is_empty() && c != b"." {
             todo.push(c.to_vec());

@@ -22,10 +22,9 @@ use nix::errno::Errno;
 use nix::fcntl::{openat, readlinkat, OFlag};
 use nix::sys::stat::{fstat, Mode, SFlag};
 
-use super::fs::{fgetxattr, is_kind, lstat_at};
+use super::fs::MAX_SYMLINKS;
+use super::fs::{fgetxattr, is_kind, lstat_at, push_components};
 use super::LayerError;
-
-const MAX_SYMLINKS: usize = 40;
 
 /// The directories that make up one directory of the union, top layer first.
 type Merged = Vec<Rc<OwnedFd>>;
@@ -156,12 +155,4 @@ fn read_regular(dir: &OwnedFd, name: &[u8], path: &str, max_size: u64) -> Result
         return Err(too_large());
     }
     Ok(data)
-}
-
-fn push_components(todo: &mut Vec<Vec<u8>>, path: &[u8]) {
-    for c in path.split(|b| *b == b'/').rev() {
-        if !c.is_empty() && c != b"." {
-            todo.push(c.to_vec());
-        }
-    }
 }
