@@ -174,6 +174,9 @@ pub fn unpack(
     let diff_id = digesting.finish();
 
     let mut notes = applier.finish()?;
+    if fs::openat2_missing() {
+        notes.line("this kernel has no openat2: paths were resolved inside the layer by a walk in user space".into());
+    }
     if global_headers > 0 {
         notes.line(format!("{global_headers} PAX global headers ignored (as containerd and podman ignore them)"));
     }
