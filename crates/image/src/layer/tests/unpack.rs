@@ -431,3 +431,26 @@ fn a_directory_made_where_the_layer_has_a_whiteout_is_opaque() {
     assert!(sb.dest().join("z/new").exists());
     assert!(std::fs::symlink_metadata(sb.dest().join("f")).unwrap().is_file());
 }
+
+#[test]
+fn the_compressed_stream_is_read_to_its_end() {
+    struct Counting<'a>(&'a [u8], std::rc::Rc<std::cell::Cell<usize>>);
+    impl std::io::Read for Counting<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = std::io::Read::read(&mut self.0, buf)?;
+            self.1.set(self.1.get() + n);
+            Ok(n)
+        }
+    }
+    let tar = Tar::new().file("a", &[1u8; 100_000]).finish();
+    for (blob, compression) in [
+        (gzip(&tar), Compression::Gzip),
+        (zstd::encode_all(&tar[..], 3).unwrap(), Compression::Zstd),
+        (tar.clone(), Compression::None),
+    ] {
+        let sb = Sandbox::new();
+        let read = std::rc::Rc::new(std::cell::Cell::new(0));
+        unpack(Counting(&blob, read.clone()), compression, &sb.dest(), &caller_options()).unwrap();
+        assert_eq!(read.get(), blob.len(), "{compression:?}");
+    }
+}
