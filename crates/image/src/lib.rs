@@ -6,4 +6,14 @@
 //! worker thread, and where ownership must be mapped into an ordinary user's subordinate
 //! ids, the runtime calls its unpacker from inside that user's namespace.
 
+pub mod digest;
+pub mod error;
 pub mod layer;
+pub mod manifest;
+pub mod platform;
+pub mod reference;
+
+pub use digest::Digest;
+pub use error::{Error, Result};
+pub use platform::Platform;
+pub use reference::Reference;
