@@ -23,6 +23,12 @@ pub enum Error {
     #[error("image {0} is not in the store")]
     ImageNotKnown(String),
 
+    #[error("image id prefix {0} matches several images")]
+    AmbiguousImageId(String),
+
+    #[error("image {image} has several names ({}): remove them one by one, or force", names.join(", "))]
+    ImageHasNames { image: String, names: Vec<String> },
+
     #[error("the registry has no manifest for {0}")]
     ManifestUnknown(String),
 
@@ -170,6 +176,8 @@ impl Error {
             Error::InvalidPlatform(_) => "invalid-platform",
             Error::InvalidDigest(_) => "invalid-digest",
             Error::ImageNotKnown(_) => "image-not-known",
+            Error::AmbiguousImageId(_) => "ambiguous-image-id",
+            Error::ImageHasNames { .. } => "in-use",
             Error::ManifestUnknown(_) => "manifest-unknown",
             Error::BlobUnknown { .. } => "blob-unknown",
             Error::BadCredentials { .. } | Error::AuthenticationRequired { .. } | Error::Denied { .. } => {

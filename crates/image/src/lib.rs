@@ -12,8 +12,10 @@ pub mod layer;
 pub mod manifest;
 pub mod platform;
 pub mod reference;
+pub mod store;
 
 pub use digest::Digest;
 pub use error::{Error, Result};
 pub use platform::Platform;
 pub use reference::Reference;
+pub use store::Store;

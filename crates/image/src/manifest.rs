@@ -56,7 +56,8 @@ pub fn parse_manifest(bytes: &[u8], content_type: Option<&str>, what: &str) -> R
     if probe.schema_version == Some(1) {
         return Err(Error::Schema1(what.to_string()));
     }
-    let header = content_type.map(|c| c.split(';').next().unwrap_or("").trim()).filter(|c| c.starts_with("application/vnd."));
+    let header =
+        content_type.map(|c| c.split(';').next().unwrap_or("").trim()).filter(|c| c.starts_with("application/vnd."));
     // The body's own mediaType wins over a header; a body without one (OCI allows that) is
     // recognized by its shape.
     let media_type = match (probe.media_type.as_deref(), header) {
@@ -64,7 +65,9 @@ pub fn parse_manifest(bytes: &[u8], content_type: Option<&str>, what: &str) -> R
         (None, Some(h)) => h,
         (None, None) if probe.manifests.is_some() => OCI_INDEX,
         (None, None) if probe.config.is_some() => OCI_MANIFEST,
-        (None, None) => return Err(invalid(&format!("the manifest of {what}"), "neither an image manifest nor an index")),
+        (None, None) => {
+            return Err(invalid(&format!("the manifest of {what}"), "neither an image manifest nor an index"))
+        }
     };
     match media_type {
         OCI_MANIFEST | DOCKER_MANIFEST => {
@@ -80,11 +83,14 @@ pub fn parse_manifest(bytes: &[u8], content_type: Option<&str>, what: &str) -> R
             Ok(Manifest::Image(m))
         }
         OCI_INDEX | DOCKER_MANIFEST_LIST => {
-            let i: ImageIndex = serde_json::from_slice(bytes).map_err(|e| invalid(&format!("the index of {what}"), e))?;
+            let i: ImageIndex =
+                serde_json::from_slice(bytes).map_err(|e| invalid(&format!("the index of {what}"), e))?;
             Ok(Manifest::Index(i))
         }
         DOCKER_SCHEMA1 | DOCKER_SCHEMA1_SIGNED => Err(Error::Schema1(what.to_string())),
-        other => Err(Error::UnsupportedMediaType { what: format!("the manifest of {what}"), media_type: other.to_string() }),
+        other => {
+            Err(Error::UnsupportedMediaType { what: format!("the manifest of {what}"), media_type: other.to_string() })
+        }
     }
 }
 
@@ -168,7 +174,8 @@ mod tests {
 
     #[test]
     fn refuses_unknown_types_non_images_and_oversized_manifests() {
-        let e = parse_manifest(&image_manifest(Some("application/vnd.example+json"), OCI_CONFIG), None, "x").unwrap_err();
+        let e =
+            parse_manifest(&image_manifest(Some("application/vnd.example+json"), OCI_CONFIG), None, "x").unwrap_err();
         assert_eq!(e.code(), "unsupported-media-type");
         let helm = image_manifest(Some(OCI_MANIFEST), "application/vnd.cncf.helm.config.v1+json");
         let e = parse_manifest(&helm, None, "x").unwrap_err();

@@ -63,7 +63,8 @@ impl Platform {
 
     /// The manifest in `index` for this platform, or the platforms the index offers.
     pub fn select<'a>(&self, index: &'a ImageIndex) -> Result<&'a Descriptor, Vec<Platform>> {
-        let candidates = index.manifests().iter().filter_map(|d| Some((d, Platform::from_spec(d.platform().as_ref()?))));
+        let candidates =
+            index.manifests().iter().filter_map(|d| Some((d, Platform::from_spec(d.platform().as_ref()?))));
         let best = candidates.clone().filter_map(|(d, p)| Some((self.rank(&p)?, d))).min_by_key(|(rank, _)| *rank);
         match best {
             Some((_, d)) => Ok(d),

@@ -367,7 +367,10 @@ mod tests {
         let r = Reference::parse("debian:12").unwrap();
         assert_eq!(r.in_registry("quay.io").unwrap().unwrap().to_string(), "quay.io/debian:12");
         assert_eq!(r.in_registry("docker.io").unwrap().unwrap().to_string(), "docker.io/library/debian:12");
-        assert_eq!(r.in_registry("127.0.0.1:5000/mirror").unwrap().unwrap().to_string(), "127.0.0.1:5000/mirror/debian:12");
+        assert_eq!(
+            r.in_registry("127.0.0.1:5000/mirror").unwrap().unwrap().to_string(),
+            "127.0.0.1:5000/mirror/debian:12"
+        );
         assert!(Reference::parse("quay.io/x").unwrap().in_registry("docker.io").is_none());
     }
 
