@@ -11,11 +11,15 @@ pub mod error;
 pub mod layer;
 pub mod manifest;
 pub mod platform;
+pub mod pull;
 pub mod reference;
+#[cfg(feature = "registry")]
+pub mod registry;
 pub mod store;
 
 pub use digest::Digest;
 pub use error::{Error, Result};
 pub use platform::Platform;
+pub use pull::{pull, ImageSource, InProcess, Phase, Progress, PullOptions, Pulled, Unpacker};
 pub use reference::Reference;
 pub use store::Store;

@@ -26,7 +26,18 @@ pub const MANIFEST_ACCEPT: &[&str] =
 pub const MANIFEST_LIMIT: u64 = 4 << 20;
 pub const CONFIG_LIMIT: u64 = 4 << 20;
 
+/// A manifest as a source served it, verified against the digest it was asked by (or, for a
+/// tag, the one the registry announced in `Docker-Content-Digest`, when it did).
 #[derive(Debug, Clone)]
+pub struct FetchedManifest {
+    pub bytes: Vec<u8>,
+    /// The `Content-Type` it was served with, if any.
+    pub media_type: Option<String>,
+    pub digest: crate::digest::Digest,
+}
+
+#[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // one per pull, moved once
 pub enum Manifest {
     Image(ImageManifest),
     Index(ImageIndex),

@@ -172,6 +172,11 @@ impl Reference {
         self.short_name.is_some()
     }
 
+    /// The name as written when it named no registry (`debian`, `user/app`).
+    pub fn short_name(&self) -> Option<&str> {
+        self.short_name.as_deref()
+    }
+
     /// The short form Docker prints: `debian:12`, `user/app`, `quay.io/x/y:1`.
     pub fn familiar(&self) -> String {
         let mut s = if self.domain == DOCKER_HUB {

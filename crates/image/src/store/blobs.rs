@@ -42,6 +42,11 @@ impl BlobWriter {
     /// Verifies the content against `expected` (and `expected_size` when known) and renames it
     /// into place. `what` names the blob in an error. On a mismatch nothing is kept.
     pub fn commit(self, store: &Store, expected: &Digest, expected_size: Option<u64>, what: &str) -> Result<PathBuf> {
+        self.verify(expected, expected_size, what)?.persist(store)
+    }
+
+    /// Verifies the content; nothing is stored until [`VerifiedBlob::persist`].
+    pub fn verify(self, expected: &Digest, expected_size: Option<u64>, what: &str) -> Result<VerifiedBlob> {
         let BlobWriter { file, hasher, size, tmp } = self;
         let file = file.into_inner().map_err(|e| io("write", &tmp)(e.into_error()))?;
         if let Some(expected_size) = expected_size.filter(|&s| s != size) {
@@ -51,8 +56,20 @@ impl BlobWriter {
         if &actual != expected {
             return Err(Error::DigestMismatch { what: what.to_string(), expected: expected.clone(), actual });
         }
-        let path = store.blob_path(expected);
-        file.persist(&path).map_err(|e| io("write", &path)(e.error))?;
+        Ok(VerifiedBlob { file, digest: actual })
+    }
+}
+
+/// A blob whose content matched its digest, still under its temporary name.
+pub struct VerifiedBlob {
+    file: NamedTempFile,
+    digest: Digest,
+}
+
+impl VerifiedBlob {
+    pub fn persist(self, store: &Store) -> Result<PathBuf> {
+        let path = store.blob_path(&self.digest);
+        self.file.persist(&path).map_err(|e| io("write", &path)(e.error))?;
         Ok(path)
     }
 }

@@ -115,14 +115,14 @@ impl Store {
         Ok(freed)
     }
 
-    /// `image prune`: removes dangling images (no name), or with `all` every image that no
+    /// `image prune`: removes dangling images (neither a name nor a digest), or with `all` every image that no
     /// container uses, then whatever nothing references.
     pub fn prune(&self, all: bool) -> Result<Pruned> {
         let _store = StoreLock::exclusive(self)?;
         let used: HashSet<Digest> = self.containers()?.into_iter().map(|c| c.image).collect();
         let images = self.update_images(|images| {
             let (gone, kept): (Vec<_>, Vec<_>) =
-                images.drain(..).partition(|i| !used.contains(&i.id) && (all || i.names.is_empty()));
+                images.drain(..).partition(|i| !used.contains(&i.id) && (all || i.is_dangling()));
             *images = kept;
             Ok(gone.into_iter().map(|i| i.id).collect())
         })?;
@@ -284,7 +284,10 @@ mod tests {
         let c = fake_image(&store, "c", &[b"z"]);
         store
             .update_images(|images| {
-                images.iter_mut().find(|i| i.id == c.id).unwrap().names.clear();
+                let c = images.iter_mut().find(|i| i.id == c.id).unwrap();
+                c.names.clear();
+                assert!(!c.is_dangling(), "an image pulled by digest is not dangling");
+                c.digests.clear();
                 Ok(())
             })
             .unwrap();

@@ -68,16 +68,22 @@ impl ImageRecord {
         self.layers.iter().rev().map(|l| store.layer_diff(&l.diff_id)).collect()
     }
 
+    /// Neither a name nor a digest refers to it: what a plain `image prune` removes (an
+    /// image whose name moved to a newer pull, with its repository's digests).
+    pub fn is_dangling(&self) -> bool {
+        self.names.is_empty() && self.digests.is_empty()
+    }
+
     fn matches(&self, reference: &Reference) -> bool {
         match reference.digest() {
             // A digest pins the content; Docker ignores a tag given with it.
             Some(digest) => {
                 let pinned = reference.with_digest_only(digest.clone()).to_string();
-                self.digests.iter().any(|d| *d == pinned)
+                self.digests.contains(&pinned)
             }
             None => {
                 let tagged = reference.clone().with_default_tag().to_string();
-                self.names.iter().any(|n| *n == tagged)
+                self.names.contains(&tagged)
             }
         }
     }
@@ -124,8 +130,15 @@ impl Store {
     /// other image; an image already stored under this id gains the names and digests.
     pub(crate) fn add_image(&self, record: ImageRecord) -> Result<()> {
         self.update_images(|images| {
+            // A name that moves takes its repository's digests off the old image too: that
+            // image is then what the repository used to hold, dangling unless named otherwise.
             for other in images.iter_mut().filter(|i| i.id != record.id) {
-                other.names.retain(|n| !record.names.contains(n));
+                let moved: Vec<String> = other.names.iter().filter(|n| record.names.contains(n)).cloned().collect();
+                other.names.retain(|n| !moved.contains(n));
+                for name in &moved {
+                    let repository = Reference::parse(name).map(|r| r.name()).unwrap_or_default();
+                    other.digests.retain(|d| d.rsplit_once('@').is_none_or(|(repo, _)| repo != repository));
+                }
             }
             match images.iter_mut().find(|i| i.id == record.id) {
                 Some(existing) => {

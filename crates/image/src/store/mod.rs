@@ -31,7 +31,7 @@ use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-pub use blobs::BlobWriter;
+pub use blobs::{BlobWriter, VerifiedBlob};
 pub use containers::{ContainerLayers, ContainerRecord};
 pub use gc::{DiskUsage, Pruned, UsageLine};
 pub use images::{ImageRecord, LayerRecord, Removed};
