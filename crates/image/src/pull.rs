@@ -195,6 +195,7 @@ pub fn pull(store: &Store, source: &dyn ImageSource, reference: &Reference, opti
     }
     fetch_layers(store, source, &layers, options)?;
 
+    store.put_blob(&config_digest, &config_bytes, &format!("the config of {shown}"))?;
     store.put_blob(&top.digest, &top.bytes, &format!("the manifest of {shown}"))?;
     let manifest_digest = match &child {
         Some(c) => {
@@ -245,7 +246,8 @@ fn check_size(bytes: &[u8], expected: u64, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// The config, from the store when it is there, else from the source (verified, stored).
+/// The config, from the store when it is there, else from the source (verified; stored with
+/// the manifests once the layers are).
 fn fetch_config(
     store: &Store,
     source: &dyn ImageSource,
@@ -273,7 +275,10 @@ fn fetch_config(
         return Err(Error::TooLarge { what, limit: CONFIG_LIMIT });
     }
     check_size(&bytes, descriptor.size(), &what)?;
-    store.put_blob(digest, &bytes, &what)?;
+    let actual = Digest::of(digest.algorithm(), &bytes);
+    if &actual != digest {
+        return Err(Error::DigestMismatch { what, expected: digest.clone(), actual });
+    }
     Ok(bytes)
 }
 
@@ -360,13 +365,12 @@ fn fetch_layer(
     let unpacked = match unpacked {
         Ok(u) => u,
         Err(e) => {
-            // A wrong diff_id may come from a wrong blob: the blob's own digest, checked once
-            // the stream is read to its end, names the real fault.
-            if let Some(LayerError::DigestMismatch { .. }) = e.downcast_ref::<LayerError>() {
-                tee.drain()?;
-                let Tee { blob, .. } = tee;
-                blob.verify(&job.digest, Some(job.expected()), &format!("layer {}", job.digest))?;
-            }
+            // A layer that fails to unpack may be a blob damaged on its way: its own digest,
+            // checked once the rest is read (no more than its descriptor's size), names the
+            // real fault when it does not match.
+            tee.drain()?;
+            let Tee { blob, .. } = tee;
+            blob.verify(&job.digest, Some(job.expected()), &format!("layer {}", job.digest))?;
             return Err(unpack_error(job, e));
         }
     };

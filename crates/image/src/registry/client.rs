@@ -174,8 +174,8 @@ impl RegistryClient {
         let tls = super::certs::tls_config(host, self.options.cert_dir.as_deref(), verify)?;
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .max_redirects(10)
-            .redirect_auth_headers(ureq::config::RedirectAuthHeaders::SameHost)
+            // Redirects are followed by `get` below, which knows whose credentials go where.
+            .max_redirects(0)
             .proxy(ureq::Proxy::try_from_env())
             .timeout_connect(Some(Duration::from_secs(30)))
             .timeout_recv_response(Some(Duration::from_secs(120)))
@@ -213,7 +213,7 @@ impl RegistryClient {
         let mut last_error = None;
         for scheme in schemes {
             let base = format!("{scheme}://{host}");
-            match agent.get(&format!("{base}/v2/")).call() {
+            match get(&agent, domain, &format!("{base}/v2/"), None, None) {
                 Ok(response) => {
                     let challenge = match response.status() {
                         StatusCode::UNAUTHORIZED => {
@@ -264,7 +264,7 @@ impl RegistryClient {
                     }
                     return Ok(session);
                 }
-                Err(e) => last_error = Some(transport(domain, e)),
+                Err(e) => last_error = Some(e),
             }
         }
         Err(last_error.unwrap_or_else(|| Error::RegistryUnreachable {
@@ -283,12 +283,8 @@ impl RegistryClient {
             Challenge::None => Ok(()),
             Challenge::Bearer { .. } => session.fetch_token("").map(|_| ()),
             Challenge::Basic => {
-                let response = session
-                    .agent
-                    .get(&format!("{}/v2/", session.base))
-                    .header("Authorization", basic(credentials))
-                    .call()
-                    .map_err(|e| transport(domain, e))?;
+                let url = format!("{}/v2/", session.base);
+                let response = get(&session.agent, domain, &url, None, Some(&basic(credentials)))?;
                 match response.status() {
                     s if s.is_success() => Ok(()),
                     StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
@@ -331,6 +327,69 @@ fn basic(c: &Credentials) -> String {
     format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", c.username, c.password)))
 }
 
+/// Percent-encodes a query value (RFC 3986 unreserved characters stay).
+fn query_escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let end = url[after_scheme..].find(['/', '?', '#']).map_or(url.len(), |i| after_scheme + i);
+    &url[..end]
+}
+
+/// A redirect's `Location` against the URL that answered it.
+fn resolve(base: &str, location: &str) -> String {
+    if location.starts_with("https://") || location.starts_with("http://") {
+        location.to_string()
+    } else if location.starts_with('/') {
+        format!("{}{location}", origin(base))
+    } else {
+        let path_end = base.find(['?', '#']).unwrap_or(base.len());
+        let dir = base[..path_end].rfind('/').filter(|&i| i >= origin(base).len()).map_or(base.len(), |i| i + 1);
+        format!("{}{location}", &base[..dir])
+    }
+}
+
+/// GET `url`, following up to 10 redirects here: `authorization` goes only to the origin
+/// (scheme, host and port) it was given for, never to the storage a registry redirects a
+/// blob to, nor to another port on the same host.
+fn get(
+    agent: &ureq::Agent,
+    registry: &str,
+    url: &str,
+    accept: Option<&str>,
+    authorization: Option<&str>,
+) -> Result<Response<Body>> {
+    let trusted = origin(url).to_string();
+    let mut url = url.to_string();
+    for _ in 0..=10 {
+        let mut request = agent.get(&url);
+        if let Some(accept) = accept {
+            request = request.header("Accept", accept);
+        }
+        if let Some(authorization) = authorization.filter(|_| origin(&url) == trusted) {
+            request = request.header("Authorization", authorization);
+        }
+        let response = request.call().map_err(|e| transport(registry, e))?;
+        let location = response.headers().get("location").and_then(|l| l.to_str().ok());
+        match location {
+            Some(location) if response.status().is_redirection() => url = resolve(&url, location),
+            _ => return Ok(response),
+        }
+    }
+    Err(Error::Network { op: "fetch", what: url, source: "it redirects more than 10 times".into() })
+}
+
 impl Session {
     fn credentials(&self) -> Option<&Credentials> {
         match &self.credentials {
@@ -350,17 +409,16 @@ impl Session {
                 return Ok(token.clone());
             }
         }
-        let mut request = self.agent.get(realm);
-        if let Some(service) = service {
-            request = request.query("service", service);
+        let mut url = realm.clone();
+        let mut sep = if realm.contains('?') { '&' } else { '?' };
+        for (key, value) in [("service", service.as_deref()), ("scope", Some(scope).filter(|s| !s.is_empty()))] {
+            if let Some(value) = value {
+                url = format!("{url}{sep}{key}={}", query_escape(value));
+                sep = '&';
+            }
         }
-        if !scope.is_empty() {
-            request = request.query("scope", scope);
-        }
-        if let Some(c) = self.credentials() {
-            request = request.header("Authorization", basic(c));
-        }
-        let mut response = request.call().map_err(|e| transport(&self.host, e))?;
+        let authorization = self.credentials().map(basic);
+        let mut response = get(&self.agent, &self.host, &url, None, authorization.as_deref())?;
         let repository = scope.split(':').nth(1).unwrap_or("/v2/").to_string();
         match response.status() {
             s if s.is_success() => {}
@@ -412,25 +470,18 @@ impl Session {
     fn get(&self, path: &str, repository: &str, accept: Option<&str>) -> Result<Response<Body>> {
         let scope = format!("repository:{repository}:pull");
         for attempt in 0..2 {
-            let mut request = self.agent.get(&format!("{}{path}", self.base));
-            if let Some(accept) = accept {
-                request = request.header("Accept", accept);
-            }
-            match &self.challenge {
-                Challenge::None => {}
-                Challenge::Basic => {
-                    if let Some(c) = self.credentials() {
-                        request = request.header("Authorization", basic(c));
-                    }
-                }
+            let authorization = match &self.challenge {
+                Challenge::None => None,
+                Challenge::Basic => self.credentials().map(basic),
                 Challenge::Bearer { .. } => {
                     if attempt > 0 {
                         self.tokens.lock().unwrap_or_else(|p| p.into_inner()).remove(&scope);
                     }
-                    request = request.header("Authorization", format!("Bearer {}", self.fetch_token(&scope)?));
+                    Some(format!("Bearer {}", self.fetch_token(&scope)?))
                 }
-            }
-            let response = request.call().map_err(|e| transport(&self.host, e))?;
+            };
+            let url = format!("{}{path}", self.base);
+            let response = get(&self.agent, &self.host, &url, accept, authorization.as_deref())?;
             match response.status() {
                 StatusCode::UNAUTHORIZED if attempt == 0 && matches!(self.challenge, Challenge::Bearer { .. }) => {
                     continue
@@ -547,7 +598,7 @@ impl Repository {
             if !(url.starts_with("https://") || url.starts_with("http://")) {
                 continue;
             }
-            match self.session.agent.get(url).call() {
+            match get(&self.session.agent, &self.session.host, url, None, None) {
                 Ok(response) if response.status().is_success() => {
                     return Ok(Box::new(response.into_body().into_reader()))
                 }
@@ -603,6 +654,16 @@ mod tests {
         let body = br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{}}]}"#;
         assert_eq!(status_detail(body).as_deref(), Some("MANIFEST_UNKNOWN: manifest unknown"));
         assert_eq!(status_detail(b"<html>"), None);
+    }
+
+    #[test]
+    fn redirects_resolve_against_the_url_that_answered() {
+        assert_eq!(origin("https://r.io:5000/v2/x?y=1"), "https://r.io:5000");
+        assert_eq!(origin("http://[::1]:5000"), "http://[::1]:5000");
+        assert_eq!(resolve("https://r.io/v2/a/blobs/x", "https://s3.example/b?sig=1"), "https://s3.example/b?sig=1");
+        assert_eq!(resolve("https://r.io/v2/a/blobs/x", "/storage/b"), "https://r.io/storage/b");
+        assert_eq!(resolve("https://r.io/v2/a/blobs/x?q=1", "y"), "https://r.io/v2/a/blobs/y");
+        assert_eq!(query_escape("repository:a/b:pull"), "repository%3Aa%2Fb%3Apull");
     }
 
     #[test]
