@@ -170,13 +170,13 @@ impl RegistryClient {
         }
     }
 
-    fn agent(&self, host: &str, verify: bool) -> Result<ureq::Agent> {
+    fn agent(&self, host: &str, verify: bool, scheme: &str) -> Result<ureq::Agent> {
         let tls = super::certs::tls_config(host, self.options.cert_dir.as_deref(), verify)?;
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             // Redirects are followed by `get` below, which knows whose credentials go where.
             .max_redirects(0)
-            .proxy(ureq::Proxy::try_from_env())
+            .proxy(proxy_for(scheme))
             .timeout_connect(Some(Duration::from_secs(30)))
             .timeout_recv_response(Some(Duration::from_secs(120)))
             .user_agent(concat!("tscontainer/", env!("CARGO_PKG_VERSION")))
@@ -205,7 +205,6 @@ impl RegistryClient {
             (Some(c), _) | (None, Some(c)) => Found::Credentials(c.clone()),
             (None, None) => self.auth.lookup(domain)?,
         };
-        let agent = self.agent(host, !insecure)?;
         let mut schemes = vec!["https"];
         if insecure {
             schemes.push("http");
@@ -213,6 +212,7 @@ impl RegistryClient {
         let mut last_error = None;
         for scheme in schemes {
             let base = format!("{scheme}://{host}");
+            let agent = self.agent(host, !insecure, scheme)?;
             match get(&agent, domain, &format!("{base}/v2/"), None, None) {
                 Ok(response) => {
                     let challenge = match response.status() {
@@ -325,6 +325,27 @@ impl RegistryClient {
 
 fn basic(c: &Credentials) -> String {
     format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", c.username, c.password)))
+}
+
+/// The proxy for `scheme` as Go's `ProxyFromEnvironment` picks it, and so podman and Docker:
+/// `HTTPS_PROXY` for HTTPS, `HTTP_PROXY` for HTTP (either case); hosts that `NO_PROXY` names,
+/// and the loopback addresses, are reached directly.
+fn proxy_for(scheme: &str) -> Option<ureq::Proxy> {
+    let env = |names: [&str; 2]| names.iter().find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()));
+    let url = env(if scheme == "https" { ["HTTPS_PROXY", "https_proxy"] } else { ["HTTP_PROXY", "http_proxy"] })?;
+    let parsed = ureq::Proxy::new(&url).ok()?;
+    let mut builder = ureq::Proxy::builder(parsed.protocol()).host(parsed.host()).port(parsed.port());
+    if let Some(user) = parsed.username() {
+        builder = builder.username(user);
+    }
+    if let Some(password) = parsed.password() {
+        builder = builder.password(password);
+    }
+    let no_proxy = env(["NO_PROXY", "no_proxy"]).unwrap_or_default();
+    for host in no_proxy.split(',').map(str::trim).filter(|h| !h.is_empty()).chain(["localhost", "127.0.0.1", "::1"]) {
+        builder = builder.no_proxy(host);
+    }
+    builder.build().ok()
 }
 
 /// Percent-encodes a query value (RFC 3986 unreserved characters stay).

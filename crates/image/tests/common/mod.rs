@@ -467,12 +467,10 @@ impl Drop for FakeServer {
     }
 }
 
-fn serve(stream: TcpStream, handler: &dyn Fn(&Request) -> Response, requests: &std::sync::Mutex<Vec<Request>>) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
     let mut line = String::new();
     if reader.read_line(&mut line).unwrap_or(0) == 0 {
-        return;
+        return None;
     }
     let mut parts = line.split_whitespace();
     let method = parts.next().unwrap_or("").to_string();
@@ -487,10 +485,24 @@ fn serve(stream: TcpStream, handler: &dyn Fn(&Request) -> Response, requests: &s
             headers.push((k.trim().to_string(), v.trim().to_string()));
         }
     }
-    let request = Request { method, path, headers };
+    Some(Request { method, path, headers })
+}
+
+/// Serves one request; a CONNECT (the server as a proxy) is accepted and the request
+/// tunnelled through it served in turn.
+fn serve(stream: TcpStream, handler: &dyn Fn(&Request) -> Response, requests: &std::sync::Mutex<Vec<Request>>) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut out = stream;
+    let Some(mut request) = read_request(&mut reader) else { return };
+    if request.method == "CONNECT" {
+        requests.lock().unwrap().push(request);
+        let _ = out.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
+        let Some(tunnelled) = read_request(&mut reader) else { return };
+        request = tunnelled;
+    }
     requests.lock().unwrap().push(request.clone());
     let response = handler(&request);
-    let mut out = stream;
     let mut head =
         format!("HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n", response.status, response.body.len());
     for (k, v) in &response.headers {
