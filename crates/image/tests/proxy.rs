@@ -39,7 +39,7 @@ fn pulls_through_the_proxy_unless_no_proxy_names_the_registry() {
     let client = || {
         let auth = dir.path().join("auth.json");
         RegistryClient::new(
-            RegistriesConf::load_files(&[conf.clone()]).unwrap(),
+            RegistriesConf::load_files(std::slice::from_ref(&conf)).unwrap(),
             AuthFiles::new(vec![auth.clone()], auth),
             ClientOptions::default(),
         )
