@@ -186,6 +186,7 @@ fn basic_auth_with_credentials_from_the_auth_file_and_login() {
     );
 
     let c = client(dir.path(), "", options());
+    assert_eq!(pull_image(&store, &c, &reference, &PullOptions::default()).unwrap_err().code(), "unauthorized");
     let bad = Credentials { username: user.clone(), password: "wrong".into() };
     let e = c.login(&registry.host, &bad).unwrap_err();
     assert_eq!(e.code(), "unauthorized", "{e}");
@@ -194,7 +195,10 @@ fn basic_auth_with_credentials_from_the_auth_file_and_login() {
     let e = pull_image(&store, &wrong, &reference, &PullOptions::default()).unwrap_err();
     assert_eq!(e.to_string(), format!("registry {} refused the credentials for private/app", registry.host));
 
+    // The same client, which already met the registry anonymously, uses them once logged in.
     c.login(&registry.host, &Credentials { username: user, password }).unwrap();
+    let other = Store::open(dir.path().join("store-after-login")).unwrap();
+    pull_image(&other, &c, &reference, &PullOptions::default()).unwrap();
     let auth: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("auth.json")).unwrap()).unwrap();
     assert!(auth["auths"][&registry.host]["auth"].is_string());

@@ -304,12 +304,22 @@ impl RegistryClient {
     /// `login`: checks the credentials, then records them as podman does.
     pub fn login(&self, registry: &str, credentials: &Credentials) -> Result<()> {
         self.check_login(registry, credentials)?;
-        self.auth.store(registry, credentials)
+        self.auth.store(registry, credentials)?;
+        self.forget(registry);
+        Ok(())
+    }
+
+    /// Drops what this client remembers of a registry's sessions, so that the next request
+    /// reads the auth files again.
+    fn forget(&self, registry: &str) {
+        let domain = registry.split('/').next().unwrap_or(registry);
+        self.sessions.lock().unwrap_or_else(|p| p.into_inner()).retain(|(d, _), _| d != domain);
     }
 
     /// `logout`: removes the recorded credentials.
     pub fn logout(&self, registry: &str) -> Result<()> {
         if self.auth.remove(registry)? {
+            self.forget(registry);
             Ok(())
         } else {
             Err(Error::NotLoggedIn(registry.to_string()))
