@@ -201,7 +201,9 @@ impl Error {
             Error::InvalidContent { .. } => "invalid-content",
             Error::InvalidConfig { .. } => "invalid-config",
             Error::UnsafeStorage { .. } => "unsafe-storage",
-            Error::Unpack { .. } | Error::Unpacker { .. } => "unpack",
+            // The layer's own kind: hostile-layer, corrupt-layer, no-space, permission-denied, ...
+            Error::Unpack { source, .. } => source.code(),
+            Error::Unpacker { .. } => "unpack",
             Error::InUse { .. } => "in-use",
             Error::ContainerExists(_) => "container-exists",
             Error::ContainerNotKnown(_) => "container-not-known",

@@ -35,10 +35,6 @@ impl BlobWriter {
         })
     }
 
-    pub fn size(&self) -> u64 {
-        self.size
-    }
-
     /// Verifies the content against `expected` (and `expected_size` when known) and renames it
     /// into place. `what` names the blob in an error. On a mismatch nothing is kept.
     pub fn commit(self, store: &Store, expected: &Digest, expected_size: Option<u64>, what: &str) -> Result<PathBuf> {
