@@ -2,6 +2,7 @@
 //! the defaults Docker and podman apply. The CLI and the Node API both come through here.
 
 use std::collections::HashMap;
+use std::os::fd::AsFd;
 use std::path::{Component, Path, PathBuf};
 
 use oci_spec::runtime::{
@@ -14,7 +15,7 @@ use super::defaults::{
 };
 use super::security::{confinement, Confinement, SecurityFlags};
 use super::user::resolve;
-use super::{check_rootfs, parse_cpus, parse_memory, SpecError, DEFAULT_PATH, OCI_VERSION};
+use super::{open_rootfs_argument, parse_cpus, parse_memory, Rootfs, SpecError, DEFAULT_PATH, OCI_VERSION};
 use crate::network::{Helper, NetworkRequest, PortMapping};
 
 /// The CFS period `--cpus` is expressed against (Docker's).
@@ -118,7 +119,13 @@ fn parse_volume(value: &str, cwd: &Path) -> Result<Volume, SpecError> {
 
 fn bind_mount(volume: &Volume) -> Mount {
     let mut options = vec!["rbind".to_string(), "rprivate".to_string()];
-    options.push(if volume.read_only { "ro" } else { "rw" }.to_string());
+    // `:ro` covers the volume's submounts too (`rro`), as Docker's does since 25; a writable
+    // volume leaves its submounts as the host has them.
+    if volume.read_only {
+        options.extend(["ro".to_string(), "rro".to_string()]);
+    } else {
+        options.push("rw".to_string());
+    }
     let mut m = Mount::default();
     m.set_destination(volume.destination.clone())
         .set_typ(Some("bind".into()))
@@ -258,6 +265,18 @@ impl Caller {
     }
 }
 
+/// The host's `/`, for a run without a rootfs.
+fn host_root_dir() -> Result<Rootfs, SpecError> {
+    let path = PathBuf::from("/");
+    let fd = nix::fcntl::open(
+        &path,
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| SpecError::Rootfs { path: path.clone(), reason: e.desc().to_string() })?;
+    Ok(Rootfs { path, fd })
+}
+
 /// Builds the complete config for a `tscontainer run`; run by an unprivileged user, the
 /// container gets a user namespace (see `spec::rootless`).
 pub fn build_run_spec(opts: &RunOptions) -> Result<Spec, SpecError> {
@@ -277,13 +296,11 @@ fn build_run_spec_in(opts: &RunOptions, cwd: &Path, online_cpus: u64, caller: &C
     validate_env(&opts.env)?;
 
     let host_root = opts.rootfs.is_none();
-    let rootfs = match &opts.rootfs {
-        Some(p) => {
-            let p = if p.is_absolute() { p.clone() } else { cwd.join(p) };
-            check_rootfs(&p)?;
-            std::fs::canonicalize(&p).map_err(|e| SpecError::Rootfs { path: p.clone(), reason: e.to_string() })?
-        }
-        None => PathBuf::from("/"),
+    // Opened once: the user database is read through this descriptor, and the config names
+    // the directory it found (the runtime then follows no symlink to it).
+    let Rootfs { path: rootfs, fd: root } = match &opts.rootfs {
+        Some(p) => open_rootfs_argument(&if p.is_absolute() { p.clone() } else { cwd.join(p) })?,
+        None => host_root_dir()?,
     };
 
     let hostname = match &opts.hostname {
@@ -296,7 +313,7 @@ fn build_run_spec_in(opts: &RunOptions, cwd: &Path, online_cpus: u64, caller: &C
         None => hostname_for(&opts.id),
     };
 
-    let user = resolve(opts.user.as_deref(), &rootfs)?;
+    let user = resolve(opts.user.as_deref(), root.as_fd(), &rootfs)?;
     let cwd_in_container = opts.workdir.clone().unwrap_or_else(|| "/".into());
     if !lexically_normal(Path::new(&cwd_in_container)) {
         return Err(SpecError::option("workdir", &cwd_in_container, "must be an absolute path without `.` or `..`"));
@@ -620,6 +637,15 @@ mod tests {
         ] {
             assert!(parse_volume(&bad, Path::new("/")).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn read_only_volumes_are_read_only_in_their_submounts() {
+        let options = |read_only| {
+            bind_mount(&Volume { source: "/s".into(), destination: "/d".into(), read_only }).options().clone().unwrap()
+        };
+        assert_eq!(options(true), ["rbind", "rprivate", "ro", "rro"]);
+        assert_eq!(options(false), ["rbind", "rprivate", "rw"]);
     }
 
     #[test]
