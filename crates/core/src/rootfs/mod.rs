@@ -13,6 +13,7 @@ mod mount;
 mod options;
 mod paths;
 mod pivot;
+mod procfs;
 pub mod secure;
 
 pub use bind::mount_api_available;
@@ -71,6 +72,8 @@ pub enum RootfsError {
     MountPointMoved { path: PathBuf },
     #[error("cannot mount on {}: it resolves to the container's root directory", path.display())]
     OnRoot { path: PathBuf },
+    #[error("cannot mount {what}: {reason}")]
+    ProcMount { what: String, reason: String },
     #[error("cannot mask files: the container's /dev/null is not the null device")]
     NoNullDevice,
 }

@@ -12,7 +12,7 @@ use oci_spec::runtime::Mount;
 
 use super::bind::{self, Bind};
 use super::secure::{create_file_in_root, fd_path, mkdir_all_in_root};
-use super::{cgroupfs, copyup, resolve_err, MountOptions, RootfsError, RootfsPlan};
+use super::{cgroupfs, copyup, procfs, resolve_err, MountOptions, RootfsError, RootfsPlan};
 use crate::syscall::Syscall;
 
 /// The bind mount that stands in for a sysfs mount that cannot be made.
@@ -60,12 +60,14 @@ pub(super) fn mount_entry(
         }
         .map_err(resolve_err(dest))?;
         check_target(root, target.as_fd(), dest)?;
+        procfs::check(|| describe(m), root, target.as_fd(), dest, typ, Some(&source))?;
         let request = Bind { source: &source, options: &options, destination: dest, what: describe(m) };
         return bind::bind(&request, target, root, plan, sys);
     }
 
     let target = mkdir_all_in_root(root, dest, Mode::from_bits_truncate(0o755)).map_err(resolve_err(dest))?;
     check_target(root, target.as_fd(), dest)?;
+    procfs::check(|| describe(m), root, target.as_fd(), dest, typ, None)?;
     // What the mount will hide, still readable through this descriptor afterwards.
     let hidden = if options.copy_up {
         Some(

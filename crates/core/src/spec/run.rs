@@ -88,7 +88,13 @@ fn lexically_normal(path: &Path) -> bool {
     path.is_absolute() && path.components().all(|c| matches!(c, Component::RootDir | Component::Normal(_)))
 }
 
-fn parse_volume(value: &str, cwd: &Path) -> Result<Volume, SpecError> {
+/// Whether a container path is /proc or /sys, or under them: a volume there would show the
+/// host's processes or kernel settings through the container's own kernel filesystems.
+fn on_kernel_filesystems(destination: &Path) -> bool {
+    destination.starts_with("/proc") || destination.starts_with("/sys")
+}
+
+fn parse_volume(value: &str, cwd: &Path, privileged: bool) -> Result<Volume, SpecError> {
     let bad = |reason: &str| SpecError::option("volume", value, reason);
     let parts: Vec<&str> = value.split(':').collect();
     let (source, destination, mode) = match parts.as_slice() {
@@ -113,6 +119,12 @@ fn parse_volume(value: &str, cwd: &Path) -> Result<Volume, SpecError> {
     }
     if destination == Path::new("/") {
         return Err(bad("the container path cannot be `/`"));
+    }
+    if on_kernel_filesystems(&destination) && !privileged {
+        return Err(bad(&format!(
+            "a volume on or under /proc or /sys ({}) would expose the host's kernel state; only --privileged allows it",
+            destination.display()
+        )));
     }
     Ok(Volume { source, destination, read_only })
 }
@@ -319,7 +331,8 @@ fn build_run_spec_in(opts: &RunOptions, cwd: &Path, online_cpus: u64, caller: &C
         return Err(SpecError::option("workdir", &cwd_in_container, "must be an absolute path without `.` or `..`"));
     }
 
-    let volumes = opts.volumes.iter().map(|v| parse_volume(v, cwd)).collect::<Result<Vec<_>, _>>()?;
+    let volumes =
+        opts.volumes.iter().map(|v| parse_volume(v, cwd, opts.security.privileged)).collect::<Result<Vec<_>, _>>()?;
     if host_root {
         // The host's root is mounted read-only and must not be written, not even to make a
         // mount point or a working directory: those must already exist on the host.
@@ -622,12 +635,12 @@ mod tests {
     fn volumes_are_parsed_and_checked() {
         let dir = tempfile::tempdir().unwrap();
         let src = dir.path().display().to_string();
-        let v = parse_volume(&format!("{src}:/data:ro"), Path::new("/")).unwrap();
+        let v = parse_volume(&format!("{src}:/data:ro"), Path::new("/"), false).unwrap();
         assert_eq!(
             v,
             Volume { source: dir.path().canonicalize().unwrap(), destination: "/data".into(), read_only: true }
         );
-        assert!(!parse_volume(&format!("{src}:/data"), Path::new("/")).unwrap().read_only);
+        assert!(!parse_volume(&format!("{src}:/data"), Path::new("/"), false).unwrap().read_only);
         for bad in [
             src.clone(),
             format!("{src}:data"),
@@ -635,8 +648,19 @@ mod tests {
             format!("{src}:/d:rx"),
             "/nonexistent-x:/d".into(),
         ] {
-            assert!(parse_volume(&bad, Path::new("/")).is_err(), "{bad}");
+            assert!(parse_volume(&bad, Path::new("/"), false).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn volumes_over_proc_and_sys_need_privileged() {
+        for dest in ["/proc", "/proc/", "/proc/sys", "/sys", "/sys/kernel/security"] {
+            let err = parse_volume(&format!("/tmp:{dest}"), Path::new("/"), false).unwrap_err().to_string();
+            assert!(err.contains("only --privileged allows it"), "{dest}: {err}");
+            assert!(parse_volume(&format!("/tmp:{dest}"), Path::new("/"), true).is_ok(), "{dest}");
+        }
+        assert!(parse_volume("/tmp:/procfs", Path::new("/"), false).is_ok());
+        assert!(parse_volume("/tmp:/system", Path::new("/"), false).is_ok());
     }
 
     #[test]
