@@ -153,8 +153,8 @@ fn setup_and_exec(args: &InitArgs<'_>, cgroup_join: Option<PendingJoin>) -> Resu
     }
     hooks::run(spec, HookKind::CreateContainer, &hook_state("creating"))?;
     rootfs::switch_root(&plan, &mounted, sys)?;
-    for (key, value) in spec.linux().as_ref().and_then(|l| l.sysctl().as_ref()).into_iter().flatten() {
-        process::write_sysctl(key, value)?;
+    if let Some(sysctls) = spec.linux().as_ref().and_then(|l| l.sysctl().as_ref()).filter(|s| !s.is_empty()) {
+        process::write_sysctls(sysctls, rootfs::proc_sys(&mounted)?.as_fd())?;
     }
     if plan.mount_namespace {
         rootfs::protect_kernel_paths(spec, &mounted, sys)?;

@@ -74,6 +74,8 @@ pub enum RootfsError {
     OnRoot { path: PathBuf },
     #[error("cannot mount {what}: {reason}")]
     ProcMount { what: String, reason: String },
+    #[error("{} is not a proc filesystem", path.display())]
+    NotProcfs { path: PathBuf },
     #[error("cannot mask files: the container's /dev/null is not the null device")]
     NoNullDevice,
 }
@@ -216,6 +218,24 @@ impl Mounted {
     fn writable(&self) -> impl Iterator<Item = (BorrowedFd<'_>, bool)> {
         self.mounts.iter().filter(|m| m.writable).map(|m| (m.mount.as_fd(), m.recursive))
     }
+}
+
+/// The container's /proc/sys, for its sysctls: below the spec's proc mount when there is one,
+/// else as the path finds it. Either way checked to be a proc filesystem.
+pub fn proc_sys(mounted: &Mounted) -> Result<OwnedFd, RootfsError> {
+    let path = Path::new("/proc/sys");
+    let flags = OFlag::O_PATH | OFlag::O_DIRECTORY;
+    let dir = match mounted.holding(path) {
+        Some((mount, rest)) => secure::open_beneath(mount, &rest, flags, true),
+        None => open(path, flags | OFlag::O_CLOEXEC, Mode::empty()),
+    }
+    .map_err(resolve_err(path))?;
+    let procfs = nix::sys::statfs::fstatfs(dir.as_fd())
+        .is_ok_and(|st| st.filesystem_type() == nix::sys::statfs::PROC_SUPER_MAGIC);
+    if !procfs {
+        return Err(RootfsError::NotProcfs { path: path.to_path_buf() });
+    }
+    Ok(dir)
 }
 
 /// Makes the prepared rootfs the container's `/`: pivot_root (or MS_MOVE and chroot
