@@ -4,7 +4,8 @@
 //   container is created: the read-only flag must land on the volume, not on whatever the
 //   swapped path leads to. Before the fix 3 of 23 such creates left the volume writable: the
 //   runtime bound the volume, then looked its path up again to remount it read-only.
-// - a read-only volume whose source has a submount: read-only reaches the submount too.
+// - a read-only volume whose source has a submount: read-only reaches the submount too
+//   (`-v SRC:DST:ro`, and configs that ask for runc's `rro`).
 import type { ExecutionContext } from 'ava';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -90,13 +91,16 @@ function sourceWithSubmount(t: ExecutionContext, dir: string): string {
 
 const WRITE_BOTH = 'touch /mnt/top-new; echo "top $?"; touch /mnt/sub/new; echo "sub $?"; grep -c " /mnt/sub " /proc/self/mountinfo';
 
-containerTest('a read-only volume is read-only in its submounts too (runtime config)', async (t) => {
+containerTest('a volume bound with rro is read-only in its submounts too (runtime config)', async (t) => {
   const source = sourceWithSubmount(t, await s.hostDir(t));
-  // A writable root: a read-only one would cover the submount whatever the volume does.
+  // `rro`, as Docker 25+ asks for a read-only volume (runc's recursive attribute; plain `ro`
+  // is the top mount only, in runc and here). A writable root: a read-only one would cover
+  // the submount whatever the volume does.
   const c = await s.container(
     t,
-    patches(bindMount(source, '/mnt', 'ro'), shell(WRITE_BOTH), (config) => {
+    patches(shell(WRITE_BOTH), (config) => {
       config.root = { path: fixtureRootfs(), readonly: false };
+      config.mounts = [...(config.mounts ?? []), { destination: '/mnt', type: 'bind', source, options: ['rbind', 'ro', 'rro'] }];
     }),
   );
   const r = await c.runtime('run', '--bundle', c.bundle, c.id);

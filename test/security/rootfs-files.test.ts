@@ -13,17 +13,25 @@ import type { ExecutionContext } from 'ava';
 import { execFileSync } from 'node:child_process';
 import { rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { apiSuite } from '../helpers/api.js';
 import { cliSuite, staleBuild } from '../helpers/cli.js';
 import { execute } from '../helpers/exec.js';
 import { requires, root } from '../helpers/host.js';
 import { repoRoot } from '../helpers/paths.js';
 
 const s = cliSuite('security-rootfs-files');
+const api = apiSuite('security-rootfs-files-api');
 const stale = staleBuild();
 const cliTest = requires(root, [stale === undefined, stale ?? '']);
 const apiTest = requires(root);
 
 const LIMITS = ['prlimit', `--data=${512 * 1024 ** 2}`, 'timeout', '-s', 'KILL', '60'];
+/**
+ * What the container prints: its uid and HOME. Read from /proc, not with `id`: inside, the
+ * container's own /etc/passwd is the container's business (a link to its /dev/zero keeps
+ * `id` reading forever there).
+ */
+const PROBE = ['sh', '-c', 'awk \'/^Uid:/ { print $2 }\' /proc/self/status; echo "$HOME"'];
 /** A passwd line only the host has: its uid and home must never reach a container. */
 const SECRET_UID = '4242';
 const SECRET_LINE = `victim:x:${SECRET_UID}:${SECRET_UID}::/secret-home:/bin/sh\n`;
@@ -39,7 +47,7 @@ interface Shape {
   runs?: string;
 }
 
-const notRegular = (file: string) => new RegExp(`rootfs .*: /etc/${file} is not a regular file`);
+const notRegular = (file: string) => new RegExp(`rootfs .*: /etc/${file} is a [a-zA-Z ]+, not a regular file`);
 
 const shapes: Shape[] = [
   {
@@ -117,7 +125,7 @@ for (const shape of shapes) {
   cliTest(`tscontainer run --rootfs DIR -u ${shape.user}, ${shape.what}: one sentence, nothing read outside DIR`, async (t) => {
     const rootfs = await hostileRootfs(t, shape);
     const c = await s.container(t);
-    const r = await c.runWith({ wrapper: LIMITS }, '--rm', '--rootfs', rootfs, '-u', shape.user, 'sh', '-c', 'id -u; echo "$HOME"');
+    const r = await c.runWith({ wrapper: LIMITS }, '--rm', '--rootfs', rootfs, '-u', shape.user, ...PROBE);
     t.is(r.signal, null, `the CLI was killed (${r.signal}): it hung or exhausted its memory`);
     t.notRegex(r.stdout, new RegExp(`${SECRET_UID}|secret-home`));
     if (shape.runs !== undefined) {
@@ -132,18 +140,14 @@ for (const shape of shapes) {
 
   apiTest(`run({ rootfs, user: '${shape.user}' }), ${shape.what}: one sentence, nothing read outside the rootfs`, async (t) => {
     const rootfs = await hostileRootfs(t, shape);
-    const dir = path.dirname(rootfs);
-    const options = {
-      command: ['sh', '-c', 'id -u; echo "$HOME"'],
-      rootfs,
-      user: shape.user,
-      root: path.join(dir, 'state'),
-      name: `tscontainer-test-rootfs-files-${process.pid}`,
-    };
+    // The API's own harness: its teardown finds and removes whatever the run left.
+    const c = await api.container(t);
+    const options = { command: PROBE, rootfs, user: shape.user, root: api.stateRoot, name: c.id };
+    const script = path.join(repoRoot, 'test/security/tools/api-run.ts');
     const r = await execute(
       LIMITS[0]!,
-      [...LIMITS.slice(1), process.execPath, '--import', 'tsx', path.join(repoRoot, 'test/security/tools/api-run.ts'), JSON.stringify(options)],
-      { scratch: dir, env: { ...process.env, TMPDIR: dir } },
+      [...LIMITS.slice(1), process.execPath, '--import', 'tsx', script, JSON.stringify(options), c.tmpdir],
+      { scratch: path.dirname(rootfs) },
     );
     t.is(r.signal, null, `the API's process was killed (${r.signal}): it hung or exhausted its memory`);
     t.is(r.code, 0, r.stderr);
