@@ -153,12 +153,17 @@ fn setup_and_exec(args: &InitArgs<'_>, cgroup_join: Option<PendingJoin>) -> Resu
     }
     hooks::run(spec, HookKind::CreateContainer, &hook_state("creating"))?;
     rootfs::switch_root(&plan, &mounted, sys)?;
+    let mount_namespace = plan.mount_namespace;
+    // The rootfs's descriptor leads out of the container (its `..` is the host's): held no
+    // longer than needed, as nothing else that does (CVE-2024-21626).
+    drop(rootfs);
     if let Some(sysctls) = spec.linux().as_ref().and_then(|l| l.sysctl().as_ref()).filter(|s| !s.is_empty()) {
         process::write_sysctls(sysctls, rootfs::proc_sys(&mounted)?.as_fd())?;
     }
-    if plan.mount_namespace {
+    if mount_namespace {
         rootfs::protect_kernel_paths(spec, &mounted, sys)?;
     }
+    drop(mounted);
 
     let prepared = spec.process().as_ref().map(|p| setup::prepare(p, seccomp, args.channel, sys)).transpose()?;
     setup::close_descriptors_on_exec(args.preserve_fds);
