@@ -1,17 +1,17 @@
 // The attacker of the race tests: a separate process that swaps two names (a directory and a
 // symlink) with renameat2(RENAME_EXCHANGE) in a tight loop while the test creates containers
-// (test/security/tools/exchange.c, compiled with cc on first use into test/.work/tools).
+// (test/security/tools/exchange.c). The tools of test/security/tools are compiled with cc on
+// first use into test/.work/tools.
 import type { ExecutionContext } from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { repoRoot, workRoot } from './paths.js';
 
-const source = path.join(repoRoot, 'test', 'security', 'tools', 'exchange.c');
-const binary = path.join(workRoot, 'tools', 'exchange');
-
-/** The compiled tool, rebuilt when its source is newer (atomically: test files run side by side). */
-export function exchangeTool(): string {
+/** A tool of test/security/tools, compiled when its source is newer (atomically: test files run side by side). */
+export function securityTool(name: 'exchange' | 'no-mount-api'): string {
+  const source = path.join(repoRoot, 'test', 'security', 'tools', `${name}.c`);
+  const binary = path.join(workRoot, 'tools', name);
   if (existsSync(binary) && statSync(binary).mtimeMs >= statSync(source).mtimeMs) return binary;
   mkdirSync(path.dirname(binary), { recursive: true });
   const tmp = `${binary}.${process.pid}`;
@@ -31,7 +31,7 @@ function isSymlink(file: string): boolean {
  */
 export async function swapping(t: ExecutionContext, a: string, b: string): Promise<() => Promise<void>> {
   const aWasLink = isSymlink(a);
-  const child = spawn(exchangeTool(), [a, b], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(securityTool('exchange'), [a, b], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
     child.once('error', reject);

@@ -6,6 +6,9 @@
 //   runtime bound the volume, then looked its path up again to remount it read-only.
 // - a read-only volume whose source has a submount: read-only reaches the submount too
 //   (`-v SRC:DST:ro`, and configs that ask for runc's `rro`).
+//
+// The fallback for kernels before 5.12 (no open_tree/move_mount/mount_setattr) runs here
+// under test/security/tools/no-mount-api.c, a seccomp filter that answers ENOSYS to them.
 import type { ExecutionContext } from 'ava';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -13,9 +16,11 @@ import path from 'node:path';
 import { bindMount, patches, shell } from '../helpers/bundle.js';
 import { cliSuite, staleBuild } from '../helpers/cli.js';
 import { containerTest, requires, root } from '../helpers/host.js';
-import { swapping } from '../helpers/race.js';
+import { execute, type Exit } from '../helpers/exec.js';
+import { securityTool, swapping } from '../helpers/race.js';
+import { runtimePath } from '../helpers/runtime-path.js';
 import { fixtureRootfs } from '../helpers/rootfs.js';
-import { suite } from '../helpers/suite.js';
+import { suite, type Container } from '../helpers/suite.js';
 
 const ATTEMPTS = Number(process.env['TSCONTAINER_RACE_ATTEMPTS'] ?? 200);
 
@@ -24,14 +29,18 @@ const cli = cliSuite('security-ro-volumes-cli');
 const stale = staleBuild();
 const cliTest = requires(root, [stale === undefined, stale ?? '']);
 
-containerTest(`a read-only volume whose mount point is swapped for a symlink during create is never writable (${ATTEMPTS} runs)`, async (t) => {
+/**
+ * The swap race against a `ro` volume, `attempts` times; `run` runs the runtime (directly, or
+ * under no-mount-api).
+ */
+async function raceReadOnlyVolume(t: ExecutionContext, attempts: number, run: (c: Container) => Promise<Exit>): Promise<void> {
   t.timeout(20 * 60_000);
   const dir = await s.hostDir(t);
   const rootfs = path.join(dir, 'rootfs');
   execFileSync('cp', ['-a', fixtureRootfs(), rootfs]);
   const volume = path.join(dir, 'volume');
   mkdirSync(volume);
-  // A file of the host beside the rootfs: nothing may reach it either.
+  // A directory of the host beside the rootfs: nothing may reach it either.
   const outside = path.join(dir, 'outside');
   mkdirSync(outside);
   // The mount point and a symlink to the container's root, swapped without pause. Once the
@@ -49,14 +58,14 @@ containerTest(`a read-only volume whose mount point is swapped for a symlink dur
   let ran = 0;
   let writable = 0;
   const refused = new Map<string, number>();
-  for (let i = 0; i < ATTEMPTS; i++) {
+  for (let i = 0; i < attempts; i++) {
     const c = await s.container(
       t,
       patches(bindMount(volume, '/data', 'ro'), shell(probe), (config) => {
         config.root = { path: rootfs, readonly: false };
       }),
     );
-    const r = await c.runtime('run', '--bundle', c.bundle, c.id);
+    const r = await run(c);
     const leaked = readdirSync(volume).length + readdirSync(outside).length;
     if (leaked > 0) {
       writable++;
@@ -65,7 +74,8 @@ containerTest(`a read-only volume whose mount point is swapped for a symlink dur
     } else if (r.code === 0 && r.stdout.endsWith('done\n')) {
       ran++;
     } else {
-      const reason = (r.stderr.trim().split('\n').at(-1) ?? `exit ${r.code}`).replaceAll(rootfs, 'ROOTFS')
+      const reason = (r.stderr.trim().split('\n').at(-1) ?? `exit ${r.code}`)
+        .replaceAll(rootfs, 'ROOTFS')
         .replaceAll(s.stateRoot, 'STATE')
         .replace(/tscontainer-test-[\w-]+/g, 'ID');
       refused.set(reason, (refused.get(reason) ?? 0) + 1);
@@ -73,11 +83,24 @@ containerTest(`a read-only volume whose mount point is swapped for a symlink dur
     await c.runtime('delete', '--force', c.id);
   }
   await stop();
-  t.log(`${ATTEMPTS} attempts: ${writable} left the volume or the host writable, ${ran} ran`);
+  t.log(`${attempts} attempts: ${writable} left the volume or the host writable, ${ran} ran`);
   for (const [reason, n] of refused) t.log(`  refused ${n}x: ${reason}`);
   t.is(writable, 0, 'the container wrote to the read-only volume or to the host');
   t.true(ran > 0, 'some runs got their volume: the test raced, not just refused');
-});
+}
+
+/** The runtime under no-mount-api: the fallback of kernels before 5.12. */
+function withoutMountApi(c: Container, ...args: string[]): Promise<Exit> {
+  return execute(securityTool('no-mount-api'), [runtimePath(), ...c.globalFlags, ...args], { scratch: path.dirname(c.logFile) });
+}
+
+containerTest(`a read-only volume whose mount point is swapped for a symlink during create is never writable (${ATTEMPTS} runs)`, (t) =>
+  raceReadOnlyVolume(t, ATTEMPTS, (c) => c.runtime('run', '--bundle', c.bundle, c.id)),
+);
+
+containerTest(`without the new mount API (before Linux 5.12) the swap race still never leaves a read-only volume writable (${Math.ceil(ATTEMPTS / 2)} runs)`, (t) =>
+  raceReadOnlyVolume(t, Math.ceil(ATTEMPTS / 2), (c) => withoutMountApi(c, 'run', '--bundle', c.bundle, c.id)),
+);
 
 /** A host directory with a tmpfs mounted on its `sub`, unmounted after the test. */
 function sourceWithSubmount(t: ExecutionContext, dir: string): string {
@@ -120,4 +143,24 @@ cliTest('tscontainer run -v SRC:DST:ro is read-only in the submounts of SRC too'
   t.regex(r.stdout, /^sub [1-9]\d*$/m, 'so is its submount');
   t.regex(r.stdout, /^1$/m, 'the submount is there');
   t.deepEqual(readdirSync(path.join(source, 'sub')), []);
+});
+
+containerTest('without mount_setattr (before Linux 5.12) rro makes the volume read-only at its top, and create says the submounts are not', async (t) => {
+  const source = sourceWithSubmount(t, await s.hostDir(t));
+  const c = await s.container(
+    t,
+    patches(shell(WRITE_BOTH), (config) => {
+      config.root = { path: fixtureRootfs(), readonly: false };
+      config.mounts = [...(config.mounts ?? []), { destination: '/mnt', type: 'bind', source, options: ['rbind', 'ro', 'rro'] }];
+    }),
+  );
+  const r = await withoutMountApi(c, 'run', '--bundle', c.bundle, c.id);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /^top [1-9]\d*$/m, 'the volume itself is read-only');
+  t.regex(r.stdout, /^sub 0$/m, 'its submount is not: the kernel cannot do it');
+  const warnings = (await c.log()).filter((e) => e.level === 'warning').map((e) => e.msg);
+  t.true(
+    warnings.some((w) => w.includes('lacks mount_setattr') && w.includes('/mnt')),
+    `a warning names the mount: ${JSON.stringify(warnings)}`,
+  );
 });
