@@ -30,6 +30,8 @@ export interface CliOptions {
   input?: string | undefined;
   /** Added to the CLI's environment. */
   env?: Readonly<Record<string, string>> | undefined;
+  /** A command the CLI runs under (`prlimit --data=N`, `timeout 30`), as argv. */
+  wrapper?: readonly string[] | undefined;
 }
 
 export interface TerminalOptions {
@@ -94,14 +96,16 @@ function environment(scope: Scope, extra: Readonly<Record<string, string>> = {})
 
 function cliContainer(scope: Scope): CliContainer {
   const runArgs = (args: string[]) => ['run', '--name', scope.id, ...args];
-  const exec = async (args: string[], options: CliOptions = {}) =>
-    withLines(
-      await execute(process.execPath, [CLI, ...args], {
+  const exec = async (args: string[], options: CliOptions = {}) => {
+    const [file, ...argv] = [...(options.wrapper ?? []), process.execPath, CLI, ...args];
+    return withLines(
+      await execute(file!, argv, {
         scratch: scope.dir,
         input: options.input,
         env: environment(scope, options.env),
       }),
     );
+  };
 
   async function inTerminal({ rows, cols, input }: TerminalOptions, args: string[]): Promise<CliResult> {
     // script(1) gives the CLI a pty; its size is set before the CLI starts, which reads it.

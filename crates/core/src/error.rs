@@ -46,6 +46,19 @@ impl Error {
     }
 }
 
+/// An error and its causes, joined by `": "` (anyhow's `{:#}`): for errors of the new
+/// convention (a message never embeds its cause) where an older message takes a string.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        cause = e.source();
+    }
+    text
+}
+
 /// An I/O error together with what was being done and to which path.
 #[derive(Debug, thiserror::Error)]
 #[error("{op} {}: {source}", path.display())]

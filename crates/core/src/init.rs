@@ -6,7 +6,7 @@
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use nix::fcntl::{openat, OFlag};
+use nix::fcntl::{open, openat, OFlag};
 use nix::sys::signal::Signal;
 use nix::sys::stat::Mode;
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
@@ -26,7 +26,6 @@ pub struct InitArgs<'a> {
     pub id: &'a str,
     pub spec: &'a Spec,
     pub bundle: &'a Path,
-    pub rootfs: &'a Path,
     pub staging: &'a Path,
     pub namespaces: &'a Namespaces,
     pub cgroup_view: &'a ContainerView,
@@ -112,7 +111,18 @@ fn setup_and_exec(args: &InitArgs<'_>, cgroup_join: Option<PendingJoin>) -> Resu
         annotations: spec.annotations().clone().unwrap_or_default(),
     };
 
+    // The runtime cloned this process in the rootfs it checked (see `create`): in a mount
+    // namespace of its own, this is that directory.
+    let rootfs = open(Path::new("."), OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| rootfs::RootfsError::Resolve { path: PathBuf::from("the rootfs"), source: e })?;
     enter_namespaces(args)?;
+    // A mount namespace joined by path has a root of its own, where the config's rootfs path
+    // means something else: resolved (once) and checked there.
+    let rootfs = if ns.is_private(LinuxNamespaceType::Mount) && !ns.is_new(LinuxNamespaceType::Mount) {
+        crate::spec::open_rootfs(spec, args.bundle)?.fd
+    } else {
+        rootfs
+    };
     if args.new_keyring {
         join_session_keyring(args.id);
     }
@@ -126,7 +136,7 @@ fn setup_and_exec(args: &InitArgs<'_>, cgroup_join: Option<PendingJoin>) -> Resu
     let plan = RootfsPlan {
         spec,
         bundle: args.bundle,
-        rootfs: args.rootfs,
+        rootfs: rootfs.as_fd(),
         staging: args.staging,
         cgroup_view: args.cgroup_view,
         mount_namespace: ns.is_private(LinuxNamespaceType::Mount),
@@ -135,20 +145,25 @@ fn setup_and_exec(args: &InitArgs<'_>, cgroup_join: Option<PendingJoin>) -> Resu
         // Also when the runtime itself runs in a user namespace (rootless podman's).
         in_user_namespace: ns.is_private(LinuxNamespaceType::User) || !crate::userns::in_initial_user_namespace(),
     };
-    rootfs::mount_all(&plan, sys)?;
+    let mounted = rootfs::mount_all(&plan, sys)?;
     if hooks::has(spec, HookKind::Prestart) || hooks::has(spec, HookKind::CreateRuntime) {
         // Those run in the runtime's namespaces, so the runtime runs them.
         args.channel.send(&Message::RunRuntimeHooks)?;
         expect(args.channel, "hooks done", |m| *m == Message::HooksDone)?;
     }
     hooks::run(spec, HookKind::CreateContainer, &hook_state("creating"))?;
-    rootfs::switch_root(&plan, sys)?;
-    for (key, value) in spec.linux().as_ref().and_then(|l| l.sysctl().as_ref()).into_iter().flatten() {
-        process::write_sysctl(key, value)?;
+    rootfs::switch_root(&plan, &mounted, sys)?;
+    let mount_namespace = plan.mount_namespace;
+    // The rootfs's descriptor leads out of the container (its `..` is the host's): held no
+    // longer than needed, as nothing else that does (CVE-2024-21626).
+    drop(rootfs);
+    if let Some(sysctls) = spec.linux().as_ref().and_then(|l| l.sysctl().as_ref()).filter(|s| !s.is_empty()) {
+        process::write_sysctls(sysctls, rootfs::proc_sys(&mounted)?.as_fd())?;
     }
-    if plan.mount_namespace {
-        rootfs::protect_kernel_paths(spec, sys)?;
+    if mount_namespace {
+        rootfs::protect_kernel_paths(spec, &mounted, sys)?;
     }
+    drop(mounted);
 
     let prepared = spec.process().as_ref().map(|p| setup::prepare(p, seccomp, args.channel, sys)).transpose()?;
     setup::close_descriptors_on_exec(args.preserve_fds);

@@ -1,8 +1,16 @@
-//! The user and group databases as files (`<root>/etc/passwd`, `<root>/etc/group`),
+//! The user and group databases as files (`/etc/passwd`, `/etc/group` of a root directory),
 //! read directly: the container's are what counts inside it, and the runtime, linked
-//! statically, must not load glibc's NSS modules for the host's.
+//! statically, must not load glibc's NSS modules for the host's. A rootfs is untrusted: its
+//! files are read through [`crate::rootfs::confined`], inside the rootfs and bounded.
 
+use std::os::fd::BorrowedFd;
 use std::path::Path;
+
+use crate::rootfs::confined::{self, ConfinedError};
+
+/// The largest /etc/passwd or /etc/group read: tens of thousands of entries, far beyond any
+/// image's, and small enough that a hostile rootfs cannot exhaust the reader's memory.
+pub const MAX_DATABASE_SIZE: u64 = 4 * 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -19,48 +27,48 @@ pub struct Group {
     pub members: Vec<String>,
 }
 
-fn lines(path: &Path) -> Vec<String> {
-    // A root without these files is normal (busybox images, scratch): ids stay numeric.
-    std::fs::read_to_string(path).map(|s| s.lines().map(str::to_string).collect()).unwrap_or_default()
+/// The entries of a database, comments left out; none when the file does not exist (busybox
+/// images, scratch: ids stay numeric).
+fn entries(root: BorrowedFd<'_>, path: &str, min_fields: usize) -> Result<Vec<Vec<String>>, ConfinedError> {
+    let text = confined::read_file(root, Path::new(path), MAX_DATABASE_SIZE)?.unwrap_or_default();
+    Ok(String::from_utf8_lossy(&text)
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .map(|line| line.split(':').map(str::to_string).collect::<Vec<_>>())
+        .filter(|fields| fields.len() >= min_fields)
+        .collect())
 }
 
-/// The entries of `<root>/etc/passwd`.
-pub fn users(root: &Path) -> Vec<User> {
-    lines(&root.join("etc/passwd"))
-        .iter()
-        .filter(|line| !line.starts_with('#'))
-        .filter_map(|line| {
-            let f: Vec<&str> = line.split(':').collect();
-            if f.len() < 7 {
-                return None;
-            }
-            Some(User { name: f[0].into(), uid: f[2].parse().ok()?, gid: f[3].parse().ok()?, home: f[5].into() })
+/// The entries of `/etc/passwd` under `root`.
+pub fn users(root: BorrowedFd<'_>) -> Result<Vec<User>, ConfinedError> {
+    Ok(entries(root, "/etc/passwd", 7)?
+        .into_iter()
+        .filter_map(|f| {
+            Some(User { name: f[0].clone(), uid: f[2].parse().ok()?, gid: f[3].parse().ok()?, home: f[5].clone() })
         })
-        .collect()
+        .collect())
 }
 
-/// The entries of `<root>/etc/group`.
-pub fn groups(root: &Path) -> Vec<Group> {
-    lines(&root.join("etc/group"))
-        .iter()
-        .filter(|line| !line.starts_with('#'))
-        .filter_map(|line| {
-            let f: Vec<&str> = line.split(':').collect();
-            if f.len() < 4 {
-                return None;
-            }
+/// The entries of `/etc/group` under `root`.
+pub fn groups(root: BorrowedFd<'_>) -> Result<Vec<Group>, ConfinedError> {
+    Ok(entries(root, "/etc/group", 4)?
+        .into_iter()
+        .filter_map(|f| {
             Some(Group {
-                name: f[0].into(),
+                name: f[0].clone(),
                 gid: f[2].parse().ok()?,
                 members: f[3].split(',').filter(|m| !m.is_empty()).map(str::to_string).collect(),
             })
         })
-        .collect()
+        .collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nix::fcntl::{open, OFlag};
+    use nix::sys::stat::Mode;
+    use std::os::fd::AsFd;
 
     #[test]
     fn entries_parse_and_comments_do_not() {
@@ -69,8 +77,14 @@ mod tests {
         std::fs::write(dir.path().join("etc/passwd"), "# c\nroot:x:0:0:root:/root:/bin/sh\nbad:x:y:0::/:/bin/sh\n")
             .unwrap();
         std::fs::write(dir.path().join("etc/group"), "staff:x:50:a,b\n").unwrap();
-        assert_eq!(users(dir.path()), vec![User { name: "root".into(), uid: 0, gid: 0, home: "/root".into() }]);
-        assert_eq!(groups(dir.path())[0].members, vec!["a", "b"]);
-        assert!(users(Path::new("/nonexistent")).is_empty());
+        let root = open(dir.path(), OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty()).unwrap();
+        assert_eq!(
+            users(root.as_fd()).unwrap(),
+            vec![User { name: "root".into(), uid: 0, gid: 0, home: "/root".into() }]
+        );
+        assert_eq!(groups(root.as_fd()).unwrap()[0].members, vec!["a", "b"]);
+        let empty = tempfile::tempdir().unwrap();
+        let root = open(empty.path(), OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty()).unwrap();
+        assert!(users(root.as_fd()).unwrap().is_empty());
     }
 }

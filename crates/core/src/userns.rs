@@ -84,9 +84,16 @@ pub fn subordinate_range(text: &str, name: &str, id: u32) -> Option<SubordinateR
 /// The user's subordinate uid and gid ranges, when the system grants both and the
 /// helpers that can map them are installed.
 pub fn subordinate_ranges(uid: u32, gid: u32) -> Option<(SubordinateRange, SubordinateRange)> {
-    let root = Path::new("/");
-    let name = crate::passwd::users(root).into_iter().find(|u| u.uid == uid)?.name;
-    let group = crate::passwd::groups(root).into_iter().find(|g| g.gid == gid).map(|g| g.name);
+    // The host's own databases.
+    let root = nix::fcntl::open(
+        Path::new("/"),
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .ok()?;
+    let root = std::os::fd::AsFd::as_fd(&root);
+    let name = crate::passwd::users(root).ok()?.into_iter().find(|u| u.uid == uid)?.name;
+    let group = crate::passwd::groups(root).ok()?.into_iter().find(|g| g.gid == gid).map(|g| g.name);
     let helpers = ["newuidmap", "newgidmap"].iter().all(|h| find_helper(h).is_some());
     if !helpers {
         return None;

@@ -110,7 +110,8 @@ pub fn create(opts: &CreateOptions<'_>) -> Result<Created, Error> {
         .map_err(|source| ContainerError::Bundle { path: opts.bundle.to_path_buf(), source })?;
     let spec = spec::load(&bundle)?;
     spec::validate(&spec)?;
-    let rootfs = spec::resolve_rootfs(&spec, &bundle)?;
+    spec::check_sysctl_network_namespace(&spec)?;
+    let rootfs = spec::open_rootfs(&spec, &bundle)?;
     let namespaces = Namespaces::from_spec(&spec);
     let network = NetworkRequest::from_spec(&spec)?;
     if network.is_some() && !namespaces.is_new(LinuxNamespaceType::Network) {
@@ -146,7 +147,7 @@ fn create_in<'a>(
     opts: &CreateOptions<'a>,
     spec: &oci_spec::runtime::Spec,
     bundle: &Path,
-    rootfs: &Path,
+    rootfs: &spec::Rootfs,
     namespaces: &Namespaces,
     network: Option<&NetworkRequest>,
     dir: &Path,
@@ -179,7 +180,7 @@ fn create_in<'a>(
         pid: None,
         pid_start_time: None,
         bundle: bundle.to_path_buf(),
-        rootfs: rootfs.to_path_buf(),
+        rootfs: rootfs.path.clone(),
         created: rfc3339(std::time::SystemTime::now()),
         annotations: spec.annotations().clone().unwrap_or_default(),
         cgroup_path: cgroup_path.clone(),
@@ -241,7 +242,7 @@ fn create_in<'a>(
     // The cgroupfs driver has the init born in its cgroup; systemd moves it into the scope.
     let join = if in_cgroup && !systemd { Some(cgroup.joiner()?) } else { None };
 
-    let pid = match fork::clone_init(namespaces.clone_flags(), join.as_ref().and_then(CgroupJoin::clone_target))? {
+    let pid = match clone_in_rootfs(rootfs, namespaces, join.as_ref().and_then(CgroupJoin::clone_target))? {
         fork::Cloned::Parent(pid) => pid,
         // The init: it must not keep the runtime's end of the channel (or it would never
         // see end-of-file) nor the creation lock (held until `create` returns).
@@ -253,7 +254,6 @@ fn create_in<'a>(
                 id: opts.id,
                 spec,
                 bundle,
-                rootfs,
                 staging: &staging,
                 namespaces,
                 cgroup_view: &view,
@@ -372,6 +372,27 @@ fn create_in<'a>(
 /// runc sets annotations with this prefix as extra properties of the container's unit.
 const SYSTEMD_PROPERTY: &str = "org.systemd.property.";
 
+/// Clones the init with the rootfs as its working directory. A clone that creates a mount
+/// namespace carries the working directory into it (the kernel moves it onto the copy of its
+/// mount), so the init starts in the very directory `open_rootfs` checked, in its own
+/// namespace, whatever happens to the rootfs path meanwhile: it never looks the path up. The
+/// runtime goes back to its own working directory.
+fn clone_in_rootfs(
+    rootfs: &spec::Rootfs,
+    namespaces: &Namespaces,
+    cgroup: Option<std::os::fd::BorrowedFd<'_>>,
+) -> Result<fork::Cloned, ContainerError> {
+    let fail = |action| move |source| ContainerError::WorkingDirectory { action, source };
+    let back = open(".", OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(fail("open the runtime's working directory"))?;
+    nix::unistd::fchdir(&rootfs.fd).map_err(fail("enter the rootfs"))?;
+    let cloned = fork::clone_init(namespaces.clone_flags(), cgroup);
+    if !matches!(cloned, Ok(fork::Cloned::Child { .. })) {
+        nix::unistd::fchdir(&back).map_err(fail("return to the runtime's working directory"))?;
+    }
+    cloned
+}
+
 /// The cgroup filesystem refused us: not ours to write.
 fn denied(e: &cgroups::CgroupError) -> bool {
     matches!(e, cgroups::CgroupError::Create { source, .. }
@@ -410,6 +431,17 @@ fn warnings(spec: &oci_spec::runtime::Spec, namespaces: &Namespaces) -> Vec<Stri
             out.push(format!(
                 "the container shares the host's mount namespace, so its {mounts} mounts and {protected} masked or read-only paths are not applied (they would change the host); it is only chrooted into its rootfs"
             ));
+        }
+    }
+    if !crate::rootfs::mount_api_available() {
+        for m in spec.mounts().iter().flatten() {
+            let options = crate::rootfs::MountOptions::parse(m.options().as_deref().unwrap_or_default());
+            if !options.recursive_attributes.is_empty() {
+                out.push(format!(
+                    "this kernel lacks mount_setattr (Linux 5.12), so the mount on {} gets its recursive options (rro, rnosuid, ...) on its top only: its submounts keep the host's flags",
+                    m.destination().display()
+                ));
+            }
         }
     }
     match spec.process() {

@@ -89,6 +89,12 @@ pub enum ContainerError {
     },
     #[error("container `{id}` did not stop within {seconds}s of SIGKILL")]
     StuckAfterKill { id: String, seconds: u64 },
+    #[error("cannot {action}: {source}")]
+    WorkingDirectory {
+        action: &'static str,
+        #[source]
+        source: nix::Error,
+    },
     #[error("{error} (cleanup also failed: {cleanup})")]
     Cleanup {
         #[source]

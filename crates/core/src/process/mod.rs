@@ -95,20 +95,29 @@ pub enum ProcessError {
     },
     #[error("cannot set the hostname: {0}")]
     Hostname(#[source] SyscallError),
+    #[error("sysctl `{key}` {reason}")]
+    Sysctl { key: String, reason: String },
     #[error("cannot bring up the loopback interface: {0}")]
     Loopback(#[source] SyscallError),
 }
 
-/// Writes a sysctl through /proc/sys (`net.ipv4.ip_forward` → `net/ipv4/ip_forward`).
-pub fn write_sysctl(key: &str, value: &str) -> Result<(), ProcessError> {
-    let path = PathBuf::from("/proc/sys").join(key.replace('.', "/"));
-    if key.contains("..") || key.starts_with('.') || key.contains('/') {
-        return Err(ProcessError::Proc {
-            path,
-            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a sysctl name"),
-        });
+/// Writes the config's sysctls (validated already, see `spec::sysctl`) beneath `proc_sys`, a
+/// descriptor of the container's /proc/sys (see `rootfs::proc_sys`): each key is opened
+/// beneath it, following no symlink and crossing no mount, so no key leads anywhere else.
+pub fn write_sysctls(
+    sysctls: &std::collections::HashMap<String, String>,
+    proc_sys: std::os::fd::BorrowedFd<'_>,
+) -> Result<(), ProcessError> {
+    use nix::fcntl::OFlag;
+    for (key, value) in sysctls {
+        let sysctl = |reason: String| ProcessError::Sysctl { key: key.clone(), reason };
+        let path = crate::spec::sysctl_path(key).ok_or_else(|| sysctl("is not a sysctl name".into()))?;
+        let file = crate::rootfs::secure::open_beneath(proc_sys, &path, OFlag::O_WRONLY | OFlag::O_TRUNC, true)
+            .map_err(|e| sysctl(format!("cannot be opened: {}", e.desc())))?;
+        nix::unistd::write(&file, value.as_bytes())
+            .map_err(|e| sysctl(format!("cannot be set to `{value}`: {}", e.desc())))?;
     }
-    std::fs::write(&path, value).map_err(|source| ProcessError::Proc { path, source })
+    Ok(())
 }
 
 /// `/proc/self/oom_score_adj`.

@@ -92,7 +92,16 @@ fn cwd_outside_root(cwd: nix::Result<std::path::PathBuf>) -> bool {
 /// The home directory of `uid` in the container's /etc/passwd (we are past pivot_root), or
 /// `/` when it has none.
 fn home_of(uid: u32) -> String {
-    crate::passwd::users(std::path::Path::new("/"))
+    use nix::fcntl::{open, OFlag};
+    // The container shaped this file: a FIFO or a huge one must not stall the init.
+    let root = open(
+        std::path::Path::new("/"),
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    );
+    root.ok()
+        .and_then(|root| crate::passwd::users(std::os::fd::AsFd::as_fd(&root)).ok())
+        .unwrap_or_default()
         .into_iter()
         .find(|u| u.uid == uid && !u.home.is_empty())
         .map_or_else(|| "/".into(), |u| u.home)

@@ -3,14 +3,14 @@
 //! the top is the container's limit); without one, the container's cgroup directories
 //! are bind-mounted from the host.
 
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
-use nix::fcntl::OFlag;
 use nix::mount::MsFlags;
 use nix::sys::stat::Mode;
 
-use super::secure::{fd_path, mkdir_all_in_root, open_in_root};
+use super::bind::{bind, make_read_only, reopen_mount, Bind};
+use super::secure::{fd_path, mkdir_all_in_root};
 use super::{resolve_err, MountOptions, RootfsError, RootfsPlan};
 use crate::cgroups::ContainerView;
 use crate::syscall::Syscall;
@@ -35,18 +35,26 @@ fn mount_one(
     root: BorrowedFd<'_>,
     plan: &RootfsPlan<'_>,
     sys: &dyn Syscall,
-) -> Result<(), RootfsError> {
+) -> Result<OwnedFd, RootfsError> {
     let CgroupFs { dest, fstype, data, host_dir, flags } = fs;
     let target = mkdir_all_in_root(root, dest, Mode::from_bits_truncate(0o755)).map_err(resolve_err(dest))?;
     let what = format!("{fstype} on {}", dest.display());
     if plan.cgroup_namespace {
-        sys.mount(Some(Path::new(fstype)), &fd_path(target.as_fd()), Some(fstype), flags, data).map_err(mount_err(what))
-    } else {
-        sys.mount(Some(host_dir), &fd_path(target.as_fd()), None, MsFlags::MS_BIND | MsFlags::MS_REC, None)
-            .map_err(mount_err(what.clone()))?;
-        let top = open_in_root(root, dest, OFlag::O_PATH).map_err(resolve_err(dest))?;
-        sys.mount(None, &fd_path(top.as_fd()), None, MsFlags::MS_BIND | MsFlags::MS_REMOUNT | flags, None)
-            .map_err(mount_err(what))
+        sys.mount(Some(Path::new(fstype)), &fd_path(target.as_fd()), Some(fstype), flags, data)
+            .map_err(mount_err(what))?;
+        return reopen_mount(root, dest, target.as_fd());
+    }
+    let options = host_bind_options(flags);
+    bind(&Bind { source: host_dir, options: &options, destination: dest, what }, target, root, plan, sys)
+}
+
+/// A recursive bind of a host cgroup directory with `flags` (read-only, as a rule).
+fn host_bind_options(flags: MsFlags) -> MountOptions {
+    MountOptions {
+        flags: flags | MsFlags::MS_BIND | MsFlags::MS_REC,
+        bind: true,
+        recursive: true,
+        ..MountOptions::default()
     }
 }
 
@@ -56,7 +64,7 @@ pub(super) fn mount(
     root: BorrowedFd<'_>,
     plan: &RootfsPlan<'_>,
     sys: &dyn Syscall,
-) -> Result<(), RootfsError> {
+) -> Result<OwnedFd, RootfsError> {
     let flags = options.flags - (MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
     if plan.in_user_namespace && matches!(plan.cgroup_view, ContainerView::Legacy { .. }) {
         // cgroup v1 hierarchies can only be mounted from the initial user namespace: a
@@ -64,18 +72,8 @@ pub(super) fn mount(
         let host = Path::new(crate::cgroups::DEFAULT_CGROUP_ROOT);
         let target = mkdir_all_in_root(root, dest, Mode::from_bits_truncate(0o755)).map_err(resolve_err(dest))?;
         let what = format!("the host's cgroups on {}", dest.display());
-        sys.mount(Some(host), &fd_path(target.as_fd()), None, MsFlags::MS_BIND | MsFlags::MS_REC, None)
-            .map_err(mount_err(what.clone()))?;
-        let top = open_in_root(root, dest, OFlag::O_PATH).map_err(resolve_err(dest))?;
-        return sys
-            .mount(
-                None,
-                &fd_path(top.as_fd()),
-                None,
-                MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | flags,
-                None,
-            )
-            .map_err(mount_err(what));
+        let options = host_bind_options(flags | MsFlags::MS_RDONLY);
+        return bind(&Bind { source: host, options: &options, destination: dest, what }, target, root, plan, sys);
     }
     match plan.cgroup_view {
         ContainerView::Unified { host_dir } => {
@@ -87,14 +85,14 @@ pub(super) fn mount(
             let tmpfs_flags = flags - MsFlags::MS_RDONLY;
             sys.mount(Some(Path::new("tmpfs")), &fd_path(target.as_fd()), Some("tmpfs"), tmpfs_flags, Some("mode=755"))
                 .map_err(mount_err(format!("tmpfs on {}", dest.display())))?;
+            let tmpfs = reopen_mount(root, dest, target.as_fd())?;
             for h in hierarchies {
                 let sub = dest.join(&h.name);
                 let fs =
                     CgroupFs { dest: &sub, fstype: "cgroup", data: Some(&h.options), host_dir: &h.host_dir, flags };
                 mount_one(fs, root, plan, sys)?;
-                let top = open_in_root(root, dest, OFlag::O_PATH | OFlag::O_DIRECTORY).map_err(resolve_err(dest))?;
                 for link in &h.links {
-                    sys.symlink(Path::new(&h.name), &fd_path(top.as_fd()).join(link)).map_err(mount_err(format!(
+                    sys.symlink(Path::new(&h.name), &fd_path(tmpfs.as_fd()).join(link)).map_err(mount_err(format!(
                         "a link for {} in {}",
                         h.name,
                         dest.display()
@@ -106,11 +104,10 @@ pub(super) fn mount(
                 mount_one(CgroupFs { dest: &sub, fstype: "cgroup2", data: None, host_dir, flags }, root, plan, sys)?;
             }
             if flags.contains(MsFlags::MS_RDONLY) {
-                let top = open_in_root(root, dest, OFlag::O_PATH).map_err(resolve_err(dest))?;
-                sys.mount(None, &fd_path(top.as_fd()), None, MsFlags::MS_REMOUNT | flags, None)
+                make_read_only(tmpfs.as_fd(), false, flags, sys)
                     .map_err(mount_err(format!("tmpfs on {} read-only", dest.display())))?;
             }
-            Ok(())
+            Ok(tmpfs)
         }
     }
 }

@@ -54,12 +54,18 @@ pub(super) fn copy_tree(from: BorrowedFd<'_>, to: BorrowedFd<'_>, depth: usize) 
                 fchmod(dst.as_fd(), mode)?;
             }
             Some(Type::File) => {
+                // Whoever can write the rootfs can swap the file for a FIFO since the listing:
+                // O_NONBLOCK opens one without waiting for a writer, and only a regular file
+                // is copied.
                 let src = openat(
                     from,
                     name.as_os_str(),
-                    OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                    OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
                     Mode::empty(),
                 )?;
+                if nix::sys::stat::fstat(src.as_fd())?.st_mode & libc::S_IFMT != libc::S_IFREG {
+                    continue;
+                }
                 let dst = openat(
                     to,
                     name.as_os_str(),

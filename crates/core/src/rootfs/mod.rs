@@ -1,20 +1,25 @@
-//! The container's filesystem view, built inside its new mount namespace: the rootfs bound
-//! onto a staging mount point, the spec's mounts on top (resolved safely inside the
-//! rootfs), a minimal /dev, then `pivot_root`, the read-only root, and the masked and
-//! read-only kernel paths.
+//! The container's filesystem view, built inside its new mount namespace: the rootfs (the
+//! directory the runtime resolved and checked, through its descriptor) bound onto a staging
+//! mount point, the spec's mounts on top (resolved safely inside the rootfs, made whole
+//! before they are attached), a minimal /dev, then `pivot_root`, the read-only root, and the
+//! masked and read-only kernel paths.
 
+mod bind;
 mod cgroupfs;
+pub mod confined;
 mod copyup;
 mod devices;
 mod mount;
 mod options;
 mod paths;
 mod pivot;
+mod procfs;
 pub mod secure;
 
+pub use bind::mount_api_available;
 pub use options::{MountOptions, Propagation, KNOWN_OPTIONS};
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::{open, OFlag};
@@ -63,6 +68,16 @@ pub enum RootfsError {
     },
     #[error("cannot make the root filesystem read-only: {0}")]
     ReadOnly(#[source] SyscallError),
+    #[error("the mount point {} was moved while it was being mounted", path.display())]
+    MountPointMoved { path: PathBuf },
+    #[error("cannot mount on {}: it resolves to the container's root directory", path.display())]
+    OnRoot { path: PathBuf },
+    #[error("cannot mount {what}: {reason}")]
+    ProcMount { what: String, reason: String },
+    #[error("{} is not a proc filesystem", path.display())]
+    NotProcfs { path: PathBuf },
+    #[error("cannot mask files: the container's /dev/null is not the null device")]
+    NoNullDevice,
 }
 
 /// Everything the rootfs step needs to know.
@@ -70,8 +85,9 @@ pub struct RootfsPlan<'a> {
     pub spec: &'a Spec,
     /// Bind-mount sources given as relative paths are relative to the bundle.
     pub bundle: &'a Path,
-    /// The rootfs directory on the host.
-    pub rootfs: &'a Path,
+    /// The rootfs directory, as the runtime resolved and checked it (see
+    /// `spec::open_rootfs`): the only handle on it used.
+    pub rootfs: BorrowedFd<'a>,
     /// An empty directory the rootfs is bound onto; it becomes `/`.
     pub staging: &'a Path,
     pub cgroup_view: &'a ContainerView,
@@ -119,9 +135,9 @@ pub(crate) fn open_dir(path: &Path) -> Result<OwnedFd, RootfsError> {
 /// Without a mount namespace of its own the container shares the host's mount table:
 /// mounting would change the host and outlive the container, so nothing is mounted and
 /// the container is only chrooted into its rootfs (the caller warns about it).
-pub fn mount_all(plan: &RootfsPlan<'_>, sys: &dyn Syscall) -> Result<(), RootfsError> {
+pub fn mount_all(plan: &RootfsPlan<'_>, sys: &dyn Syscall) -> Result<Mounted, RootfsError> {
     if !plan.mount_namespace {
-        return Ok(());
+        return Ok(Mounted::default());
     }
     // An unbindable tree cannot be bound onto the staging directory: it becomes
     // unbindable once it is the container's root (see `switch_root`).
@@ -129,8 +145,8 @@ pub fn mount_all(plan: &RootfsPlan<'_>, sys: &dyn Syscall) -> Result<(), RootfsE
     let initial =
         if propagation.contains(MsFlags::MS_UNBINDABLE) { MsFlags::MS_SLAVE | MsFlags::MS_REC } else { propagation };
     sys.mount(None, Path::new("/"), None, initial, None).map_err(mount_err("/ with the requested propagation"))?;
-    sys.mount(Some(plan.rootfs), plan.staging, None, MsFlags::MS_BIND | MsFlags::MS_REC, None)
-        .map_err(mount_err(&format!("the rootfs {}", plan.rootfs.display())))?;
+    sys.mount(Some(&secure::fd_path(plan.rootfs)), plan.staging, None, MsFlags::MS_BIND | MsFlags::MS_REC, None)
+        .map_err(mount_err("the rootfs"))?;
     // pivot_root refuses a new root, a parent mount of it or a current root that is
     // shared; the old root is discarded right after, so making them private costs nothing.
     sys.mount(None, plan.staging, None, MsFlags::MS_PRIVATE, None).map_err(mount_err("the rootfs as private"))?;
@@ -147,22 +163,86 @@ pub fn mount_all(plan: &RootfsPlan<'_>, sys: &dyn Syscall) -> Result<(), RootfsE
             .map_err(mount_err(&format!("{} as private", mount_point.display())))?;
     }
     let root = open_dir(plan.staging)?;
+    let mut mounted = Mounted::default();
     for m in plan.spec.mounts().as_deref().unwrap_or_default() {
-        mount::mount_entry(m, root.as_fd(), plan, sys)?;
+        let mount = mount::mount_entry(m, root.as_fd(), plan, sys)?;
+        let options = MountOptions::parse(m.options().as_deref().unwrap_or_default());
+        mounted.mounts.push(Made {
+            destination: secure::lexically_clean(m.destination()),
+            mount,
+            recursive: options.recursive,
+            writable: !options.read_only(),
+        });
     }
     devices::populate(plan, root.as_fd(), sys)?;
     if let Some(process) = plan.spec.process() {
         secure::mkdir_all_in_root(root.as_fd(), process.cwd(), Mode::from_bits_truncate(0o755))
             .map_err(resolve_err(process.cwd()))?;
     }
-    Ok(())
+    Ok(mounted)
+}
+
+/// Handles on the mounts made for the spec. What happens to them after pivot_root (the
+/// read-only root giving writable mounts their write access back, the masked and read-only
+/// paths, the sysctls) acts through these, never through paths: whoever can write the
+/// rootfs can rename a mount point (its mount moves along) and put a directory of theirs
+/// where /proc was.
+#[derive(Default)]
+pub struct Mounted {
+    mounts: Vec<Made>,
+}
+
+struct Made {
+    /// As the config names it, lexically clean.
+    destination: PathBuf,
+    mount: OwnedFd,
+    recursive: bool,
+    writable: bool,
+}
+
+impl Mounted {
+    /// The spec's mount that holds `path` (the last one made on the longest destination that
+    /// contains it), and the rest of `path` below it.
+    fn holding(&self, path: &Path) -> Option<(BorrowedFd<'_>, PathBuf)> {
+        let path = secure::lexically_clean(path);
+        // max_by_key keeps the last of equals: the mount made last, on top.
+        let made = self
+            .mounts
+            .iter()
+            .filter(|m| path.starts_with(&m.destination))
+            .max_by_key(|m| m.destination.components().count())?;
+        let rest = path.strip_prefix(&made.destination).unwrap_or(Path::new("")).to_path_buf();
+        Some((made.mount.as_fd(), rest))
+    }
+
+    fn writable(&self) -> impl Iterator<Item = (BorrowedFd<'_>, bool)> {
+        self.mounts.iter().filter(|m| m.writable).map(|m| (m.mount.as_fd(), m.recursive))
+    }
+}
+
+/// The container's /proc/sys, for its sysctls: below the spec's proc mount when there is one,
+/// else as the path finds it. Either way checked to be a proc filesystem.
+pub fn proc_sys(mounted: &Mounted) -> Result<OwnedFd, RootfsError> {
+    let path = Path::new("/proc/sys");
+    let flags = OFlag::O_PATH | OFlag::O_DIRECTORY;
+    let dir = match mounted.holding(path) {
+        Some((mount, rest)) => secure::open_beneath(mount, &rest, flags, true),
+        None => open(path, flags | OFlag::O_CLOEXEC, Mode::empty()),
+    }
+    .map_err(resolve_err(path))?;
+    let procfs = nix::sys::statfs::fstatfs(dir.as_fd())
+        .is_ok_and(|st| st.filesystem_type() == nix::sys::statfs::PROC_SUPER_MAGIC);
+    if !procfs {
+        return Err(RootfsError::NotProcfs { path: path.to_path_buf() });
+    }
+    Ok(dir)
 }
 
 /// Makes the prepared rootfs the container's `/`: pivot_root (or MS_MOVE and chroot
 /// with `no_pivot`), the requested propagation on the new root, the read-only root.
-pub fn switch_root(plan: &RootfsPlan<'_>, sys: &dyn Syscall) -> Result<(), RootfsError> {
+pub fn switch_root(plan: &RootfsPlan<'_>, mounted: &Mounted, sys: &dyn Syscall) -> Result<(), RootfsError> {
     if !plan.mount_namespace {
-        sys.chdir(plan.rootfs).map_err(RootfsError::Pivot)?;
+        sys.chdir(&secure::fd_path(plan.rootfs)).map_err(RootfsError::Pivot)?;
         sys.chroot(Path::new(".")).map_err(RootfsError::Pivot)?;
         return sys.chdir(Path::new("/")).map_err(RootfsError::Pivot);
     }
@@ -177,7 +257,7 @@ pub fn switch_root(plan: &RootfsPlan<'_>, sys: &dyn Syscall) -> Result<(), Rootf
             .map_err(mount_err("/ with the requested propagation"))?;
     }
     if plan.read_only() {
-        paths::make_root_read_only(plan.spec.mounts().as_deref().unwrap_or_default(), sys)?;
+        paths::make_root_read_only(mounted.writable(), sys)?;
     }
     Ok(())
 }
@@ -187,11 +267,13 @@ fn mount_err(what: &str) -> impl FnOnce(SyscallError) -> RootfsError {
     move |source| RootfsError::Mount { what, source }
 }
 
-/// After sysctls are written: hides the masked paths and makes the read-only ones so.
-pub fn protect_kernel_paths(spec: &Spec, sys: &dyn Syscall) -> Result<(), RootfsError> {
+/// After sysctls are written: hides the masked paths and makes the read-only ones so, on the
+/// mounts that hold them.
+pub fn protect_kernel_paths(spec: &Spec, mounted: &Mounted, sys: &dyn Syscall) -> Result<(), RootfsError> {
     if let Some(linux) = spec.linux() {
-        paths::mask(linux.masked_paths().as_deref().unwrap_or_default(), sys)?;
-        paths::make_read_only(linux.readonly_paths().as_deref().unwrap_or_default(), sys)?;
+        let masked = linux.masked_paths().as_deref().unwrap_or_default();
+        let read_only = linux.readonly_paths().as_deref().unwrap_or_default();
+        paths::protect(masked, read_only, mounted, sys)?;
     }
     Ok(())
 }

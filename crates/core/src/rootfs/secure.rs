@@ -6,7 +6,7 @@
 //! path string left for the container to race.
 
 use std::ffi::{CString, OsString};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
@@ -22,20 +22,19 @@ pub fn fd_path(fd: BorrowedFd<'_>) -> PathBuf {
     PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
 }
 
-fn openat2(root: BorrowedFd<'_>, path: &Path, flags: OFlag) -> nix::Result<OwnedFd> {
-    let relative = path.strip_prefix("/").unwrap_or(path);
-    let relative = if relative.as_os_str().is_empty() { Path::new(".") } else { relative };
-    let c = CString::new(relative.as_os_str().as_bytes()).map_err(|_| Errno::EINVAL)?;
+/// openat2(2): `path` resolved from `dir` under the `RESOLVE_*` rules in `resolve`.
+fn openat2_raw(dir: RawFd, path: &Path, flags: OFlag, resolve: u64) -> nix::Result<OwnedFd> {
+    let c = CString::new(path.as_os_str().as_bytes()).map_err(|_| Errno::EINVAL)?;
     // SAFETY: `open_how` is plain integers; all-zero is its documented default.
     let mut how: libc::open_how = unsafe { std::mem::zeroed() };
     how.flags = (flags | OFlag::O_CLOEXEC).bits() as u64;
-    how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
+    how.resolve = resolve;
     // SAFETY: `c` is a NUL-terminated path and `how` a zero-initialised `open_how` with
     // its size passed; the kernel returns a new descriptor or an error.
     let fd = unsafe {
         libc::syscall(
             libc::SYS_openat2,
-            root.as_raw_fd(),
+            dir,
             c.as_ptr(),
             &how as *const libc::open_how,
             std::mem::size_of::<libc::open_how>(),
@@ -44,6 +43,12 @@ fn openat2(root: BorrowedFd<'_>, path: &Path, flags: OFlag) -> nix::Result<Owned
     let fd = Errno::result(fd)?;
     // SAFETY: a non-negative return value is a descriptor the kernel just opened for us.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+fn openat2(root: BorrowedFd<'_>, path: &Path, flags: OFlag) -> nix::Result<OwnedFd> {
+    let relative = path.strip_prefix("/").unwrap_or(path);
+    let relative = if relative.as_os_str().is_empty() { Path::new(".") } else { relative };
+    openat2_raw(root.as_raw_fd(), relative, flags, libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS)
 }
 
 /// The same resolution in user space: each component is opened relative to the previous
@@ -100,6 +105,102 @@ pub fn open_in_root(root: BorrowedFd<'_>, path: &Path, flags: OFlag) -> nix::Res
         Err(Errno::ENOSYS) => walk(root, path, flags),
         other => other,
     }
+}
+
+/// Opens the directory `path` (from the working directory when relative) as an `O_PATH`
+/// descriptor, refusing any symlink on the way (`ELOOP`): with no link to follow, nobody who
+/// can write a directory of the path can redirect the open elsewhere.
+pub fn open_dir_no_symlinks(path: &Path) -> nix::Result<OwnedFd> {
+    let flags = OFlag::O_PATH | OFlag::O_DIRECTORY;
+    match openat2_raw(libc::AT_FDCWD, path, flags, libc::RESOLVE_NO_SYMLINKS) {
+        Err(Errno::ENOSYS) => walk_dir_no_symlinks(path),
+        other => other,
+    }
+}
+
+/// [`open_dir_no_symlinks`] for kernels before 5.6: component by component.
+fn walk_dir_no_symlinks(path: &Path) -> nix::Result<OwnedFd> {
+    let flags = OFlag::O_PATH | OFlag::O_DIRECTORY;
+    let start = if path.is_absolute() { Path::new("/") } else { Path::new(".") };
+    let mut dir = nix::fcntl::open(start, flags | OFlag::O_CLOEXEC, Mode::empty())?;
+    for c in path.components() {
+        let name = match c {
+            Component::Normal(n) => n,
+            Component::ParentDir => std::ffi::OsStr::new(".."),
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => continue,
+        };
+        let next = openat(dir.as_fd(), name, OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())?;
+        match SFlag::from_bits_truncate(fstat(next.as_fd())?.st_mode) & SFlag::S_IFMT {
+            SFlag::S_IFLNK => return Err(Errno::ELOOP),
+            SFlag::S_IFDIR => dir = next,
+            _ => return Err(Errno::ENOTDIR),
+        }
+    }
+    Ok(dir)
+}
+
+/// Opens `path` (relative) beneath `dir`: no `..` above it, no symlink, and with `same_mount`
+/// no other mount on the way (`openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS [|
+/// RESOLVE_NO_XDEV])`, or the same walk in user space before Linux 5.6).
+pub fn open_beneath(dir: BorrowedFd<'_>, path: &Path, flags: OFlag, same_mount: bool) -> nix::Result<OwnedFd> {
+    if path.as_os_str().is_empty() || path == Path::new(".") {
+        return openat(dir, ".", flags | OFlag::O_CLOEXEC, Mode::empty());
+    }
+    let mut resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS;
+    if same_mount {
+        resolve |= libc::RESOLVE_NO_XDEV;
+    }
+    match openat2_raw(dir.as_raw_fd(), path, flags, resolve) {
+        Err(Errno::ENOSYS) => {}
+        other => return other,
+    }
+    let mut parent: Option<OwnedFd> = None;
+    let mut components = path.components().peekable();
+    while let Some(c) = components.next() {
+        let Component::Normal(name) = c else {
+            return Err(Errno::EXDEV);
+        };
+        let at = parent.as_ref().map_or(dir, |p| p.as_fd());
+        if components.peek().is_none() {
+            return openat(at, name, flags | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty());
+        }
+        let next =
+            openat(at, name, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())?;
+        if same_mount && fstat(next.as_fd())?.st_dev != fstat(at)?.st_dev {
+            return Err(Errno::EXDEV);
+        }
+        parent = Some(next);
+    }
+    Err(Errno::EINVAL)
+}
+
+/// An absolute path without `.`, `..` or repeated slashes, as Go's filepath.Clean (and so
+/// runc) makes it.
+pub(crate) fn lexically_clean(destination: &Path) -> PathBuf {
+    let mut clean = PathBuf::from("/");
+    for c in destination.components() {
+        match c {
+            std::path::Component::Normal(n) => clean.push(n),
+            std::path::Component::ParentDir => {
+                clean.pop();
+            }
+            _ => {}
+        }
+    }
+    clean
+}
+
+/// Whether a directory descriptor is this process's root directory (the host's `/`, for the
+/// runtime): the same inode of the same filesystem.
+pub fn is_root_directory(dir: BorrowedFd<'_>) -> nix::Result<bool> {
+    let here = fstat(dir)?;
+    let root = nix::sys::stat::stat("/")?;
+    Ok(here.st_dev == root.st_dev && here.st_ino == root.st_ino)
+}
+
+/// The path a descriptor names now, as the kernel reports it.
+pub fn real_path(fd: BorrowedFd<'_>) -> nix::Result<PathBuf> {
+    nix::fcntl::readlink(&fd_path(fd)).map(PathBuf::from)
 }
 
 /// Creates every missing directory of `path` inside `root` and returns an `O_PATH`
@@ -174,6 +275,28 @@ mod tests {
             let fd = resolve(root.as_fd(), Path::new("/../../a"), OFlag::O_PATH).unwrap();
             assert_eq!(resolved(&fd), real.join("a"));
         }
+    }
+
+    #[test]
+    fn no_symlink_is_followed_anywhere_in_the_path() {
+        let (dir, _root) = setup();
+        let real = dir.path().canonicalize().unwrap();
+        for open in [open_dir_no_symlinks as fn(&Path) -> nix::Result<OwnedFd>, walk_dir_no_symlinks] {
+            let fd = open(&real.join("a/b")).unwrap();
+            assert_eq!(real_path(fd.as_fd()).unwrap(), real.join("a/b"));
+            assert_eq!(real_path(open(&real.join("a/b/..")).unwrap().as_fd()).unwrap(), real.join("a"));
+            assert_eq!(open(&real.join("abs")).unwrap_err(), Errno::ELOOP);
+            assert_eq!(open(&real.join("escape/tmp")).unwrap_err(), Errno::ELOOP);
+            assert_eq!(open(&real.join("missing")).unwrap_err(), Errno::ENOENT);
+            assert!(is_root_directory(open(Path::new("/")).unwrap().as_fd()).unwrap());
+            assert!(!is_root_directory(fd.as_fd()).unwrap());
+        }
+    }
+
+    #[test]
+    fn destinations_are_cleaned_as_runc_does() {
+        assert_eq!(lexically_clean(Path::new("/x/../proc//sys/.")), Path::new("/proc/sys"));
+        assert_eq!(lexically_clean(Path::new("/../../proc")), Path::new("/proc"));
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod rootless;
 mod run;
 mod seccomp;
 mod security;
+mod sysctl;
 mod units;
 mod user;
 mod validate;
@@ -17,12 +18,18 @@ pub use rootless::{delegated_cgroup, id_maps, make_rootless, mapped, IdMaps};
 pub use run::{build_run_spec, Network, RunOptions};
 pub use seccomp::default_profile as default_seccomp_profile;
 pub use security::SecurityFlags;
+pub use sysctl::check_network_namespace as check_sysctl_network_namespace;
+pub(crate) use sysctl::sysctl_path;
 pub use units::{parse_cpus, parse_memory, parse_size, MIN_MEMORY};
 pub(crate) use validate::ns_name;
 pub use validate::validate;
 
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
+use nix::errno::Errno;
+use nix::fcntl::{open, OFlag};
+use nix::sys::stat::Mode;
 use oci_spec::runtime::Spec;
 
 /// The lowest and highest runtime-spec versions this runtime accepts in `ociVersion`.
@@ -91,50 +98,87 @@ pub fn parse(text: &[u8]) -> Result<Spec, serde_json::Error> {
     serde_json::from_slice(text)
 }
 
-/// Resolves `root.path` against the bundle (relative paths are relative to it) and checks
-/// that it names a directory.
-pub fn resolve_rootfs(spec: &Spec, bundle: &Path) -> Result<PathBuf, SpecError> {
-    let root = spec.root().as_ref().ok_or_else(|| SpecError::invalid("root", "is required"))?;
-    let path = if root.path().is_absolute() { root.path().clone() } else { bundle.join(root.path()) };
-    check_rootfs(&path)?;
-    let resolved =
-        std::fs::canonicalize(&path).map_err(|e| SpecError::Rootfs { path: path.clone(), reason: e.to_string() })?;
-    check_host_root(&path, &resolved, root.readonly() == Some(true))?;
-    Ok(resolved)
+/// The container's root directory, resolved once: `fd` is the directory that was checked,
+/// and the only handle on it used from then on (a rootfs path can be swapped for a symlink by
+/// whoever can write its parent directory, at any moment).
+#[derive(Debug)]
+pub struct Rootfs {
+    /// Where it is, for the state and messages.
+    pub path: PathBuf,
+    pub fd: OwnedFd,
 }
 
-/// A rootfs that turns out to be the host's `/` (a symlink to it, `..` enough times) would
-/// hand the container the host's filesystem. Only the host-root default of `tscontainer
-/// run` asks for that, naming `/` itself and read-only; anything else is refused.
-fn check_host_root(path: &Path, resolved: &Path, read_only: bool) -> Result<(), SpecError> {
-    if resolved != Path::new("/") {
+/// Opens `root.path` (relative to the bundle when relative) for the runtime, without
+/// following any symlink on the way, as runc requires of a rootfs (`not an absolute path, or a
+/// symlink`): nobody who can write a directory of the path can redirect it. A rootfs that is
+/// the host's `/` is refused unless the config names `/` itself, read-only.
+pub fn open_rootfs(spec: &Spec, bundle: &Path) -> Result<Rootfs, SpecError> {
+    let root = spec.root().as_ref().ok_or_else(|| SpecError::invalid("root", "is required"))?;
+    let path = if root.path().is_absolute() { root.path().clone() } else { bundle.join(root.path()) };
+    let refused = |reason: String| SpecError::Rootfs { path: path.clone(), reason };
+    let fd = crate::rootfs::secure::open_dir_no_symlinks(&path).map_err(|errno| match errno {
+        Errno::ELOOP => refused(match std::fs::canonicalize(&path) {
+            Ok(real) if real == Path::new("/") => HOST_ROOT_BY_ANOTHER_NAME.into(),
+            Ok(real) => format!(
+                "has a symlink in its path (it leads to {}); name the directory itself, as runc requires",
+                real.display()
+            ),
+            Err(e) => e.to_string(),
+        }),
+        other => refused(describe_open_error(other)),
+    })?;
+    check_host_root(&path, fd.as_fd(), root.readonly() == Some(true))?;
+    let real = crate::rootfs::secure::real_path(fd.as_fd()).map_err(|e| refused(e.desc().to_string()))?;
+    Ok(Rootfs { path: real, fd })
+}
+
+/// Opens a rootfs directory a user named on the command line or to the API, following the
+/// symlinks they may have meant (the config then names the directory itself, and the runtime
+/// follows none). The host's `/` is refused: without a rootfs, a container runs over a
+/// read-only view of it already.
+pub fn open_rootfs_argument(path: &Path) -> Result<Rootfs, SpecError> {
+    let refused = |reason: String| SpecError::Rootfs { path: path.to_path_buf(), reason };
+    let fd = open(path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| refused(describe_open_error(e)))?;
+    if crate::rootfs::secure::is_root_directory(fd.as_fd()).map_err(|e| refused(e.desc().to_string()))? {
+        return Err(refused(
+            "resolves to the host's root directory `/`; without a rootfs, a container runs over a read-only view of it"
+                .into(),
+        ));
+    }
+    let real = crate::rootfs::secure::real_path(fd.as_fd()).map_err(|e| refused(e.desc().to_string()))?;
+    Ok(Rootfs { path: real, fd })
+}
+
+const HOST_ROOT_BY_ANOTHER_NAME: &str =
+    "resolves to the host's root directory `/`; to run over the host's root, name `/` itself with root.readonly";
+
+fn describe_open_error(errno: Errno) -> String {
+    match errno {
+        Errno::ENOENT => "does not exist".into(),
+        Errno::ENOTDIR => "is not a directory".into(),
+        other => other.desc().to_string(),
+    }
+}
+
+/// A rootfs that turns out to be the host's `/` (`..` enough times, a symlink) would hand
+/// the container the host's filesystem. Only the host-root default of `tscontainer run` asks
+/// for that, naming `/` itself and read-only; anything else is refused. The check is on the
+/// descriptor the container will get, not on a path that could change meanwhile.
+fn check_host_root(path: &Path, fd: BorrowedFd<'_>, read_only: bool) -> Result<(), SpecError> {
+    let refused = |reason: &str| SpecError::Rootfs { path: path.to_path_buf(), reason: reason.into() };
+    if !crate::rootfs::secure::is_root_directory(fd).map_err(|e| refused(e.desc()))? {
         return Ok(());
     }
     if path != Path::new("/") {
-        return Err(SpecError::Rootfs {
-            path: path.to_path_buf(),
-            reason: "resolves to the host's root directory `/`; to run over the host's root, name `/` itself with root.readonly".into(),
-        });
+        return Err(refused(HOST_ROOT_BY_ANOTHER_NAME));
     }
     if !read_only {
-        return Err(SpecError::Rootfs {
-            path: path.to_path_buf(),
-            reason: "is the host's root directory: a container may only run over it read-only (root.readonly)".into(),
-        });
+        return Err(refused(
+            "is the host's root directory: a container may only run over it read-only (root.readonly)",
+        ));
     }
     Ok(())
-}
-
-/// Fails unless `path` is an existing directory (symlinks followed, as runc does).
-pub fn check_rootfs(path: &Path) -> Result<(), SpecError> {
-    match std::fs::metadata(path) {
-        Ok(meta) if meta.is_dir() => Ok(()),
-        Ok(_) => Err(SpecError::Rootfs { path: path.to_path_buf(), reason: "is not a directory".into() }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            Err(SpecError::Rootfs { path: path.to_path_buf(), reason: "does not exist".into() })
-        }
-        Err(e) => Err(SpecError::Rootfs { path: path.to_path_buf(), reason: e.to_string() }),
-    }
 }
 
 #[cfg(test)]
@@ -161,14 +205,38 @@ mod tests {
             }))
             .unwrap()
         };
-        let err = resolve_rootfs(&spec(Path::new("rootfs"), true), dir.path()).unwrap_err().to_string();
+        let err = open_rootfs(&spec(Path::new("rootfs"), true), dir.path()).unwrap_err().to_string();
         assert!(err.ends_with("resolves to the host's root directory `/`; to run over the host's root, name `/` itself with root.readonly"), "{err}");
         let up = dir.path().join("../../../../../../../../../..");
-        assert!(resolve_rootfs(&spec(&up, true), dir.path()).is_err());
-        assert!(resolve_rootfs(&spec(Path::new("/"), false), dir.path())
-            .unwrap_err()
-            .to_string()
-            .contains("read-only"));
-        assert_eq!(resolve_rootfs(&spec(Path::new("/"), true), dir.path()).unwrap(), Path::new("/"));
+        let err = open_rootfs(&spec(&up, true), dir.path()).unwrap_err().to_string();
+        assert!(err.ends_with(HOST_ROOT_BY_ANOTHER_NAME), "{err}");
+        assert!(open_rootfs(&spec(Path::new("/"), false), dir.path()).unwrap_err().to_string().contains("read-only"));
+        assert_eq!(open_rootfs(&spec(Path::new("/"), true), dir.path()).unwrap().path, Path::new("/"));
+    }
+
+    #[test]
+    fn the_runtime_follows_no_symlink_to_a_rootfs() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().canonicalize().unwrap();
+        std::fs::create_dir(real.join("image")).unwrap();
+        std::os::unix::fs::symlink("image", real.join("rootfs")).unwrap();
+        let spec: Spec =
+            serde_json::from_value(serde_json::json!({"ociVersion": "1.0.2", "root": {"path": "rootfs"}})).unwrap();
+        let err = open_rootfs(&spec, &real).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "rootfs {}: has a symlink in its path (it leads to {}); name the directory itself, as runc requires",
+                real.join("rootfs").display(),
+                real.join("image").display()
+            )
+        );
+        // The CLI follows what its user named, and the config then names the directory itself.
+        let opened = open_rootfs_argument(&real.join("rootfs")).unwrap();
+        assert_eq!(opened.path, real.join("image"));
+        let err = open_rootfs_argument(&real.join("missing")).unwrap_err().to_string();
+        assert!(err.ends_with("missing: does not exist"), "{err}");
+        let err = open_rootfs_argument(Path::new("/")).unwrap_err().to_string();
+        assert!(err.contains("resolves to the host's root directory"), "{err}");
     }
 }

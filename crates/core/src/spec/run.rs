@@ -2,6 +2,7 @@
 //! the defaults Docker and podman apply. The CLI and the Node API both come through here.
 
 use std::collections::HashMap;
+use std::os::fd::AsFd;
 use std::path::{Component, Path, PathBuf};
 
 use oci_spec::runtime::{
@@ -14,7 +15,7 @@ use super::defaults::{
 };
 use super::security::{confinement, Confinement, SecurityFlags};
 use super::user::resolve;
-use super::{check_rootfs, parse_cpus, parse_memory, SpecError, DEFAULT_PATH, OCI_VERSION};
+use super::{open_rootfs_argument, parse_cpus, parse_memory, Rootfs, SpecError, DEFAULT_PATH, OCI_VERSION};
 use crate::network::{Helper, NetworkRequest, PortMapping};
 
 /// The CFS period `--cpus` is expressed against (Docker's).
@@ -87,7 +88,13 @@ fn lexically_normal(path: &Path) -> bool {
     path.is_absolute() && path.components().all(|c| matches!(c, Component::RootDir | Component::Normal(_)))
 }
 
-fn parse_volume(value: &str, cwd: &Path) -> Result<Volume, SpecError> {
+/// Whether a container path is /proc or /sys, or under them: a volume there would show the
+/// host's processes or kernel settings through the container's own kernel filesystems.
+fn on_kernel_filesystems(destination: &Path) -> bool {
+    destination.starts_with("/proc") || destination.starts_with("/sys")
+}
+
+fn parse_volume(value: &str, cwd: &Path, privileged: bool) -> Result<Volume, SpecError> {
     let bad = |reason: &str| SpecError::option("volume", value, reason);
     let parts: Vec<&str> = value.split(':').collect();
     let (source, destination, mode) = match parts.as_slice() {
@@ -113,12 +120,24 @@ fn parse_volume(value: &str, cwd: &Path) -> Result<Volume, SpecError> {
     if destination == Path::new("/") {
         return Err(bad("the container path cannot be `/`"));
     }
+    if on_kernel_filesystems(&destination) && !privileged {
+        return Err(bad(&format!(
+            "a volume on or under /proc or /sys ({}) would expose the host's kernel state; only --privileged allows it",
+            destination.display()
+        )));
+    }
     Ok(Volume { source, destination, read_only })
 }
 
 fn bind_mount(volume: &Volume) -> Mount {
     let mut options = vec!["rbind".to_string(), "rprivate".to_string()];
-    options.push(if volume.read_only { "ro" } else { "rw" }.to_string());
+    // `:ro` covers the volume's submounts too (`rro`), as Docker's does since 25; a writable
+    // volume leaves its submounts as the host has them.
+    if volume.read_only {
+        options.extend(["ro".to_string(), "rro".to_string()]);
+    } else {
+        options.push("rw".to_string());
+    }
     let mut m = Mount::default();
     m.set_destination(volume.destination.clone())
         .set_typ(Some("bind".into()))
@@ -258,6 +277,18 @@ impl Caller {
     }
 }
 
+/// The host's `/`, for a run without a rootfs.
+fn host_root_dir() -> Result<Rootfs, SpecError> {
+    let path = PathBuf::from("/");
+    let fd = nix::fcntl::open(
+        &path,
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| SpecError::Rootfs { path: path.clone(), reason: e.desc().to_string() })?;
+    Ok(Rootfs { path, fd })
+}
+
 /// Builds the complete config for a `tscontainer run`; run by an unprivileged user, the
 /// container gets a user namespace (see `spec::rootless`).
 pub fn build_run_spec(opts: &RunOptions) -> Result<Spec, SpecError> {
@@ -277,13 +308,11 @@ fn build_run_spec_in(opts: &RunOptions, cwd: &Path, online_cpus: u64, caller: &C
     validate_env(&opts.env)?;
 
     let host_root = opts.rootfs.is_none();
-    let rootfs = match &opts.rootfs {
-        Some(p) => {
-            let p = if p.is_absolute() { p.clone() } else { cwd.join(p) };
-            check_rootfs(&p)?;
-            std::fs::canonicalize(&p).map_err(|e| SpecError::Rootfs { path: p.clone(), reason: e.to_string() })?
-        }
-        None => PathBuf::from("/"),
+    // Opened once: the user database is read through this descriptor, and the config names
+    // the directory it found (the runtime then follows no symlink to it).
+    let Rootfs { path: rootfs, fd: root } = match &opts.rootfs {
+        Some(p) => open_rootfs_argument(&if p.is_absolute() { p.clone() } else { cwd.join(p) })?,
+        None => host_root_dir()?,
     };
 
     let hostname = match &opts.hostname {
@@ -296,13 +325,14 @@ fn build_run_spec_in(opts: &RunOptions, cwd: &Path, online_cpus: u64, caller: &C
         None => hostname_for(&opts.id),
     };
 
-    let user = resolve(opts.user.as_deref(), &rootfs)?;
+    let user = resolve(opts.user.as_deref(), root.as_fd(), &rootfs)?;
     let cwd_in_container = opts.workdir.clone().unwrap_or_else(|| "/".into());
     if !lexically_normal(Path::new(&cwd_in_container)) {
         return Err(SpecError::option("workdir", &cwd_in_container, "must be an absolute path without `.` or `..`"));
     }
 
-    let volumes = opts.volumes.iter().map(|v| parse_volume(v, cwd)).collect::<Result<Vec<_>, _>>()?;
+    let volumes =
+        opts.volumes.iter().map(|v| parse_volume(v, cwd, opts.security.privileged)).collect::<Result<Vec<_>, _>>()?;
     if host_root {
         // The host's root is mounted read-only and must not be written, not even to make a
         // mount point or a working directory: those must already exist on the host.
@@ -605,12 +635,12 @@ mod tests {
     fn volumes_are_parsed_and_checked() {
         let dir = tempfile::tempdir().unwrap();
         let src = dir.path().display().to_string();
-        let v = parse_volume(&format!("{src}:/data:ro"), Path::new("/")).unwrap();
+        let v = parse_volume(&format!("{src}:/data:ro"), Path::new("/"), false).unwrap();
         assert_eq!(
             v,
             Volume { source: dir.path().canonicalize().unwrap(), destination: "/data".into(), read_only: true }
         );
-        assert!(!parse_volume(&format!("{src}:/data"), Path::new("/")).unwrap().read_only);
+        assert!(!parse_volume(&format!("{src}:/data"), Path::new("/"), false).unwrap().read_only);
         for bad in [
             src.clone(),
             format!("{src}:data"),
@@ -618,8 +648,28 @@ mod tests {
             format!("{src}:/d:rx"),
             "/nonexistent-x:/d".into(),
         ] {
-            assert!(parse_volume(&bad, Path::new("/")).is_err(), "{bad}");
+            assert!(parse_volume(&bad, Path::new("/"), false).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn volumes_over_proc_and_sys_need_privileged() {
+        for dest in ["/proc", "/proc/", "/proc/sys", "/sys", "/sys/kernel/security"] {
+            let err = parse_volume(&format!("/tmp:{dest}"), Path::new("/"), false).unwrap_err().to_string();
+            assert!(err.contains("only --privileged allows it"), "{dest}: {err}");
+            assert!(parse_volume(&format!("/tmp:{dest}"), Path::new("/"), true).is_ok(), "{dest}");
+        }
+        assert!(parse_volume("/tmp:/procfs", Path::new("/"), false).is_ok());
+        assert!(parse_volume("/tmp:/system", Path::new("/"), false).is_ok());
+    }
+
+    #[test]
+    fn read_only_volumes_are_read_only_in_their_submounts() {
+        let options = |read_only| {
+            bind_mount(&Volume { source: "/s".into(), destination: "/d".into(), read_only }).options().clone().unwrap()
+        };
+        assert_eq!(options(true), ["rbind", "rprivate", "ro", "rro"]);
+        assert_eq!(options(false), ["rbind", "rprivate", "rw"]);
     }
 
     #[test]

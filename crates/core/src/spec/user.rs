@@ -1,6 +1,7 @@
 //! `--user uid[:gid]` (or names) resolved against the container's /etc/passwd and
 //! /etc/group, as Docker resolves it against the image.
 
+use std::os::fd::BorrowedFd;
 use std::path::Path;
 
 use super::SpecError;
@@ -13,10 +14,15 @@ pub(crate) struct ResolvedUser {
     pub home: String,
 }
 
-/// Resolves `spec` (`uid`, `uid:gid`, `name`, `name:group`, or none for root).
-pub(crate) fn resolve(spec: Option<&str>, rootfs: &Path) -> Result<ResolvedUser, SpecError> {
-    let users = crate::passwd::users(rootfs);
-    let groups = crate::passwd::groups(rootfs);
+/// Resolves `spec` (`uid`, `uid:gid`, `name`, `name:group`, or none for root) against the
+/// databases of the rootfs `root` (at `rootfs` on the host, for messages).
+pub(crate) fn resolve(spec: Option<&str>, root: BorrowedFd<'_>, rootfs: &Path) -> Result<ResolvedUser, SpecError> {
+    let unreadable = |e: crate::rootfs::confined::ConfinedError| SpecError::Rootfs {
+        path: rootfs.to_path_buf(),
+        reason: crate::error::chain(&e),
+    };
+    let users = crate::passwd::users(root).map_err(unreadable)?;
+    let groups = crate::passwd::groups(root).map_err(unreadable)?;
     let bad = |reason: String| SpecError::option("user", spec.unwrap_or_default(), reason);
     let (user_part, group_part) = match spec {
         None | Some("") => ("0", None),
@@ -68,6 +74,14 @@ pub(crate) fn resolve(spec: Option<&str>, rootfs: &Path) -> Result<ResolvedUser,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nix::fcntl::{open, OFlag};
+    use nix::sys::stat::Mode;
+    use std::os::fd::AsFd;
+
+    fn resolve(spec: Option<&str>, rootfs: &Path) -> Result<ResolvedUser, SpecError> {
+        let root = open(rootfs, OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty()).unwrap();
+        super::resolve(spec, root.as_fd(), rootfs)
+    }
 
     fn rootfs() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();

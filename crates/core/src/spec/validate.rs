@@ -142,6 +142,7 @@ pub fn validate(spec: &Spec) -> Result<(), SpecError> {
                 ));
             }
         }
+        super::sysctl::check(spec)?;
         if let Some(propagation) = linux.rootfs_propagation() {
             crate::rootfs::Propagation::parse(propagation).ok_or_else(|| {
                 SpecError::invalid("linux.rootfsPropagation", format!("`{propagation}` is not a propagation type"))

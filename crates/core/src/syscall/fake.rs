@@ -2,7 +2,7 @@
 //! its arguments, and can be told to fail the n-th call of a kind with an errno.
 
 use std::cell::RefCell;
-use std::os::fd::BorrowedFd;
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
@@ -10,33 +10,82 @@ use nix::mount::{MntFlags, MsFlags};
 use nix::sched::CloneFlags;
 use nix::sys::stat::{Mode, SFlag};
 
-use super::{display_path, CapabilitySets, SysResult, Syscall, SyscallError};
+use super::{display_path, fd_display, CapabilitySets, MountAttributes, SysResult, Syscall, SyscallError};
 
 /// One recorded call. Paths given as `/proc/self/fd/N` are recorded as the path they
 /// resolve to, so tests can assert on real locations.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Call {
-    Mount { source: Option<PathBuf>, target: PathBuf, fstype: Option<String>, flags: MsFlags, data: Option<String> },
-    Umount2 { target: PathBuf, flags: MntFlags },
-    PivotRoot { new_root: PathBuf, put_old: PathBuf },
-    MountSetattr { target: PathBuf, recursive: bool, set: u64, clear: u64 },
+    Mount {
+        source: Option<PathBuf>,
+        target: PathBuf,
+        fstype: Option<String>,
+        flags: MsFlags,
+        data: Option<String>,
+    },
+    Umount2 {
+        target: PathBuf,
+        flags: MntFlags,
+    },
+    PivotRoot {
+        new_root: PathBuf,
+        put_old: PathBuf,
+    },
+    /// `source` is the path the descriptor stands for.
+    CloneMount {
+        source: PathBuf,
+        recursive: bool,
+    },
+    /// `mount` is the path the descriptor stands for: a clone is recorded as its source.
+    SetMountAttributes {
+        mount: PathBuf,
+        recursive: bool,
+        attributes: MountAttributes,
+    },
+    MoveMount {
+        mount: PathBuf,
+        target: PathBuf,
+    },
+    NewMount {
+        fstype: String,
+        attributes: u64,
+    },
     Unshare(CloneFlags),
     Setns(CloneFlags),
     Sethostname(String),
     Setdomainname(String),
-    Mknod { path: PathBuf, kind: SFlag, perm: Mode, dev: u64 },
-    Chown { path: PathBuf, uid: Option<u32>, gid: Option<u32> },
-    Symlink { original: PathBuf, link: PathBuf },
+    Mknod {
+        path: PathBuf,
+        kind: SFlag,
+        perm: Mode,
+        dev: u64,
+    },
+    Chown {
+        path: PathBuf,
+        uid: Option<u32>,
+        gid: Option<u32>,
+    },
+    Symlink {
+        original: PathBuf,
+        link: PathBuf,
+    },
     Chdir(PathBuf),
     Chroot(PathBuf),
     LoopbackUp,
-    SetIds { uid: u32, gid: u32 },
+    SetIds {
+        uid: u32,
+        gid: u32,
+    },
     Setgroups(Vec<u32>),
     SetKeepCapabilities(bool),
     DropBoundingCapability(u8),
     SetCapabilities(CapabilitySets),
     RaiseAmbientCapability(u8),
-    Setrlimit { resource: libc::c_int, soft: u64, hard: u64 },
+    Setrlimit {
+        resource: libc::c_int,
+        soft: u64,
+        hard: u64,
+    },
     SetNoNewPrivs,
     LoadSeccomp,
     Umask(u32),
@@ -49,7 +98,10 @@ impl Call {
             Call::Mount { .. } => "mount",
             Call::Umount2 { .. } => "umount2",
             Call::PivotRoot { .. } => "pivot_root",
-            Call::MountSetattr { .. } => "mount_setattr",
+            Call::CloneMount { .. } => "clone_mount",
+            Call::SetMountAttributes { .. } => "set_mount_attributes",
+            Call::MoveMount { .. } => "move_mount",
+            Call::NewMount { .. } => "new_mount",
             Call::Unshare(_) => "unshare",
             Call::Setns(_) => "setns",
             Call::Sethostname(_) => "sethostname",
@@ -142,8 +194,25 @@ impl Syscall for FakeSyscall {
     fn pivot_root(&self, new_root: &Path, put_old: &Path) -> SysResult {
         self.record(Call::PivotRoot { new_root: display_path(new_root), put_old: put_old.to_path_buf() })
     }
-    fn mount_setattr(&self, target: &Path, recursive: bool, set: u64, clear: u64) -> SysResult {
-        self.record(Call::MountSetattr { target: display_path(target), recursive, set, clear })
+    /// A duplicate of `source` stands for the detached copy, so what follows acts on a real
+    /// descriptor that names the source.
+    fn clone_mount(&self, source: BorrowedFd<'_>, recursive: bool) -> SysResult<OwnedFd> {
+        self.record(Call::CloneMount { source: fd_display(source), recursive })?;
+        source.try_clone_to_owned().map_err(|e| {
+            SyscallError::new("clone_mount", "dup", Errno::from_raw(e.raw_os_error().unwrap_or(libc::EBADF)))
+        })
+    }
+    fn set_mount_attributes(&self, mount: BorrowedFd<'_>, recursive: bool, attributes: MountAttributes) -> SysResult {
+        self.record(Call::SetMountAttributes { mount: fd_display(mount), recursive, attributes })
+    }
+    fn move_mount(&self, mount: BorrowedFd<'_>, target: BorrowedFd<'_>) -> SysResult {
+        self.record(Call::MoveMount { mount: fd_display(mount), target: fd_display(target) })
+    }
+    /// A descriptor of `/` stands for the new filesystem.
+    fn new_mount(&self, fstype: &str, attributes: u64) -> SysResult<OwnedFd> {
+        self.record(Call::NewMount { fstype: fstype.to_string(), attributes })?;
+        nix::fcntl::open("/", nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC, Mode::empty())
+            .map_err(|e| SyscallError::new("new_mount", fstype, e))
     }
     fn unshare(&self, flags: CloneFlags) -> SysResult {
         self.record(Call::Unshare(flags))

@@ -1,8 +1,6 @@
 //! The real system calls.
 
-use std::ffi::CString;
-use std::os::fd::{AsRawFd, BorrowedFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::path::Path;
 
 use nix::errno::Errno;
@@ -11,7 +9,7 @@ use nix::sched::CloneFlags;
 use nix::sys::stat::{Mode, SFlag};
 use nix::unistd::{Gid, Uid};
 
-use super::{display_path, CapabilitySets, SysResult, Syscall, SyscallError};
+use super::{display_path, fd_display, CapabilitySets, MountAttributes, SysResult, Syscall, SyscallError};
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct LinuxSyscall;
@@ -20,17 +18,8 @@ fn err(op: &'static str, target: &Path, errno: Errno) -> SyscallError {
     SyscallError::new(op, format!("`{}`", display_path(target).display()), errno)
 }
 
-fn cstring(path: &Path) -> Result<CString, Errno> {
-    CString::new(path.as_os_str().as_bytes()).map_err(|_| Errno::EINVAL)
-}
-
-/// `struct mount_attr` from <linux/mount.h>.
-#[repr(C)]
-struct MountAttr {
-    attr_set: u64,
-    attr_clr: u64,
-    propagation: u64,
-    userns_fd: u64,
+fn fd_err(op: &'static str, fd: BorrowedFd<'_>, errno: Errno) -> SyscallError {
+    SyscallError::new(op, format!("`{}`", fd_display(fd).display()), errno)
 }
 
 /// `struct __user_cap_header_struct` and `__user_cap_data_struct` from <linux/capability.h>.
@@ -70,23 +59,91 @@ impl Syscall for LinuxSyscall {
         nix::unistd::pivot_root(new_root, put_old).map_err(|e| err("pivot_root", new_root, e))
     }
 
-    fn mount_setattr(&self, target: &Path, recursive: bool, set: u64, clear: u64) -> SysResult {
-        let path = cstring(target).map_err(|e| err("mount_setattr", target, e))?;
-        let attr = MountAttr { attr_set: set, attr_clr: clear, propagation: 0, userns_fd: 0 };
-        let flags = if recursive { libc::AT_RECURSIVE as libc::c_uint } else { 0 };
-        // SAFETY: `path` is a valid NUL-terminated string and `attr` a properly laid out
-        // `struct mount_attr` whose size is passed alongside; both outlive the call.
+    fn clone_mount(&self, source: BorrowedFd<'_>, recursive: bool) -> SysResult<OwnedFd> {
+        let mut flags = libc::OPEN_TREE_CLONE | libc::OPEN_TREE_CLOEXEC | libc::AT_EMPTY_PATH as libc::c_uint;
+        if recursive {
+            flags |= libc::AT_RECURSIVE as libc::c_uint;
+        }
+        // SAFETY: open_tree reads the NUL-terminated empty path and acts on `source` (a
+        // descriptor we hold) because of AT_EMPTY_PATH; it returns a new descriptor.
+        let fd = unsafe { libc::syscall(libc::SYS_open_tree, source.as_raw_fd(), c"".as_ptr(), flags) };
+        let fd = Errno::result(fd).map_err(|e| fd_err("open_tree", source, e))?;
+        // SAFETY: a descriptor open_tree just returned, owned by nobody else.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+    }
+
+    fn set_mount_attributes(&self, mount: BorrowedFd<'_>, recursive: bool, attributes: MountAttributes) -> SysResult {
+        let attr = libc::mount_attr {
+            attr_set: attributes.set,
+            attr_clr: attributes.clear,
+            propagation: attributes.propagation,
+            userns_fd: 0,
+        };
+        let mut flags = libc::AT_EMPTY_PATH as libc::c_uint;
+        if recursive {
+            flags |= libc::AT_RECURSIVE as libc::c_uint;
+        }
+        // SAFETY: the path is an empty NUL-terminated string (AT_EMPTY_PATH: the call acts on
+        // `mount`) and `attr` a `struct mount_attr` whose size is passed alongside; both
+        // outlive the call.
         let rc = unsafe {
             libc::syscall(
                 libc::SYS_mount_setattr,
-                libc::AT_FDCWD,
-                path.as_ptr(),
+                mount.as_raw_fd(),
+                c"".as_ptr(),
                 flags,
-                &attr as *const MountAttr,
-                std::mem::size_of::<MountAttr>(),
+                &attr as *const libc::mount_attr,
+                std::mem::size_of::<libc::mount_attr>(),
             )
         };
-        Errno::result(rc).map(drop).map_err(|e| err("mount_setattr", target, e))
+        Errno::result(rc).map(drop).map_err(|e| fd_err("mount_setattr", mount, e))
+    }
+
+    fn move_mount(&self, mount: BorrowedFd<'_>, target: BorrowedFd<'_>) -> SysResult {
+        let flags = libc::MOVE_MOUNT_F_EMPTY_PATH | libc::MOVE_MOUNT_T_EMPTY_PATH;
+        // SAFETY: both paths are empty NUL-terminated strings: the call acts on the two
+        // descriptors, which we hold for its duration.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_move_mount,
+                mount.as_raw_fd(),
+                c"".as_ptr(),
+                target.as_raw_fd(),
+                c"".as_ptr(),
+                flags,
+            )
+        };
+        Errno::result(rc).map(drop).map_err(|e| fd_err("move_mount", target, e))
+    }
+
+    fn new_mount(&self, fstype: &str, attributes: u64) -> SysResult<OwnedFd> {
+        let fail = |op, e| SyscallError::new(op, format!("`{fstype}`"), e);
+        let name = std::ffi::CString::new(fstype).map_err(|_| fail("fsopen", Errno::EINVAL))?;
+        // SAFETY: fsopen reads one NUL-terminated name that outlives the call and returns a
+        // new descriptor.
+        let context = Errno::result(unsafe { libc::syscall(libc::SYS_fsopen, name.as_ptr(), libc::FSOPEN_CLOEXEC) })
+            .map_err(|e| fail("fsopen", e))?;
+        // SAFETY: a descriptor fsopen just returned, owned by nobody else.
+        let context = unsafe { OwnedFd::from_raw_fd(context as i32) };
+        // SAFETY: FSCONFIG_CMD_CREATE takes no pointers; it only acts on the context.
+        Errno::result(unsafe {
+            libc::syscall(
+                libc::SYS_fsconfig,
+                context.as_raw_fd(),
+                libc::FSCONFIG_CMD_CREATE,
+                std::ptr::null::<libc::c_char>(),
+                std::ptr::null::<libc::c_void>(),
+                0,
+            )
+        })
+        .map_err(|e| fail("fsconfig", e))?;
+        // SAFETY: fsmount takes no pointers and returns a new descriptor of a detached mount.
+        let mount = Errno::result(unsafe {
+            libc::syscall(libc::SYS_fsmount, context.as_raw_fd(), libc::FSMOUNT_CLOEXEC, attributes)
+        })
+        .map_err(|e| fail("fsmount", e))?;
+        // SAFETY: a descriptor fsmount just returned, owned by nobody else.
+        Ok(unsafe { OwnedFd::from_raw_fd(mount as i32) })
     }
 
     fn unshare(&self, flags: CloneFlags) -> SysResult {

@@ -12,7 +12,7 @@ mod linux;
 pub use fake::{Call, FakeSyscall};
 pub use linux::LinuxSyscall;
 
-use std::os::fd::BorrowedFd;
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::mount::{MntFlags, MsFlags};
@@ -45,8 +45,20 @@ pub struct CapabilitySets {
     pub inheritable: u64,
 }
 
-/// Attributes for `mount_setattr(2)` (`MOUNT_ATTR_*`).
-pub const MOUNT_ATTR_RDONLY: u64 = 0x0000_0001;
+/// What `mount_setattr(2)` changes on a mount: `MOUNT_ATTR_*` bits to set and to clear,
+/// and a propagation type (`MS_PRIVATE`, `MS_SLAVE`, `MS_SHARED`, `MS_UNBINDABLE`) or 0.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MountAttributes {
+    pub set: u64,
+    pub clear: u64,
+    pub propagation: u64,
+}
+
+impl MountAttributes {
+    pub fn is_empty(&self) -> bool {
+        self.set == 0 && self.clear == 0 && self.propagation == 0
+    }
+}
 
 pub trait Syscall {
     fn mount(
@@ -59,8 +71,19 @@ pub trait Syscall {
     ) -> SysResult;
     fn umount2(&self, target: &Path, flags: MntFlags) -> SysResult;
     fn pivot_root(&self, new_root: &Path, put_old: &Path) -> SysResult;
-    /// Sets and clears mount attributes, recursively when asked (Linux 5.12+).
-    fn mount_setattr(&self, target: &Path, recursive: bool, set: u64, clear: u64) -> SysResult;
+    /// A detached copy of the mount at `source` (`open_tree(2)` with `OPEN_TREE_CLONE`, its
+    /// submounts too when `recursive`; Linux 5.2+), to be given its attributes before it is
+    /// attached anywhere.
+    fn clone_mount(&self, source: BorrowedFd<'_>, recursive: bool) -> SysResult<OwnedFd>;
+    /// `mount_setattr(2)` on the mount a descriptor names, and on the mounts below it when
+    /// `recursive` (Linux 5.12+).
+    fn set_mount_attributes(&self, mount: BorrowedFd<'_>, recursive: bool, attributes: MountAttributes) -> SysResult;
+    /// Attaches `mount` (a detached copy, or a mount) onto `target` (`move_mount(2)` between
+    /// descriptors; Linux 5.2+).
+    fn move_mount(&self, mount: BorrowedFd<'_>, target: BorrowedFd<'_>) -> SysResult;
+    /// A new filesystem of `fstype`, with no options, as a detached mount with the
+    /// `MOUNT_ATTR_*` `attributes` (`fsopen`, `fsconfig`, `fsmount`; Linux 5.2+).
+    fn new_mount(&self, fstype: &str, attributes: u64) -> SysResult<OwnedFd>;
     fn unshare(&self, flags: CloneFlags) -> SysResult;
     fn setns(&self, fd: BorrowedFd<'_>, nstype: CloneFlags) -> SysResult;
     fn sethostname(&self, name: &str) -> SysResult;
@@ -86,6 +109,12 @@ pub trait Syscall {
     /// Installs a compiled seccomp filter on this process.
     fn load_seccomp(&self, filter: &crate::seccomp::Filter) -> SysResult;
     fn umask(&self, mask: u32);
+}
+
+/// The path a descriptor stands for, for messages and recorded calls.
+pub fn fd_display(fd: BorrowedFd<'_>) -> PathBuf {
+    use std::os::fd::AsRawFd;
+    display_path(&PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd())))
 }
 
 /// Renders a path for an error message; `/proc/self/fd/N` targets are resolved back to the
