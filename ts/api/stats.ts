@@ -3,7 +3,7 @@
  * `events --stats` shape): CPU time, memory, processes. Limits the kernel reports as
  * "none" are null.
  */
-import { InternalError } from './errors.js';
+import { counters, limit, number, numbers, object, parseJson } from './json.js';
 
 export interface CpuStats {
   /** CPU time used, in nanoseconds: in all, per CPU, in user and kernel mode. */
@@ -44,49 +44,9 @@ export interface ContainerStats {
   pids: { current: number; limit: number | null };
 }
 
-/**
- * Where "no limit" starts. cgroup v1 reports it as LONG_MAX rounded down to a page
- * (2^63 - 4096 with 4 KiB pages), v2 as `max`, which the core reads as 2^64 - 1; no real
- * limit comes near 2^62 bytes (4 EiB).
- */
-const UNLIMITED = 2 ** 62;
-
-type Json = Record<string, unknown>;
-
-function object(value: unknown): Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : {};
-}
-
-function number(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
-}
-
-/** A limit, or null when it is the kernel's "none". */
-export function limit(value: unknown, zeroIsUnlimited = false): number | null {
-  const n = number(value);
-  if (n >= UNLIMITED || (zeroIsUnlimited && n === 0)) return null;
-  return n;
-}
-
-function numbers(value: unknown): number[] {
-  return Array.isArray(value) ? value.map(number) : [];
-}
-
-function counters(value: unknown): Record<string, number> {
-  return Object.fromEntries(
-    Object.entries(object(value)).filter((entry): entry is [string, number] => typeof entry[1] === 'number'),
-  );
-}
-
 /** Parses the core's stats JSON, read at `read`. */
 export function parseStats(json: string, read: Date = new Date()): ContainerStats {
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch (error) {
-    throw new InternalError(`the core's stats are not JSON: ${String(error)}`, { cause: error });
-  }
-  const stats = object(value);
+  const stats = object(parseJson(json, "the core's stats are not JSON"));
   const cpu = object(stats['cpu']);
   const usage = object(cpu['usage']);
   const throttling = object(cpu['throttling']);
@@ -117,7 +77,7 @@ export function parseStats(json: string, read: Date = new Date()): ContainerStat
       raw: counters(memory['raw']),
     },
     // The core reports an unlimited pids controller as 0, as runc does.
-    pids: { current: number(pids['current']), limit: limit(pids['limit'], true) },
+    pids: { current: number(pids['current']), limit: limit(pids['limit'], { zeroIsUnlimited: true }) },
   };
 }
 
