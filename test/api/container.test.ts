@@ -123,6 +123,33 @@ containerTest('stats() reports memory in use and its limit, the process count, C
   await container.delete({ force: true });
 });
 
+containerTest('stats({ stream: true }) yields readings with CPU use until the container stops; an abort ends it', async (t) => {
+  const c = await s.container(t);
+  // Busy for a while, then done: the stream must end by itself once the container stops.
+  const container = await started(c, { command: sh('echo ready; i=0; while [ $i -lt 40000 ]; do i=$((i+1)); done; sleep 1') });
+  t.true(await untilLogged(container, 'ready\n'));
+  const readings = [];
+  for await (const reading of container.stats({ stream: true, interval: 200 })) readings.push(reading);
+  t.true(readings.length >= 1, `${readings.length} readings`);
+  t.true(
+    readings.every((r) => typeof r.cpuPercent === 'number' && r.cpuPercent >= 0 && r.pids.current >= 1),
+    JSON.stringify(readings.map((r) => [r.cpuPercent, r.pids.current])),
+  );
+  t.like(await container.state(), { status: 'stopped' }, 'it ended because the container stopped');
+  await container.delete();
+
+  const d = await s.container(t);
+  const sleeper = await started(d, { command: ['sleep', '1000'] });
+  const controller = new AbortController();
+  const stream = sleeper.stats({ stream: true, interval: 60_000, signal: controller.signal });
+  const next = stream.next();
+  setTimeout(() => controller.abort(), 100);
+  await t.throwsAsync(next, { instanceOf: ContainerAbortedError });
+  t.like(await sleeper.state(), { status: 'running' }, 'an aborted stream leaves the container as it was');
+  await sleeper.delete({ force: true });
+  t.deepEqual([...traces(c), ...traces(d)], []);
+});
+
 containerTest('pause() freezes the container and resume() thaws it; a paused one cannot be paused again', async (t) => {
   const c = await s.container(t);
   const container = await started(c, { command: ['sleep', '1000'] });
