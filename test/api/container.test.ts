@@ -83,9 +83,15 @@ containerTest('exec() runs a process in the container: env, workdir, user, piped
   const missing = container.exec(['no-such-command'], { stdio: 'pipe' });
   const error = await t.throwsAsync(missing, { instanceOf: CommandNotFoundError });
   t.is(error?.exitCode, 127);
-  await t.throwsAsync(container.exec(['true'], { user: 'tester' }), {
+  // Names resolve in the container's /etc/passwd and /etc/group, as run's user does.
+  const named = container.exec(sh('echo "$(id -u):$(id -g)"'), { user: 'tester', stdio: 'pipe' });
+  let ids = '';
+  named.stdout?.setEncoding('utf8').on('data', (chunk: string) => (ids += chunk));
+  t.deepEqual(await named, { exitCode: 0, signal: null, oomKilled: false });
+  t.is(ids, '1000:1000\n');
+  await t.throwsAsync(container.exec(['true'], { user: 'nosuchuser' }), {
     instanceOf: InvalidOptionError,
-    message: 'invalid user `tester` for exec: expected uid[:gid] as numbers',
+    message: "invalid user `nosuchuser`: no user `nosuchuser` in the container's /etc/passwd",
   });
 
   await container.execDetached(sh('echo detached > /dev/shm/mark'));

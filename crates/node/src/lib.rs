@@ -96,6 +96,43 @@ pub fn parse_memory(value: String) -> Result<i64> {
     spec::parse_memory(&value).map_err(to_js)
 }
 
+/// A signal name or number (`SIGUSR1`, `usr1`, `10`, `RTMIN+1`) as its number, read as the
+/// runtime's `kill` reads it.
+#[napi]
+pub fn parse_signal(signal: String) -> Result<i32> {
+    tscontainer_core::signal::parse_signal(&signal).map_err(|e| {
+        invalid_option(format!(
+            "{e}: expected a name such as SIGTERM or TERM, or a number from 1 to {}",
+            libc::SIGRTMAX()
+        ))
+    })
+}
+
+/// `-e` entries as `run` reads them, for the other ways in (`exec`): `NAME=VALUE` as given,
+/// a bare `NAME` with this process's value, left out when it is unset here.
+#[napi]
+pub fn resolve_env(entries: Vec<String>) -> Vec<String> {
+    entries.iter().filter_map(|entry| spec::env_entry(entry)).map(|(k, v)| format!("{k}={v}")).collect()
+}
+
+/// A user as the container sees it.
+#[napi(object)]
+pub struct ResolvedUser {
+    pub uid: u32,
+    pub gid: u32,
+    /// Supplementary groups: the user's memberships in the rootfs's /etc/group, unless a
+    /// group was given.
+    pub additional_gids: Vec<u32>,
+}
+
+/// `uid[:gid]` or `name[:group]` resolved in `rootfs`'s /etc/passwd and /etc/group, as
+/// `run --user` resolves it.
+#[napi]
+pub fn resolve_user(user: String, rootfs: String) -> Result<ResolvedUser> {
+    let resolved = spec::resolve_user(Some(&user), &PathBuf::from(rootfs)).map_err(to_js)?;
+    Ok(ResolvedUser { uid: resolved.uid, gid: resolved.gid, additional_gids: resolved.additional_gids })
+}
+
 /// The `tscontainer-runtime` executable: `TSCONTAINER_RUNTIME_PATH` if set, else the one
 /// installed beside this addon.
 #[napi]

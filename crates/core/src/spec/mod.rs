@@ -14,10 +14,11 @@ mod validate;
 pub(crate) use defaults::device_allowlist as default_device_rules;
 pub use defaults::{default_rootless_spec, default_spec, DEFAULT_PATH};
 pub use rootless::{delegated_cgroup, id_maps, make_rootless, mapped, IdMaps};
-pub use run::{build_run_spec, Network, RunOptions};
+pub use run::{build_run_spec, env_entry, Network, RunOptions};
 pub use seccomp::default_profile as default_seccomp_profile;
 pub use security::SecurityFlags;
 pub use units::{parse_cpus, parse_memory, parse_size, MIN_MEMORY};
+pub use user::{resolve as resolve_user, ResolvedUser};
 pub(crate) use validate::ns_name;
 pub use validate::validate;
 

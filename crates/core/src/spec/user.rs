@@ -6,7 +6,7 @@ use std::path::Path;
 use super::SpecError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ResolvedUser {
+pub struct ResolvedUser {
     pub uid: u32,
     pub gid: u32,
     pub additional_gids: Vec<u32>,
@@ -14,7 +14,7 @@ pub(crate) struct ResolvedUser {
 }
 
 /// Resolves `spec` (`uid`, `uid:gid`, `name`, `name:group`, or none for root).
-pub(crate) fn resolve(spec: Option<&str>, rootfs: &Path) -> Result<ResolvedUser, SpecError> {
+pub fn resolve(spec: Option<&str>, rootfs: &Path) -> Result<ResolvedUser, SpecError> {
     let users = crate::passwd::users(rootfs);
     let groups = crate::passwd::groups(rootfs);
     let bad = |reason: String| SpecError::option("user", spec.unwrap_or_default(), reason);
