@@ -112,13 +112,16 @@ export function parseRunFlags(options: readonly string[], flags: Readonly<Record
         if (value === undefined || !set(flag, value)) return undefined;
       }
     } else if (word.startsWith('-') && word.length > 1) {
+      // Short flags as oclif reads them: a group of booleans (`-it`), or one flag that takes a
+      // value, the rest of the word (`-eA=1`, `-e=A=1`) or else the next word. A group that
+      // mixes them (`-ie A=1`) is left to oclif.
       const letters = [...word.slice(1)].map((c) => short.get(c));
-      if (letters.some((f) => f === undefined)) return undefined;
       const [first] = letters;
-      if (letters.length === 1 && first!.type === 'option') {
-        const value = options[++i];
-        if (value === undefined || !set(first!, value)) return undefined;
-      } else if (letters.every((f) => f!.type === 'boolean')) {
+      if (first?.type === 'option') {
+        const rest = word.slice(2);
+        const value = rest === '' ? options[++i] : rest.startsWith('=') ? rest.slice(1) : rest;
+        if (value === undefined || !set(first, value)) return undefined;
+      } else if (letters.every((f) => f?.type === 'boolean')) {
         for (const f of letters) if (!set(f!, true)) return undefined;
       } else {
         return undefined;
