@@ -30,11 +30,12 @@ test("exec's environment: K=V as given, a bare NAME copied from here or left out
   t.deepEqual(execEnvironment(undefined), []);
 });
 
-test("exec's user is resolved in the container's rootfs as run's is: names, a uid's group, supplementary groups", (t) => {
+test("exec's user is resolved in the container's rootfs as run's: names, a uid's group, supplementary groups", (t) => {
   const rootfs = mkdtempSync(join(tmpdir(), 'tsc-unit-rootfs-'));
   t.teardown(() => rmSync(rootfs, { recursive: true, force: true }));
   mkdirSync(join(rootfs, 'etc'));
-  writeFileSync(join(rootfs, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\ntester:x:1000:1000::/home/tester:/bin/sh\n');
+  const passwd = 'root:x:0:0:root:/root:/bin/sh\ntester:x:1000:1000::/home/tester:/bin/sh\n';
+  writeFileSync(join(rootfs, 'etc/passwd'), passwd);
   writeFileSync(join(rootfs, 'etc/group'), 'root:x:0:\nusers:x:100:tester\ntester:x:1000:\n');
   const at = () => rootfs;
   t.deepEqual(execUser('tester', at), { user: '1000:1000', additionalGids: [100] });

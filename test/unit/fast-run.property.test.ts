@@ -22,7 +22,8 @@ const shapes = runFlagsFromManifest(manifest) as Record<string, ManifestFlag>;
 const flags = Object.values(shapes);
 const withValue = flags.filter((f) => f.type === 'option');
 const booleans = flags.filter((f) => f.type === 'boolean');
-const chars = flags.flatMap((f) => (f.char === undefined ? [] : [f.char]));
+const withChar = flags.filter((f): f is ManifestFlag & { char: string } => f.char !== undefined);
+const chars = withChar.map((f) => f.char);
 
 /** What the run command does with `argv`: its split, then oclif's parse of the flags. */
 async function oclif(options: string[]): Promise<{ flags: Record<string, unknown>; ignored: string[] } | Error> {
@@ -75,7 +76,7 @@ const unknown = fc.constantFrom(['--bogus'], ['--help'], ['-h'], ['--mem', '1'],
 
 const word = fc.oneof(
   { weight: 6, arbitrary: fc.constantFrom(...flags).chain(long) },
-  { weight: 4, arbitrary: fc.constantFrom(...flags.filter((f): f is ManifestFlag & { char: string } => f.char !== undefined)).chain(short) },
+  { weight: 4, arbitrary: fc.constantFrom(...withChar).chain(short) },
   { weight: 2, arbitrary: group },
   { weight: 1, arbitrary: unknown },
   // A flag that takes a value, last, without one.
@@ -116,7 +117,10 @@ test('where the fast start takes a generated command line, oclif takes it too an
 // Well-formed: each flag at most once (those that repeat, more), in any form, with a value that
 // is no flag (nor, attached, starts with `=`, which `-e=V` reads as a separator), no -d beside
 // -t or -i, and a command.
-const wellFormedValue = fc.oneof(fc.constantFrom('K=V', 'A', '50M', '0.5', '/tmp', 'host'), fc.stringMatching(/^[a-z0-9/.][a-z0-9=:/.]{0,7}$/));
+const wellFormedValue = fc.oneof(
+  fc.constantFrom('K=V', 'A', '50M', '0.5', '/tmp', 'host'),
+  fc.stringMatching(/^[a-z0-9/.][a-z0-9=:/.]{0,7}$/),
+);
 const wellFormed = fc
   .shuffledSubarray(flags.filter((f) => f.name !== 'detach'), { minLength: 0 })
   .chain((chosen) =>
@@ -131,15 +135,26 @@ const wellFormed = fc
             ? []
             : f.type === 'boolean'
               ? [fc.constant([`-${f.char}`])]
-              : [v.map((x) => [`-${f.char}`, x]), v.map((x) => [`-${f.char}${x}`]), v.map((x) => [`-${f.char}=${x}`])]),
+              : [
+                  v.map((x) => [`-${f.char}`, x]),
+                  v.map((x) => [`-${f.char}${x}`]),
+                  v.map((x) => [`-${f.char}=${x}`]),
+                ]),
         ];
         const once = fc.oneof(...forms);
         return f.multiple === true ? fc.array(once, { minLength: 1, maxLength: 3 }).map((w) => w.flat()) : once;
       }),
     ),
   )
-  .chain((words) => fc.tuple(fc.constant(words.flat()), fc.boolean(), fc.constantFrom(['true'], ['sh', '-c', 'echo $A'], ['-x'])))
-  .map(([options, dashdash, command]) => [...options, ...(dashdash || command[0]!.startsWith('-') ? ['--'] : []), ...command]);
+  .chain((words) =>
+    fc.tuple(fc.constant(words.flat()), fc.boolean(), fc.constantFrom(['true'], ['sh', '-c', 'echo $A'], ['-x'])),
+  )
+  // A command that starts with `-` needs `--` before it.
+  .map(([options, dashdash, command]) => [
+    ...options,
+    ...(dashdash || command[0]!.startsWith('-') ? ['--'] : []),
+    ...command,
+  ]);
 
 test('the fast start takes every well-formed generated command line, as oclif reads it', async (t) => {
   await fc.assert(

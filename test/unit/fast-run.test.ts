@@ -90,7 +90,15 @@ test('a flag the fast start does not map is left to oclif', (t) => {
 test("the fast start's bundle holds no oclif: run's flag types are read from Run.flags as types only", async (t) => {
   const { build } = await import('esbuild');
   const entry = new URL('../../ts/cli/fast-run.ts', import.meta.url).pathname;
-  const { metafile } = await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'cjs', write: false, metafile: true, logLevel: 'silent' });
+  const { metafile } = await build({
+    entryPoints: [entry],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+  });
   const inputs = Object.keys(metafile.inputs);
   t.true(inputs.some((input) => input.endsWith('ts/cli/run-options.ts')), 'the table is in it');
   t.deepEqual(

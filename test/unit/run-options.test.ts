@@ -26,7 +26,8 @@ test('a flag added to the definitions without an entry is caught', (t) => {
   const flags = { ...Run.flags, 'add-host': Flags.string({ multiple: true, description: 'HOST:IP' }) };
   t.deepEqual(unmappedFlags(flags), ['add-host']);
   // And if such a flag is parsed anyway, it is refused rather than dropped.
-  const error = t.throws(() => runCommand({ 'add-host': ['db:10.0.0.2'] } as Partial<RunFlags>, ['true']), { instanceOf: InternalError });
+  const parsed = { 'add-host': ['db:10.0.0.2'] } as Partial<RunFlags>;
+  const error = t.throws(() => runCommand(parsed, ['true']), { instanceOf: InternalError });
   t.regex(error?.message ?? '', /--add-host sets no option/);
 });
 

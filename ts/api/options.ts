@@ -136,8 +136,18 @@ type SpecField = Exclude<keyof RunSpecOptions, 'id' | 'command'>;
 /** run()'s options that say how this process runs the container, not what goes in its config. */
 type ProcessOption = 'stdio' | 'interactive' | 'remove' | 'signal' | 'killTimeout' | 'root';
 
-/** An option of run() that neither reaches the addon nor is a ProcessOption: a compile error below. */
+/** Each field of the addon's input made from the option of run() of the same name. */
+type SpecFields = {
+  readonly [K in SpecField]-?: (value: NonNullable<RunOptions[K]>) => NonNullable<RunSpecOptions[K]>;
+};
+
+/** An option of run() that neither reaches the addon nor is a ProcessOption. */
 type Unmapped = Exclude<keyof RunOptions, SpecField | ProcessOption | 'command' | 'name'>;
+
+/** Nothing when every option of run() is accounted for; else a property the table lacks, named for why. */
+type EveryOptionMapped = [Unmapped] extends [never]
+  ? unknown
+  : { [K in Unmapped]: `run() option ${K} reaches neither the addon nor processOptions()` };
 
 /**
  * How each field of the addon's input is made from the option of the same name: the shape
@@ -145,8 +155,7 @@ type Unmapped = Exclude<keyof RunOptions, SpecField | ProcessOption | 'command' 
  * Typed against the addon's own type (generated from the Rust), so a field without an entry,
  * or an option of run() with no field and no ProcessOption, does not compile.
  */
-const SPEC_FIELDS: { readonly [K in SpecField]-?: (value: NonNullable<RunOptions[K]>) => NonNullable<RunSpecOptions[K]> } &
-  ([Unmapped] extends [never] ? unknown : { [K in Unmapped]: `run() option ${K} reaches neither the addon nor processOptions()` }) = {
+const SPEC_FIELDS: SpecFields & EveryOptionMapped = {
   rootfs: same,
   hostname: same,
   memory: String,

@@ -141,13 +141,19 @@ export const DEFAULT_STATS_INTERVAL = 1000;
  * that fails while it runs rejects. Between readings only the timer of the pending sleep
  * exists, cleared by an abort; a consumer that stops iterating leaves none.
  */
-export async function* statsStream(source: StatsSource, options: StatsOptions = {}): AsyncGenerator<StatsReading, void, undefined> {
+export async function* statsStream(
+  source: StatsSource,
+  options: StatsOptions = {},
+): AsyncGenerator<StatsReading, void, undefined> {
   const interval = options.interval ?? DEFAULT_STATS_INTERVAL;
   if (!Number.isFinite(interval) || interval <= 0) {
-    throw new InvalidOptionError(`invalid stats interval \`${String(interval)}\`: expected a number of milliseconds above 0`);
+    throw new InvalidOptionError(
+      `invalid stats interval \`${String(interval)}\`: expected a number of milliseconds above 0`,
+    );
   }
   const { signal } = options;
-  const abort = () => new ContainerAbortedError(`reading the stats of container ${source.id} was aborted`, { cause: signal?.reason });
+  const abort = () =>
+    new ContainerAbortedError(`reading the stats of container ${source.id} was aborted`, { cause: signal?.reason });
   const read = async (): Promise<ContainerStats | undefined> => {
     let stats: ContainerStats;
     try {

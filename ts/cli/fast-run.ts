@@ -68,7 +68,10 @@ type Parsed = Record<string, string | number | boolean | string[]>;
  * Parses `options` (the words before the container's command) as oclif would, or
  * returns undefined wherever oclif's answer might differ or be an error.
  */
-export function parseRunFlags(options: readonly string[], flags: Readonly<Record<string, ManifestFlag>>): Partial<RunFlags> | undefined {
+export function parseRunFlags(
+  options: readonly string[],
+  flags: Readonly<Record<string, ManifestFlag>>,
+): Partial<RunFlags> | undefined {
   const long = new Map<string, ManifestFlag>();
   const short = new Map<string, ManifestFlag>();
   for (const [name, flag] of Object.entries(flags)) {

@@ -92,7 +92,9 @@ export function runCommand(flags: Partial<RunFlags>, command: string[]): RunComm
   for (const [flag, value] of Object.entries(flags)) {
     if (value === undefined) continue;
     const target = entry(flag);
-    if (target === undefined) throw new InternalError(`the run flag --${flag} sets no option: ts/cli/run-options.ts has no entry for it`);
+    if (target === undefined) {
+      throw new InternalError(`the run flag --${flag} sets no option: ts/cli/run-options.ts has no entry for it`);
+    }
     options[typeof target === 'string' ? target : target.integer] = value;
   }
   return options as unknown as RunCommand;
