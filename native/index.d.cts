@@ -53,6 +53,35 @@ export declare function nativeVersion(): string
 /** Parses a memory size (`50M`, `1g`, `1048576`) into bytes. */
 export declare function parseMemory(value: string): number
 
+/**
+ * A signal name or number (`SIGUSR1`, `usr1`, `10`, `RTMIN+1`) as its number, read as the
+ * runtime's `kill` reads it.
+ */
+export declare function parseSignal(signal: string): number
+
+/** A user as the container sees it. */
+export interface ResolvedUser {
+  uid: number
+  gid: number
+  /**
+   * Supplementary groups: the user's memberships in the rootfs's /etc/group, unless a
+   * group was given.
+   */
+  additionalGids: Array<number>
+}
+
+/**
+ * `-e` entries as `run` reads them, for the other ways in (`exec`): `NAME=VALUE` as given,
+ * a bare `NAME` with this process's value, left out when it is unset here.
+ */
+export declare function resolveEnv(entries: Array<string>): Array<string>
+
+/**
+ * `uid[:gid]` or `name[:group]` resolved in `rootfs`'s /etc/passwd and /etc/group, as
+ * `run --user` resolves it.
+ */
+export declare function resolveUser(user: string, rootfs: string): ResolvedUser
+
 /** The options of `tscontainer run`, as text where the user typed text. */
 export interface RunSpecOptions {
   id: string

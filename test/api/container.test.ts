@@ -83,9 +83,15 @@ containerTest('exec() runs a process in the container: env, workdir, user, piped
   const missing = container.exec(['no-such-command'], { stdio: 'pipe' });
   const error = await t.throwsAsync(missing, { instanceOf: CommandNotFoundError });
   t.is(error?.exitCode, 127);
-  await t.throwsAsync(container.exec(['true'], { user: 'tester' }), {
+  // Names resolve in the container's /etc/passwd and /etc/group, as run's user does.
+  const named = container.exec(sh('echo "$(id -u):$(id -g)"'), { user: 'tester', stdio: 'pipe' });
+  let ids = '';
+  named.stdout?.setEncoding('utf8').on('data', (chunk: string) => (ids += chunk));
+  t.deepEqual(await named, { exitCode: 0, signal: null, oomKilled: false });
+  t.is(ids, '1000:1000\n');
+  await t.throwsAsync(container.exec(['true'], { user: 'nosuchuser' }), {
     instanceOf: InvalidOptionError,
-    message: 'invalid user `tester` for exec: expected uid[:gid] as numbers',
+    message: "invalid user `nosuchuser`: no user `nosuchuser` in the container's /etc/passwd",
   });
 
   await container.execDetached(sh('echo detached > /dev/shm/mark'));
@@ -121,6 +127,35 @@ containerTest('stats() reports memory in use and its limit, the process count, C
   t.true(stats.cpu.total > 0);
   t.false(Number.isNaN(Date.parse(stats.read)));
   await container.delete({ force: true });
+});
+
+containerTest('stats({ stream: true }) yields readings with CPU use until the container stops; an abort ends it', async (t) => {
+  const c = await s.container(t);
+  // Busy until killed after two readings: the stream must then end by itself.
+  const container = await started(c, { command: sh('while :; do :; done') });
+  const readings = [];
+  for await (const reading of container.stats({ stream: true, interval: 200 })) {
+    readings.push(reading);
+    if (readings.length === 2) await container.kill('SIGKILL');
+  }
+  t.true(readings.length >= 2, `${readings.length} readings`);
+  t.true(
+    readings.slice(0, 2).every((r) => r.cpuPercent !== null && r.cpuPercent > 0 && r.pids.current === 1),
+    JSON.stringify(readings.map((r) => [r.cpuPercent, r.pids.current])),
+  );
+  t.like(await container.state(), { status: 'stopped' }, 'it ended because the container stopped');
+  await container.delete();
+
+  const d = await s.container(t);
+  const sleeper = await started(d, { command: ['sleep', '1000'] });
+  const controller = new AbortController();
+  const stream = sleeper.stats({ stream: true, interval: 60_000, signal: controller.signal });
+  const next = stream.next();
+  setTimeout(() => controller.abort(), 100);
+  await t.throwsAsync(next, { instanceOf: ContainerAbortedError });
+  t.like(await sleeper.state(), { status: 'running' }, 'an aborted stream leaves the container as it was');
+  await sleeper.delete({ force: true });
+  t.deepEqual([...traces(c), ...traces(d)], []);
 });
 
 containerTest('pause() freezes the container and resume() thaws it; a paused one cannot be paused again', async (t) => {

@@ -1,3 +1,7 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import test from 'ava';
 
 import { isOwnBundle } from '../../ts/api/bundle.js';
@@ -26,11 +30,25 @@ test("exec's environment: K=V as given, a bare NAME copied from here or left out
   t.deepEqual(execEnvironment(undefined), []);
 });
 
-test("exec's user is uid[:gid] as numbers", (t) => {
-  t.is(execUser(1000), '1000');
-  t.is(execUser('1000:100'), '1000:100');
-  t.is(execUser(undefined), undefined);
-  for (const bad of ['tester', '1000:', ':1', '-1']) t.throws(() => execUser(bad), { instanceOf: InvalidOptionError });
+test("exec's user is resolved in the container's rootfs as run's: names, a uid's group, supplementary groups", (t) => {
+  const rootfs = mkdtempSync(join(tmpdir(), 'tsc-unit-rootfs-'));
+  t.teardown(() => rmSync(rootfs, { recursive: true, force: true }));
+  mkdirSync(join(rootfs, 'etc'));
+  const passwd = 'root:x:0:0:root:/root:/bin/sh\ntester:x:1000:1000::/home/tester:/bin/sh\n';
+  writeFileSync(join(rootfs, 'etc/passwd'), passwd);
+  writeFileSync(join(rootfs, 'etc/group'), 'root:x:0:\nusers:x:100:tester\ntester:x:1000:\n');
+  const at = () => rootfs;
+  t.deepEqual(execUser('tester', at), { user: '1000:1000', additionalGids: [100] });
+  t.deepEqual(execUser(1000, at), { user: '1000:1000', additionalGids: [100] });
+  t.deepEqual(execUser('1000:100', at), { user: '1000:100', additionalGids: [] });
+  t.deepEqual(execUser('tester:users', at), { user: '1000:100', additionalGids: [] });
+  t.deepEqual(execUser('4242', at), { user: '4242:0', additionalGids: [] }, 'a uid without an entry');
+  t.is(execUser(undefined, () => t.fail('no user, no rootfs read') as never), undefined);
+  t.throws(() => execUser('mallory', at), {
+    instanceOf: InvalidOptionError,
+    message: "invalid user `mallory`: no user `mallory` in the container's /etc/passwd",
+  });
+  for (const bad of ['1000:', ':1', '-1']) t.throws(() => execUser(bad, at), { instanceOf: InvalidOptionError }, bad);
 });
 
 test("inspect's config summary: the process, hostname, mounts, namespaces and limits; -1 and absent limits are null", (t) => {

@@ -104,6 +104,21 @@ test('signals: names with or without SIG, any case, and numbers up to 64; anythi
   t.false(isSignalName(undefined));
 });
 
+test("signals are read by the core's rule, the runtime's own: realtime ones by name too (glibc's SIGRTMIN is 34)", (t) => {
+  t.is(parseSignal('RTMIN+1'), '35');
+  t.is(parseSignal('sigrtmax-1'), '63');
+  t.is(parseSignal('abrt'), 'SIGABRT');
+  // Node knows SIGIOT; the runtime (as runc) does not, and refused it after this layer let it by.
+  for (const bad of ['RTMIN+99', 'IOT']) t.throws(() => parseSignal(bad), { instanceOf: InvalidOptionError }, bad);
+});
+
+test('exec arguments: a resolved user brings its supplementary groups', (t) => {
+  const base = { root: '/r', logPath: '/l', id: 'c1', command: ['id'], env: [], tty: false, detach: false };
+  t.deepEqual(execArgs({ ...base, user: '1000:1000', additionalGids: [100, 27] }).slice(6, 13), [
+    'exec', '--user', '1000:1000', '--additional-gids', '100', '--additional-gids', '27',
+  ]);
+});
+
 test("a container's supervisor is found by its command line: create --supervise, or a foreground run", (t) => {
   const create = ['tscontainer', '--root', '/run/t', '--log', '/b/runtime.log', '--log-format', 'json', 'create', '--supervise', '--bundle', '/b', 'c1'];
   t.true(supervises(create, 'c1', '/run/t'));

@@ -19,7 +19,7 @@ import { callNative } from './native.js';
 import type { RunResult } from './options.js';
 import { runtimeAction } from './runtime.js';
 import { parseSignal } from './signals.js';
-import { parseStats, type ContainerStats } from './stats.js';
+import { parseStats, statsStream, type ContainerStats, type StatsOptions, type StatsReading } from './stats.js';
 import { findSupervisor, isAlive, untilGone } from './supervisor.js';
 import { pollExit, type WaitTarget } from './wait.js';
 
@@ -67,7 +67,12 @@ export interface Container {
    */
   stop(options?: StopOptions): Promise<void>;
   /** Its resource usage now. */
-  stats(): Promise<ContainerStats>;
+  stats(options?: StatsOptions & { stream?: false | undefined }): Promise<ContainerStats>;
+  /**
+   * Its resource usage every `interval` ms (1000) until it stops or is deleted, each reading
+   * with the CPU use since the one before: `for await (const r of c.stats({ stream: true }))`.
+   */
+  stats(options: StatsOptions & { stream: true }): AsyncGenerator<StatsReading, void, undefined>;
   /** Freezes every process of the container. */
   pause(): Promise<void>;
   /** Thaws a paused container. */
@@ -257,7 +262,24 @@ class Handle implements Container {
     await this.#stoppedWithin(undefined, options.signal);
   }
 
-  async stats(): Promise<ContainerStats> {
+  stats(options?: StatsOptions & { stream?: false | undefined }): Promise<ContainerStats>;
+  stats(options: StatsOptions & { stream: true }): AsyncGenerator<StatsReading, void, undefined>;
+  stats(options: StatsOptions = {}): Promise<ContainerStats> | AsyncGenerator<StatsReading, void, undefined> {
+    if (options.stream !== true) return this.#readStats();
+    return statsStream(
+      {
+        id: this.id,
+        read: () => this.#readStats(),
+        ended: () => {
+          const state = findState(this.id, this.root);
+          return state === undefined || state.status === 'stopped';
+        },
+      },
+      options,
+    );
+  }
+
+  async #readStats(): Promise<ContainerStats> {
     const read = new Date();
     return parseStats(callNative((native) => native.containerStats(this.id, this.root)), read);
   }

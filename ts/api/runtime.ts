@@ -77,6 +77,8 @@ export interface ExecInvocation {
   cwd?: string | undefined;
   /** `uid[:gid]`. */
   user?: string | undefined;
+  /** Supplementary groups of `user` (none: the container process's stay). */
+  additionalGids?: readonly number[] | undefined;
   tty: boolean;
   /** Return once the process runs instead of waiting for it. */
   detach: boolean;
@@ -86,7 +88,7 @@ export interface ExecInvocation {
 
 /** The runtime's arguments for running another process in a container. */
 export function execArgs(invocation: ExecInvocation): string[] {
-  const { root, logPath, id, command, env, cwd, user, tty, detach, pidFile } = invocation;
+  const { root, logPath, id, command, env, cwd, user, additionalGids = [], tty, detach, pidFile } = invocation;
   return [
     '--root', root,
     '--log', logPath,
@@ -97,6 +99,7 @@ export function execArgs(invocation: ExecInvocation): string[] {
     ...env.flatMap((entry) => ['--env', entry]),
     ...(cwd === undefined ? [] : ['--cwd', cwd]),
     ...(user === undefined ? [] : ['--user', user]),
+    ...additionalGids.flatMap((gid) => ['--additional-gids', String(gid)]),
     ...(pidFile === undefined ? [] : ['--pid-file', pidFile]),
     // The command's own flags (`ls -l`) must not be read as the runtime's.
     '--',

@@ -83,8 +83,13 @@ pub(crate) fn report_and_exit(channel: &Channel, failure: Error) -> ! {
     unsafe { libc::_exit(exec.map_or(1, |k| k.exit_code())) }
 }
 
-fn expect(channel: &Channel, expected: &'static str, matches: impl Fn(&Message) -> bool) -> Result<Message, Error> {
-    let (message, _) = channel.expect(expected)?;
+/// The next message, which must arrive and be the one `matches` accepts (named `expected`).
+fn recv_matching(
+    channel: &Channel,
+    expected: &'static str,
+    matches: impl Fn(&Message) -> bool,
+) -> Result<Message, Error> {
+    let (message, _) = channel.recv_required(expected)?;
     if matches(&message) {
         Ok(message)
     } else {
@@ -96,7 +101,8 @@ fn expect(channel: &Channel, expected: &'static str, matches: impl Fn(&Message) 
 /// failure, or with Ok when there is no process to run.
 fn setup_and_exec(args: &InitArgs<'_>, cgroup_join: Option<PendingJoin>) -> Result<(), Error> {
     let (spec, sys, ns) = (args.spec, args.sys, args.namespaces);
-    let Message::Proceed { pid } = expect(args.channel, "proceed", |m| matches!(m, Message::Proceed { .. }))? else {
+    let Message::Proceed { pid } = recv_matching(args.channel, "proceed", |m| matches!(m, Message::Proceed { .. }))?
+    else {
         return Ok(());
     };
     // Joined once the runtime is listening for how setup goes: a memory limit too small
@@ -149,7 +155,7 @@ fn setup_and_exec(args: &InitArgs<'_>, cgroup_join: Option<PendingJoin>) -> Resu
     if hooks::has(spec, HookKind::Prestart) || hooks::has(spec, HookKind::CreateRuntime) {
         // Those run in the runtime's namespaces, so the runtime runs them.
         args.channel.send(&Message::RunRuntimeHooks)?;
-        expect(args.channel, "hooks done", |m| *m == Message::HooksDone)?;
+        recv_matching(args.channel, "hooks done", |m| *m == Message::HooksDone)?;
     }
     hooks::run(spec, HookKind::CreateContainer, &hook_state("creating"))?;
     rootfs::switch_root(&plan, &mounted, sys)?;

@@ -8,6 +8,7 @@
 mod errors;
 mod locate;
 
+use std::os::fd::AsFd;
 use std::path::PathBuf;
 
 use napi_derive::napi;
@@ -94,6 +95,47 @@ pub fn validate_spec(config_json: String) -> Result<()> {
 #[napi]
 pub fn parse_memory(value: String) -> Result<i64> {
     spec::parse_memory(&value).map_err(to_js)
+}
+
+/// A signal name or number (`SIGUSR1`, `usr1`, `10`, `RTMIN+1`) as its number, read as the
+/// runtime's `kill` reads it.
+#[napi]
+pub fn parse_signal(signal: String) -> Result<i32> {
+    tscontainer_core::signal::parse_signal(&signal).map_err(|e| {
+        invalid_option(format!(
+            "{e}: expected a name such as SIGTERM or TERM, or a number from 1 to {}",
+            libc::SIGRTMAX()
+        ))
+    })
+}
+
+/// `-e` entries as `run` reads them, for the other ways in (`exec`): `NAME=VALUE` as given,
+/// a bare `NAME` with this process's value, left out when it is unset here.
+#[napi]
+pub fn resolve_env(entries: Vec<String>) -> Vec<String> {
+    entries.iter().filter_map(|entry| spec::env_entry(entry)).map(|(k, v)| format!("{k}={v}")).collect()
+}
+
+/// A user as the container sees it.
+#[napi(object)]
+pub struct ResolvedUser {
+    pub uid: u32,
+    pub gid: u32,
+    /// Supplementary groups: the user's memberships in the rootfs's /etc/group, unless a
+    /// group was given.
+    pub additional_gids: Vec<u32>,
+}
+
+/// `uid[:gid]` or `name[:group]` resolved in `rootfs`'s /etc/passwd and /etc/group, as
+/// `run --user` resolves it: the files are read inside the rootfs (a symlink or `..` in them
+/// cannot leave it), regular files only and bounded. The rootfs may be the host's `/` (a
+/// container over the host's root): reading inside it is then reading the host's databases.
+#[napi]
+pub fn resolve_user(user: String, rootfs: String) -> Result<ResolvedUser> {
+    let rootfs = PathBuf::from(rootfs);
+    let root = spec::open_rootfs_directory(&rootfs).map_err(to_js)?;
+    let resolved = spec::resolve_user(Some(&user), root.as_fd(), &rootfs).map_err(to_js)?;
+    Ok(ResolvedUser { uid: resolved.uid, gid: resolved.gid, additional_gids: resolved.additional_gids })
 }
 
 /// The `tscontainer-runtime` executable: `TSCONTAINER_RUNTIME_PATH` if set, else the one

@@ -147,7 +147,7 @@ fn run_child(
         let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
     }
     let result = (|| -> Result<Error, Error> {
-        let (message, _) = channel.expect("proceed")?;
+        let (message, _) = channel.recv_required("proceed")?;
         if !matches!(message, Message::Proceed { .. }) {
             return Err(ChannelError::Unexpected { expected: "proceed", got: format!("{message:?}") }.into());
         }

@@ -15,12 +15,13 @@ mod validate;
 pub(crate) use defaults::device_allowlist as default_device_rules;
 pub use defaults::{default_rootless_spec, default_spec, DEFAULT_PATH};
 pub use rootless::{delegated_cgroup, id_maps, make_rootless, mapped, IdMaps};
-pub use run::{build_run_spec, Network, RunOptions};
+pub use run::{build_run_spec, env_entry, Network, RunOptions};
 pub use seccomp::default_profile as default_seccomp_profile;
 pub use security::SecurityFlags;
 pub use sysctl::check_network_namespace as check_sysctl_network_namespace;
 pub(crate) use sysctl::sysctl_path;
 pub use units::{parse_cpus, parse_memory, parse_size, MIN_MEMORY};
+pub use user::{resolve as resolve_user, ResolvedUser};
 pub(crate) use validate::ns_name;
 pub use validate::validate;
 
@@ -148,6 +149,14 @@ pub fn open_rootfs_argument(path: &Path) -> Result<Rootfs, SpecError> {
     }
     let real = crate::rootfs::secure::real_path(fd.as_fd()).map_err(|e| refused(e.desc().to_string()))?;
     Ok(Rootfs { path: real, fd })
+}
+
+/// Opens the rootfs of an existing container (its state's `root.path`) to read files inside
+/// it, such as its user database for `exec --user NAME`. The host's `/` is accepted: the
+/// container runs over it, and every read through the descriptor stays inside it anyway.
+pub fn open_rootfs_directory(path: &Path) -> Result<OwnedFd, SpecError> {
+    open(path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| SpecError::Rootfs { path: path.to_path_buf(), reason: describe_open_error(e) })
 }
 
 const HOST_ROOT_BY_ANOTHER_NAME: &str =

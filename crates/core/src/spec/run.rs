@@ -175,18 +175,19 @@ fn environment(opts: &RunOptions, hostname: &str, home: &str) -> Vec<String> {
     if opts.tty {
         set("TERM", "xterm".into());
     }
-    for entry in &opts.env {
-        match entry.split_once('=') {
-            Some((k, v)) => set(k, v.to_string()),
-            // `-e NAME` passes the caller's value through, as Docker does; unset stays unset.
-            None => {
-                if let Ok(v) = std::env::var(entry) {
-                    set(entry, v)
-                }
-            }
-        }
+    for (k, v) in opts.env.iter().filter_map(|entry| env_entry(entry)) {
+        set(k, v);
     }
     ordered.into_iter().map(|k| format!("{k}={}", values[&k])).collect()
+}
+
+/// The variable one `-e` entry sets: `NAME=VALUE` as given; a bare `NAME` passes this
+/// process's value through, as Docker does, and sets nothing when it is unset here.
+pub fn env_entry(entry: &str) -> Option<(&str, String)> {
+    match entry.split_once('=') {
+        Some((k, v)) => Some((k, v.to_string())),
+        None => std::env::var(entry).ok().map(|v| (entry, v)),
+    }
 }
 
 fn validate_env(env: &[String]) -> Result<(), SpecError> {
@@ -697,6 +698,15 @@ mod tests {
         let env = environment(&o, "h", "/root");
         assert_eq!(env, vec!["PATH=/bin", "HOSTNAME=h", "HOME=/root", "TERM=xterm", "FOO=bar"]);
         assert!(validate_env(&["=x".into()]).is_err());
+    }
+
+    #[test]
+    fn a_bare_env_name_copies_the_value_here_or_sets_nothing() {
+        assert_eq!(env_entry("A=b=c"), Some(("A", "b=c".to_string())));
+        assert_eq!(env_entry("A="), Some(("A", String::new())));
+        let path = std::env::var("PATH").unwrap();
+        assert_eq!(env_entry("PATH"), Some(("PATH", path)));
+        assert_eq!(env_entry("TSCONTAINER_TEST_SURELY_UNSET"), None);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::path::Path;
 use super::SpecError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ResolvedUser {
+pub struct ResolvedUser {
     pub uid: u32,
     pub gid: u32,
     pub additional_gids: Vec<u32>,
@@ -16,7 +16,7 @@ pub(crate) struct ResolvedUser {
 
 /// Resolves `spec` (`uid`, `uid:gid`, `name`, `name:group`, or none for root) against the
 /// databases of the rootfs `root` (at `rootfs` on the host, for messages).
-pub(crate) fn resolve(spec: Option<&str>, root: BorrowedFd<'_>, rootfs: &Path) -> Result<ResolvedUser, SpecError> {
+pub fn resolve(spec: Option<&str>, root: BorrowedFd<'_>, rootfs: &Path) -> Result<ResolvedUser, SpecError> {
     let unreadable = |e: crate::rootfs::confined::ConfinedError| SpecError::Rootfs {
         path: rootfs.to_path_buf(),
         reason: crate::error::chain(&e),
