@@ -78,7 +78,9 @@ export declare function resolveEnv(entries: Array<string>): Array<string>
 
 /**
  * `uid[:gid]` or `name[:group]` resolved in `rootfs`'s /etc/passwd and /etc/group, as
- * `run --user` resolves it.
+ * `run --user` resolves it: the files are read inside the rootfs (a symlink or `..` in them
+ * cannot leave it), regular files only and bounded. The rootfs may be the host's `/` (a
+ * container over the host's root): reading inside it is then reading the host's databases.
  */
 export declare function resolveUser(user: string, rootfs: string): ResolvedUser
 
