@@ -29,6 +29,7 @@ pub mod signal;
 pub mod spec;
 pub mod state;
 pub mod syscall;
+pub mod trusted;
 pub mod userns;
 
 /// Callers build and read specs with the same `oci-spec` version this library uses.

@@ -5,12 +5,11 @@
 //! failed create leaves nothing behind.
 
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use nix::fcntl::{open, OFlag};
+use nix::fcntl::OFlag;
 use nix::sys::signal::{kill, Signal};
-use nix::sys::stat::Mode;
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 use oci_spec::runtime::LinuxNamespaceType;
@@ -22,7 +21,7 @@ use crate::hooks::{self, HookKind};
 use crate::init::{self, InitArgs};
 use crate::namespaces::Namespaces;
 use crate::network::NetworkRequest;
-use crate::state::{rfc3339, ContainerState, StateStore, Status, EXEC_FIFO, ROOTFS_DIR};
+use crate::state::{rfc3339, ContainerDir, ContainerState, StateError, StateStore, Status, ROOTFS_DIR};
 use crate::syscall::Syscall;
 use crate::{spec, Error};
 
@@ -79,7 +78,9 @@ impl Undo<'_> {
         }
         if let Some((store, id)) = self.store {
             // With the init dead, a network helper's watcher stops it and quits.
-            crate::network::wait_until_stopped(&store.dir(id));
+            if let Ok(dir) = store.open(id) {
+                crate::network::wait_until_stopped(dir.trusted());
+            }
             if let Err(e) = store.remove(id) {
                 failures.push(e.to_string());
             }
@@ -126,26 +127,13 @@ fn create_in<'a>(
     rootfs: &Path,
     namespaces: &Namespaces,
     network: Option<&NetworkRequest>,
-    dir: &Path,
+    dir: &ContainerDir,
     undo: &mut Undo<'a>,
 ) -> Result<Created, Error> {
-    let lock = opts.store.lock(opts.id)?;
-    let staging = dir.join(ROOTFS_DIR);
-    std::fs::DirBuilder::new().mode(0o700).create(&staging).map_err(|source| ContainerError::Write {
-        what: "rootfs mount point",
-        path: staging.clone(),
-        source,
-    })?;
-    let fifo = dir.join(EXEC_FIFO);
-    // 0622: the command may run as any user and must still be able to open it for writing.
-    nix::unistd::mkfifo(&fifo, Mode::from_bits_truncate(0o622)).map_err(|e| ContainerError::Write {
-        what: "exec fifo",
-        path: fifo.clone(),
-        source: e.into(),
-    })?;
-    // mkfifo's mode went through the umask; set it exactly.
-    std::fs::set_permissions(&fifo, std::os::unix::fs::PermissionsExt::from_mode(0o622))
-        .map_err(|source| ContainerError::Write { what: "exec fifo", path: fifo.clone(), source })?;
+    let lock = dir.lock()?;
+    dir.trusted().create_dir(ROOTFS_DIR, 0o700, "rootfs mount point").map_err(StateError::from)?;
+    let staging = dir.path().join(ROOTFS_DIR);
+    dir.make_exec_fifo()?;
 
     let linux = spec.linux().as_ref();
     let cgroup_path = CgroupPath::from_spec(linux.and_then(|l| l.cgroups_path().as_deref()), opts.id);
@@ -164,7 +152,7 @@ fn create_in<'a>(
         config: spec.clone(),
         exit: None,
     };
-    opts.store.save(&state)?;
+    dir.save(&state)?;
 
     let cgroup = cgroups::manager(&cgroup_path, opts.cgroup_roots)?;
     // Registered before creating, so a half-made cgroup is removed too.
@@ -202,8 +190,10 @@ fn create_in<'a>(
         .map(|profile| crate::seccomp::compile_cached(profile, crate::seccomp::cache_dir().as_deref()))
         .transpose()?;
     namespaces.join_for_children(opts.sys)?;
-    let state_dir = open(dir, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
-        .map_err(|e| ContainerError::Write { what: "state directory", path: dir.to_path_buf(), source: e.into() })?;
+    // The init's end of the exec fifo, the only thing of the state directory it holds: a
+    // FIFO leads nowhere else. Read and write, so it never sees end-of-file while it waits
+    // for `start` to write (see init::wait_for_start).
+    let exec_fifo = dir.open_exec_fifo(OFlag::O_RDWR)?;
     let (ours, theirs) = channel::pair()?;
     let join = if in_cgroup { Some(cgroup.joiner()?) } else { None };
 
@@ -223,7 +213,7 @@ fn create_in<'a>(
                 namespaces,
                 cgroup_view: &view,
                 channel: &theirs,
-                state_dir: &state_dir,
+                exec_fifo: &exec_fifo,
                 no_pivot: opts.no_pivot,
                 new_keyring: !opts.no_new_keyring,
                 preserve_fds: opts.preserve_fds,
@@ -237,14 +227,19 @@ fn create_in<'a>(
     undo.init = Some(pid);
     drop(join);
     drop(theirs);
-    drop(state_dir);
+    drop(exec_fifo);
 
     state.pid = Some(pid.as_raw());
     state.pid_start_time = crate::proc::stat(pid.as_raw()).map(|s| s.start_time);
-    opts.store.save(&state)?;
+    dir.save(&state)?;
     if namespaces.is_new(LinuxNamespaceType::User) {
         crate::userns::write_id_maps(pid.as_raw(), spec).map_err(crate::namespaces::NamespaceError::from)?;
     }
+    // Opened while the init may still be opened by us: it stops being dumpable once told
+    // to proceed.
+    let mut network_target = network
+        .map(|_| crate::network::Target::open(pid.as_raw(), namespaces.is_new(LinuxNamespaceType::User)))
+        .transpose()?;
     // The init may have ended already (a memory limit too small for it is reached as soon
     // as it is in its cgroup): the loop below reads how.
     ours.send_unless_ended(&Message::Proceed { pid: pid.as_raw() })?;
@@ -266,8 +261,8 @@ fn create_in<'a>(
             Some((Message::Ready, _)) => {
                 // The network namespace exists and the process waits for `start`: the
                 // helper configures the namespace now, before anything in it runs.
-                if let Some(request) = network {
-                    crate::network::start(request, pid.as_raw(), dir)?;
+                if let (Some(request), Some(target)) = (network, network_target.take()) {
+                    crate::network::start(request, pid.as_raw(), target, dir.trusted())?;
                 }
                 break;
             }
@@ -295,7 +290,7 @@ fn create_in<'a>(
     }
 
     state.status = Status::Created;
-    opts.store.save(&state)?;
+    dir.save(&state)?;
     if let Some(path) = opts.pid_file {
         write_pid_file(path, pid.as_raw())?;
     }

@@ -28,12 +28,14 @@ use serde::Serialize;
 
 use crate::cgroups::{self, CgroupManager, FreezerState, Roots};
 use crate::channel::InitFailure;
-use crate::state::{ContainerState, StateError, StateStore, Status, EXEC_FIFO};
+use crate::state::{ContainerState, StateError, StateStore, Status};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ContainerError {
     #[error("container `{id}` is {status}: cannot {action} it")]
     InvalidStatus { id: String, status: Status, action: &'static str },
+    #[error("container `{id}` is created: without root, exec can enter it only once it is started (until then its init may not be entered)")]
+    ExecBeforeStart { id: String },
     #[error("unable to start container process: {}", .0.message)]
     Init(InitFailure),
     #[error("the {what} cannot be applied: {error}; this user may not create cgroups there (on a cgroup v2 host, run from a cgroup delegated to you, e.g. `systemd-run --user --scope -p Delegate=yes`), or run without the limit")]
@@ -108,7 +110,7 @@ pub fn live_status(store: &StateStore, state: &ContainerState, roots: &Roots) ->
     if state.status == Status::Creating {
         return if store.is_locked(&state.id) { Status::Creating } else { Status::Stopped };
     }
-    if store.dir(&state.id).join(EXEC_FIFO).exists() {
+    if store.open(&state.id).is_ok_and(|dir| dir.has_exec_fifo()) {
         return Status::Created;
     }
     let frozen = cgroups::manager(&state.cgroup_path, roots)

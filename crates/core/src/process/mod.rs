@@ -97,6 +97,10 @@ pub enum ProcessError {
     Hostname(#[source] SyscallError),
     #[error("cannot bring up the loopback interface: {0}")]
     Loopback(#[source] SyscallError),
+    #[error("cannot make the process non-dumpable: {0}")]
+    Dumpable(#[source] nix::Error),
+    #[error("cannot wait for `start` on the exec fifo: {0}")]
+    ExecFifo(#[source] nix::Error),
 }
 
 /// Writes a sysctl through /proc/sys (`net.ipv4.ip_forward` → `net/ipv4/ip_forward`).
