@@ -87,7 +87,8 @@ pub fn build_run_spec(options: RunSpecOptions) -> Result<String> {
 pub fn validate_spec(config_json: String) -> Result<()> {
     let spec = spec::parse(config_json.as_bytes())
         .map_err(|e| napi::Error::new(Code::InvalidSpec, format!("not a valid OCI runtime config: {e}")))?;
-    spec::validate(&spec).map_err(to_js)
+    spec::validate(&spec).map_err(to_js)?;
+    tscontainer_core::hooks::validate(&spec).map_err(|e| napi::Error::new(Code::InvalidSpec, e.to_string()))
 }
 
 /// Parses a memory size (`50M`, `1g`, `1048576`) into bytes.

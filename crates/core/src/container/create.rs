@@ -99,6 +99,7 @@ pub fn create(opts: &CreateOptions<'_>) -> Result<Created, Error> {
         .map_err(|source| ContainerError::Bundle { path: opts.bundle.to_path_buf(), source })?;
     let spec = spec::load(&bundle)?;
     spec::validate(&spec)?;
+    hooks::validate(&spec)?;
     let rootfs = spec::resolve_rootfs(&spec, &bundle)?;
     let namespaces = Namespaces::from_spec(&spec);
     let network = NetworkRequest::from_spec(&spec)?;
