@@ -5,11 +5,11 @@
 //! failed create leaves nothing behind.
 
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use nix::fcntl::OFlag;
 use nix::sys::signal::{kill, Signal};
+use nix::sys::stat::Mode;
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 use oci_spec::runtime::LinuxNamespaceType;
@@ -364,19 +364,43 @@ fn warnings(spec: &oci_spec::runtime::Spec, namespaces: &Namespaces) -> Vec<Stri
     out
 }
 
-/// Writes the pid the way runc does: to a temporary file renamed into place, so a reader
-/// never sees a partial number.
+/// Writes the pid to a temporary file renamed into place, so a reader never sees a partial
+/// number. The temporary gets a random name and is created with `O_EXCL|O_NOFOLLOW`, both
+/// in the directory opened once: a file or symlink planted beside the pid file is never
+/// written through (runc creates its `.NAME` with `O_EXCL` too), and the rename replaces a
+/// symlink at the pid file's own name instead of following it.
 pub(super) fn write_pid_file(path: &Path, pid: i32) -> Result<(), ContainerError> {
     let absolute =
         if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir().unwrap_or_default().join(path) };
-    let tmp =
-        absolute.with_file_name(format!(".{}.tmp", absolute.file_name().and_then(|n| n.to_str()).unwrap_or("pid")));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o644).open(&tmp)?;
-        std::io::Write::write_all(&mut f, pid.to_string().as_bytes())?;
-        std::fs::rename(&tmp, &absolute)
+    let fail = |source| ContainerError::Write { what: "pid file", path: absolute.clone(), source };
+    let (Some(parent), Some(name)) = (absolute.parent(), absolute.file_name()) else {
+        return Err(fail(std::io::Error::from(std::io::ErrorKind::InvalidInput)));
     };
-    write().map_err(|source| ContainerError::Write { what: "pid file", path: absolute.clone(), source })
+    let dir = nix::fcntl::open(parent, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| fail(e.into()))?;
+    let tmp = format!(".{}.{:016x}.tmp", name.to_string_lossy(), random_u64());
+    let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let file =
+        nix::fcntl::openat(&dir, tmp.as_str(), flags, Mode::from_bits_truncate(0o644)).map_err(|e| fail(e.into()))?;
+    let written = std::io::Write::write_all(&mut std::fs::File::from(file), pid.to_string().as_bytes())
+        .and_then(|()| nix::fcntl::renameat(&dir, tmp.as_str(), &dir, name).map_err(Into::into));
+    if written.is_err() {
+        let _ = nix::unistd::unlinkat(&dir, tmp.as_str(), nix::unistd::UnlinkatFlags::NoRemoveDir);
+    }
+    written.map_err(fail)
+}
+
+/// Eight random bytes from the kernel (getrandom(2)); the time if even that fails.
+fn random_u64() -> u64 {
+    let mut bytes = [0u8; 8];
+    // SAFETY: getrandom writes at most `bytes.len()` bytes into the buffer, which outlives
+    // the call.
+    let n = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
+    if n == bytes.len() as isize {
+        u64::from_ne_bytes(bytes)
+    } else {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
+    }
 }
 
 /// Hands the pty master to whoever listens on the console socket, as runc does: one
