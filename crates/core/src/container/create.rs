@@ -156,6 +156,12 @@ fn create_in<'a>(
     dir.save(&state)?;
 
     let cgroup = cgroups::manager(&cgroup_path, opts.cgroup_roots)?;
+    // A cgroup that already holds processes (in any hierarchy) is not the container's:
+    // its limits, freezing and `delete` would reach those processes. Refused before
+    // anything of it is registered for removal.
+    if let Some((dir, count)) = cgroup.occupied() {
+        return Err(cgroups::CgroupError::Occupied { path: cgroup_path.0.clone(), dir, count }.into());
+    }
     // Registered before creating, so a half-made cgroup is removed too.
     undo.cgroup = Some((cgroup_path.clone(), opts.cgroup_roots, Vec::new()));
     let resources = linux.and_then(|l| l.resources().as_ref());

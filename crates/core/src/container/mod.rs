@@ -89,6 +89,8 @@ pub enum ContainerError {
         #[source]
         source: nix::Error,
     },
+    #[error("refusing to signal every process in the cgroup of container `{id}`: it holds this runtime too, so it is not the container's own")]
+    SharedCgroup { id: String },
     #[error("container `{id}` did not stop within {seconds}s of SIGKILL")]
     StuckAfterKill { id: String, seconds: u64 },
     #[error("{error} (cleanup also failed: {cleanup})")]
