@@ -209,7 +209,7 @@ containerTest('stats --json reports memory in use, the limit and the process cou
   t.true(stats.memory.usage > 0, `memory usage ${stats.memory.usage}`);
   t.is(stats.memory.limit, 64 * 1024 * 1024);
   t.is(stats.pids.current, 3, 'sh and two sleeps');
-  t.is(stats.pids.limit, null, 'no pids limit');
+  t.is(stats.pids.limit, 2048, "podman's default pids limit");
   t.is(typeof stats.cpuPercent, 'number');
 
   const table = await c.cli('stats', '--no-stream', c.id);

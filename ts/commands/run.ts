@@ -32,7 +32,10 @@ With --detach the container runs on its own, after tscontainer exits: its id is 
     name: Flags.string({ description: 'container id (default: 12 random hex characters)' }),
     hostname: Flags.string({ description: 'hostname inside the container (default: from the id)' }),
     memory: Flags.string({ description: 'memory limit, such as 50M or 1g', helpValue: 'SIZE' }),
-    'pids-limit': Flags.integer({ description: 'maximum number of processes (-1: unlimited)', helpValue: 'N' }),
+    'pids-limit': Flags.integer({
+      description: 'maximum number of processes (default 2048 where a limit can apply; 0 or -1: unlimited)',
+      helpValue: 'N',
+    }),
     cpus: Flags.string({ description: 'CPU limit, such as 0.5 or 2', helpValue: 'N' }),
     ...processFlags,
     net: Flags.string({
