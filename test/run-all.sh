@@ -13,7 +13,8 @@
 #   8. fuzz                  fuzz/run.sh: the config fuzz target, for FUZZ_SECONDS (60)
 #   9. packages              test/dist/run.sh: static x64 and arm64 builds, the npm packages
 #                            packed and installed offline, arm64 under qemu, actionlint
-#  10. nothing left behind   no runtime process, /run/tscontainer entry, test cgroup or
+#  10. nothing left behind   no runtime process, /run/tscontainer entry, bundle in
+#                            /var/lib/tscontainer, test cgroup or
 #                            scratch directory appeared during the run (one check)
 # The LAST line is `N passed, N failed`, summed over everything; the exit status is non-zero
 # when anything failed. A tier that cannot run counts as one failure; a skipped tier says why.
@@ -49,6 +50,8 @@ footprint() {
   # The runtime, also when the API started it under the name `tscontainer` (a supervisor).
   pgrep -af '^([^ ]*/)?tscontainer-runtime( |$)|^tscontainer( --[a-z-]+ [^ ]+)* (create|run|exec) ' | sed 's/^/process /'
   ls -A /run/tscontainer 2>/dev/null | sed 's|^|state /run/tscontainer/|'
+  # The CLI's and the API's bundles and exec directories (root's data directory).
+  for d in containers exec; do ls -A "/var/lib/tscontainer/$d" 2>/dev/null | sed "s|^|bundle /var/lib/tscontainer/$d/|"; done
   find /sys/fs/cgroup -mindepth 1 -maxdepth 6 -type d -name '*tscontainer*' 2>/dev/null | sed 's/^/cgroup /'
   # rootfs and runtime-tools are caches (the fixture rootfs, the built conformance suite).
   find test/.work -mindepth 1 -maxdepth 1 ! -name rootfs ! -name runtime-tools 2>/dev/null | sed 's/^/scratch /'

@@ -122,6 +122,7 @@ containerTest('a state root swapped for another user\'s during delete (200 attem
   // swaps the victim's root with its own, holding a forged container, as fast as it can,
   // while the victim deletes that container id 200 times. Every delete that looks at the
   // root must see the victim's directory (nothing to delete) or refuse the attacker's.
+  t.timeout(10 * 60_000, '200 runtime runs on a loaded machine');
   const { dir, marker } = await markerPlace(t);
   const tools = await s.hostDir(t);
   await chmod(tools, 0o755);

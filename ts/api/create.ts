@@ -3,10 +3,11 @@
  * run -d` is `create()` then `start()`). The runtime creates it and stays as its parent
  * (`create --supervise`), detached from this process: it waits for the container's
  * process, forwards signals sent to it, and records how the process ended in the
- * container's state. The container's stdout and stderr go to `output.log` in its bundle.
+ * container's state. The container's stdout and stderr go through the supervisor to
+ * `output.log` in its bundle, rotated at a size limit (`log`, Docker's `max-size` and
+ * `max-file`).
  */
 import type { ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
 
 import { aborted, asApiError } from './attached.js';
 import { createBundle, type Bundle } from './bundle.js';
@@ -28,6 +29,15 @@ export interface CreateOptions
   remove?: boolean | undefined;
   /** Aborts the creation: what was made is deleted, and create() rejects. */
   signal?: AbortSignal | undefined;
+  /** How much of the container's output is kept, as Docker's json-file log options. */
+  log?: LogOptions | undefined;
+}
+
+export interface LogOptions {
+  /** The size at which the output file is rotated: `10m` (the default), `512k`, bytes. */
+  maxSize?: string | number | undefined;
+  /** How many files are kept, the current one included (default 3; 1 empties it instead). */
+  maxFiles?: number | undefined;
 }
 
 /** How often to look whether the container has been created. */
@@ -49,28 +59,20 @@ function begin(options: CreateOptions, id: string): Creating {
   if (options.signal?.aborted === true) throw aborted(`container ${id}`, options.signal.reason);
   // A detached container has no terminal to relay, and its stdin is /dev/null.
   const config = callNative((native) => native.buildRunSpec(toSpecOptions({ ...options, tty: false }, id)));
+  const text = (value: string | number | undefined) => (value === undefined ? undefined : String(value));
+  const limits = callNative((native) => native.outputLimits(text(options.log?.maxSize), text(options.log?.maxFiles)));
   const runtime = callNative((native) => native.runtimePath());
   const root = stateRoot(options.root);
   if (findState(id, root) !== undefined) throw new ContainerCreateError(`container \`${id}\` already exists`);
   const remove = options.remove ?? false;
-  const bundle = createBundle(config);
-  const args = supervisedCreateArgs({ root, bundle: bundle.dir, logPath: bundle.logPath, id, remove });
-  let output: number | undefined;
+  const bundle = createBundle(id, config);
+  const output = { path: bundle.outputPath, ...limits };
+  const args = supervisedCreateArgs({ root, bundle: bundle.dir, logPath: bundle.logPath, id, remove, output });
   try {
-    output = openSync(bundle.outputPath, 'a', 0o600);
-    let supervisor: ChildProcess;
-    try {
-      supervisor = spawnSupervisor(runtime, args, output);
-    } catch (error) {
-      throw runtimeMissing(runtime, error);
-    }
-    return { id, root, runtime, bundle, supervisor, remove };
+    return { id, root, runtime, bundle, supervisor: spawnSupervisor(runtime, args), remove };
   } catch (error) {
     void bundle.remove();
-    throw error;
-  } finally {
-    // The supervisor has its own copy of the descriptor.
-    if (output !== undefined) closeSync(output);
+    throw runtimeMissing(runtime, error);
   }
 }
 

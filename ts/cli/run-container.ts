@@ -4,6 +4,7 @@
  * started for `--detach`). Shared by the oclif command and the fast start (`fast-run.ts`),
  * so both run containers the same way; free of oclif, so the fast start never loads it.
  */
+import { InvalidOptionError } from '../api/errors.js';
 import type { Network } from '../api/options.js';
 import { run } from '../api/run.js';
 import { forwardSignals } from '../api/signals.js';
@@ -31,6 +32,7 @@ export interface RunFlags {
   interactive?: boolean | undefined;
   rm?: boolean | undefined;
   detach?: boolean | undefined;
+  'log-opt'?: string[] | undefined;
 }
 
 /** The flags runContainer maps; the fast start leaves any other flag to oclif. */
@@ -56,6 +58,7 @@ export const RUN_FLAG_KINDS: Readonly<Record<keyof RunFlags, 'string' | 'integer
   interactive: 'boolean',
   rm: 'boolean',
   detach: 'boolean',
+  'log-opt': 'string',
 };
 
 export interface Output {
@@ -63,6 +66,19 @@ export interface Output {
   log(line: string): void;
   /** A `tscontainer: ...` line on stderr. */
   report(message: string): void;
+}
+
+/** `--log-opt max-size=10m --log-opt max-file=3` as the API's `log` option; the values are checked there. */
+export function logOptions(opts: readonly string[] | undefined): { maxSize?: string; maxFiles?: number } | undefined {
+  if (opts === undefined) return undefined;
+  const log: { maxSize?: string; maxFiles?: number } = {};
+  for (const opt of opts) {
+    const [key, value] = [opt.slice(0, opt.indexOf('=')), opt.slice(opt.indexOf('=') + 1)];
+    if (key === 'max-size' && value !== '') log.maxSize = value;
+    else if (key === 'max-file' && /^\d+$/.test(value)) log.maxFiles = Number(value);
+    else throw new InvalidOptionError(`invalid --log-opt \`${opt}\`: expected max-size=SIZE or max-file=N`);
+  }
+  return log;
 }
 
 /** Runs `command` as `flags` say; sets process.exitCode to the container's status. */
@@ -91,9 +107,10 @@ export async function runContainer(flags: RunFlags, command: string[], out: Outp
     // is undefined, which the API would read as its own default (remove).
     remove: flags.rm === true,
   };
+  const log = logOptions(flags['log-opt']);
   if (flags.detach === true) {
     const { create } = await import('../api/create.js');
-    const container = await create(settings);
+    const container = await create({ ...settings, log });
     try {
       await container.start();
     } catch (error) {
@@ -102,6 +119,9 @@ export async function runContainer(flags: RunFlags, command: string[], out: Outp
     }
     out.log(container.id);
     return;
+  }
+  if (log !== undefined) {
+    throw new InvalidOptionError('--log-opt applies to a detached container (--detach): in the foreground its output is not kept');
   }
   const container = run({ ...settings, tty: flags.tty, interactive: flags.interactive });
   const stopForwarding = forwardSignals(container);

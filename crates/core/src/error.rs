@@ -30,6 +30,8 @@ pub enum Error {
     Hook(#[from] crate::hooks::HookError),
     #[error(transparent)]
     Network(#[from] crate::network::NetworkError),
+    #[error(transparent)]
+    Trust(#[from] crate::trusted::TrustError),
 }
 
 impl Error {
@@ -42,6 +44,23 @@ impl Error {
             _ => None,
         }
     }
+}
+
+/// An error and its causes as one line, joined by `": "` (what anyhow's `{:#}` prints). A
+/// cause whose text the message already holds is not repeated: enums that still embed their
+/// cause in their message read the same as those that leave it to their `source`.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        let part = e.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        cause = e.source();
+    }
+    text
 }
 
 /// An I/O error together with what was being done and to which path.
@@ -69,5 +88,20 @@ impl<T> IoContext<T> for std::io::Result<T> {
 impl<T> IoContext<T> for nix::Result<T> {
     fn at(self, op: &'static str, path: impl AsRef<Path>) -> Result<T, PathError> {
         self.map_err(|errno| PathError { op, path: path.as_ref().to_path_buf(), source: std::io::Error::from(errno) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chain_names_each_cause_once() {
+        let io = || std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let untrusted =
+            crate::trusted::TrustError::Io { op: "create", what: "state directory", path: "/x".into(), source: io() };
+        assert_eq!(chain(&untrusted), "cannot create state directory /x: permission denied");
+        let embedded = PathError { op: "open", path: "/y".into(), source: io() };
+        assert_eq!(chain(&embedded), "open /y: permission denied");
     }
 }

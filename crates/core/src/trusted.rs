@@ -86,7 +86,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn matches(self, stat: &FileStat) -> bool {
+    pub(crate) fn matches(self, stat: &FileStat) -> bool {
         let format = SFlag::from_bits_truncate(stat.st_mode) & SFlag::S_IFMT;
         format
             == match self {
@@ -108,15 +108,22 @@ impl Kind {
 /// Whether `stat` is of `kind`, owned by this process's effective uid and writable by no
 /// one else.
 pub fn check(stat: &FileStat, kind: Kind) -> Result<(), Problem> {
+    check_unshared(stat, kind)?;
+    let caller = nix::unistd::geteuid().as_raw();
+    if stat.st_uid != caller {
+        return Err(Problem::Owner { owner: stat.st_uid, caller });
+    }
+    Ok(())
+}
+
+/// Whether `stat` is of `kind` and writable by its owner alone, whoever that is: for what
+/// the caller chose to trust (a bundle it names) but must not be changed by a third party.
+pub fn check_unshared(stat: &FileStat, kind: Kind) -> Result<(), Problem> {
     if SFlag::from_bits_truncate(stat.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK {
         return Err(Problem::SymbolicLink);
     }
     if !kind.matches(stat) {
         return Err(Problem::NotA(kind.article()));
-    }
-    let caller = nix::unistd::geteuid().as_raw();
-    if stat.st_uid != caller {
-        return Err(Problem::Owner { owner: stat.st_uid, caller });
     }
     if stat.st_mode & 0o022 != 0 {
         return Err(Problem::Writable { mode: stat.st_mode });

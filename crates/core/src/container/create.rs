@@ -95,9 +95,8 @@ impl Undo<'_> {
 
 pub fn create(opts: &CreateOptions<'_>) -> Result<Created, Error> {
     crate::state::validate_id(opts.id)?;
-    let bundle = std::fs::canonicalize(opts.bundle)
-        .map_err(|source| ContainerError::Bundle { path: opts.bundle.to_path_buf(), source })?;
-    let spec = spec::load(&bundle)?;
+    // Opened and checked once; its config read through that descriptor.
+    let crate::bundle::Bundle { path: bundle, spec, .. } = crate::bundle::Bundle::open(opts.bundle)?;
     spec::validate(&spec)?;
     hooks::validate(&spec)?;
     let rootfs = spec::resolve_rootfs(&spec, &bundle)?;
@@ -397,7 +396,7 @@ pub(super) fn write_pid_file(path: &Path, pid: i32) -> Result<(), ContainerError
 }
 
 /// Eight random bytes from the kernel (getrandom(2)); the time if even that fails.
-fn random_u64() -> u64 {
+pub(crate) fn random_u64() -> u64 {
     let mut bytes = [0u8; 8];
     // SAFETY: getrandom writes at most `bytes.len()` bytes into the buffer, which outlives
     // the call.

@@ -13,6 +13,7 @@ mod pause;
 mod start;
 mod update;
 
+pub(crate) use create::random_u64;
 pub use create::{create, CreateOptions, Created};
 pub use delete::delete;
 pub use exec::{exec, ExecOptions, Execed};
@@ -58,12 +59,6 @@ pub enum ContainerError {
         "refusing to create a container from a multithreaded process ({0} threads): namespaces cannot be set up safely"
     )]
     Multithreaded(usize),
-    #[error("bundle {}: {source}", path.display())]
-    Bundle {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
     #[error("cannot write {what} {}: {source}", path.display())]
     Write {
         what: &'static str,
