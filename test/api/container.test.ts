@@ -169,7 +169,7 @@ containerTest('delete() removes state, cgroup, bundle and supervisor; then get()
   const c = await s.container(t);
   const container = await started(c, { command: ['sleep', '1000'] });
   const before = traces(c);
-  for (const kind of ['process', 'cgroup', 'state', 'temporary file']) {
+  for (const kind of ['process', 'cgroup', 'state', 'bundle']) {
     t.true(before.some((trace) => trace.startsWith(kind)), `a ${kind} before: ${before.join('; ')}`);
   }
   await t.throwsAsync(container.delete(), {

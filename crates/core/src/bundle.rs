@@ -32,9 +32,11 @@ impl Bundle {
             path: path.to_path_buf(),
             problem,
         };
+        let io =
+            |op| move |e: nix::Error| TrustError::Io { op, what: "bundle", path: path.to_path_buf(), source: e.into() };
         let dir = nix::fcntl::open(path, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
-            .map_err(|e| SpecError::Read { path: path.to_path_buf(), source: e.into() })?;
-        let stat = fstat(&dir).map_err(|e| SpecError::Read { path: path.to_path_buf(), source: e.into() })?;
+            .map_err(io("open"))?;
+        let stat = fstat(&dir).map_err(io("inspect"))?;
         check_unshared(&stat, Kind::Directory).map_err(|p| refuse("bundle", path, p))?;
         let canonical =
             std::fs::read_link(format!("/proc/self/fd/{}", dir.as_raw_fd())).unwrap_or_else(|_| path.to_path_buf());
@@ -71,6 +73,15 @@ mod tests {
 
     fn chmod(path: &Path, mode: u32) {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    #[test]
+    fn a_missing_bundle_is_named() {
+        let err = Bundle::open(Path::new("/nonexistent/bundle")).err().unwrap();
+        assert_eq!(
+            crate::error::chain(&err),
+            "cannot open bundle /nonexistent/bundle: No such file or directory (os error 2)"
+        );
     }
 
     #[test]

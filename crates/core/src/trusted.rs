@@ -108,12 +108,14 @@ impl Kind {
 /// Whether `stat` is of `kind`, owned by this process's effective uid and writable by no
 /// one else.
 pub fn check(stat: &FileStat, kind: Kind) -> Result<(), Problem> {
-    check_unshared(stat, kind)?;
     let caller = nix::unistd::geteuid().as_raw();
-    if stat.st_uid != caller {
-        return Err(Problem::Owner { owner: stat.st_uid, caller });
+    // Another owner first: it says more than the mode does.
+    match check_unshared(stat, kind) {
+        Err(Problem::Writable { .. }) | Ok(()) if stat.st_uid != caller => {
+            Err(Problem::Owner { owner: stat.st_uid, caller })
+        }
+        other => other,
     }
-    Ok(())
 }
 
 /// Whether `stat` is of `kind` and writable by its owner alone, whoever that is: for what
