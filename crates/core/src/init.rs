@@ -126,7 +126,8 @@ fn setup_and_exec(args: &InitArgs<'_>, cgroup_join: Option<PendingJoin>) -> Resu
     // them may ptrace it or open its /proc/<pid>/{fd,cwd,root,mem} (without CAP_SYS_PTRACE
     // over the runtime's user namespace). After the oom score, which a non-dumpable
     // process in a user namespace can no longer write; the execve makes the command
-    // dumpable again, as any program. (runc and crun do the same.)
+    // dumpable again, as any program. (crun does the same; runc's init stays dumpable
+    // unless it joins namespaces, but holds nothing that leads out.)
     nix::sys::prctl::set_dumpable(false).map_err(ProcessError::Dumpable)?;
     let seccomp = args.seccomp;
 
