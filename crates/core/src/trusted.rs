@@ -310,11 +310,6 @@ impl TrustedDir {
         renamed
     }
 
-    /// Renames the entry `from` to `to` in this directory (replacing `to`).
-    pub fn rename(&self, from: &str, to: &str) -> Result<(), TrustError> {
-        renameat(self.fd.as_fd(), from, self.fd.as_fd(), to).map_err(io_error("rename", self.what, &self.join(from)))
-    }
-
     /// What the entry `name` is, without following a symlink; `None` if it does not exist.
     pub fn stat(&self, name: &str) -> Option<FileStat> {
         fstatat(self.fd.as_fd(), name, AtFlags::AT_SYMLINK_NOFOLLOW).ok()
