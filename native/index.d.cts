@@ -4,6 +4,9 @@
 /** Builds the complete OCI config (`config.json` text) for a `run`. */
 export declare function buildRunSpec(options: RunSpecOptions): string
 
+/** Where container `id`'s bundle is when this package made it. */
+export declare function bundlePath(id: string): string
+
 /** The config a container was created from (`config.json` text). */
 export declare function containerConfig(id: string, root?: string | undefined | null): string
 
@@ -30,6 +33,18 @@ export declare function containerState(id: string, root?: string | undefined | n
  */
 export declare function containerStats(id: string, root?: string | undefined | null): string
 
+/**
+ * Makes container `id`'s bundle in this user's data directory, holding `config`, and
+ * returns its path: a new directory no one else can write to, never in `$TMPDIR`.
+ */
+export declare function createBundle(id: string, config: string): string
+
+/** A new private directory for an exec's log and pid file; its path. */
+export declare function createScratchDir(): string
+
+/** Where this user's bundles and exec files go (`/var/lib/tscontainer` for root). */
+export declare function dataDir(): string
+
 /** Where container state lives for this user when no root is given. */
 export declare function defaultStateRoot(): string
 
@@ -50,6 +65,17 @@ export declare function listContainers(root?: string | undefined | null): Array<
 /** The version of the native core. */
 export declare function nativeVersion(): string
 
+/** Checks and reads the output limits (`10m`, `3`); a missing one takes its default. */
+export declare function outputLimits(maxSize?: string | undefined | null, maxFiles?: string | undefined | null): OutputLimits
+
+/** A detached container's output limits, as Docker's `--log-opt max-size` and `max-file`. */
+export interface OutputLimits {
+  /** Bytes per file. */
+  maxSize: number
+  /** Files kept, the current one included. */
+  maxFiles: number
+}
+
 /** Parses a memory size (`50M`, `1g`, `1048576`) into bytes. */
 export declare function parseMemory(value: string): number
 
@@ -58,6 +84,12 @@ export declare function parseMemory(value: string): number
  * runtime's `kill` reads it.
  */
 export declare function parseSignal(signal: string): number
+
+/** Removes container `id`'s bundle (a missing one is fine), through the data directory. */
+export declare function removeBundle(id: string): void
+
+/** Removes a directory `createScratchDir` made; any other path is refused. */
+export declare function removeScratchDir(path: string): void
 
 /** A user as the container sees it. */
 export interface ResolvedUser {

@@ -22,8 +22,9 @@
 #                            packages packed and installed offline, arm64 under qemu, actionlint
 #  12. workflows             test/workflows/run.sh: the GitHub workflows, parsed,     WORKFLOWS
 #                            against what their runners provide
-#  13. nothing left behind   no runtime process, /run/tscontainer entry, test cgroup or
-#                            scratch directory appeared during the run (one check)
+#  13. nothing left behind   no runtime process, /run/tscontainer entry, bundle in
+#                            /var/lib/tscontainer, test cgroup or scratch directory appeared
+#                            during the run (one check)
 # The LAST line is `N passed, N failed`, summed over everything; the exit status is non-zero
 # when anything failed. A tier that cannot run counts as one failure; a skipped tier says why.
 #
@@ -86,6 +87,8 @@ footprint() {
   # The image tests' registries and faulty proxies (test/images).
   pgrep -af 'docker-registry serve .*/tsregistry\.|faulty-proxy\.mjs --upstream' | sed 's/^/process /'
   ls -A /run/tscontainer 2>/dev/null | sed 's|^|state /run/tscontainer/|'
+  # The CLI's and the API's bundles and exec directories (root's data directory).
+  for d in containers exec; do ls -A "/var/lib/tscontainer/$d" 2>/dev/null | sed "s|^|bundle /var/lib/tscontainer/$d/|"; done
   find /sys/fs/cgroup -mindepth 1 -maxdepth 6 -type d -name '*tscontainer*' 2>/dev/null | sed 's/^/cgroup /'
   # rootfs, runtime-tools and images are caches (the fixture rootfs, the built conformance
   # suite, the test images).

@@ -117,6 +117,7 @@ else
   # The CLI names its cgroups /tscontainer-<id> and keeps state in the default root.
   cli_left() {
     { find /sys/fs/cgroup -maxdepth 1 -name 'tscontainer-*'; ls -A /run/tscontainer 2>/dev/null
+      find /var/lib/tscontainer -mindepth 2 -maxdepth 2 2>/dev/null
       pgrep -af '^([^ ]*/)?tscontainer-runtime( |$)'; }
   }
   cli_expect() { expect_clean "$1" "$2" cli_left; }

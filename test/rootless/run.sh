@@ -402,7 +402,7 @@ if command -v podman >/dev/null; then
   pause=$(cat "$work/tsrl-sub/xdg/libpod/tmp/pause.pid" 2>/dev/null)
   [ -n "$pause" ] && kill "$pause" 2>/dev/null
   for _ in $(seq 1 50); do pgrep -u tsrl-sub >/dev/null || break; sleep 0.1; done
-  rm -rf "$pod" "$work/tsrl-sub/xdg/libpod" "$work/tsrl-sub/xdg/containers" "$work/tsrl-sub/.local" \
+  rm -rf "$pod" "$work/tsrl-sub/xdg/libpod" "$work/tsrl-sub/xdg/containers" "$work/tsrl-sub/.local/share/containers" \
     "$work/tsrl-sub/.config"
 else
   skip "tsrl-sub: rootless podman with tscontainer-runtime" "podman is not installed"
@@ -413,6 +413,9 @@ for user in tsrl-sub tsrl-plain; do
   root=$(state_root_of $user)
   left=$( { ls -A "$root" 2>/dev/null | sed "s|^|state $root/|"
     ls -A "$work/$user/tmp" | sed 's/^/tmpdir /'
+    for d in containers exec; do
+      ls -A "$work/$user/.local/share/tscontainer/$d" 2>/dev/null | sed "s|^|bundle $d/|"
+    done
     pgrep -u "$user" -a . | sed 's/^/process /'
     grep -F "$work/$user" /proc/self/mountinfo | sed 's/^/mount /'
     find /sys/fs/cgroup -maxdepth 4 -type d -name 'tscontainer-tsrl-*' 2>/dev/null | sed 's/^/cgroup /'; } )

@@ -6,16 +6,18 @@ import test from 'ava';
 
 import { isOwnBundle } from '../../ts/api/bundle.js';
 import { InternalError, InvalidOptionError } from '../../ts/api/errors.js';
+import { callNative } from '../../ts/api/native.js';
 import { execEnvironment, execUser } from '../../ts/api/exec.js';
 import { summarizeConfig } from '../../ts/api/inspect.js';
 
-test('only tscontainer-* directories directly in the temporary directory are bundles of ours', (t) => {
-  t.true(isOwnBundle('/tmp/tscontainer-aB3dEf', '/tmp'));
-  t.true(isOwnBundle('/tmp/x/../tscontainer-aB3dEf', '/tmp/'));
-  t.false(isOwnBundle('/tmp/other', '/tmp'));
-  t.false(isOwnBundle('/var/lib/tscontainer-aB3dEf', '/tmp'), 'elsewhere: not ours to remove');
-  t.false(isOwnBundle('/tmp/a/tscontainer-aB3dEf', '/tmp'));
-  t.false(isOwnBundle('', '/tmp'));
+test("only the data directory's containers/<id> is the bundle of ours for container id", (t) => {
+  const own = callNative((native) => native.bundlePath('c1'));
+  t.is(own, `${callNative((native) => native.dataDir())}/containers/c1`);
+  t.true(isOwnBundle(own, 'c1'));
+  t.false(isOwnBundle(own, 'c2'), "another container's");
+  t.false(isOwnBundle(`${own}/../c2`, 'c2'), 'not by a path that merely leads there');
+  t.false(isOwnBundle('/tmp/tscontainer-aB3dEf', 'c1'), 'a bundle of older versions, in TMPDIR: not ours to remove');
+  t.false(isOwnBundle('', 'c1'));
 });
 
 test("exec's environment: K=V as given, a bare NAME copied from here or left out when unset", (t) => {

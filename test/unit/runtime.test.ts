@@ -56,11 +56,13 @@ test('SIGINT and SIGQUIT are not relayed when the terminal already sent them', (
   t.deepEqual(signalsToRelay(true), ['SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2']);
 });
 
-test('a supervised create names the root, the JSON log and the bundle; --rm deletes at the end', (t) => {
-  const create = { root: '/run/t', bundle: '/tmp/b', logPath: '/tmp/b/runtime.log', id: 'c1' };
+test('a supervised create names the root, the JSON log, the output and its limits, the bundle; --rm deletes at the end', (t) => {
+  const output = { path: '/b/output.log', maxSize: 10485760, maxFiles: 3 };
+  const create = { root: '/run/t', bundle: '/b', logPath: '/b/runtime.log', id: 'c1', output };
   t.deepEqual(supervisedCreateArgs({ ...create, remove: false }), [
-    '--root', '/run/t', '--log', '/tmp/b/runtime.log', '--log-format', 'json',
-    'create', '--supervise', '--bundle', '/tmp/b', 'c1',
+    '--root', '/run/t', '--log', '/b/runtime.log', '--log-format', 'json',
+    'create', '--supervise', '--output', '/b/output.log', '--output-max-size', '10485760', '--output-max-files', '3',
+    '--bundle', '/b', 'c1',
   ]);
   t.deepEqual(supervisedCreateArgs({ ...create, remove: true }).slice(6, 9), ['create', '--supervise', '--rm']);
 });

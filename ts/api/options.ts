@@ -30,6 +30,10 @@ export interface RunOptions {
   hostname?: string | undefined;
   /** A size such as `50M`, or a number of bytes. */
   memory?: string | number | undefined;
+  /**
+   * The most processes the container may have (default 2048, podman's, where a limit can
+   * be applied: root, or a cgroup delegated to the user); 0 or -1: unlimited.
+   */
   pidsLimit?: number | undefined;
   /** CPUs as a decimal (`0.5`, `2`). */
   cpus?: string | number | undefined;

@@ -4,6 +4,7 @@
  * started for `--detach`). Shared by the oclif command and the fast start (`fast-run.ts`),
  * so both run containers the same way; free of oclif, so the fast start never loads it.
  */
+import { InvalidOptionError } from '../api/errors.js';
 import { run } from '../api/run.js';
 import { forwardSignals } from '../api/signals.js';
 import { runCommand, type RunFlags } from './run-options.js';
@@ -17,12 +18,12 @@ export interface Output {
 
 /** Runs `command` as `flags` say; sets process.exitCode to the container's status. */
 export async function runContainer(flags: Partial<RunFlags>, command: string[], out: Output): Promise<void> {
-  const { detach, tty, interactive, ...options } = runCommand(flags, command);
+  const { detach, tty, interactive, log, ...options } = runCommand(flags, command);
   // Docker's default: a stopped container is kept unless --rm (the API's default is to remove).
   const settings = { ...options, remove: options.remove ?? false };
   if (detach === true) {
     const { create } = await import('../api/create.js');
-    const container = await create(settings);
+    const container = await create({ ...settings, log });
     try {
       await container.start();
     } catch (error) {
@@ -31,6 +32,9 @@ export async function runContainer(flags: Partial<RunFlags>, command: string[], 
     }
     out.log(container.id);
     return;
+  }
+  if (log !== undefined) {
+    throw new InvalidOptionError('--log-opt applies to a detached container (--detach): in the foreground its output is not kept');
   }
   const container = run({ ...settings, tty, interactive });
   const stopForwarding = forwardSignals(container);

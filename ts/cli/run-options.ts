@@ -9,6 +9,7 @@ import type { Interfaces } from '@oclif/core';
 
 import type Run from '../commands/run.js';
 import { InternalError } from '../api/errors.js';
+import type { CreateOptions } from '../api/create.js';
 import type { RunOptions } from '../api/options.js';
 
 /**
@@ -17,10 +18,12 @@ import type { RunOptions } from '../api/options.js';
  */
 export type RunFlags = Omit<Interfaces.InferredFlags<typeof Run.flags>, 'json'>;
 
-/** What a `run` command line asks for: run()'s options, and whether to detach. */
+/** What a `run` command line asks for: run()'s options, whether to detach, and what a detached container keeps of its output. */
 export interface RunCommand extends RunOptions {
   /** Run in the background: create() and start() instead of run(). */
   detach?: boolean | undefined;
+  /** create()'s `log`: only for a detached container. */
+  log?: CreateOptions['log'];
 }
 
 /**
@@ -63,6 +66,7 @@ export const RUN_FLAGS = {
   interactive: 'interactive',
   rm: 'remove',
   detach: 'detach',
+  'log-opt': 'log',
 } as const satisfies { readonly [F in keyof RunFlags]-?: Entry<NonNullable<RunFlags[F]>> };
 
 type RunFlag = keyof typeof RUN_FLAGS;

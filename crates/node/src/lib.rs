@@ -9,10 +9,11 @@ mod errors;
 mod locate;
 
 use std::os::fd::AsFd;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use napi_derive::napi;
 use tscontainer_core::cgroups::Roots;
+use tscontainer_core::datadir::DataDir;
 use tscontainer_core::spec::{self, Network, RunOptions, SecurityFlags};
 use tscontainer_core::state::StateStore;
 
@@ -88,7 +89,8 @@ pub fn build_run_spec(options: RunSpecOptions) -> Result<String> {
 pub fn validate_spec(config_json: String) -> Result<()> {
     let spec = spec::parse(config_json.as_bytes())
         .map_err(|e| napi::Error::new(Code::InvalidSpec, format!("not a valid OCI runtime config: {e}")))?;
-    spec::validate(&spec).map_err(to_js)
+    spec::validate(&spec).map_err(to_js)?;
+    tscontainer_core::hooks::validate(&spec).map_err(|e| napi::Error::new(Code::InvalidSpec, e.to_string()))
 }
 
 /// Parses a memory size (`50M`, `1g`, `1048576`) into bytes.
@@ -149,6 +151,63 @@ pub fn runtime_path() -> Result<String> {
 #[napi]
 pub fn default_state_root() -> String {
     tscontainer_core::state::default_root().display().to_string()
+}
+
+/// Where this user's bundles and exec files go (`/var/lib/tscontainer` for root).
+#[napi]
+pub fn data_dir() -> Result<String> {
+    tscontainer_core::datadir::default_dir().map(|p| p.display().to_string()).map_err(to_js)
+}
+
+fn data() -> Result<DataDir> {
+    DataDir::open(None).map_err(to_js)
+}
+
+/// Makes container `id`'s bundle in this user's data directory, holding `config`, and
+/// returns its path: a new directory no one else can write to, never in `$TMPDIR`.
+#[napi]
+pub fn create_bundle(id: String, config: String) -> Result<String> {
+    data()?.create_bundle(&id, config.as_bytes()).map(|p| p.display().to_string()).map_err(to_js)
+}
+
+/// Where container `id`'s bundle is when this package made it.
+#[napi]
+pub fn bundle_path(id: String) -> Result<String> {
+    Ok(data()?.bundle_path(&id).display().to_string())
+}
+
+/// Removes container `id`'s bundle (a missing one is fine), through the data directory.
+#[napi]
+pub fn remove_bundle(id: String) -> Result<()> {
+    data()?.remove_bundle(&id).map_err(to_js)
+}
+
+/// A new private directory for an exec's log and pid file; its path.
+#[napi]
+pub fn create_scratch_dir() -> Result<String> {
+    data()?.create_scratch().map(|p| p.display().to_string()).map_err(to_js)
+}
+
+/// Removes a directory `createScratchDir` made; any other path is refused.
+#[napi]
+pub fn remove_scratch_dir(path: String) -> Result<()> {
+    data()?.remove_scratch(Path::new(&path)).map_err(to_js)
+}
+
+/// A detached container's output limits, as Docker's `--log-opt max-size` and `max-file`.
+#[napi(object)]
+pub struct OutputLimits {
+    /// Bytes per file.
+    pub max_size: i64,
+    /// Files kept, the current one included.
+    pub max_files: u32,
+}
+
+/// Checks and reads the output limits (`10m`, `3`); a missing one takes its default.
+#[napi]
+pub fn output_limits(max_size: Option<String>, max_files: Option<String>) -> Result<OutputLimits> {
+    let limits = tscontainer_core::output::Limits::parse(max_size.as_deref(), max_files.as_deref()).map_err(to_js)?;
+    Ok(OutputLimits { max_size: limits.max_size as i64, max_files: limits.max_files })
 }
 
 /// The version of the native core.

@@ -84,6 +84,8 @@ pub enum CgroupError {
     DeviceProgram { path: PathBuf, reason: String },
     #[error("cannot find this process's {controller} cgroup in /proc/self/cgroup")]
     OwnCgroup { controller: String },
+    #[error("container's cgroup {} is not empty: {count} process(es) found in {}; a container needs a cgroup of its own", path.display(), dir.display())]
+    Occupied { path: PathBuf, dir: PathBuf, count: usize },
 }
 
 /// Whether a cgroup's processes may run.
@@ -131,6 +133,10 @@ pub trait CgroupManager {
     fn freezer_state(&self) -> Result<FreezerState, CgroupError>;
     /// Processes in the container's cgroup.
     fn pids(&self) -> Result<Vec<i32>, CgroupError>;
+    /// The first of the container's cgroup directories, in any hierarchy, that exists and
+    /// holds processes (in it or below), with how many: a cgroup that is not the
+    /// container's own, which `create` refuses.
+    fn occupied(&self) -> Option<(PathBuf, usize)>;
     /// How many times the OOM killer killed a process in this cgroup.
     fn oom_kill_count(&self) -> Result<u64, CgroupError>;
     /// Current resource usage.
@@ -256,6 +262,9 @@ impl CgroupManager for AnyManager {
     fn pids(&self) -> Result<Vec<i32>, CgroupError> {
         dispatch!(self, m => m.pids())
     }
+    fn occupied(&self) -> Option<(PathBuf, usize)> {
+        dispatch!(self, m => m.occupied())
+    }
     fn oom_kill_count(&self) -> Result<u64, CgroupError> {
         dispatch!(self, m => m.oom_kill_count())
     }
@@ -305,6 +314,21 @@ pub(crate) fn all_pids(dir: &Path) -> Vec<i32> {
     pids.sort_unstable();
     pids.dedup();
     pids
+}
+
+/// Whether `pids` (the processes of a cgroup tree) include this process: the tree is the
+/// caller's own cgroup or one above it (`/`, `.`), whose processes are never the
+/// container's to signal.
+pub fn holds_caller(pids: &[i32]) -> bool {
+    pids.contains(&(std::process::id() as i32))
+}
+
+/// The first of `dirs` that holds processes, with how many.
+pub(crate) fn first_occupied<'a>(dirs: impl IntoIterator<Item = &'a Path>) -> Option<(PathBuf, usize)> {
+    dirs.into_iter().filter(|d| d.exists()).find_map(|d| {
+        let n = all_pids(d).len();
+        (n > 0).then(|| (d.to_path_buf(), n))
+    })
 }
 
 /// Creates `dir` and any missing parents, returning the parents it created (deepest last).

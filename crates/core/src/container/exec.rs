@@ -5,7 +5,7 @@
 //! container's init — capabilities, user, no_new_privs and the container's seccomp
 //! profile included — so exec cannot be a way out.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 
 use nix::sys::signal::{kill as send, Signal};
@@ -50,11 +50,28 @@ pub fn exec(opts: &ExecOptions<'_>) -> Result<Execed, Error> {
     if !status.can_exec() {
         return Err(ContainerError::InvalidStatus { id: opts.id.to_string(), status, action: "exec in" }.into());
     }
+    // The process cloned below lives in the container's pid namespace before it has joined
+    // the rest (its root and cwd are still the host's until the mount namespace is joined)
+    // and runs the runtime's code until its execve: non-dumpable, and so this process too
+    // (the flag is inherited), nothing in the container may ptrace it or open its
+    // /proc/<pid>/{fd,cwd,root,mem}. The execve makes the command dumpable again.
+    nix::sys::prctl::set_dumpable(false).map_err(crate::process::ProcessError::Dumpable)?;
     let init = state.pid.unwrap_or(0);
     let spec = &state.config;
+    // An unprivileged user may not open the namespaces of an init that is not dumpable,
+    // which it is until `start`: say so rather than "permission denied".
+    let before_start = |e: crate::namespaces::NamespaceError| -> Error {
+        let denied = matches!(&e, crate::namespaces::NamespaceError::Open { source, .. }
+            if matches!(source, nix::errno::Errno::EACCES | nix::errno::Errno::EPERM));
+        if denied && status == crate::state::Status::Created {
+            ContainerError::ExecBeforeStart { id: opts.id.to_string() }.into()
+        } else {
+            e.into()
+        }
+    };
     let mut namespaces = Namespaces::of_container(spec, init);
     if !crate::userns::privileged() {
-        namespaces = namespaces.enter_user_namespace_first(opts.sys)?;
+        namespaces = namespaces.enter_user_namespace_first(opts.sys).map_err(before_start)?;
     }
     let cgroup = cgroups::manager(&state.cgroup_path, opts.cgroup_roots)?;
     let seccomp = spec
@@ -83,7 +100,7 @@ pub fn exec(opts: &ExecOptions<'_>) -> Result<Execed, Error> {
         Err(e) => return Err(e.into()),
     };
 
-    namespaces.join_for_children(opts.sys)?;
+    namespaces.join_for_children(opts.sys).map_err(before_start)?;
     let (ours, theirs) = channel::pair()?;
     let target = join.as_ref().and_then(CgroupJoin::clone_target);
     let pid = match fork::clone_init(nix::sched::CloneFlags::empty(), target)? {
@@ -152,6 +169,8 @@ fn run_child(
             return Err(ChannelError::Unexpected { expected: "proceed", got: format!("{message:?}") }.into());
         }
         cgroup_join.map(PendingJoin::join).transpose()?;
+        // Nothing of the runtime's (its log, its caller's strays) goes any further.
+        crate::init::close_inherited(opts.preserve_fds, &[channel.as_fd().as_raw_fd()]);
         namespaces.join(opts.sys)?;
         let _ = nix::unistd::setsid();
         let prepared = setup::prepare(opts.process, seccomp, channel, opts.sys)?;

@@ -18,7 +18,11 @@ pub fn kill(store: &StateStore, id: &str, signal: i32, all: bool, roots: &Roots)
     let fail = |source| ContainerError::Signal { id: id.to_string(), source };
     let cgroup = cgroups::manager(&state.cgroup_path, roots)?;
     if all {
-        for pid in cgroup.pids()? {
+        let pids = cgroup.pids()?;
+        if cgroups::holds_caller(&pids) {
+            return Err(ContainerError::SharedCgroup { id: id.to_string() }.into());
+        }
+        for pid in pids {
             match send(Pid::from_raw(pid), sig) {
                 Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
                 Err(e) => return Err(fail(e).into()),

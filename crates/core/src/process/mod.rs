@@ -99,6 +99,10 @@ pub enum ProcessError {
     Sysctl { key: String, reason: String },
     #[error("cannot bring up the loopback interface: {0}")]
     Loopback(#[source] SyscallError),
+    #[error("cannot make the process non-dumpable: {0}")]
+    Dumpable(#[source] nix::Error),
+    #[error("cannot wait for `start` on the exec fifo: {0}")]
+    ExecFifo(#[source] nix::Error),
 }
 
 /// Writes the config's sysctls (validated already, see `spec::sysctl`) beneath `proc_sys`, a

@@ -136,6 +136,12 @@ impl Prepared {
             let _ = nix::sys::prctl::set_pdeathsig(sig);
         }
         let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+        // Rust programs, this runtime included, ignore SIGPIPE, and an ignored signal stays
+        // ignored across execve: the container's programs get the default back (a writer to a
+        // closed pipe ends), as under runc and crun.
+        // SAFETY: SIG_DFL installs no handler. Should execve fail, the report goes over the
+        // channel with MSG_NOSIGNAL, so it cannot raise SIGPIPE.
+        let _ = unsafe { nix::sys::signal::signal(Signal::SIGPIPE, nix::sys::signal::SigHandler::SigDfl) };
         if let Some(filter) = seccomp.filter(|_| self.late_seccomp) {
             // As close to execve as possible: only execve itself runs under the filter.
             if let Err(source) = sys.load_seccomp(filter) {

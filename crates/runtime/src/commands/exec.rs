@@ -106,7 +106,8 @@ pub fn run(ctx: &Context, args: Exec) -> anyhow::Result<i32> {
         }
         return Ok(0);
     }
-    let outcome = container::supervise(Pid::from_raw(execed.pid.as_raw()), execed.console, Some(&execed.channel))?;
+    let outcome =
+        container::supervise(Pid::from_raw(execed.pid.as_raw()), execed.console, Some(&execed.channel), None)?;
     if let Some(failure) = outcome.exec_failure {
         return Err(tscontainer_core::Error::from(container::ContainerError::Init(failure)).into());
     }
