@@ -96,7 +96,8 @@ pub fn create(opts: &CreateOptions<'_>) -> Result<Created, Error> {
     crate::state::validate_id(opts.id)?;
     let bundle = std::fs::canonicalize(opts.bundle)
         .map_err(|source| ContainerError::Bundle { path: opts.bundle.to_path_buf(), source })?;
-    let spec = spec::load(&bundle)?;
+    let spec::Loaded { mut spec, unknown_capabilities } = spec::load(&bundle)?;
+    spec::fill_missing_id_maps(&mut spec, nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw())?;
     spec::validate(&spec)?;
     let rootfs = spec::resolve_rootfs(&spec, &bundle)?;
     let namespaces = Namespaces::from_spec(&spec);
@@ -113,7 +114,12 @@ pub fn create(opts: &CreateOptions<'_>) -> Result<Created, Error> {
     let dir = opts.store.create_dir(opts.id)?;
     let mut undo = Undo { store: Some((opts.store, opts.id)), ..Undo::default() };
     match create_in(opts, &spec, &bundle, &rootfs, &namespaces, network.as_ref(), &dir, &mut undo) {
-        Ok(created) => Ok(created),
+        Ok(mut created) => {
+            let caps = spec.process().as_ref().and_then(|p| p.capabilities().as_ref());
+            let host = crate::process::HostCapabilities::current();
+            created.warnings.extend(crate::process::capability_warnings(caps, &unknown_capabilities, host));
+            Ok(created)
+        }
         Err(e) => Err(std::mem::take(&mut undo).run(e)),
     }
 }
@@ -352,18 +358,8 @@ fn warnings(spec: &oci_spec::runtime::Spec, namespaces: &Namespaces) -> Vec<Stri
             ));
         }
     }
-    match spec.process() {
-        None => out.push("the config has no process: the container will have nothing to run when started".into()),
-        Some(p) => {
-            let missing = crate::process::ungrantable(p.capabilities().as_ref(), crate::process::grantable());
-            if !missing.is_empty() {
-                out.push(format!(
-                    "this host withholds {} from the runtime (not in its bounding set), so the container runs without {}",
-                    missing.join(", "),
-                    if missing.len() == 1 { "it" } else { "them" }
-                ));
-            }
-        }
+    if spec.process().is_none() {
+        out.push("the config has no process: the container will have nothing to run when started".into());
     }
     out
 }

@@ -10,7 +10,10 @@ pub mod setup;
 mod tty;
 mod user;
 
-pub use capabilities::{apply_capabilities, capability_index, drop_bounding_set, grantable, ungrantable};
+pub use capabilities::{
+    apply_capabilities, capability_index, capability_warnings, drop_bounding_set, plan as capability_plan,
+    CapabilityPlan, HostCapabilities,
+};
 pub use exec::{exec, find_executable};
 pub use lsm::{apparmor_enabled, set_apparmor_exec_profile};
 pub use rlimits::apply_rlimits;

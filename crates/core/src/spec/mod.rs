@@ -1,6 +1,7 @@
 //! The OCI runtime-spec `config.json`: loading it from a bundle, validating it once, and
 //! building the spec that `tscontainer run` uses.
 
+mod capabilities;
 mod defaults;
 mod rootless;
 mod run;
@@ -10,10 +11,11 @@ mod units;
 mod user;
 mod validate;
 
+pub use capabilities::is_known_capability;
 #[cfg(test)]
 pub(crate) use defaults::device_allowlist as default_device_rules;
 pub use defaults::{default_rootless_spec, default_spec, DEFAULT_PATH};
-pub use rootless::{delegated_cgroup, id_maps, make_rootless, mapped, IdMaps};
+pub use rootless::{delegated_cgroup, fill_missing_id_maps, id_maps, make_rootless, mapped, IdMaps};
 pub use run::{build_run_spec, Network, RunOptions};
 pub use seccomp::default_profile as default_seccomp_profile;
 pub use security::SecurityFlags;
@@ -23,7 +25,8 @@ pub use validate::validate;
 
 use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::Spec;
+use oci_spec::runtime::{Process, Spec};
+use serde_json::Value;
 
 /// The lowest and highest runtime-spec versions this runtime accepts in `ociVersion`.
 pub const OCI_VERSION_MIN: (u64, u64) = (1, 0);
@@ -71,9 +74,17 @@ impl SpecError {
 /// are tens of kilobytes), small enough that a hostile file cannot exhaust memory.
 pub const MAX_CONFIG_SIZE: u64 = 16 * 1024 * 1024;
 
+/// A config as read from a bundle: the spec, and the capability names it asked for that
+/// the runtime does not know (left out, for a warning: see `capabilities`).
+#[derive(Debug)]
+pub struct Loaded {
+    pub spec: Spec,
+    pub unknown_capabilities: Vec<String>,
+}
+
 /// Reads and parses `config.json` from a bundle directory. Unknown fields are allowed, as
 /// the runtime-spec requires; malformed JSON and wrong types are errors naming the file.
-pub fn load(bundle: &Path) -> Result<Spec, SpecError> {
+pub fn load(bundle: &Path) -> Result<Loaded, SpecError> {
     use std::io::Read;
     let path = bundle.join("config.json");
     let read_error = |source| SpecError::Read { path: path.clone(), source };
@@ -83,12 +94,40 @@ pub fn load(bundle: &Path) -> Result<Spec, SpecError> {
     if text.len() as u64 > MAX_CONFIG_SIZE {
         return Err(SpecError::TooLarge { path, limit: MAX_CONFIG_SIZE });
     }
-    parse(&text).map_err(|source| SpecError::Parse { path, source })
+    parse_lenient(&text).map_err(|source| SpecError::Parse { path, source })
 }
 
 /// Parses a config from JSON text.
 pub fn parse(text: &[u8]) -> Result<Spec, serde_json::Error> {
     serde_json::from_slice(text)
+}
+
+/// Parses a config as `load` does: capability names the runtime does not know are left out
+/// and returned instead of failing the parse.
+pub fn parse_lenient(text: &[u8]) -> Result<Loaded, serde_json::Error> {
+    let mut value: Value = serde_json::from_slice(text)?;
+    let unknown_capabilities = value
+        .get_mut("process")
+        .and_then(|p| p.get_mut("capabilities"))
+        .map(capabilities::strip_unknown)
+        .unwrap_or_default();
+    let spec = typed(value, text, unknown_capabilities.is_empty())?;
+    Ok(Loaded { spec, unknown_capabilities })
+}
+
+/// The typed form of `value`, parsed from `text`. An error from the text carries its line
+/// and column; it is the same error as the value's unless names were stripped from it.
+fn typed<T: serde::de::DeserializeOwned>(value: Value, text: &[u8], unchanged: bool) -> serde_json::Result<T> {
+    serde_json::from_value(value).or_else(|e| if unchanged { serde_json::from_slice(text) } else { Err(e) })
+}
+
+/// Parses a runtime-spec `process` object (`exec --process`), leaving out and returning the
+/// capability names the runtime does not know.
+pub fn parse_process(text: &[u8]) -> Result<(Process, Vec<String>), serde_json::Error> {
+    let mut value: Value = serde_json::from_slice(text)?;
+    let unknown = value.get_mut("capabilities").map(capabilities::strip_unknown).unwrap_or_default();
+    let process = typed(value, text, unknown.is_empty())?;
+    Ok((process, unknown))
 }
 
 /// Resolves `root.path` against the bundle (relative paths are relative to it) and checks

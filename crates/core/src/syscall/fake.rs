@@ -35,6 +35,7 @@ pub enum Call {
     SetKeepCapabilities(bool),
     DropBoundingCapability(u8),
     SetCapabilities(CapabilitySets),
+    ClearAmbientCapabilities,
     RaiseAmbientCapability(u8),
     Setrlimit { resource: libc::c_int, soft: u64, hard: u64 },
     SetNoNewPrivs,
@@ -65,6 +66,7 @@ impl Call {
             Call::SetKeepCapabilities(_) => "set_keep_capabilities",
             Call::DropBoundingCapability(_) => "drop_bounding_capability",
             Call::SetCapabilities(_) => "set_capabilities",
+            Call::ClearAmbientCapabilities => "clear_ambient_capabilities",
             Call::RaiseAmbientCapability(_) => "raise_ambient_capability",
             Call::Setrlimit { .. } => "setrlimit",
             Call::SetNoNewPrivs => "set_no_new_privs",
@@ -189,6 +191,9 @@ impl Syscall for FakeSyscall {
     }
     fn set_capabilities(&self, sets: CapabilitySets) -> SysResult {
         self.record(Call::SetCapabilities(sets))
+    }
+    fn clear_ambient_capabilities(&self) -> SysResult {
+        self.record(Call::ClearAmbientCapabilities)
     }
     fn raise_ambient_capability(&self, cap: u8) -> SysResult {
         self.record(Call::RaiseAmbientCapability(cap))

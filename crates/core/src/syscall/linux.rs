@@ -187,6 +187,12 @@ impl Syscall for LinuxSyscall {
         Errno::result(rc).map(drop).map_err(|e| SyscallError::new("capset", format!("{sets:?}"), e))
     }
 
+    fn clear_ambient_capabilities(&self) -> SysResult {
+        // SAFETY: PR_CAP_AMBIENT_CLEAR_ALL takes no pointers.
+        let rc = unsafe { libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong, 0, 0, 0) };
+        Errno::result(rc).map(drop).map_err(|e| SyscallError::new("clear ambient capabilities", "", e))
+    }
+
     fn raise_ambient_capability(&self, cap: u8) -> SysResult {
         // SAFETY: PR_CAP_AMBIENT_RAISE takes a capability number and no pointers.
         let rc = unsafe {

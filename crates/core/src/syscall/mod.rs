@@ -80,6 +80,8 @@ pub trait Syscall {
     fn drop_bounding_capability(&self, cap: u8) -> SysResult;
     /// Sets effective, permitted and inheritable in one `capset(2)`.
     fn set_capabilities(&self, sets: CapabilitySets) -> SysResult;
+    /// PR_CAP_AMBIENT_CLEAR_ALL.
+    fn clear_ambient_capabilities(&self) -> SysResult;
     fn raise_ambient_capability(&self, cap: u8) -> SysResult;
     fn setrlimit(&self, resource: libc::c_int, soft: u64, hard: u64) -> SysResult;
     fn set_no_new_privs(&self) -> SysResult;

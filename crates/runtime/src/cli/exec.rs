@@ -47,10 +47,10 @@ pub struct Exec {
     /// Pass this many extra descriptors (3 onwards) to the process
     #[arg(long, default_value_t = 0)]
     pub preserve_fds: i32,
-    /// Accepted for runc compatibility: no SELinux support
-    #[arg(long, hide = true)]
+    /// The SELinux label for the process (recorded; this runtime applies no SELinux labels)
+    #[arg(long)]
     pub process_label: Option<String>,
-    /// Accepted for runc compatibility: no AppArmor support
-    #[arg(long, hide = true)]
+    /// The AppArmor profile for the process (applied where AppArmor is enabled)
+    #[arg(long)]
     pub apparmor: Option<String>,
 }
