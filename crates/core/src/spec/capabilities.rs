@@ -10,11 +10,15 @@ use serde_json::Value;
 
 const SETS: [&str; 5] = ["bounding", "effective", "inheritable", "permitted", "ambient"];
 
-/// Whether `name` is spelled exactly as the runtime-spec (and runc) spell a capability.
-pub fn is_known_capability(name: &str) -> bool {
-    name.strip_prefix("CAP_").is_some_and(|rest| {
-        serde_json::from_value::<Capability>(Value::from(name)).is_ok_and(|cap| cap.to_string() == rest)
-    })
+/// The capability `name` names, when it is spelled exactly as the runtime-spec (and runc)
+/// spell one: `CAP_` and the upper-case name.
+pub fn known_capability(name: &str) -> Option<Capability> {
+    let rest = name.strip_prefix("CAP_")?;
+    serde_json::from_value::<Capability>(Value::from(name)).ok().filter(|cap| cap.to_string() == rest)
+}
+
+fn is_known_capability(name: &str) -> bool {
+    known_capability(name).is_some()
 }
 
 /// Removes from a runtime-spec `capabilities` object every name `is_known_capability`
@@ -47,6 +51,7 @@ mod tests {
     fn only_the_spec_spelling_is_known() {
         assert!(is_known_capability("CAP_CHOWN"));
         assert!(is_known_capability("CAP_CHECKPOINT_RESTORE"));
+        assert_eq!(known_capability("CAP_SYS_ADMIN"), Some(Capability::SysAdmin));
         for name in ["chown", "CHOWN", "cap_chown", "CAP_CAP_CHOWN", "CAP_FOO", "", "CAP_"] {
             assert!(!is_known_capability(name), "{name}");
         }

@@ -11,7 +11,7 @@ mod units;
 mod user;
 mod validate;
 
-pub use capabilities::is_known_capability;
+pub use capabilities::known_capability;
 #[cfg(test)]
 pub(crate) use defaults::device_allowlist as default_device_rules;
 pub use defaults::{default_rootless_spec, default_spec, DEFAULT_PATH};

@@ -80,9 +80,8 @@ fn add_capabilities(p: &mut Process, names: &[String]) -> Vec<String> {
     if names.is_empty() {
         return Vec::new();
     }
-    let (known, mut unknown): (Vec<&String>, Vec<&String>) =
-        names.iter().partition(|name| spec::is_known_capability(name));
-    let added: HashSet<Capability> = known.iter().filter_map(|name| name.parse::<Capability>().ok()).collect();
+    let added: HashSet<Capability> = names.iter().filter_map(|name| spec::known_capability(name)).collect();
+    let mut unknown: Vec<&String> = names.iter().filter(|name| spec::known_capability(name).is_none()).collect();
     let mut caps = p.capabilities().clone().unwrap_or_default();
     let extend = |set: Option<&HashSet<Capability>>| set.cloned().unwrap_or_default().union(&added).copied().collect();
     caps.set_bounding(Some(extend(caps.bounding().as_ref())));
