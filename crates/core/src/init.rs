@@ -153,6 +153,8 @@ fn setup_and_exec(args: &InitArgs<'_>, cgroup_join: Option<PendingJoin>) -> Resu
     let prepared = spec.process().as_ref().map(|p| setup::prepare(p, seccomp, args.channel, sys)).transpose()?;
     setup::close_descriptors_on_exec(args.preserve_fds);
     args.channel.send(&Message::Ready)?;
+    // Created: a signal that would end a process ends it, as runc's (PID 1 would ignore it).
+    process::end_on_terminating_signals();
     wait_for_start(args.state_dir)?;
     hooks::run(spec, HookKind::StartContainer, &hook_state("created"))?;
     match prepared {

@@ -18,7 +18,7 @@ use crate::cgroups::{self, CgroupJoin, CgroupManager, PendingJoin, Roots};
 use crate::channel::{self, Channel, ChannelError, Message};
 use crate::namespaces::Namespaces;
 use crate::process::setup;
-use crate::state::StateStore;
+use crate::state::{StateStore, Status};
 use crate::syscall::Syscall;
 use crate::Error;
 
@@ -31,6 +31,9 @@ pub struct ExecOptions<'a> {
     pub preserve_fds: i32,
     /// The caller waits for the process in the foreground: it dies with the caller.
     pub foreground: bool,
+    /// Exec in a paused container too (runc's `--ignore-paused`): the process is frozen
+    /// with the rest until the container is resumed.
+    pub ignore_paused: bool,
     pub cgroup_roots: &'a Roots,
     pub sys: &'a dyn Syscall,
 }
@@ -46,7 +49,7 @@ pub struct Execed {
 pub fn exec(opts: &ExecOptions<'_>) -> Result<Execed, Error> {
     let state = opts.store.load(opts.id)?;
     let status = live_status(opts.store, &state, opts.cgroup_roots);
-    if !status.can_exec() {
+    if !(status.can_exec() || opts.ignore_paused && status == Status::Paused) {
         return Err(ContainerError::InvalidStatus { id: opts.id.to_string(), status, action: "exec in" }.into());
     }
     let init = state.pid.unwrap_or(0);

@@ -32,7 +32,7 @@ use crate::state::{ContainerState, StateError, StateStore, Status, EXEC_FIFO};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ContainerError {
-    #[error("container `{id}` is {status}: cannot {action} it")]
+    #[error("container `{id}` is {status}: cannot {action} it{}", runc_words(action, *status))]
     InvalidStatus { id: String, status: Status, action: &'static str },
     #[error("unable to start container process: {}", .0.message)]
     Init(InitFailure),
@@ -97,6 +97,15 @@ pub enum ContainerError {
     },
 }
 
+/// runc's words for a refusal, where managers match on them: containerd's shim reads
+/// "container not running" from a kill as "the process already finished".
+fn runc_words(action: &str, status: Status) -> &'static str {
+    match (action, status) {
+        ("kill", Status::Stopped) => " (container not running)",
+        _ => "",
+    }
+}
+
 /// The container's status now, derived from its process, not just read back: a container
 /// whose init has exited is stopped whatever the file says, and a reused pid (another
 /// start time) does not count as its init.
@@ -108,14 +117,14 @@ pub fn live_status(store: &StateStore, state: &ContainerState, roots: &Roots) ->
     if state.status == Status::Creating {
         return if store.is_locked(&state.id) { Status::Creating } else { Status::Stopped };
     }
-    if store.dir(&state.id).join(EXEC_FIFO).exists() {
-        return Status::Created;
-    }
+    // Frozen first: a created container can be paused too (and is created again once resumed).
     let frozen = cgroups::manager(&state.cgroup_path, roots)
         .and_then(|m| m.freezer_state())
         .is_ok_and(|s| s == FreezerState::Frozen);
     if frozen {
         Status::Paused
+    } else if store.dir(&state.id).join(EXEC_FIFO).exists() {
+        Status::Created
     } else {
         Status::Running
     }

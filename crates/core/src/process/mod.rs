@@ -7,6 +7,7 @@ mod exec;
 mod lsm;
 mod rlimits;
 pub mod setup;
+mod signals;
 mod tty;
 mod user;
 
@@ -17,6 +18,7 @@ pub use capabilities::{
 pub use exec::{exec, find_executable};
 pub use lsm::{apparmor_enabled, set_apparmor_exec_profile};
 pub use rlimits::apply_rlimits;
+pub use signals::{end_on_terminating_signals, restore_sigpipe};
 pub use tty::{open_console, set_winsize, winsize_of};
 pub use user::switch_user;
 

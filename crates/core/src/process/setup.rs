@@ -127,6 +127,7 @@ impl Prepared {
             // After the user switch: changing credentials clears the parent-death signal.
             let _ = nix::sys::prctl::set_pdeathsig(sig);
         }
+        super::restore_sigpipe();
         let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
         if let Some(filter) = seccomp.filter(|_| self.late_seccomp) {
             // As close to execve as possible: only execve itself runs under the filter.

@@ -47,6 +47,9 @@ pub struct Exec {
     /// Pass this many extra descriptors (3 onwards) to the process
     #[arg(long, default_value_t = 0)]
     pub preserve_fds: i32,
+    /// Allow exec in a paused container (the process waits, frozen, for a resume)
+    #[arg(long)]
+    pub ignore_paused: bool,
     /// The SELinux label for the process (recorded; this runtime applies no SELinux labels)
     #[arg(long)]
     pub process_label: Option<String>,

@@ -117,6 +117,7 @@ pub fn run(ctx: &Context, args: Exec) -> anyhow::Result<i32> {
         pid_file: args.pid_file.as_deref(),
         preserve_fds: args.preserve_fds,
         foreground: !args.detach,
+        ignore_paused: args.ignore_paused,
         cgroup_roots: &ctx.roots,
         sys: &LinuxSyscall,
     })?;

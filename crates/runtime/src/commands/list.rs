@@ -1,4 +1,7 @@
-use tscontainer_core::container;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use tscontainer_core::{container, passwd};
 
 use super::Context;
 use crate::cli::{List, ListFormat};
@@ -8,7 +11,8 @@ pub fn run(ctx: &Context, args: List) -> anyhow::Result<i32> {
     for id in ctx.store.list()? {
         // A container whose directory holds no readable state is being created or was
         // abandoned mid-create; `list` shows what it can read, as runc does.
-        if let Ok(r) = container::state(&ctx.store, &id, &ctx.roots) {
+        if let Ok(mut r) = container::state(&ctx.store, &id, &ctx.roots) {
+            r.owner = owner(&ctx.store.dir(&id));
             reports.push(r);
         }
     }
@@ -30,10 +34,17 @@ pub fn run(ctx: &Context, args: List) -> anyhow::Result<i32> {
                     r.status.to_string(),
                     r.bundle.display(),
                     r.created,
-                    if r.owner.is_empty() { "root" } else { &r.owner }
+                    r.owner
                 );
             }
         }
     }
     Ok(0)
+}
+
+/// Who owns a container, as runc's `list` says: the name of the user owning its state
+/// directory in the host's /etc/passwd, or `#UID` when it has none.
+fn owner(dir: &Path) -> String {
+    let Ok(uid) = std::fs::metadata(dir).map(|m| m.uid()) else { return String::new() };
+    passwd::users(Path::new("/")).into_iter().find(|u| u.uid == uid).map_or_else(|| format!("#{uid}"), |u| u.name)
 }
