@@ -1,9 +1,9 @@
 // The configs people start from: the unmodified output of `runc spec` and `crun spec` (only
 // root.path and the command changed, and no terminal) runs, and the process inside sees what
 // runc gives it for the same bundle on this machine — capabilities, no_new_privs, seccomp,
-// user, rlimits, hostname, umask, cwd and environment. runc's config asks for ambient
-// capabilities without inheritable ones, which the kernel cannot grant: a warning, as the
-// runtime-spec requires, and the container runs. (The rootless variants, as an ordinary user,
+// ignored and blocked signals, user, rlimits, hostname, umask, cwd and environment. runc's
+// config asks for ambient capabilities without inheritable ones, which the kernel cannot
+// grant: a warning, as the runtime-spec requires, and the container runs. (The rootless variants, as an ordinary user,
 // are in test/rootless/run.sh.)
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -17,7 +17,7 @@ import { suite } from '../helpers/suite.js';
 const s = suite('refconfigs');
 
 const probe = [
-  "grep -E '^(Cap|NoNewPrivs|Seccomp)' /proc/self/status",
+  "grep -E '^(Cap|NoNewPrivs|Seccomp|SigIgn|SigBlk)' /proc/self/status",
   'id',
   'ulimit -Sn',
   'ulimit -Hn',
