@@ -2,7 +2,7 @@
 //! its arguments, and can be told to fail the n-th call of a kind with an errno.
 
 use std::cell::RefCell;
-use std::os::fd::BorrowedFd;
+use std::os::fd::{AsRawFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
@@ -28,6 +28,7 @@ pub enum Call {
     Chown { path: PathBuf, uid: Option<u32>, gid: Option<u32> },
     Symlink { original: PathBuf, link: PathBuf },
     Chdir(PathBuf),
+    Fchdir(PathBuf),
     Chroot(PathBuf),
     LoopbackUp,
     SetIds { uid: u32, gid: u32 },
@@ -59,6 +60,7 @@ impl Call {
             Call::Chown { .. } => "chown",
             Call::Symlink { .. } => "symlink",
             Call::Chdir(_) => "chdir",
+            Call::Fchdir(_) => "fchdir",
             Call::Chroot(_) => "chroot",
             Call::LoopbackUp => "loopback_up",
             Call::SetIds { .. } => "set_ids",
@@ -170,6 +172,9 @@ impl Syscall for FakeSyscall {
     }
     fn chdir(&self, path: &Path) -> SysResult {
         self.record(Call::Chdir(display_path(path)))
+    }
+    fn fchdir(&self, dir: BorrowedFd<'_>) -> SysResult {
+        self.record(Call::Fchdir(display_path(Path::new(&format!("/proc/self/fd/{}", dir.as_raw_fd())))))
     }
     fn chroot(&self, path: &Path) -> SysResult {
         self.record(Call::Chroot(display_path(path)))

@@ -124,6 +124,10 @@ impl Syscall for LinuxSyscall {
         nix::unistd::chdir(path).map_err(|e| err("chdir", path, e))
     }
 
+    fn fchdir(&self, dir: BorrowedFd<'_>) -> SysResult {
+        nix::unistd::fchdir(dir).map_err(|e| SyscallError::new("fchdir", dir.as_raw_fd(), e))
+    }
+
     fn chroot(&self, path: &Path) -> SysResult {
         nix::unistd::chroot(path).map_err(|e| err("chroot", path, e))
     }

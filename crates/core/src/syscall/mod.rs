@@ -69,6 +69,7 @@ pub trait Syscall {
     fn chown(&self, path: &Path, uid: Option<u32>, gid: Option<u32>) -> SysResult;
     fn symlink(&self, original: &Path, link: &Path) -> SysResult;
     fn chdir(&self, path: &Path) -> SysResult;
+    fn fchdir(&self, dir: BorrowedFd<'_>) -> SysResult;
     fn chroot(&self, path: &Path) -> SysResult;
     /// Brings the loopback interface of the current network namespace up.
     fn set_loopback_up(&self) -> SysResult;
