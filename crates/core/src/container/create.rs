@@ -38,6 +38,10 @@ pub struct CreateOptions<'a> {
     /// Keep the caller's session keyring instead of giving the container a new one.
     pub no_new_keyring: bool,
     pub preserve_fds: i32,
+    /// Sockets systemd handed the caller (socket activation: `LISTEN_FDS` descriptors from
+    /// 3): passed on to the container's process before the preserved ones, with
+    /// `LISTEN_FDS=N` and `LISTEN_PID=1` in its environment, as runc does.
+    pub listen_fds: i32,
     /// The caller supervises the container in the foreground (`run`): the container is
     /// killed if the caller dies.
     pub foreground: bool,
@@ -98,6 +102,13 @@ pub fn create(opts: &CreateOptions<'_>) -> Result<Created, Error> {
         .map_err(|source| ContainerError::Bundle { path: opts.bundle.to_path_buf(), source })?;
     let spec::Loaded { mut spec, unknown_capabilities } = spec::load(&bundle)?;
     spec::fill_missing_id_maps(&mut spec, nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw())?;
+    if opts.listen_fds > 0 {
+        if let Some(process) = spec.process_mut() {
+            let mut env = process.env().clone().unwrap_or_default();
+            env.extend([format!("LISTEN_FDS={}", opts.listen_fds), "LISTEN_PID=1".to_string()]);
+            process.set_env(Some(env));
+        }
+    }
     spec::validate(&spec)?;
     let rootfs = spec::resolve_rootfs(&spec, &bundle)?;
     let namespaces = Namespaces::from_spec(&spec);
@@ -232,7 +243,7 @@ fn create_in<'a>(
                 state_dir: &state_dir,
                 no_pivot: opts.no_pivot,
                 new_keyring: !opts.no_new_keyring,
-                preserve_fds: opts.preserve_fds,
+                preserve_fds: opts.listen_fds.max(0) + opts.preserve_fds,
                 parent_death_signal: opts.foreground.then_some(Signal::SIGKILL),
                 seccomp: seccomp.as_ref(),
                 cgroup_join: join.map(|j| j.pending(placed)),
