@@ -13,6 +13,7 @@ import { patches, shell, withoutNamespace } from '../helpers/bundle.js';
 import type { Exit } from '../helpers/exec.js';
 import { requires, root } from '../helpers/host.js';
 import { isAlive } from '../helpers/leftovers.js';
+import { receiveConsole } from '../helpers/recvtty.js';
 import { runc, runcInstalled } from '../helpers/reference.js';
 import { suite, type Container } from '../helpers/suite.js';
 
@@ -204,6 +205,33 @@ for (const state of states) {
       await removeBoth(t, p);
     });
   }
+}
+
+// containerd's exec with a terminal: the process from a file, the pty master to a console
+// socket, the runtime gone once the process runs.
+for (const state of states) {
+  shimTest(`exec with a console (--console-socket --detach) on a container that is ${state} answers as runc`, async (t) => {
+    const p = await pair(t, state);
+    const dir = await s.hostDir(t);
+    const ttyProcess = path.join(dir, 'tty-process.json');
+    const script = 'tty >/dev/null && echo on-a-terminal; echo exec-ran';
+    await writeFile(ttyProcess, JSON.stringify({ ...p.c.config.process!, args: ['sh', '-c', script], terminal: true }));
+    const [ours, theirs] = await Promise.all(
+      p.sides.map(async (side) => {
+        const console = await receiveConsole(path.join(dir, `${side.name}.sock`));
+        const pidFile = path.join(dir, `${side.name}.pid`);
+        const r = await side.call('exec', '--process', ttyProcess, '--console-socket', console.socket, '--detach', '--pid-file', pidFile, side.id);
+        if (r.code !== 0) {
+          console.stop();
+          return { code: r.code, output: '' };
+        }
+        return { code: r.code, output: await console.output() };
+      }),
+    );
+    t.deepEqual(ours, theirs);
+    if (ours!.code === 0) t.is(ours!.output, 'on-a-terminal\nexec-ran\n', 'the process ran on the terminal');
+    await removeBoth(t, p);
+  });
 }
 
 shimTest('kill --all after the init has died kills what it left in the cgroup, then delete removes everything', async (t) => {
