@@ -7,6 +7,9 @@
 #                            suite (built with Go on first use), one test at a time
 #   5. container managers    test/managers/run.sh: podman, containerd and Docker with
 #                            tscontainer-runtime as their runtime, private daemons
+#      Kubernetes (CRI)      test/cri/run.sh: critest against a private containerd's CRI
+#                            plugin, with runc then tscontainer-runtime as the runc shim's
+#                            BinaryName; no spec that passes with runc may fail
 #   6. rootless              test/rootless/run.sh: the CLI, the API, the runtime and podman
 #                            as unprivileged users (made by the script), via setpriv
 #   7. cgroup v2 tier        test/cgroup-v2/run.sh, in a VM (root and delegated rootless)
@@ -50,9 +53,10 @@ footprint() {
   pgrep -af '^([^ ]*/)?tscontainer-runtime( |$)|^tscontainer( --[a-z-]+ [^ ]+)* (create|run|exec) ' | sed 's/^/process /'
   ls -A /run/tscontainer 2>/dev/null | sed 's|^|state /run/tscontainer/|'
   find /sys/fs/cgroup -mindepth 1 -maxdepth 6 -type d -name '*tscontainer*' 2>/dev/null | sed 's/^/cgroup /'
-  # rootfs and runtime-tools are caches (the fixture rootfs, the built conformance suite).
-  find test/.work -mindepth 1 -maxdepth 1 ! -name rootfs ! -name runtime-tools 2>/dev/null | sed 's/^/scratch /'
-  find /tmp -mindepth 1 -maxdepth 1 -name 'tscontainer-conformance.*' 2>/dev/null | sed 's/^/scratch /'
+  # rootfs, runtime-tools, cri-tools and recvtty are caches (the fixture rootfs, the built
+  # conformance suite, critest, the console-socket receiver).
+  find test/.work -mindepth 1 -maxdepth 1 ! -name rootfs ! -name runtime-tools ! -name cri-tools ! -name recvtty 2>/dev/null | sed 's/^/scratch /'
+  find /tmp -mindepth 1 -maxdepth 1 \( -name 'tscontainer-conformance.*' -o -name 'tscri.*' \) 2>/dev/null | sed 's/^/scratch /'
 }
 footprint | sort > "$log/before"
 
@@ -119,6 +123,9 @@ tap_tier() {
 
 # --- 5. container managers: podman, containerd, Docker ---------------------------------------
 tap_tier 'container managers' managers test/managers/run.sh
+
+# --- 5b. Kubernetes: containerd's CRI and critest ------------------------------------------
+tap_tier 'Kubernetes (critest)' cri test/cri/run.sh
 
 # --- 6. rootless: unprivileged users --------------------------------------------------------
 tap_tier 'rootless' rootless test/rootless/run.sh
