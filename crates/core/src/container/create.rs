@@ -129,6 +129,9 @@ pub fn create(opts: &CreateOptions<'_>) -> Result<Created, Error> {
             let caps = spec.process().as_ref().and_then(|p| p.capabilities().as_ref());
             let host = crate::process::HostCapabilities::current();
             created.warnings.extend(crate::process::capability_warnings(caps, &unknown_capabilities, host));
+            if let Some(p) = spec.process() {
+                created.warnings.extend(crate::process::lsm_warnings(p, crate::process::apparmor_enabled()));
+            }
             Ok(created)
         }
         Err(e) => Err(std::mem::take(&mut undo).run(e)),

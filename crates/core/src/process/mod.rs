@@ -16,7 +16,7 @@ pub use capabilities::{
     CapabilityPlan, HostCapabilities,
 };
 pub use exec::{exec, find_executable};
-pub use lsm::{apparmor_enabled, set_apparmor_exec_profile};
+pub use lsm::{apparmor_enabled, lsm_warnings, set_apparmor_exec_profile};
 pub use rlimits::apply_rlimits;
 pub use signals::{end_on_terminating_signals, restore_sigpipe};
 pub use tty::{open_console, set_winsize, winsize_of};

@@ -103,6 +103,7 @@ pub fn run(ctx: &Context, args: Exec) -> anyhow::Result<i32> {
         &unknown,
         process::HostCapabilities::current(),
     ));
+    logging::warn_all(&process::lsm_warnings(&process, process::apparmor_enabled()));
     if process.terminal() == Some(true) && args.detach && args.console_socket.is_none() {
         bail!("cannot allocate a terminal for a detached exec without --console-socket");
     }
