@@ -14,7 +14,7 @@ use nix::unistd::Pid;
 use oci_spec::runtime::Process;
 
 use super::{fork, live_status, ContainerError};
-use crate::cgroups::{self, CgroupJoin, CgroupManager, PendingJoin, Roots};
+use crate::cgroups::{self, CgroupJoin, CgroupManager, CgroupPath, PendingJoin, Roots};
 use crate::channel::{self, Channel, ChannelError, Message};
 use crate::namespaces::Namespaces;
 use crate::process::setup;
@@ -34,6 +34,9 @@ pub struct ExecOptions<'a> {
     /// Exec in a paused container too (runc's `--ignore-paused`): the process is frozen
     /// with the rest until the container is resumed.
     pub ignore_paused: bool,
+    /// An existing cgroup below the container's, in every hierarchy, for the process
+    /// (runc's `--cgroup PATH`); relative, without `..`.
+    pub sub_cgroup: Option<&'a Path>,
     pub cgroup_roots: &'a Roots,
     pub sys: &'a dyn Syscall,
 }
@@ -58,7 +61,11 @@ pub fn exec(opts: &ExecOptions<'_>) -> Result<Execed, Error> {
     if !crate::userns::privileged() {
         namespaces = namespaces.enter_user_namespace_first(opts.sys)?;
     }
-    let cgroup = cgroups::manager(&state.cgroup_path, opts.cgroup_roots)?;
+    let cgroup_path = match opts.sub_cgroup {
+        Some(sub) => CgroupPath(state.cgroup_path.0.join(sub)),
+        None => state.cgroup_path.clone(),
+    };
+    let cgroup = cgroups::manager(&cgroup_path, opts.cgroup_roots)?;
     let seccomp = spec
         .linux()
         .as_ref()

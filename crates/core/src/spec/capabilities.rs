@@ -42,6 +42,40 @@ pub fn strip_unknown(capabilities: &mut Value) -> Vec<String> {
     unknown
 }
 
+/// A process's `capabilities`, read on their own: every other field is skipped unparsed,
+/// however deep (the runtime-spec makes unknown fields legal, and the typed parse skips them
+/// without a recursion limit; a whole-document value would have one).
+#[derive(serde::Deserialize)]
+struct ProcessCapabilities {
+    #[serde(default)]
+    capabilities: Option<Value>,
+}
+
+#[derive(serde::Deserialize)]
+struct ConfigCapabilities {
+    #[serde(default)]
+    process: Option<ProcessCapabilities>,
+}
+
+/// The unknown capability names of a config's process. A document this cannot read is left
+/// to the typed parse to report.
+pub fn unknown_in_config(text: &[u8]) -> Vec<String> {
+    match serde_json::from_slice::<ConfigCapabilities>(text) {
+        Ok(ConfigCapabilities { process: Some(ProcessCapabilities { capabilities: Some(mut caps) }) }) => {
+            strip_unknown(&mut caps)
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The unknown capability names of a runtime-spec `process` object.
+pub fn unknown_in_process(text: &[u8]) -> Vec<String> {
+    match serde_json::from_slice::<ProcessCapabilities>(text) {
+        Ok(ProcessCapabilities { capabilities: Some(mut caps) }) => strip_unknown(&mut caps),
+        _ => Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,6 +109,16 @@ mod tests {
                 "permitted": "not an array",
             })
         );
+    }
+
+    #[test]
+    fn only_the_capabilities_are_read_the_rest_is_skipped_however_deep() {
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let config =
+            format!(r#"{{"x-deep":{deep},"process":{{"capabilities":{{"bounding":["CAP_KILL","CAP_FOO"]}}}}}}"#);
+        assert_eq!(unknown_in_config(config.as_bytes()), vec!["CAP_FOO"]);
+        assert!(unknown_in_config(br#"{"process":"not an object"}"#).is_empty());
+        assert_eq!(unknown_in_process(br#"{"capabilities":{"ambient":["cap_kill"]}}"#), vec!["cap_kill"]);
     }
 
     #[test]

@@ -105,29 +105,30 @@ pub fn parse(text: &[u8]) -> Result<Spec, serde_json::Error> {
 /// Parses a config as `load` does: capability names the runtime does not know are left out
 /// and returned instead of failing the parse.
 pub fn parse_lenient(text: &[u8]) -> Result<Loaded, serde_json::Error> {
+    let unknown_capabilities = capabilities::unknown_in_config(text);
+    if unknown_capabilities.is_empty() {
+        return Ok(Loaded { spec: serde_json::from_slice(text)?, unknown_capabilities });
+    }
+    // Names to leave out (rare): the document as a value, less them.
     let mut value: Value = serde_json::from_slice(text)?;
-    let unknown_capabilities = value
-        .get_mut("process")
-        .and_then(|p| p.get_mut("capabilities"))
-        .map(capabilities::strip_unknown)
-        .unwrap_or_default();
-    let spec = typed(value, text, unknown_capabilities.is_empty())?;
-    Ok(Loaded { spec, unknown_capabilities })
-}
-
-/// The typed form of `value`, parsed from `text`. An error from the text carries its line
-/// and column; it is the same error as the value's unless names were stripped from it.
-fn typed<T: serde::de::DeserializeOwned>(value: Value, text: &[u8], unchanged: bool) -> serde_json::Result<T> {
-    serde_json::from_value(value).or_else(|e| if unchanged { serde_json::from_slice(text) } else { Err(e) })
+    if let Some(caps) = value.get_mut("process").and_then(|p| p.get_mut("capabilities")) {
+        capabilities::strip_unknown(caps);
+    }
+    Ok(Loaded { spec: serde_json::from_value(value)?, unknown_capabilities })
 }
 
 /// Parses a runtime-spec `process` object (`exec --process`), leaving out and returning the
 /// capability names the runtime does not know.
 pub fn parse_process(text: &[u8]) -> Result<(Process, Vec<String>), serde_json::Error> {
+    let unknown = capabilities::unknown_in_process(text);
+    if unknown.is_empty() {
+        return Ok((serde_json::from_slice(text)?, unknown));
+    }
     let mut value: Value = serde_json::from_slice(text)?;
-    let unknown = value.get_mut("capabilities").map(capabilities::strip_unknown).unwrap_or_default();
-    let process = typed(value, text, unknown.is_empty())?;
-    Ok((process, unknown))
+    if let Some(caps) = value.get_mut("capabilities") {
+        capabilities::strip_unknown(caps);
+    }
+    Ok((serde_json::from_value(value)?, unknown))
 }
 
 /// Resolves `root.path` against the bundle (relative paths are relative to it) and checks

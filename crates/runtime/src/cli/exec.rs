@@ -47,6 +47,10 @@ pub struct Exec {
     /// Pass this many extra descriptors (3 onwards) to the process
     #[arg(long, default_value_t = 0)]
     pub preserve_fds: i32,
+    /// Run the process in an existing cgroup below the container's: PATH, relative to it, in
+    /// every hierarchy (runc's `[CONTROLLER:]PATH` with a controller is not supported)
+    #[arg(long = "cgroup", value_name = "PATH")]
+    pub cgroup: Vec<String>,
     /// Allow exec in a paused container (the process waits, frozen, for a resume)
     #[arg(long)]
     pub ignore_paused: bool,

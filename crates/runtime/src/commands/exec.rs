@@ -2,6 +2,7 @@
 //! base, as runc does) and runs it in the container.
 
 use std::collections::HashSet;
+use std::path::{Component, PathBuf};
 
 use anyhow::{bail, Context as _};
 use nix::unistd::Pid;
@@ -96,7 +97,27 @@ fn add_capabilities(p: &mut Process, names: &[String]) -> Vec<String> {
     unknown.into_iter().cloned().collect()
 }
 
+/// `--cgroup`: one sub-cgroup for every controller, relative to the container's (a leading
+/// `/` is dropped, as runc joins it below the container's cgroup); `..` cannot leave it.
+fn sub_cgroup(args: &[String]) -> anyhow::Result<Option<PathBuf>> {
+    let [sub] = args else {
+        if args.is_empty() {
+            return Ok(None);
+        }
+        bail!("--cgroup is given {} times: give one sub-cgroup, for every controller", args.len());
+    };
+    if sub.contains(':') {
+        bail!("--cgroup `{sub}`: a sub-cgroup per controller (CONTROLLER:PATH) is not supported; give one PATH for every controller");
+    }
+    let path = PathBuf::from(sub.trim_start_matches('/'));
+    if path.as_os_str().is_empty() || path.components().any(|c| !matches!(c, Component::Normal(_))) {
+        bail!("--cgroup `{sub}` is not a sub-cgroup path below the container's cgroup");
+    }
+    Ok(Some(path))
+}
+
 pub fn run(ctx: &Context, args: Exec) -> anyhow::Result<i32> {
+    let sub_cgroup = sub_cgroup(&args.cgroup)?;
     let (process, unknown) = process(ctx, &args)?;
     logging::warn_all(&process::capability_warnings(
         process.capabilities().as_ref(),
@@ -119,6 +140,7 @@ pub fn run(ctx: &Context, args: Exec) -> anyhow::Result<i32> {
         preserve_fds: args.preserve_fds,
         foreground: !args.detach,
         ignore_paused: args.ignore_paused,
+        sub_cgroup: sub_cgroup.as_deref(),
         cgroup_roots: &ctx.roots,
         sys: &LinuxSyscall,
     })?;
