@@ -277,6 +277,57 @@ check "tsrl-plain: runtime: spec --rootless, then run: PID 1, its hostname, root
 check "tsrl-plain: the state root without XDG_RUNTIME_DIR is /tmp/tscontainer-UID, mode 0700" \
   '[ "$(stat -c %a:%u "$(state_root_of tsrl-plain)" 2>/dev/null)" = "700:$plain_uid" ]'
 
+# --- the configs people start from -------------------------------------------------------------
+# The unmodified `runc spec --rootless` and `crun spec --rootless` (root.path, the command and
+# the terminal changed), run by the runtime as tsrl-plain; runc runs the same bundle as the
+# same user, and the process must get what runc gives it. crun writes no id mappings (crun
+# maps the caller to root itself; runc refuses such a config): the runtime maps container
+# root to the user, so runc runs it with that mapping written in.
+probe="grep -E '^(Cap|NoNewPrivs|Seccomp)' /proc/self/status; id; ulimit -n; hostname; cat /proc/self/uid_map /proc/self/gid_map"
+runc_bin=$(command -v runc || true)
+plain_gid=$(id -g tsrl-plain)
+for tool in runc crun; do
+  tool_bin=$(command -v "$tool" || true)
+  if [ -z "$tool_bin" ] || [ -z "$runc_bin" ]; then
+    skip "tsrl-plain: the unmodified \`$tool spec --rootless\`" "$tool or runc is not installed (apt-get install $tool runc)"
+    continue
+  fi
+  ref=$work/tsrl-plain/ref-$tool
+  install -d -o tsrl-plain -g tsrl-plain "$ref"
+  capture as tsrl-plain sh -c "cd $ref && $tool_bin spec --rootless"
+  node -e '
+    const fs = require("fs"); const [file, rootfs, probe] = process.argv.slice(1);
+    const c = JSON.parse(fs.readFileSync(file, "utf8"));
+    c.root.path = rootfs;
+    c.process.terminal = false;
+    c.process.args = ["sh", "-c", probe];
+    fs.writeFileSync(file, JSON.stringify(c, null, 2));' "$ref/config.json" "$rootfs_json" "$probe"
+  rt tsrl-plain --log "$ref/log.json" --log-format json run --bundle "$ref" "tsrl-ref-$tool-$$"
+  ours_code=$code ours=$out ours_err=$err
+  if [ "$tool" = crun ]; then
+    # What the runtime filled in, written into a copy for runc.
+    install -d -o tsrl-plain -g tsrl-plain "$ref/runc-bundle"
+    node -e '
+      const fs = require("fs"); const [from, to, uid, gid] = process.argv.slice(1);
+      const c = JSON.parse(fs.readFileSync(from, "utf8"));
+      c.linux.uidMappings = [{ containerID: 0, hostID: Number(uid), size: 1 }];
+      c.linux.gidMappings = [{ containerID: 0, hostID: Number(gid), size: 1 }];
+      fs.writeFileSync(to, JSON.stringify(c));' "$ref/config.json" "$ref/runc-bundle/config.json" "$plain_uid" "$plain_gid"
+    chown tsrl-plain "$ref/runc-bundle/config.json"
+    runc_bundle=$ref/runc-bundle
+  else
+    runc_bundle=$ref
+  fi
+  capture as tsrl-plain "$runc_bin" --root "$work/tsrl-plain/runc-state" run --bundle "$runc_bundle" "tsrl-ref-runc-$tool-$$"
+  code=$ours_code out=$ours err=$ours_err theirs=$out
+  check "tsrl-plain: the unmodified \`$tool spec --rootless\` runs (exit 0), root inside mapped to the user" \
+    '[ $code = 0 ] && grep -q "^uid=0(root)" <<<"$out" && grep -Eq "^ +0 +$plain_uid +1$" <<<"$out"'
+  check "tsrl-plain: \`$tool spec --rootless\`: capabilities, no_new_privs, seccomp, ids, rlimit and hostname as under runc" \
+    '[ -n "$theirs" ] && [ "$out" = "$theirs" ]'
+  check "tsrl-plain: \`$tool spec --rootless\`: the ambient capabilities it cannot have are a warning in the log" \
+    'grep -q "\"level\":\"warning\".*cannot raise ambient capabilities" "$ref/log.json"'
+done
+
 # --- networking -------------------------------------------------------------------------------
 cli tsrl-sub run --rm --rootfs "$work/tsrl-sub/rootfs" -- sh -c 'ip -o link show | cut -d: -f2; ip -o link show lo'
 check "tsrl-sub: CLI: --net none (the default) has only lo, and it is up" \

@@ -18,6 +18,9 @@ pub struct Bundle {
     /// The bundle's canonical path, as the kernel names the directory opened.
     pub path: PathBuf,
     pub spec: Spec,
+    /// Capability names in the config that the runtime does not know: left out of `spec`,
+    /// for a warning (runc's "ignoring unknown or unavailable capabilities").
+    pub unknown_capabilities: Vec<String>,
     _dir: OwnedFd,
 }
 
@@ -61,8 +64,9 @@ impl Bundle {
         if text.len() as u64 > MAX_CONFIG_SIZE {
             return Err(SpecError::TooLarge { path: config, limit: MAX_CONFIG_SIZE }.into());
         }
-        let spec = spec::parse(&text).map_err(|source| SpecError::Parse { path: config, source })?;
-        Ok(Bundle { path: canonical, spec, _dir: dir })
+        let spec::Loaded { spec, unknown_capabilities } =
+            spec::parse_lenient(&text).map_err(|source| SpecError::Parse { path: config, source })?;
+        Ok(Bundle { path: canonical, spec, unknown_capabilities, _dir: dir })
     }
 }
 

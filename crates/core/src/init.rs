@@ -186,6 +186,8 @@ fn setup_and_exec(args: &InitArgs<'_>, cgroup_join: Option<PendingJoin>) -> Resu
     let prepared = spec.process().as_ref().map(|p| setup::prepare(p, seccomp, args.channel, sys)).transpose()?;
     setup::close_descriptors_on_exec(args.preserve_fds);
     args.channel.send(&Message::Ready)?;
+    // Created: a signal that would end a process ends it, as runc's (PID 1 would ignore it).
+    process::end_on_terminating_signals();
     wait_for_start(args.exec_fifo)?;
     hooks::run(spec, HookKind::StartContainer, &hook_state("created"))?;
     match prepared {

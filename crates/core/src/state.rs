@@ -118,8 +118,10 @@ impl Status {
     pub fn can_delete(self) -> bool {
         self == Status::Stopped
     }
+    /// A created container too, as runc: its init is frozen before it ever runs, and a
+    /// resume leaves it created.
     pub fn can_pause(self) -> bool {
-        self == Status::Running
+        matches!(self, Status::Created | Status::Running)
     }
     pub fn can_resume(self) -> bool {
         self == Status::Paused
@@ -483,6 +485,7 @@ mod tests {
         assert!(!Status::Created.can_delete());
         assert!(!Status::Stopped.can_kill());
         assert!(Status::Paused.can_resume());
+        assert!(Status::Created.can_pause() && Status::Running.can_pause() && !Status::Paused.can_pause());
     }
 
     fn state(id: &str) -> ContainerState {

@@ -350,6 +350,15 @@ pub fn remove_created_parents(dirs: &[PathBuf]) {
 /// Removes a cgroup directory, waiting briefly for exiting processes to leave it; a
 /// directory that is already gone is not an error.
 pub(crate) fn remove_dir(dir: &Path) -> Result<(), CgroupError> {
+    // Cgroups the container made below its own (systemd in a container, a nested runtime)
+    // go first, deepest first, as runc removes them: a cgroup with children cannot be removed.
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                remove_dir(&entry.path())?;
+            }
+        }
+    }
     let mut delay = std::time::Duration::from_millis(1);
     for _ in 0..12 {
         match std::fs::remove_dir(dir) {
@@ -370,6 +379,18 @@ pub(crate) fn remove_dir(dir: &Path) -> Result<(), CgroupError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cgroup_is_removed_with_the_cgroups_below_it() {
+        // Plain directories stand in for cgroups: what matters is the order of the rmdirs.
+        let root = tempfile::tempdir().unwrap();
+        let container = root.path().join("container");
+        std::fs::create_dir_all(container.join("made-inside/deeper")).unwrap();
+        std::fs::create_dir_all(container.join("another")).unwrap();
+        remove_dir(&container).unwrap();
+        assert!(!container.exists());
+        remove_dir(&container).unwrap();
+    }
 
     #[test]
     fn shares_map_onto_weights() {

@@ -38,6 +38,10 @@ pub struct CreateOptions<'a> {
     /// Keep the caller's session keyring instead of giving the container a new one.
     pub no_new_keyring: bool,
     pub preserve_fds: i32,
+    /// Sockets systemd handed the caller (socket activation: `LISTEN_FDS` descriptors from
+    /// 3): passed on to the container's process before the preserved ones, with
+    /// `LISTEN_FDS=N` and `LISTEN_PID=1` in its environment, as runc does.
+    pub listen_fds: i32,
     /// The caller supervises the container in the foreground (`run`): the container is
     /// killed if the caller dies.
     pub foreground: bool,
@@ -108,7 +112,16 @@ impl Undo<'_> {
 pub fn create(opts: &CreateOptions<'_>) -> Result<Created, Error> {
     crate::state::validate_id(opts.id)?;
     // Opened and checked once; its config read through that descriptor.
-    let crate::bundle::Bundle { path: bundle, spec, .. } = crate::bundle::Bundle::open(opts.bundle)?;
+    let crate::bundle::Bundle { path: bundle, mut spec, unknown_capabilities, .. } =
+        crate::bundle::Bundle::open(opts.bundle)?;
+    spec::fill_missing_id_maps(&mut spec, nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw())?;
+    if opts.listen_fds > 0 {
+        if let Some(process) = spec.process_mut() {
+            let mut env = process.env().clone().unwrap_or_default();
+            env.extend([format!("LISTEN_FDS={}", opts.listen_fds), "LISTEN_PID=1".to_string()]);
+            process.set_env(Some(env));
+        }
+    }
     spec::validate(&spec)?;
     spec::check_sysctl_network_namespace(&spec)?;
     hooks::validate(&spec)?;
@@ -138,7 +151,15 @@ pub fn create(opts: &CreateOptions<'_>) -> Result<Created, Error> {
     let dir = opts.store.create_dir(opts.id)?;
     let mut undo = Undo { store: Some((opts.store, opts.id)), systemd, ..Undo::default() };
     match create_in(opts, &spec, &bundle, &rootfs, &namespaces, network.as_ref(), &dir, cgroup_path, &mut undo) {
-        Ok(created) => Ok(created),
+        Ok(mut created) => {
+            let caps = spec.process().as_ref().and_then(|p| p.capabilities().as_ref());
+            let host = crate::process::HostCapabilities::current();
+            created.warnings.extend(crate::process::capability_warnings(caps, &unknown_capabilities, host));
+            if let Some(p) = spec.process() {
+                created.warnings.extend(crate::process::lsm_warnings(p, crate::process::apparmor_enabled()));
+            }
+            Ok(created)
+        }
         Err(e) => Err(std::mem::take(&mut undo).run(e)),
     }
 }
@@ -257,7 +278,7 @@ fn create_in<'a>(
                 exec_fifo: &exec_fifo,
                 no_pivot: opts.no_pivot,
                 new_keyring: !opts.no_new_keyring,
-                preserve_fds: opts.preserve_fds,
+                preserve_fds: opts.listen_fds.max(0) + opts.preserve_fds,
                 parent_death_signal: opts.foreground.then_some(Signal::SIGKILL),
                 seccomp: seccomp.as_ref(),
                 cgroup_join: join.map(|j| j.pending(placed)),
@@ -445,18 +466,8 @@ fn warnings(spec: &oci_spec::runtime::Spec, namespaces: &Namespaces) -> Vec<Stri
             }
         }
     }
-    match spec.process() {
-        None => out.push("the config has no process: the container will have nothing to run when started".into()),
-        Some(p) => {
-            let missing = crate::process::ungrantable(p.capabilities().as_ref(), crate::process::grantable());
-            if !missing.is_empty() {
-                out.push(format!(
-                    "this host withholds {} from the runtime (not in its bounding set), so the container runs without {}",
-                    missing.join(", "),
-                    if missing.len() == 1 { "it" } else { "them" }
-                ));
-            }
-        }
+    if spec.process().is_none() {
+        out.push("the config has no process: the container will have nothing to run when started".into());
     }
     out
 }

@@ -15,11 +15,11 @@ use oci_spec::runtime::Process;
 
 use super::{fork, live_status, ContainerError};
 use crate::cgroups::systemd::Systemd;
-use crate::cgroups::{self, CgroupJoin, CgroupManager, PendingJoin, Roots};
+use crate::cgroups::{self, CgroupJoin, CgroupManager, CgroupPath, PendingJoin, Roots};
 use crate::channel::{self, Channel, ChannelError, Message};
 use crate::namespaces::Namespaces;
 use crate::process::setup;
-use crate::state::StateStore;
+use crate::state::{StateStore, Status};
 use crate::syscall::Syscall;
 use crate::Error;
 
@@ -32,6 +32,12 @@ pub struct ExecOptions<'a> {
     pub preserve_fds: i32,
     /// The caller waits for the process in the foreground: it dies with the caller.
     pub foreground: bool,
+    /// Exec in a paused container too (runc's `--ignore-paused`): the process is frozen
+    /// with the rest until the container is resumed.
+    pub ignore_paused: bool,
+    /// An existing cgroup below the container's, in every hierarchy, for the process
+    /// (runc's `--cgroup PATH`); relative, without `..`.
+    pub sub_cgroup: Option<&'a Path>,
     pub cgroup_roots: &'a Roots,
     pub sys: &'a dyn Syscall,
 }
@@ -47,7 +53,7 @@ pub struct Execed {
 pub fn exec(opts: &ExecOptions<'_>) -> Result<Execed, Error> {
     let state = opts.store.load(opts.id)?;
     let status = live_status(opts.store, &state, opts.cgroup_roots);
-    if !status.can_exec() {
+    if !(status.can_exec() || opts.ignore_paused && status == Status::Paused) {
         return Err(ContainerError::InvalidStatus { id: opts.id.to_string(), status, action: "exec in" }.into());
     }
     // The process cloned below lives in the container's pid namespace before it has joined
@@ -73,7 +79,11 @@ pub fn exec(opts: &ExecOptions<'_>) -> Result<Execed, Error> {
     if !crate::userns::privileged() {
         namespaces = namespaces.enter_user_namespace_first(opts.sys).map_err(before_start)?;
     }
-    let cgroup = cgroups::manager(&state.cgroup_path, opts.cgroup_roots)?;
+    let cgroup_path = match opts.sub_cgroup {
+        Some(sub) => CgroupPath(state.cgroup_path.0.join(sub)),
+        None => state.cgroup_path.clone(),
+    };
+    let cgroup = cgroups::manager(&cgroup_path, opts.cgroup_roots)?;
     let seccomp = spec
         .linux()
         .as_ref()

@@ -33,7 +33,7 @@ use crate::state::{ContainerState, StateError, StateStore, Status};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ContainerError {
-    #[error("container `{id}` is {status}: cannot {action} it")]
+    #[error("container `{id}` is {status}: cannot {action} it{}", runc_words(action, *status))]
     InvalidStatus { id: String, status: Status, action: &'static str },
     #[error("container `{id}` is created: without root, exec can enter it only once it is started (until then its init may not be entered)")]
     ExecBeforeStart { id: String },
@@ -102,6 +102,15 @@ pub enum ContainerError {
     },
 }
 
+/// runc's words for a refusal, where managers match on them: containerd's shim reads
+/// "container not running" from a kill as "the process already finished".
+fn runc_words(action: &str, status: Status) -> &'static str {
+    match (action, status) {
+        ("kill", Status::Stopped) => " (container not running)",
+        _ => "",
+    }
+}
+
 /// The container's status now, derived from its process, not just read back: a container
 /// whose init has exited is stopped whatever the file says, and a reused pid (another
 /// start time) does not count as its init.
@@ -113,14 +122,14 @@ pub fn live_status(store: &StateStore, state: &ContainerState, roots: &Roots) ->
     if state.status == Status::Creating {
         return if store.is_locked(&state.id) { Status::Creating } else { Status::Stopped };
     }
-    if store.open(&state.id).is_ok_and(|dir| dir.has_exec_fifo()) {
-        return Status::Created;
-    }
+    // Frozen first: a created container can be paused too (and is created again once resumed).
     let frozen = cgroups::manager(&state.cgroup_path, roots)
         .and_then(|m| m.freezer_state())
         .is_ok_and(|s| s == FreezerState::Frozen);
     if frozen {
         Status::Paused
+    } else if store.open(&state.id).is_ok_and(|dir| dir.has_exec_fifo()) {
+        Status::Created
     } else {
         Status::Running
     }

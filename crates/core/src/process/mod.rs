@@ -7,13 +7,18 @@ mod exec;
 mod lsm;
 mod rlimits;
 pub mod setup;
+mod signals;
 mod tty;
 mod user;
 
-pub use capabilities::{apply_capabilities, capability_index, drop_bounding_set, grantable, ungrantable};
+pub use capabilities::{
+    apply_capabilities, capability_index, capability_warnings, drop_bounding_set, plan as capability_plan,
+    CapabilityPlan, HostCapabilities,
+};
 pub use exec::{exec, find_executable};
-pub use lsm::{apparmor_enabled, set_apparmor_exec_profile};
+pub use lsm::{apparmor_enabled, lsm_warnings, set_apparmor_exec_profile};
 pub use rlimits::apply_rlimits;
+pub use signals::{end_on_terminating_signals, restore_sigpipe};
 pub use tty::{open_console, set_winsize, winsize_of};
 pub use user::switch_user;
 

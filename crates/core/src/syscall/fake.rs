@@ -2,7 +2,7 @@
 //! its arguments, and can be told to fail the n-th call of a kind with an errno.
 
 use std::cell::RefCell;
-use std::os::fd::{BorrowedFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
@@ -70,6 +70,7 @@ pub enum Call {
         link: PathBuf,
     },
     Chdir(PathBuf),
+    Fchdir(PathBuf),
     Chroot(PathBuf),
     LoopbackUp,
     SetIds {
@@ -80,6 +81,7 @@ pub enum Call {
     SetKeepCapabilities(bool),
     DropBoundingCapability(u8),
     SetCapabilities(CapabilitySets),
+    ClearAmbientCapabilities,
     RaiseAmbientCapability(u8),
     Setrlimit {
         resource: libc::c_int,
@@ -110,6 +112,7 @@ impl Call {
             Call::Chown { .. } => "chown",
             Call::Symlink { .. } => "symlink",
             Call::Chdir(_) => "chdir",
+            Call::Fchdir(_) => "fchdir",
             Call::Chroot(_) => "chroot",
             Call::LoopbackUp => "loopback_up",
             Call::SetIds { .. } => "set_ids",
@@ -117,6 +120,7 @@ impl Call {
             Call::SetKeepCapabilities(_) => "set_keep_capabilities",
             Call::DropBoundingCapability(_) => "drop_bounding_capability",
             Call::SetCapabilities(_) => "set_capabilities",
+            Call::ClearAmbientCapabilities => "clear_ambient_capabilities",
             Call::RaiseAmbientCapability(_) => "raise_ambient_capability",
             Call::Setrlimit { .. } => "setrlimit",
             Call::SetNoNewPrivs => "set_no_new_privs",
@@ -238,6 +242,9 @@ impl Syscall for FakeSyscall {
     fn chdir(&self, path: &Path) -> SysResult {
         self.record(Call::Chdir(display_path(path)))
     }
+    fn fchdir(&self, dir: BorrowedFd<'_>) -> SysResult {
+        self.record(Call::Fchdir(display_path(Path::new(&format!("/proc/self/fd/{}", dir.as_raw_fd())))))
+    }
     fn chroot(&self, path: &Path) -> SysResult {
         self.record(Call::Chroot(display_path(path)))
     }
@@ -258,6 +265,9 @@ impl Syscall for FakeSyscall {
     }
     fn set_capabilities(&self, sets: CapabilitySets) -> SysResult {
         self.record(Call::SetCapabilities(sets))
+    }
+    fn clear_ambient_capabilities(&self) -> SysResult {
+        self.record(Call::ClearAmbientCapabilities)
     }
     fn raise_ambient_capability(&self, cap: u8) -> SysResult {
         self.record(Call::RaiseAmbientCapability(cap))

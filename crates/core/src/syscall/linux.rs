@@ -181,6 +181,10 @@ impl Syscall for LinuxSyscall {
         nix::unistd::chdir(path).map_err(|e| err("chdir", path, e))
     }
 
+    fn fchdir(&self, dir: BorrowedFd<'_>) -> SysResult {
+        nix::unistd::fchdir(dir).map_err(|e| SyscallError::new("fchdir", dir.as_raw_fd(), e))
+    }
+
     fn chroot(&self, path: &Path) -> SysResult {
         nix::unistd::chroot(path).map_err(|e| err("chroot", path, e))
     }
@@ -242,6 +246,12 @@ impl Syscall for LinuxSyscall {
         // we pass; both live until the call returns.
         let rc = unsafe { libc::syscall(libc::SYS_capset, &mut header as *mut CapHeader, data.as_ptr()) };
         Errno::result(rc).map(drop).map_err(|e| SyscallError::new("capset", format!("{sets:?}"), e))
+    }
+
+    fn clear_ambient_capabilities(&self) -> SysResult {
+        // SAFETY: PR_CAP_AMBIENT_CLEAR_ALL takes no pointers.
+        let rc = unsafe { libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong, 0, 0, 0) };
+        Errno::result(rc).map(drop).map_err(|e| SyscallError::new("clear ambient capabilities", "", e))
     }
 
     fn raise_ambient_capability(&self, cap: u8) -> SysResult {

@@ -92,6 +92,7 @@ pub trait Syscall {
     fn chown(&self, path: &Path, uid: Option<u32>, gid: Option<u32>) -> SysResult;
     fn symlink(&self, original: &Path, link: &Path) -> SysResult;
     fn chdir(&self, path: &Path) -> SysResult;
+    fn fchdir(&self, dir: BorrowedFd<'_>) -> SysResult;
     fn chroot(&self, path: &Path) -> SysResult;
     /// Brings the loopback interface of the current network namespace up.
     fn set_loopback_up(&self) -> SysResult;
@@ -103,6 +104,8 @@ pub trait Syscall {
     fn drop_bounding_capability(&self, cap: u8) -> SysResult;
     /// Sets effective, permitted and inheritable in one `capset(2)`.
     fn set_capabilities(&self, sets: CapabilitySets) -> SysResult;
+    /// PR_CAP_AMBIENT_CLEAR_ALL.
+    fn clear_ambient_capabilities(&self) -> SysResult;
     fn raise_ambient_capability(&self, cap: u8) -> SysResult;
     fn setrlimit(&self, resource: libc::c_int, soft: u64, hard: u64) -> SysResult;
     fn set_no_new_privs(&self) -> SysResult;
