@@ -2,7 +2,7 @@
 //! its arguments, and can be told to fail the n-th call of a kind with an errno.
 
 use std::cell::RefCell;
-use std::os::fd::BorrowedFd;
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
@@ -10,7 +10,7 @@ use nix::mount::{MntFlags, MsFlags};
 use nix::sched::CloneFlags;
 use nix::sys::stat::{Mode, SFlag};
 
-use super::{display_path, CapabilitySets, SysResult, Syscall, SyscallError};
+use super::{display_path, CapabilitySets, FsParam, SysResult, Syscall, SyscallError};
 
 /// One recorded call. Paths given as `/proc/self/fd/N` are recorded as the path they
 /// resolve to, so tests can assert on real locations.
@@ -20,6 +20,7 @@ pub enum Call {
     Umount2 { target: PathBuf, flags: MntFlags },
     PivotRoot { new_root: PathBuf, put_old: PathBuf },
     MountSetattr { target: PathBuf, recursive: bool, set: u64, clear: u64 },
+    MountFs { fstype: String, params: Vec<FsParam>, attrs: u64, target: PathBuf },
     Unshare(CloneFlags),
     Setns(CloneFlags),
     Sethostname(String),
@@ -50,6 +51,7 @@ impl Call {
             Call::Umount2 { .. } => "umount2",
             Call::PivotRoot { .. } => "pivot_root",
             Call::MountSetattr { .. } => "mount_setattr",
+            Call::MountFs { .. } => "mount_fs",
             Call::Unshare(_) => "unshare",
             Call::Setns(_) => "setns",
             Call::Sethostname(_) => "sethostname",
@@ -144,6 +146,19 @@ impl Syscall for FakeSyscall {
     }
     fn mount_setattr(&self, target: &Path, recursive: bool, set: u64, clear: u64) -> SysResult {
         self.record(Call::MountSetattr { target: display_path(target), recursive, set, clear })
+    }
+    /// Returns a duplicate of `target`, standing for the new mount's root.
+    fn mount_fs(&self, fstype: &str, params: &[FsParam], attrs: u64, target: BorrowedFd<'_>) -> SysResult<OwnedFd> {
+        let path = display_path(&crate::rootfs::secure::fd_path(target));
+        self.record(Call::MountFs {
+            fstype: fstype.to_string(),
+            params: params.to_vec(),
+            attrs,
+            target: path.clone(),
+        })?;
+        target.try_clone_to_owned().map_err(|e| {
+            SyscallError::new("dup", path.display(), Errno::from_raw(e.raw_os_error().unwrap_or(libc::EBADF)))
+        })
     }
     fn unshare(&self, flags: CloneFlags) -> SysResult {
         self.record(Call::Unshare(flags))
