@@ -111,6 +111,9 @@ pub fn create(opts: &CreateOptions<'_>) -> Result<Created, Error> {
     let spec = spec::load(&bundle)?;
     spec::validate(&spec)?;
     let rootfs = spec::resolve_rootfs(&spec, &bundle)?;
+    if let Some(overlay) = crate::rootfs::overlay::from_spec(&spec)? {
+        overlay.check_directories()?;
+    }
     let namespaces = Namespaces::from_spec(&spec);
     let network = NetworkRequest::from_spec(&spec)?;
     if network.is_some() && !namespaces.is_new(LinuxNamespaceType::Network) {

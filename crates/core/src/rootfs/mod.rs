@@ -8,6 +8,7 @@ mod copyup;
 mod devices;
 mod mount;
 mod options;
+pub mod overlay;
 mod paths;
 mod pivot;
 pub mod secure;
@@ -63,6 +64,12 @@ pub enum RootfsError {
     },
     #[error("cannot make the root filesystem read-only: {0}")]
     ReadOnly(#[source] SyscallError),
+    #[error(transparent)]
+    Overlay(#[from] crate::spec::SpecError),
+    #[error(
+        "cannot mount the root overlay: its {layers} layers take {bytes} bytes of mount options, more than the {limit} mount(2) takes on this kernel (Linux 6.8 takes them one by one); give them a shorter common parent directory"
+    )]
+    OverlayTooLong { layers: usize, bytes: usize, limit: usize },
 }
 
 /// Everything the rootfs step needs to know.
@@ -146,8 +153,13 @@ pub fn mount_all(plan: &RootfsPlan<'_>, sys: &dyn Syscall) -> Result<(), RootfsE
         sys.mount(None, mount_point, None, MsFlags::MS_PRIVATE, None)
             .map_err(mount_err(&format!("{} as private", mount_point.display())))?;
     }
-    let root = open_dir(plan.staging)?;
-    for m in plan.spec.mounts().as_deref().unwrap_or_default() {
+    let mut root = open_dir(plan.staging)?;
+    let (root_overlay, mounts) = overlay::split(plan.spec.mounts().as_deref().unwrap_or_default());
+    if let Some(m) = root_overlay {
+        // Everything after it is resolved in, and mounted on, the overlay.
+        root = overlay::mount(m, root.as_fd(), plan, sys)?;
+    }
+    for m in mounts {
         mount::mount_entry(m, root.as_fd(), plan, sys)?;
     }
     devices::populate(plan, root.as_fd(), sys)?;
@@ -177,7 +189,9 @@ pub fn switch_root(plan: &RootfsPlan<'_>, sys: &dyn Syscall) -> Result<(), Rootf
             .map_err(mount_err("/ with the requested propagation"))?;
     }
     if plan.read_only() {
-        paths::make_root_read_only(plan.spec.mounts().as_deref().unwrap_or_default(), sys)?;
+        // The root overlay is the root itself: it turns read-only with it.
+        let (_, mounts) = overlay::split(plan.spec.mounts().as_deref().unwrap_or_default());
+        paths::make_root_read_only(mounts, sys)?;
     }
     Ok(())
 }
