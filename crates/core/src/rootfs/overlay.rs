@@ -168,7 +168,8 @@ impl RootOverlay {
 
     /// Checks on the host what the config names, before anything is created: every
     /// directory exists (symlinks followed, as for bind sources), and the upper and work
-    /// directories share a filesystem.
+    /// directories share a filesystem without one holding the other (overlayfs would refuse
+    /// both with a bare EINVAL).
     pub fn check_directories(&self) -> Result<(), SpecError> {
         let dir = |option: &str, path: &Path| match std::fs::metadata(path) {
             Ok(meta) if meta.is_dir() => Ok(meta),
@@ -189,6 +190,16 @@ impl RootOverlay {
                     upper.display(),
                     work.display()
                 )));
+            }
+            let (u, w) = (std::fs::canonicalize(upper), std::fs::canonicalize(work));
+            if let (Ok(u), Ok(w)) = (u, w) {
+                if u.starts_with(&w) || w.starts_with(&u) {
+                    return Err(invalid(format!(
+                        "upperdir `{}` and workdir `{}` must be separate directories, neither inside the other",
+                        upper.display(),
+                        work.display()
+                    )));
+                }
             }
         }
         Ok(())
@@ -525,6 +536,12 @@ mod tests {
         std::fs::write(dir.path().join("file"), "").unwrap();
         let file = format!("{}/file", dir.path().display());
         assert!(overlay(&upper, &file).check_directories().unwrap_err().to_string().ends_with("is not a directory"));
+        let inside = d("upper/work");
+        assert!(overlay(&upper, &inside)
+            .check_directories()
+            .unwrap_err()
+            .to_string()
+            .ends_with("must be separate directories, neither inside the other"));
         // /proc is a filesystem of its own wherever the tests run.
         let err = overlay(&upper, "/proc/self").check_directories().unwrap_err().to_string();
         assert!(err.ends_with("are on different filesystems; overlayfs needs them on one"), "{err}");
