@@ -13,9 +13,11 @@
 //!
 //! The kernel takes the layers one by one (`lowerdir+`, Linux 6.8) through the mount API,
 //! so their number and length are not bounded by mount(2)'s one page of options. Older
-//! kernels get mount(2): the options as given when they fit in a page, else the layers as
-//! short paths relative to their common parent, which the init makes its working directory
-//! for the call (as containers/storage does with its `l/` links).
+//! kernels get mount(2) with the first form of the options that fits in a page: the layers
+//! as given; else relative to their common parent, which the init makes its working
+//! directory for the call (short names under one parent, as containers/storage lays them
+//! out with its `l/` links); else as `/proc/self/fd/N` of descriptors the init holds (about
+//! 20 bytes a layer, whatever the layout).
 //!
 //! In a user namespace overlayfs cannot use `trusted.overlay.*` xattrs (they need
 //! CAP_SYS_ADMIN in the initial namespace), so the mount always gets `userxattr` there: it
@@ -254,13 +256,8 @@ impl RootOverlay {
         Some(params)
     }
 
-    /// mount(2)'s option string, with the layers as given or relative to `base`.
-    fn mount_data(&self, userxattr: bool, base: Option<&Path>) -> String {
-        let lowers: Vec<String> = self
-            .lowers
-            .iter()
-            .map(|l| base.and_then(|b| l.strip_prefix(b).ok()).unwrap_or(l).display().to_string())
-            .collect();
+    /// mount(2)'s option string, with the layers under the given names.
+    fn mount_data(&self, userxattr: bool, lowers: &[String]) -> String {
         let mut data = vec![format!("lowerdir={}", lowers.join(":"))];
         if let (Some(upper), Some(work)) = (&self.upper, &self.work) {
             data.push(format!("upperdir={}", upper.display()));
@@ -310,9 +307,25 @@ pub fn from_spec(spec: &oci_spec::runtime::Spec) -> Result<Option<RootOverlay>, 
 enum Method {
     /// The mount API, a `lowerdir+` per layer.
     MountApi(Vec<FsParam>),
-    /// mount(2) with this option string, from the working directory `base` when it is set.
-    Legacy { data: String, base: Option<PathBuf> },
+    Legacy(Legacy),
 }
+
+/// The forms of mount(2)'s options, tried in this order: the first that fits in a page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Legacy {
+    /// The layers as given.
+    Absolute(String),
+    /// The layers relative to `base`, the init's working directory for the call (short
+    /// names under one parent, as containers/storage lays them out with its `l/` links).
+    Relative { data: String, base: PathBuf },
+    /// Each layer as `/proc/self/fd/N`, a descriptor of it the init holds: whatever the
+    /// layout, about 20 bytes a layer.
+    Descriptors,
+}
+
+/// The longest name a layer gets in the descriptor form: descriptors stay below the
+/// kernel's ceiling on open files (`fs.nr_open`, at most 2^20).
+const LONGEST_FD_PATH: &str = "/proc/self/fd/1048576";
 
 /// What this host offers the overlay mount: read once, passed in so the choice can be tested.
 #[derive(Debug, Clone, Copy)]
@@ -347,26 +360,29 @@ fn choose(overlay: &RootOverlay, userxattr: bool, kernel: Kernel) -> Result<Meth
             return Ok(Method::MountApi(params));
         }
     }
-    let (data, base) = legacy(overlay, userxattr, kernel)?;
-    Ok(Method::Legacy { data, base })
+    legacy(overlay, userxattr, kernel).map(Method::Legacy)
 }
 
-/// mount(2)'s option string, and the directory its layer paths are relative to, if any.
-fn legacy(overlay: &RootOverlay, userxattr: bool, kernel: Kernel) -> Result<(String, Option<PathBuf>), RootfsError> {
-    let data = overlay.mount_data(userxattr, None);
-    if data.len() < kernel.page_size {
-        return Ok((data, None));
+fn legacy(overlay: &RootOverlay, userxattr: bool, kernel: Kernel) -> Result<Legacy, RootfsError> {
+    let fits = |data: &String| data.len() < kernel.page_size;
+    let names = |name: &dyn Fn(&Path) -> String| overlay.lowers.iter().map(|l| name(l)).collect::<Vec<_>>();
+    let absolute = overlay.mount_data(userxattr, &names(&|l| l.display().to_string()));
+    if fits(&absolute) {
+        return Ok(Legacy::Absolute(absolute));
     }
     let base = overlay.common_parent();
-    let relative = overlay.mount_data(userxattr, Some(&base));
-    if relative.len() < kernel.page_size && base != Path::new("/") {
-        return Ok((relative, Some(base)));
+    if base != Path::new("/") {
+        let relative = |l: &Path| l.strip_prefix(&base).unwrap_or(l).display().to_string();
+        let data = overlay.mount_data(userxattr, &names(&relative));
+        if fits(&data) {
+            return Ok(Legacy::Relative { data, base });
+        }
     }
-    Err(RootfsError::OverlayTooLong {
-        layers: overlay.lowers.len(),
-        bytes: relative.len(),
-        limit: kernel.page_size - 1,
-    })
+    let longest = overlay.mount_data(userxattr, &names(&|_| LONGEST_FD_PATH.to_string()));
+    if fits(&longest) {
+        return Ok(Legacy::Descriptors);
+    }
+    Err(RootfsError::OverlayTooLong { layers: overlay.lowers.len(), bytes: longest.len(), limit: kernel.page_size - 1 })
 }
 
 fn mount_err(source: SyscallError) -> RootfsError {
@@ -393,30 +409,46 @@ fn mount_with(
     kernel: Kernel,
 ) -> Result<OwnedFd, RootfsError> {
     let userxattr = plan.in_user_namespace;
-    let (data, base) = match choose(overlay, userxattr, kernel)? {
+    let form = match choose(overlay, userxattr, kernel)? {
         Method::MountApi(params) => match sys.mount_fs("overlay", &params, overlay.mount_attrs(), root) {
             // A seccomp profile around the runtime may hide the mount API; mount(2) remains.
             Err(e) if e.errno == Errno::ENOSYS => legacy(overlay, userxattr, kernel)?,
             other => return other.map_err(mount_err),
         },
-        Method::Legacy { data, base } => (data, base),
+        Method::Legacy(form) => form,
     };
     let target = fd_path(root);
     let source = Path::new(&overlay.source);
     let flags = overlay.flags - MsFlags::MS_REMOUNT;
-    match base {
-        None => {
-            sys.mount(Some(Path::new("overlay")), &target, Some("overlay"), flags, Some(&data)).map_err(mount_err)?
-        }
-        Some(base) => {
-            // The layers' names are relative to `base`: the kernel resolves them from the
-            // working directory, which is given back right after.
+    let mount = |data: &str| sys.mount(Some(source), &target, Some("overlay"), flags, Some(data)).map_err(mount_err);
+    match form {
+        Legacy::Absolute(data) => mount(&data)?,
+        Legacy::Relative { data, base } => {
+            // The kernel resolves the layers' names from the working directory, which is
+            // given back right after.
             let cwd = open(".", OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
                 .map_err(super::resolve_err(Path::new(".")))?;
             sys.chdir(&base).map_err(mount_err)?;
-            let mounted = sys.mount(Some(source), &target, Some("overlay"), flags, Some(&data));
+            let mounted = mount(&data);
             sys.chdir(&fd_path(cwd.as_fd())).map_err(mount_err)?;
-            mounted.map_err(mount_err)?;
+            mounted?;
+        }
+        Legacy::Descriptors => {
+            let layers = overlay
+                .lowers
+                .iter()
+                .map(|l| {
+                    open(l, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()).map_err(|e| {
+                        RootfsError::Source {
+                            source_path: l.clone(),
+                            destination: PathBuf::from("/"),
+                            source: e.into(),
+                        }
+                    })
+                })
+                .collect::<Result<Vec<OwnedFd>, _>>()?;
+            let names: Vec<String> = layers.iter().map(|fd| fd_path(fd.as_fd()).display().to_string()).collect();
+            mount(&overlay.mount_data(userxattr, &names))?;
         }
     }
     // The staging directory's topmost mount is now the overlay.
@@ -569,26 +601,34 @@ mod tests {
         assert_eq!(params[123], FsParam::String("workdir".into(), "/c/w".into()));
         // A path fsconfig cannot carry sends the mount to mount(2).
         let too_long = layers(2, &format!("/{}", "y".repeat(300)));
-        assert!(matches!(choose(&too_long, false, NEW).unwrap(), Method::Legacy { base: None, .. }));
+        assert!(matches!(choose(&too_long, false, NEW).unwrap(), Method::Legacy(Legacy::Absolute(_))));
+    }
+
+    /// Layers under `count` different long directories of `/`: no common parent but `/`.
+    fn scattered(count: usize, length: usize) -> RootOverlay {
+        let lowers: Vec<String> = (0..count).map(|i| format!("/{i}{}", "z".repeat(length))).collect();
+        RootOverlay::parse(&mount(&[&format!("lowerdir={}", lowers.join(":")), "upperdir=/c/u", "workdir=/c/w"]))
+            .unwrap()
     }
 
     #[test]
-    fn older_kernels_get_the_options_in_one_page_or_relative_to_the_common_parent() {
-        let Method::Legacy { data, base } = choose(&layers(2, "/l"), false, DEBIAN_12).unwrap() else { panic!() };
-        assert_eq!(data, "lowerdir=/l/0:/l/1,upperdir=/c/u,workdir=/c/w");
-        assert_eq!(base, None);
+    fn older_kernels_get_the_first_form_of_the_options_that_fits_in_a_page() {
+        let form = |o: &RootOverlay| legacy(o, true, DEBIAN_12);
+        assert_eq!(
+            form(&layers(2, "/l")).unwrap(),
+            Legacy::Absolute("lowerdir=/l/0:/l/1,upperdir=/c/u,workdir=/c/w,userxattr".into())
+        );
         let long_parent = format!("/var/lib/{}", "x".repeat(100));
-        let o = layers(120, &long_parent);
-        assert!(o.mount_data(true, None).len() > 4096);
-        let Method::Legacy { data, base } = choose(&o, true, DEBIAN_12).unwrap() else { panic!() };
-        assert_eq!(base.as_deref(), Some(Path::new(&long_parent)));
+        let Legacy::Relative { data, base } = form(&layers(120, &long_parent)).unwrap() else { panic!() };
+        assert_eq!(base, Path::new(&long_parent));
         assert!(data.starts_with("lowerdir=0:1:2:"), "{data}");
         assert!(data.ends_with(":119,upperdir=/c/u,workdir=/c/w,userxattr"), "{data}");
-        // Layers with nothing in common but `/`, too many for one page either way.
-        let lowers: Vec<String> = (0..40).map(|i| format!("/{i}{}", "z".repeat(120))).collect();
-        let o = RootOverlay::parse(&mount(&[&format!("lowerdir={}", lowers.join(":"))])).unwrap();
-        let err = choose(&o, false, DEBIAN_12).unwrap_err().to_string();
-        assert!(err.starts_with("cannot mount the root overlay: its 40 layers take 49"), "{err}");
+        // Nothing in common but `/`: descriptors, about 20 bytes a layer.
+        assert_eq!(form(&scattered(120, 100)).unwrap(), Legacy::Descriptors);
+        // More than even that takes: one sentence, with the numbers.
+        let err = form(&scattered(200, 100)).unwrap_err().to_string();
+        assert!(err.starts_with("cannot mount the root overlay: its 200 layers take 4"), "{err}");
+        assert!(err.contains("more than the 4095 mount(2) takes on this kernel"), "{err}");
     }
 
     #[test]
@@ -639,7 +679,7 @@ mod tests {
     }
 
     #[test]
-    fn without_the_mount_api_the_overlay_goes_through_mount_2_from_the_layers_parent() {
+    fn without_the_mount_api_the_overlay_goes_through_mount_2() {
         let staging = tempfile::tempdir().unwrap();
         let spec = crate::spec::default_spec().unwrap();
         let view = view();
@@ -674,5 +714,39 @@ mod tests {
         assert_eq!(target, &staged);
         assert!(data.starts_with("lowerdir=0:1:"));
         assert_eq!(fake.calls()[2], Call::Chdir(std::env::current_dir().unwrap()));
+    }
+
+    #[test]
+    fn scattered_layers_are_named_by_descriptors_the_init_holds() {
+        let staging = tempfile::tempdir().unwrap();
+        let spec = crate::spec::default_spec().unwrap();
+        let view = view();
+        let root = open_dir(staging.path()).unwrap();
+        let plan = plan_for(&spec, staging.path(), &view, false);
+        // Each layer under a long directory of its own: the relative names pass a page too.
+        let store = tempfile::tempdir().unwrap();
+        let lowers: Vec<PathBuf> = (0..40)
+            .map(|i| {
+                let l = store.path().join(format!("{i}{}", "d".repeat(150))).join("layer");
+                std::fs::create_dir_all(&l).unwrap();
+                l
+            })
+            .collect();
+        let list: Vec<String> = lowers.iter().map(|l| l.display().to_string()).collect();
+        let o = RootOverlay::parse(&mount(&[&format!("lowerdir={}", list.join(":"))])).unwrap();
+        assert_eq!(legacy(&o, false, DEBIAN_12).unwrap(), Legacy::Descriptors);
+        let fake = FakeSyscall::new();
+        mount_with(&o, root.as_fd(), &plan, &fake, DEBIAN_12).unwrap();
+        let calls = fake.calls();
+        let [Call::Mount { data: Some(data), .. }] = calls.as_slice() else { panic!("{calls:?}") };
+        let names: Vec<&str> = data.trim_start_matches("lowerdir=").split(':').collect();
+        assert_eq!(names.len(), 40);
+        assert!(names.iter().all(|n| n.starts_with("/proc/self/fd/")), "{data}");
+        // The descriptors are closed once the mount is made.
+        assert!(names.iter().all(|n| std::fs::read_link(n).map_or(true, |p| !lowers.contains(&p))));
+        // A layer that went away between the check and the mount is named.
+        std::fs::remove_dir(&lowers[7]).unwrap();
+        let err = mount_with(&o, root.as_fd(), &plan, &FakeSyscall::new(), DEBIAN_12).unwrap_err().to_string();
+        assert!(err.starts_with(&format!("mount source {} for /", lowers[7].display())), "{err}");
     }
 }
