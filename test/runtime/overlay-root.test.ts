@@ -330,6 +330,16 @@ const badOverlays: BadOverlay[] = [
         `upperdir \`${escape(dirs.upper)}\` and workdir \`${escape(dirs.upper)}/work\` must be separate directories, neither inside the other$`,
       ),
   },
+  {
+    what: 'a workdir an earlier volatile mount left behind',
+    async change(_, dirs) {
+      await mkdir(path.join(dirs.work, 'work', 'incompat', 'volatile'), { recursive: true });
+    },
+    message: (_, dirs) =>
+      new RegExp(
+        `workdir \`${escape(dirs.work)}\` still holds work/incompat/volatile from an earlier volatile mount; overlayfs takes it only once that is removed$`,
+      ),
+  },
 ];
 
 for (const verb of ['create', 'run'] as const) {

@@ -170,8 +170,9 @@ impl RootOverlay {
 
     /// Checks on the host what the config names, before anything is created: every
     /// directory exists (symlinks followed, as for bind sources), and the upper and work
-    /// directories share a filesystem without one holding the other (overlayfs would refuse
-    /// both with a bare EINVAL).
+    /// directories share a filesystem without one holding the other, the work directory
+    /// without the marker a volatile mount leaves (overlayfs refuses those three with a bare
+    /// EINVAL, its reason only in the kernel log).
     pub fn check_directories(&self) -> Result<(), SpecError> {
         let dir = |option: &str, path: &Path| match std::fs::metadata(path) {
             Ok(meta) if meta.is_dir() => Ok(meta),
@@ -191,6 +192,15 @@ impl RootOverlay {
                     "upperdir `{}` and workdir `{}` are on different filesystems; overlayfs needs them on one",
                     upper.display(),
                     work.display()
+                )));
+            }
+            // A volatile mount leaves this behind; overlayfs then refuses the workdir (EINVAL).
+            let marker = work.join("work/incompat/volatile");
+            if marker.exists() {
+                return Err(invalid(format!(
+                    "workdir `{}` still holds {} from an earlier volatile mount; overlayfs takes it only once that is removed",
+                    work.display(),
+                    marker.strip_prefix(work).unwrap_or(&marker).display()
                 )));
             }
             let (u, w) = (std::fs::canonicalize(upper), std::fs::canonicalize(work));
@@ -568,6 +578,13 @@ mod tests {
         std::fs::write(dir.path().join("file"), "").unwrap();
         let file = format!("{}/file", dir.path().display());
         assert!(overlay(&upper, &file).check_directories().unwrap_err().to_string().ends_with("is not a directory"));
+        d("work/work/incompat/volatile");
+        assert!(overlay(&upper, &work)
+            .check_directories()
+            .unwrap_err()
+            .to_string()
+            .ends_with("still holds work/incompat/volatile from an earlier volatile mount; overlayfs takes it only once that is removed"));
+        std::fs::remove_dir_all(dir.path().join("work/work")).unwrap();
         let inside = d("upper/work");
         assert!(overlay(&upper, &inside)
             .check_directories()
