@@ -8,7 +8,7 @@
 import type { ExecutionContext } from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { command, patches, shell } from '../helpers/bundle.js';
 import { execute } from '../helpers/exec.js';
@@ -210,6 +210,30 @@ containerTest('kill -9 of the container process leaves no overlay in any mount n
   t.true(free.free, `the upper directory is free again: ${free.why}`);
   t.is((await c.runtime('delete', c.id)).code, 0);
   t.deepEqual(c.leftovers(), []);
+  t.deepEqual(hostOverlaysOf([c.bundle]), []);
+});
+
+containerTest('symlinks an earlier run left in the upper directory cannot send later mounts out of the root', async (t) => {
+  // A container writes links into its upper directory; the next start of the same container
+  // mounts over them (CVE-2021-30465's shape). Targets resolve in the overlay's root.
+  const { c, dirs } = await overlayContainer(t, 'echo inside > /abs/marker && echo inside > /rel/marker && ls /abs /rel');
+  const victim = path.join(c.bundle, 'victim');
+  await mkdir(victim);
+  await writeFile(path.join(victim, 'host-file'), 'host\n');
+  // The same path inside the overlay, where the links must resolve.
+  await mkdir(path.join(dirs.upper, victim), { recursive: true });
+  await symlink(victim, path.join(dirs.upper, 'abs'));
+  await symlink(path.join('../../../../../../../../..', victim), path.join(dirs.upper, 'rel'));
+  c.config.mounts!.push(
+    { destination: '/abs', type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] },
+    { destination: '/rel', type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] },
+  );
+  await writeFile(path.join(c.bundle, 'config.json'), JSON.stringify(c.config, null, 2));
+  const r = await c.runtime('run', '--bundle', c.bundle, c.id);
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout, '/abs:\nmarker\n\n/rel:\nmarker\n');
+  t.deepEqual(await readdir(victim), ['host-file'], 'nothing was written to the host directory');
+  t.deepEqual(await readdir(path.join(dirs.upper, victim)), [], 'the tmpfs went on the overlay\'s copy, now unmounted');
   t.deepEqual(hostOverlaysOf([c.bundle]), []);
 });
 
