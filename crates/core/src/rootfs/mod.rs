@@ -67,7 +67,7 @@ pub enum RootfsError {
     #[error(transparent)]
     Overlay(#[from] crate::spec::SpecError),
     #[error(
-        "cannot mount the root overlay: its {layers} layers take {bytes} bytes of mount options, more than the {limit} mount(2) takes on this kernel (Linux 6.8 takes them one by one); give them a shorter common parent directory"
+        "cannot mount the root overlay: its {layers} layers take {bytes} bytes of mount options even named by descriptors, more than the {limit} mount(2) takes; Linux 6.8 or later takes them one by one"
     )]
     OverlayTooLong { layers: usize, bytes: usize, limit: usize },
 }
