@@ -51,6 +51,14 @@ const MAX_LAYERS: usize = 500;
 /// The longest value `fsconfig(2)` copies (its `strndup_user(value, 256)`).
 const FSCONFIG_VALUE_MAX: usize = 255;
 
+/// Generic options that the mount API sets on the superblock, as fsconfig flags.
+const SUPERBLOCK_FLAGS: [(MsFlags, &str); 4] = [
+    (MsFlags::MS_SYNCHRONOUS, "sync"),
+    (MsFlags::MS_DIRSYNC, "dirsync"),
+    (MsFlags::MS_LAZYTIME, "lazytime"),
+    (MsFlags::MS_MANDLOCK, "mand"),
+];
+
 /// Options of the spec mount that make no sense for the container's root.
 const REFUSED_OPTIONS: &[&str] = &[
     "bind",
@@ -123,8 +131,9 @@ impl RootOverlay {
     pub fn parse(m: &Mount) -> Result<Self, SpecError> {
         let typ = m.typ().as_deref().unwrap_or_default();
         if typ != "overlay" {
-            let shown = if typ.is_empty() { "no type".to_string() } else { format!("type `{typ}`") };
-            return Err(invalid(format!("only an overlay can be mounted on `/`, not a mount of {shown}")));
+            let shown =
+                if typ.is_empty() { "a mount without a type".to_string() } else { format!("a mount of type `{typ}`") };
+            return Err(invalid(format!("only an overlay can be mounted on `/`, not {shown}")));
         }
         let given = m.options().as_deref().unwrap_or_default();
         let (mut lowers, mut upper, mut work) = (None, None, None);
@@ -226,7 +235,8 @@ impl RootOverlay {
         Ok(())
     }
 
-    /// The `MOUNT_ATTR_*` bits for the generic flags among the options.
+    /// The `MOUNT_ATTR_*` bits for the generic flags among the options that belong to the
+    /// mount (the superblock's go to fsconfig; `silent` and `iversion` mean nothing here).
     fn mount_attrs(&self) -> u64 {
         const NOSYMFOLLOW: MsFlags = MsFlags::from_bits_retain(256);
         [
@@ -257,7 +267,9 @@ impl RootOverlay {
     /// then the upper and work directories. None when a path is longer than `fsconfig` takes.
     fn fs_params(&self, userxattr: bool) -> Option<Vec<FsParam>> {
         let source = FsParam::String("source".into(), self.source.clone());
+        let superblock = SUPERBLOCK_FLAGS.iter().filter(|(flag, _)| self.flags.contains(*flag));
         let mut params: Vec<FsParam> = std::iter::once(source)
+            .chain(superblock.map(|(_, name)| FsParam::Flag((*name).into())))
             .chain(self.other_options(userxattr).into_iter().map(|o| match o.split_once('=') {
                 Some((key, value)) => FsParam::String(key.into(), value.into()),
                 None => FsParam::Flag(o),
@@ -438,7 +450,7 @@ fn mount_with(
     };
     let target = fd_path(root);
     let source = Path::new(&overlay.source);
-    let flags = overlay.flags - MsFlags::MS_REMOUNT;
+    let flags = overlay.flags;
     let mount = |data: &str| sys.mount(Some(source), &target, Some("overlay"), flags, Some(data)).map_err(mount_err);
     match form {
         Legacy::Absolute(data) => mount(&data)?,
@@ -494,13 +506,23 @@ mod tests {
 
     #[test]
     fn options_are_sorted_into_layers_flags_and_filesystem_options() {
-        let o = RootOverlay::parse(&mount(&[BASIC, &["userxattr", "nosuid", "index=off", "ro"]].concat())).unwrap();
+        let o =
+            RootOverlay::parse(&mount(&[BASIC, &["userxattr", "nosuid", "index=off", "ro", "sync"]].concat())).unwrap();
         assert_eq!(o.lowers, [Path::new("/l/top"), Path::new("/l/base")]);
         assert_eq!(o.upper.as_deref(), Some(Path::new("/c/upper")));
         assert_eq!(o.work.as_deref(), Some(Path::new("/c/work")));
         assert_eq!(o.options, ["userxattr", "index=off"]);
-        assert_eq!(o.flags, MsFlags::MS_NOSUID | MsFlags::MS_RDONLY);
+        assert_eq!(o.flags, MsFlags::MS_NOSUID | MsFlags::MS_RDONLY | MsFlags::MS_SYNCHRONOUS);
         assert_eq!(o.mount_attrs(), libc::MOUNT_ATTR_NOSUID | MOUNT_ATTR_RDONLY);
+        let params = o.fs_params(false).unwrap();
+        assert_eq!(
+            params[1..4],
+            [
+                FsParam::Flag("sync".into()),
+                FsParam::Flag("userxattr".into()),
+                FsParam::String("index".into(), "off".into())
+            ]
+        );
     }
 
     #[test]
