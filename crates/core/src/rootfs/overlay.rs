@@ -416,8 +416,16 @@ fn legacy(overlay: &RootOverlay, userxattr: bool, kernel: Kernel) -> Result<Lega
     Err(RootfsError::OverlayTooLong { layers: overlay.lowers.len(), bytes: longest.len(), limit: kernel.page_size - 1 })
 }
 
-fn mount_err(source: SyscallError) -> RootfsError {
-    RootfsError::Mount { what: "the root overlay".into(), source }
+/// The error of a failed step; in a user namespace a refusal says which kernels allow it.
+fn mount_err(in_user_namespace: bool) -> impl Fn(SyscallError) -> RootfsError {
+    move |source| {
+        let what = if in_user_namespace && source.errno == Errno::EPERM {
+            "the root overlay in a user namespace (overlayfs allows that from Linux 5.11)"
+        } else {
+            "the root overlay"
+        };
+        RootfsError::Mount { what: what.into(), source }
+    }
 }
 
 /// Mounts the root overlay of `m` on top of `root`, the staging root's descriptor, and
@@ -440,18 +448,19 @@ fn mount_with(
     kernel: Kernel,
 ) -> Result<OwnedFd, RootfsError> {
     let userxattr = plan.in_user_namespace;
+    let mount_err = mount_err(plan.in_user_namespace);
     let form = match choose(overlay, userxattr, kernel)? {
         Method::MountApi(params) => match sys.mount_fs("overlay", &params, overlay.mount_attrs(), root) {
             // A seccomp profile around the runtime may hide the mount API; mount(2) remains.
             Err(e) if e.errno == Errno::ENOSYS => legacy(overlay, userxattr, kernel)?,
-            other => return other.map_err(mount_err),
+            other => return other.map_err(&mount_err),
         },
         Method::Legacy(form) => form,
     };
     let target = fd_path(root);
     let source = Path::new(&overlay.source);
     let flags = overlay.flags;
-    let mount = |data: &str| sys.mount(Some(source), &target, Some("overlay"), flags, Some(data)).map_err(mount_err);
+    let mount = |data: &str| sys.mount(Some(source), &target, Some("overlay"), flags, Some(data)).map_err(&mount_err);
     match form {
         Legacy::Absolute(data) => mount(&data)?,
         Legacy::Relative { data, base } => {
@@ -459,9 +468,9 @@ fn mount_with(
             // given back right after.
             let cwd = open(".", OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
                 .map_err(super::resolve_err(Path::new(".")))?;
-            sys.chdir(&base).map_err(mount_err)?;
+            sys.chdir(&base).map_err(&mount_err)?;
             let mounted = mount(&data);
-            sys.chdir(&fd_path(cwd.as_fd())).map_err(mount_err)?;
+            sys.chdir(&fd_path(cwd.as_fd())).map_err(&mount_err)?;
             mounted?;
         }
         Legacy::Descriptors => {
@@ -729,6 +738,18 @@ mod tests {
         assert_eq!((fstype.as_str(), *attrs), ("overlay", 0));
         assert_eq!(target, &staging.path().canonicalize().unwrap());
         assert_eq!(params[1], FsParam::Flag("userxattr".into()));
+
+        // A kernel that does not let a user namespace mount overlayfs (before 5.11) says EPERM.
+        let fake = FakeSyscall::new();
+        fake.fail_nth("mount_fs", 0, Errno::EPERM);
+        let plan = plan_for(&spec, staging.path(), &view, true);
+        let err = mount_with(&layers(2, "/l"), root.as_fd(), &plan, &fake, NEW).unwrap_err().to_string();
+        assert!(
+            err.starts_with(
+                "cannot mount the root overlay in a user namespace (overlayfs allows that from Linux 5.11): "
+            ),
+            "{err}"
+        );
     }
 
     #[test]
