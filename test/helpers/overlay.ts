@@ -28,22 +28,22 @@ export const REPLACED_PASSWD = 'root:x:0:0:root:/root:/bin/sh\nlayer:x:2000:2000
 
 /**
  * The layer above the fixture rootfs: /etc/group whited out (a 0:0 character device),
- * /home opaque (only `newcomer` in it, the fixture's `tester` hidden), /etc/passwd replaced
- * and /layer-marker added. `opaqueXattr` is `trusted.overlay.opaque` for overlays mounted
- * outside a user namespace, `user.overlay.opaque` for those mounted inside one.
+ * /home opaque (only `newcomer` in it, the fixture's `tester` hidden; `trusted.overlay.opaque`,
+ * as for overlays mounted outside a user namespace), /etc/passwd replaced and /layer-marker
+ * added.
  */
-export async function makeTopLayer(dir: string, opaqueXattr = 'trusted.overlay.opaque'): Promise<string> {
+async function makeTopLayer(dir: string): Promise<string> {
   await mkdir(path.join(dir, 'etc'), { recursive: true });
   await mkdir(path.join(dir, 'home', 'newcomer'), { recursive: true });
   await run('mknod', [path.join(dir, 'etc', 'group'), 'c', '0', '0']);
-  await run('setfattr', ['-n', opaqueXattr, '-v', 'y', path.join(dir, 'home')]);
+  await run('setfattr', ['-n', 'trusted.overlay.opaque', '-v', 'y', path.join(dir, 'home')]);
   await writeFile(path.join(dir, 'etc', 'passwd'), REPLACED_PASSWD);
   await writeFile(path.join(dir, 'layer-marker'), 'from the top layer\n');
   return dir;
 }
 
 /** A top layer, the fixture below it, and an empty upper, work and root.path under `dir`. */
-export async function makeOverlayDirs(dir: string): Promise<OverlayDirs> {
+async function makeOverlayDirs(dir: string): Promise<OverlayDirs> {
   const [upper, work, rootPath] = ['upper', 'work', 'rootfs'].map((n) => path.join(dir, n)) as [string, string, string];
   for (const d of [upper, work, rootPath]) await mkdir(d, { recursive: true });
   const top = await makeTopLayer(path.join(dir, 'top'));
