@@ -130,18 +130,51 @@ function leftoverProcesses(ids: readonly string[]): Leftover[] {
   return found;
 }
 
-/** Mount points from /proc/self/mountinfo, with the kernel's octal escapes undone. */
-function mountPoints(): string[] {
+/** Undoes the kernel's octal escapes (`\040` for a space) in a mountinfo field. */
+function unescapeMountField(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+/** One line of /proc/self/mountinfo: where it is mounted, its type and its superblock options. */
+export interface MountEntry {
+  mountPoint: string;
+  fsType: string;
+  /** The filesystem's own options, split at commas (`lowerdir=...`, `upperdir=...`). */
+  superOptions: string[];
+}
+
+export function mountTable(): MountEntry[] {
   return readOr('/proc/self/mountinfo', '')
     .split('\n')
     .filter(Boolean)
-    .map((line) => (line.split(' ')[4] ?? '').replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))));
+    .map((line) => {
+      const [left = '', right = ''] = line.split(' - ');
+      const [fsType = '', , superOptions = ''] = right.split(' ');
+      return {
+        mountPoint: unescapeMountField(left.split(' ')[4] ?? ''),
+        fsType,
+        superOptions: superOptions.split(',').map(unescapeMountField),
+      };
+    });
 }
 
+/** The directories an overlay mount is made of: its layers, upper and work directories. */
+export function overlayDirectories(m: MountEntry): string[] {
+  if (m.fsType !== 'overlay') return [];
+  return m.superOptions.flatMap((option) => {
+    const match = /^(lowerdir\+?|upperdir|workdir|datadir\+)=(.*)$/.exec(option);
+    return match ? match[2]!.split(':').filter(Boolean) : [];
+  });
+}
+
+const within = (p: string, dirs: readonly string[]) => dirs.some((d) => p === d || p.startsWith(d + path.sep));
+
+/** Mounts under the test's directories, and overlays made of directories there (a container
+ * root mounted on the host, wherever it went). */
 function leftoverMounts(dirs: readonly string[]): Leftover[] {
-  return mountPoints()
-    .filter((m) => dirs.some((d) => m === d || m.startsWith(d + path.sep)))
-    .map((m) => ({ kind: 'mount', path: m }));
+  return mountTable()
+    .filter((m) => within(m.mountPoint, dirs) || overlayDirectories(m).some((d) => within(d, dirs)))
+    .map((m) => ({ kind: 'mount', path: m.mountPoint }));
 }
 
 function cgroupDirectories(dir: string, depth: number, out: string[]): void {

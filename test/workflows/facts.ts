@@ -148,6 +148,7 @@ export const tierNeeds: Record<string, (env: Env, arch: string) => Need[]> = {
     { cap: 'cmd:node', why: 'ava' },
     fixture,
     { cap: 'cmd:script', why: 'terminal tests run on a pty through script(1)' },
+    { cap: 'cmd:setfattr', why: 'test/runtime/overlay-root.test.ts marks an opaque directory of its hand-made layers' },
   ],
   CONFORMANCE: () => [
     root('runtime-tools runs containers'),
@@ -172,7 +173,7 @@ export const tierNeeds: Record<string, (env: Env, arch: string) => Need[]> = {
     { cap: 'userns', why: 'its users run containers in user namespaces of their own' },
     { cap: 'checkout-reachable', why: 'its users run the CLI and the runtime from the checkout, in place' },
     fixture,
-    ...['setpriv', 'newuidmap', 'newgidmap', 'useradd', 'script', 'node'].map((c) => ({ cap: `cmd:${c}`, why: 'test/rootless/run.sh\'s prerequisites' })),
+    ...['setpriv', 'newuidmap', 'newgidmap', 'useradd', 'script', 'node', 'setfattr'].map((c) => ({ cap: `cmd:${c}`, why: 'test/rootless/run.sh\'s prerequisites' })),
   ],
   IMAGES: () => [
     root('it builds images with files of other owners and device nodes'),

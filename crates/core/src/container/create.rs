@@ -126,6 +126,9 @@ pub fn create(opts: &CreateOptions<'_>) -> Result<Created, Error> {
     spec::check_sysctl_network_namespace(&spec)?;
     hooks::validate(&spec)?;
     let rootfs = spec::open_rootfs(&spec, &bundle)?;
+    if let Some(overlay) = crate::rootfs::overlay::from_spec(&spec)? {
+        overlay.check_directories()?;
+    }
     let namespaces = Namespaces::from_spec(&spec);
     let network = NetworkRequest::from_spec(&spec)?;
     if network.is_some() && !namespaces.is_new(LinuxNamespaceType::Network) {

@@ -81,6 +81,8 @@ pub fn validate(spec: &Spec) -> Result<(), SpecError> {
 
     let linux = spec.linux().as_ref();
     let namespaces = linux.and_then(|l| l.namespaces().as_deref()).unwrap_or_default();
+    let mount_namespace = namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::Mount);
+    crate::rootfs::overlay::validate(spec.mounts().as_deref().unwrap_or_default(), mount_namespace)?;
     let mut kinds = HashSet::new();
     for ns in namespaces {
         if !kinds.insert(ns.typ()) {

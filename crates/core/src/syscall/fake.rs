@@ -10,7 +10,7 @@ use nix::mount::{MntFlags, MsFlags};
 use nix::sched::CloneFlags;
 use nix::sys::stat::{Mode, SFlag};
 
-use super::{display_path, fd_display, CapabilitySets, MountAttributes, SysResult, Syscall, SyscallError};
+use super::{display_path, fd_display, CapabilitySets, FsParam, MountAttributes, SysResult, Syscall, SyscallError};
 
 /// One recorded call. Paths given as `/proc/self/fd/N` are recorded as the path they
 /// resolve to, so tests can assert on real locations.
@@ -49,6 +49,12 @@ pub enum Call {
     NewMount {
         fstype: String,
         attributes: u64,
+    },
+    MountFs {
+        fstype: String,
+        params: Vec<FsParam>,
+        attrs: u64,
+        target: PathBuf,
     },
     Unshare(CloneFlags),
     Setns(CloneFlags),
@@ -104,6 +110,7 @@ impl Call {
             Call::SetMountAttributes { .. } => "set_mount_attributes",
             Call::MoveMount { .. } => "move_mount",
             Call::NewMount { .. } => "new_mount",
+            Call::MountFs { .. } => "mount_fs",
             Call::Unshare(_) => "unshare",
             Call::Setns(_) => "setns",
             Call::Sethostname(_) => "sethostname",
@@ -217,6 +224,19 @@ impl Syscall for FakeSyscall {
         self.record(Call::NewMount { fstype: fstype.to_string(), attributes })?;
         nix::fcntl::open("/", nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC, Mode::empty())
             .map_err(|e| SyscallError::new("new_mount", fstype, e))
+    }
+    /// Returns a duplicate of `target`, standing for the new mount's root.
+    fn mount_fs(&self, fstype: &str, params: &[FsParam], attrs: u64, target: BorrowedFd<'_>) -> SysResult<OwnedFd> {
+        let path = display_path(&crate::rootfs::secure::fd_path(target));
+        self.record(Call::MountFs {
+            fstype: fstype.to_string(),
+            params: params.to_vec(),
+            attrs,
+            target: path.clone(),
+        })?;
+        target.try_clone_to_owned().map_err(|e| {
+            SyscallError::new("dup", path.display(), Errno::from_raw(e.raw_os_error().unwrap_or(libc::EBADF)))
+        })
     }
     fn unshare(&self, flags: CloneFlags) -> SysResult {
         self.record(Call::Unshare(flags))
