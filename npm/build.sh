@@ -54,7 +54,10 @@ mkdir -p "$seccomp_dir"
 seccomp_a=$("$gcc" -print-file-name=libseccomp.a)
 [ -f "$seccomp_a" ] || { echo "npm/build.sh: no libseccomp.a for $target (libseccomp-dev:$arch)" >&2; exit 1; }
 cp "$seccomp_a" "$seccomp_dir/libseccomp.a"
+# The toolchain's GCC 4.8 defines no __ARM_ARCH on aarch64, which ring's assembly (the image
+# library's TLS, through rustls) requires; every aarch64 compiler since defines it as 8.
 env "CARGO_TARGET_$(tr 'a-z-' 'A-Z_' <<<"$target")_LINKER=$toolchain/bin/$target-gcc" \
+  CFLAGS_aarch64_unknown_linux_gnu=-D__ARM_ARCH=8 \
   LIBSECCOMP_LINK_TYPE=static LIBSECCOMP_LIB_PATH="$repo/$seccomp_dir" \
   cargo build --release --locked -p tscontainer-node --target "$target" --target-dir target/dist
 install -m 0755 "target/dist/$target/release/libtscontainer_node.so" "$out/tscontainer.$platform.node"

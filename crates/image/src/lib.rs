@@ -5,5 +5,35 @@
 //! This library creates no process and enters no namespace: the addon calls it from a
 //! worker thread, and where ownership must be mapped into an ordinary user's subordinate
 //! ids, the runtime calls its unpacker from inside that user's namespace.
+//!
+//! What the faces call:
+//! - pull: [`registry::pull_image`]`(&store, &client, &reference, &PullOptions { platform,
+//!   progress, cancel, unpacker, parallel })` with a [`registry::RegistryClient::from_env`]
+//!   (registries.conf, auth files; `ClientOptions` for `--tls-verify`, `--cert-dir`, `--creds`);
+//!   any other source (an OCI layout, a docker-archive) implements [`ImageSource`] and goes
+//!   through [`pull()`]. Progress events carry the layer digest, bytes and a [`Phase`].
+//! - login/logout: [`registry::RegistryClient::login`] and `logout`.
+//! - images: [`Store::open`]`(`[`Store::default_root`]`())`, then `images`, `image(spec)` (a
+//!   reference, an id or an id prefix), `image_config`, `tag`, `remove_image`, `prune`,
+//!   `disk_usage`.
+//! - a container's root: `create_container(id, image)` gives the upper, work and lower
+//!   directories (top first) for overlayfs; `container_layers(id)`, `remove_container(id)`.
+//! - errors: one [`Error`] with a stable [`Error::code`].
 
+pub mod digest;
+pub mod error;
 pub mod layer;
+pub mod manifest;
+pub mod platform;
+pub mod pull;
+pub mod reference;
+#[cfg(feature = "registry")]
+pub mod registry;
+pub mod store;
+
+pub use digest::Digest;
+pub use error::{Error, Result};
+pub use platform::Platform;
+pub use pull::{pull, ImageSource, InProcess, Phase, Progress, PullOptions, Pulled, Unpacker};
+pub use reference::Reference;
+pub use store::Store;
