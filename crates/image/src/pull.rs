@@ -21,7 +21,7 @@ use crate::layer::{self, Compression, LayerError, UnpackOptions, Unpacked};
 use crate::manifest::{self, FetchedManifest, Manifest, CONFIG_LIMIT};
 use crate::platform::Platform;
 use crate::reference::Reference;
-use crate::store::{BlobWriter, ImageRecord, LayerRecord, Store, StoreLock};
+use crate::store::{BlobWriter, ImageRecord, LayerBlob, LayerRecord, Store, StoreLock};
 
 /// Where images come from. Implementations verify what they fetch by digest (manifests);
 /// blobs are verified by the pipeline as they stream.
@@ -387,7 +387,12 @@ fn fetch_layer(
     }
     // The blob before the layer: a layer that exists always has its blob beside it.
     blob.persist(store)?;
-    slot.commit(staged, unpacked.size)?;
+    let from = LayerBlob {
+        digest: job.digest.clone(),
+        media_type: job.descriptor.media_type().to_string(),
+        size: job.descriptor.size(),
+    };
+    slot.commit_with_blob(staged, unpacked.size, Some(from))?;
     report(job, Phase::Done, job.descriptor.size());
     Ok(())
 }
