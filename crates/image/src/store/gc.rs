@@ -117,6 +117,27 @@ impl Store {
         Ok(())
     }
 
+    /// Removes the blobs `stored`, and the layers unpacked from them, that no image or
+    /// container references: what a load that failed had stored. The caller holds the
+    /// exclusive store lock.
+    pub(crate) fn discard_unreferenced(&self, stored: &HashSet<Digest>) -> Result<()> {
+        let reachable = self.reachable()?;
+        for (key, path) in self.all_layers()? {
+            let from_stored = fs::read(path.join("layer.json"))
+                .ok()
+                .and_then(|bytes| serde_json::from_slice::<super::LayerInfo>(&bytes).ok())
+                .and_then(|info| info.blob)
+                .is_some_and(|blob| stored.contains(&blob.digest));
+            if from_stored && !reachable.layers.contains(&key) {
+                self.remove_layer_dir(&path)?;
+            }
+        }
+        for digest in stored.iter().filter(|d| !reachable.blobs.contains(d)) {
+            super::remove_any(&self.blob_path(digest))?;
+        }
+        self.remove_stale_layer_locks()
+    }
+
     /// Moves a layer directory out of sight, then removes it: a process killed while the files
     /// go leaves a temporary, never a partial layer under layers/.
     fn remove_layer_dir(&self, path: &Path) -> Result<()> {
@@ -284,6 +305,29 @@ mod tests {
         let _lock = StoreLock::exclusive(&store).unwrap();
         store.collect_garbage().unwrap();
         assert!(store.has_blob(&from.digest), "kept while image b uses layer {diff_id}");
+    }
+
+    #[test]
+    fn what_a_failed_load_stored_is_discarded_unless_referenced() {
+        let (_d, store) = store();
+        let (orphan, orphan_blob) = layer_from_blob(&store, b"orphan", b"gz:orphan");
+        let (used, used_blob) = layer_from_blob(&store, b"base", b"gz:base");
+        fake_image(&store, "a", &[&b"base"[..]]);
+        let config = Digest::sha256_of(b"config");
+        store.put_blob(&config, b"config", "config").unwrap();
+        let stale_lock = store.layer_lock_path(&layer_key(&Digest::sha256_of(b"never committed")));
+        std::fs::write(&stale_lock, "").unwrap();
+        let stored: HashSet<Digest> = [orphan_blob.digest.clone(), used_blob.digest.clone(), config.clone()].into();
+        let _lock = StoreLock::exclusive(&store).unwrap();
+        store.discard_unreferenced(&stored).unwrap();
+        assert!(
+            !store.has_layer(&orphan) && !store.has_blob(&orphan_blob.digest),
+            "the unreferenced layer and blob went"
+        );
+        assert!(!store.has_blob(&config));
+        assert!(store.has_layer(&used) && store.has_blob(&used_blob.digest), "what image a uses stayed");
+        assert!(!stale_lock.exists(), "the lock file of a layer that was never committed went");
+        assert_eq!(std::fs::read_dir(store.tmp_dir()).unwrap().count(), 0);
     }
 
     #[test]
