@@ -168,7 +168,12 @@ pub enum Error {
     Canceled,
 
     #[error("{archive} is not a valid image archive: {reason}")]
-    InvalidArchive { archive: String, reason: String },
+    InvalidArchive {
+        archive: String,
+        reason: String,
+        #[source]
+        source: Option<BoxError>,
+    },
 
     #[error("no image to save: name at least one")]
     NothingToSave,

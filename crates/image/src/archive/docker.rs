@@ -73,7 +73,7 @@ pub(crate) fn images(archive: &Arc<Archive>, manifest: &Member) -> Result<Vec<Ar
     let what = format!("{MANIFEST_JSON} of {}", archive.name());
     let bytes = manifest.read(MANIFEST_LIMIT, &what)?;
     let items: Vec<ManifestItem> = serde_json::from_slice(&bytes)
-        .map_err(|e| archive.invalid(format!("its {MANIFEST_JSON} is not a list of images ({e})")))?;
+        .map_err(|e| archive.invalid_because(format!("its {MANIFEST_JSON} is not a list of images"), e))?;
     items.iter().enumerate().map(|(i, item)| image(archive, i, item)).collect()
 }
 
@@ -82,9 +82,10 @@ fn image(archive: &Arc<Archive>, index: usize, item: &ManifestItem) -> Result<Ar
         archive.invalid(format!("{MANIFEST_JSON} names {what} {path}, which it does not hold"))
     };
     let config_member = archive.get(&item.config)?.ok_or_else(|| missing("the config", &item.config))?;
-    let config = config_member.read(CONFIG_LIMIT, &format!("the config {} in {}", item.config, archive.name()))?;
+    let what = format!("the config {} in {}", super::files::tame(&item.config), archive.name());
+    let config = config_member.read(CONFIG_LIMIT, &what)?;
     let rootfs: ConfigRootfs = serde_json::from_slice(&config)
-        .map_err(|e| archive.invalid(format!("its config {} is not an image config ({e})", item.config)))?;
+        .map_err(|e| archive.invalid_because(format!("its config {} is not an image config", item.config), e))?;
     let diff_ids = rootfs.rootfs.diff_ids;
     if diff_ids.len() != item.layers.len() {
         return Err(archive.invalid(format!(
@@ -132,7 +133,7 @@ fn image(archive: &Arc<Archive>, index: usize, item: &ManifestItem) -> Result<Ar
         .repo_tags
         .iter()
         .flatten()
-        .map(|tag| super::names::repo_tag(tag).map_err(|reason| archive.invalid(reason)))
+        .map(|tag| super::names::repo_tag(tag).map_err(|bad| bad.into_error(archive)))
         .collect::<Result<Vec<_>>>()?;
     let shown = names.first().cloned().unwrap_or_else(|| format!("image {} of {}", index + 1, archive.name()));
     let manifest = FetchedManifest { bytes, media_type: Some(OCI_MANIFEST.to_string()), digest };

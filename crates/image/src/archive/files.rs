@@ -15,7 +15,7 @@ use std::sync::Arc;
 use nix::fcntl::{openat, OFlag};
 use nix::sys::stat::{fstat, Mode, SFlag};
 
-use crate::error::{io, Error, Result};
+use crate::error::{io, BoxError, Error, Result};
 
 /// Entries a tar archive may have: an image archive has a few per layer.
 const MAX_ENTRIES: usize = 100_000;
@@ -77,14 +77,19 @@ impl Archive {
     /// is skipped with seeks).
     pub(crate) fn tar(file: File, name: String) -> Result<Archive> {
         let name: Arc<str> = name.into();
-        let invalid = |reason: String| Error::InvalidArchive { archive: name.to_string(), reason };
+        let invalid = |reason: String, source: Option<BoxError>| Error::InvalidArchive {
+            archive: name.to_string(),
+            reason: tame(&reason),
+            source,
+        };
+        let unreadable = |e: io::Error| invalid("cannot read it as a tar archive".into(), Some(tar_error(e)));
         let len = file.metadata().map_err(io("inspect", Path::new(&*name)))?.len();
         let mut entries = HashMap::new();
         let mut name_bytes = 0;
         let mut tar = tar::Archive::new(&file);
-        let iter = tar.entries_with_seek().map_err(|e| invalid(format!("cannot read it as a tar archive ({e})")))?;
+        let iter = tar.entries_with_seek().map_err(unreadable)?;
         for entry in iter {
-            let entry = entry.map_err(|e| invalid(format!("cannot read it as a tar archive ({e})")))?;
+            let entry = entry.map_err(unreadable)?;
             let raw = entry.path_bytes();
             // A name that is not UTF-8, or leaves the root, cannot be what a JSON file names.
             let Some(key) = std::str::from_utf8(&raw).ok().and_then(clean) else { continue };
@@ -93,7 +98,7 @@ impl Archive {
                 tar::EntryType::Regular | tar::EntryType::Continuous => {
                     let (offset, size) = (entry.raw_file_position(), entry.size());
                     if offset.checked_add(size).is_none_or(|end| end > len) {
-                        return Err(invalid(format!("it ends inside {key} (a truncated archive)")));
+                        return Err(invalid(format!("it ends inside {key} (a truncated archive)"), None));
                     }
                     Entry::File { offset, size }
                 }
@@ -105,14 +110,14 @@ impl Archive {
                 _ => Entry::Other("special entry"),
             };
             if entries.len() >= MAX_ENTRIES {
-                return Err(invalid(format!("it has more than {MAX_ENTRIES} entries")));
+                return Err(invalid(format!("it has more than {MAX_ENTRIES} entries"), None));
             }
             name_bytes += key.len();
             if name_bytes > MAX_NAME_BYTES {
-                return Err(invalid(format!("its entry names exceed {MAX_NAME_BYTES} bytes")));
+                return Err(invalid(format!("its entry names exceed {MAX_NAME_BYTES} bytes"), None));
             }
             if entries.contains_key(&key) {
-                return Err(invalid(format!("it has two entries named {key}")));
+                return Err(invalid(format!("it has two entries named {key}"), None));
             }
             entries.insert(key, kind);
         }
@@ -130,8 +135,14 @@ impl Archive {
         &self.name
     }
 
-    pub(crate) fn invalid(&self, reason: impl Into<String>) -> Error {
-        Error::InvalidArchive { archive: self.name.to_string(), reason: reason.into() }
+    pub(crate) fn invalid(&self, reason: impl AsRef<str>) -> Error {
+        Error::InvalidArchive { archive: self.name.to_string(), reason: tame(reason.as_ref()), source: None }
+    }
+
+    /// [`invalid`](Self::invalid), with the error that says why.
+    pub(crate) fn invalid_because(&self, reason: impl AsRef<str>, source: impl Into<BoxError>) -> Error {
+        let reason = tame(reason.as_ref());
+        Error::InvalidArchive { archive: self.name.to_string(), reason, source: Some(source.into()) }
     }
 
     /// The member at `path` (relative to the archive's root); `None` when there is none. A
@@ -220,6 +231,33 @@ impl Archive {
     }
 }
 
+/// Text from an archive (names, paths, a parser's quote of a header) as a message shows
+/// it: control characters escaped (they must not drive the terminal), cut short.
+pub(crate) fn tame(text: &str) -> String {
+    const MAX: usize = 512;
+    let mut shown = String::new();
+    for c in text.chars().take(MAX) {
+        if c.is_control() {
+            shown.extend(c.escape_debug());
+        } else {
+            shown.push(c);
+        }
+    }
+    if text.chars().nth(MAX).is_some() {
+        shown.push('…');
+    }
+    shown
+}
+
+/// The tar parser's error, tamed: it may quote the bytes of a header, which are anything in
+/// a file that is not a tar.
+fn tar_error(e: io::Error) -> BoxError {
+    if e.raw_os_error().is_some() {
+        return e.into();
+    }
+    tame(&e.to_string()).into()
+}
+
 fn is_kind(mode: libc::mode_t, kind: SFlag) -> bool {
     mode & SFlag::S_IFMT.bits() == kind.bits()
 }
@@ -235,7 +273,7 @@ impl Member {
     }
 
     fn read_error(&self, source: io::Error) -> Error {
-        Error::Io { op: "read", path: format!("{} in {}", self.path, self.archive).into(), source }
+        Error::Io { op: "read", path: format!("{} in {}", tame(&self.path), self.archive).into(), source }
     }
 
     pub(crate) fn reader(&self) -> Region {
@@ -376,6 +414,27 @@ mod tests {
         assert!(reason(a.get("loop-a").unwrap_err()).contains("more than 16 links"));
         assert!(a.get("dangling").unwrap().is_none());
         assert_eq!(reason(a.get("fifo").unwrap_err()), "fifo is a fifo, not a file");
+    }
+
+    #[test]
+    fn what_the_tar_parser_says_of_garbage_is_escaped() {
+        let dir = tempfile::tempdir().unwrap();
+        // A header whose name drives a terminal and whose checksum is not text.
+        let mut garbage = vec![0u8; 1024];
+        garbage[..10].copy_from_slice(b"\x1b[31mevil\n");
+        garbage[148..156].copy_from_slice(&[0xff; 8]);
+        std::fs::write(dir.path().join("g"), &garbage).unwrap();
+        let e = Archive::tar(File::open(dir.path().join("g")).unwrap(), "g".into()).err().unwrap();
+        let source = std::error::Error::source(&e).unwrap().to_string();
+        assert!(source.chars().all(|c| !c.is_control()) && source.len() < 1024, "{source:?}");
+    }
+
+    #[test]
+    fn names_in_messages_cannot_drive_the_terminal() {
+        let (_f, a) = tar(&[("x", T::File(b""))]);
+        let long = "a".repeat(5000);
+        let r = reason(a.get(&format!("../\x1b[2J{long}")).unwrap_err());
+        assert!(r.starts_with("../\\u{1b}[2Jaaa") && r.ends_with('…') && r.len() < 600, "{r}");
     }
 
     #[test]

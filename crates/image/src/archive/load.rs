@@ -28,7 +28,7 @@ use super::docker::MANIFEST_JSON;
 use super::files::Archive;
 use super::oci::OCI_LAYOUT;
 use crate::digest::Digest;
-use crate::error::{io, Error, Result};
+use crate::error::{io, BoxError, Error, Result};
 use crate::layer::Compression;
 use crate::manifest::FetchedManifest;
 use crate::pull::{fetch_image, Fetched, ImageSource, PullOptions};
@@ -101,12 +101,16 @@ fn spool(store: &Store, input: impl Read, name: &str) -> Result<tempfile::NamedT
     let tmp = store.tmp_dir();
     let mut copy =
         tempfile::Builder::new().prefix("archive-").tempfile_in(&tmp).map_err(io("create a temporary in", &tmp))?;
-    let invalid = |reason: String| Error::InvalidArchive { archive: name.to_string(), reason };
-    let (mut decoded, _) = crate::layer::Decoder::new(input).map_err(|e| invalid(format!("cannot read it ({e})")))?;
+    let unreadable = |e: BoxError| Error::InvalidArchive {
+        archive: name.to_string(),
+        reason: "cannot read it".into(),
+        source: Some(e),
+    };
+    let (mut decoded, _) = crate::layer::Decoder::new(input).map_err(|e| unreadable(e.into()))?;
     let mut writer = std::io::BufWriter::with_capacity(1 << 20, copy.as_file_mut());
     std::io::copy(&mut decoded, &mut writer).map_err(|e| match e.raw_os_error() {
         Some(libc::ENOSPC) | Some(libc::EDQUOT) => io("write", &tmp)(e),
-        _ => invalid(format!("cannot read it ({e})")),
+        _ => unreadable(e.into()),
     })?;
     writer.flush().map_err(io("write", &tmp))?;
     drop(writer);

@@ -6,7 +6,25 @@
 
 use std::collections::HashMap;
 
-use crate::reference::{valid_tag, Reference};
+use super::files::Archive;
+use crate::error::Error;
+use crate::reference::{valid_tag, Reference, ReferenceError};
+
+/// Why an archive's name for an image is refused.
+#[derive(Debug)]
+pub(crate) struct BadName {
+    reason: String,
+    source: Option<ReferenceError>,
+}
+
+impl BadName {
+    pub(crate) fn into_error(self, archive: &Archive) -> Error {
+        match self.source {
+            Some(source) => archive.invalid_because(self.reason, source),
+            None => archive.invalid(self.reason),
+        }
+    }
+}
 
 /// containerd's (and Docker 25's) full name of an index.json entry.
 pub(crate) const CONTAINERD_NAME: &str = "io.containerd.image.name";
@@ -16,17 +34,20 @@ pub(crate) const OCI_REF_NAME: &str = "org.opencontainers.image.ref.name";
 
 /// A docker-archive `RepoTags` entry: a reference with a tag, as `docker load` and `podman
 /// load` require (a name without a tag, or with a digest, is refused by both).
-pub(crate) fn repo_tag(entry: &str) -> Result<String, String> {
-    let reference = Reference::parse(entry).map_err(|e| e.to_string())?;
+pub(crate) fn repo_tag(entry: &str) -> Result<String, BadName> {
+    let reference = Reference::parse(entry).map_err(|e| BadName {
+        reason: format!("its RepoTags entry {entry:?} is not a valid reference"),
+        source: Some(e),
+    })?;
     if reference.tag().is_none() || reference.digest().is_some() {
-        return Err(format!("its RepoTags entry {entry:?} is not a name with a tag"));
+        return Err(BadName { reason: format!("its RepoTags entry {entry:?} is not a name with a tag"), source: None });
     }
     Ok(reference.to_string())
 }
 
 /// The name an index.json entry's annotations give; `None` when they give none (a bare tag
 /// names no repository).
-pub(crate) fn annotated(annotations: Option<&HashMap<String, String>>) -> Result<Option<String>, String> {
+pub(crate) fn annotated(annotations: Option<&HashMap<String, String>>) -> Result<Option<String>, BadName> {
     let Some(annotations) = annotations else { return Ok(None) };
     let (key, value) = match (annotations.get(CONTAINERD_NAME), annotations.get(OCI_REF_NAME)) {
         (Some(name), _) => (CONTAINERD_NAME, name),
@@ -34,7 +55,10 @@ pub(crate) fn annotated(annotations: Option<&HashMap<String, String>>) -> Result
         (None, Some(name)) => (OCI_REF_NAME, name),
         (None, None) => return Ok(None),
     };
-    let reference = Reference::parse(value).map_err(|e| format!("its index.json names an image by {key} ({e})"))?;
+    let reference = Reference::parse(value).map_err(|e| BadName {
+        reason: format!("its index.json names an image {value:?} by {key}, which is not a reference"),
+        source: Some(e),
+    })?;
     Ok(match (reference.tag(), reference.digest()) {
         (Some(tag), _) => Some(format!("{}:{tag}", reference.name())),
         // Pinned to a digest only: no tag to record.
@@ -57,7 +81,7 @@ mod tests {
         assert_eq!(repo_tag("user/app:1").unwrap(), "docker.io/user/app:1");
         assert_eq!(repo_tag("localhost/tsfixture/busybox:latest").unwrap(), "localhost/tsfixture/busybox:latest");
         assert_eq!(repo_tag("127.0.0.1:5000/x:2").unwrap(), "127.0.0.1:5000/x:2");
-        assert!(repo_tag("busybox").unwrap_err().contains("not a name with a tag"));
+        assert_eq!(repo_tag("busybox").unwrap_err().reason, "its RepoTags entry \"busybox\" is not a name with a tag");
         let pinned = format!("busybox@sha256:{}", "a".repeat(64));
         assert!(repo_tag(&pinned).is_err());
         assert!(repo_tag("Not/Valid:1").is_err());

@@ -47,7 +47,7 @@ fn blob_path(digest: &Digest) -> String {
 pub(crate) fn images(archive: &Arc<Archive>, layout: &Member) -> Result<Vec<ArchiveImage>> {
     let bytes = layout.read(4096, &format!("{OCI_LAYOUT} of {}", archive.name()))?;
     let version = serde_json::from_slice::<LayoutFile>(&bytes)
-        .map_err(|e| archive.invalid(format!("its {OCI_LAYOUT} file cannot be parsed ({e})")))?
+        .map_err(|e| archive.invalid_because(format!("its {OCI_LAYOUT} file cannot be parsed"), e))?
         .version;
     if version.split('.').next() != Some("1") {
         return Err(archive.invalid(format!("it is an OCI layout of version {version}, not 1.x")));
@@ -56,13 +56,13 @@ pub(crate) fn images(archive: &Arc<Archive>, layout: &Member) -> Result<Vec<Arch
         archive.get(INDEX_JSON)?.ok_or_else(|| archive.invalid(format!("it has {OCI_LAYOUT} but no {INDEX_JSON}")))?;
     let bytes = index.read(MANIFEST_LIMIT, &format!("{INDEX_JSON} of {}", archive.name()))?;
     let index: ImageIndex = serde_json::from_slice(&bytes)
-        .map_err(|e| archive.invalid(format!("its {INDEX_JSON} cannot be parsed ({e})")))?;
+        .map_err(|e| archive.invalid_because(format!("its {INDEX_JSON} cannot be parsed"), e))?;
 
     let mut images: Vec<ArchiveImage> = Vec::new();
     let mut tops: Vec<Digest> = Vec::new();
     for descriptor in index.manifests() {
         let digest = Digest::try_from(descriptor.digest())?;
-        let name = annotated(descriptor.annotations().as_ref()).map_err(|reason| archive.invalid(reason))?;
+        let name = annotated(descriptor.annotations().as_ref()).map_err(|bad| bad.into_error(archive))?;
         if let Some(i) = tops.iter().position(|d| *d == digest) {
             let names = &mut images[i].names;
             if let Some(name) = name.filter(|n| !names.contains(n)) {
