@@ -904,6 +904,54 @@ fn malformed_archives_are_refused_in_one_sentence() {
     assert!(matches!(e.code(), "invalid-archive"), "{}", chain(&e));
 }
 
+#[test]
+fn compressed_layers_in_a_docker_archive_keep_their_compression() {
+    let Some(_) = fixtures() else { return };
+    // Docker 25 writes blobs/sha256/HEX (the name gives the digest); other writers may put a
+    // compressed tar anywhere (its digest is computed).
+    let gz = layer(&[("etc/a", b"gzip layer".to_vec())], Packing::Gzip);
+    let zst = layer(&[("etc/b", b"zstd layer".to_vec())], Packing::Zstd);
+    let plain = layer(&[("etc/c", b"plain layer".to_vec())], Packing::Plain);
+    let img = image(vec![gz.clone(), zst.clone(), plain.clone()], "amd64");
+    let gz_path = format!("blobs/sha256/{}", gz.digest.hex());
+    let manifest = serde_json::to_vec(&manifest_json(&img, &[&gz_path, "z/layer.tar", "c/layer.tar"])).unwrap();
+    let config_name = format!("{}.json", img.config_digest.hex());
+    let bytes = tar_of(&[
+        (gz_path.as_str(), Member::File(&gz.blob)),
+        ("z/layer.tar", Member::File(&zst.blob)),
+        ("c/layer.tar", Member::File(&plain.blob)),
+        (config_name.as_str(), Member::File(&img.config)),
+        ("manifest.json", Member::File(&manifest)),
+    ]);
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("c.tar"), bytes).unwrap();
+    let (_d, store) = new_store();
+    assert_eq!(load(&store, &work.path().join("c.tar")), [loaded(&img.config_digest, &["example.com/hostile:1"])]);
+    let record = store.image("example.com/hostile:1").unwrap();
+    let stored: Vec<(&Digest, &str)> = record.layers.iter().map(|l| (&l.digest, l.media_type.as_str())).collect();
+    assert_eq!(
+        stored,
+        [
+            (&gz.digest, "application/vnd.oci.image.layer.v1.tar+gzip"),
+            (&zst.digest, "application/vnd.oci.image.layer.v1.tar+zstd"),
+            (&plain.digest, "application/vnd.oci.image.layer.v1.tar"),
+        ]
+    );
+    for (l, expected) in record.layers.iter().zip(&img.layers) {
+        assert!(store.has_blob(&l.digest));
+        common::assert_layer_content(&store.layer_diff(&l.diff_id), expected);
+    }
+    // Named by its digest but holding something else: refused.
+    let bad = tar_of(&[
+        (gz_path.as_str(), Member::File(&zst.blob)),
+        ("z/layer.tar", Member::File(&zst.blob)),
+        ("c/layer.tar", Member::File(&plain.blob)),
+        (config_name.as_str(), Member::File(&img.config)),
+        ("manifest.json", Member::File(&manifest)),
+    ]);
+    assert_eq!(refused(&bad).code(), "digest-mismatch");
+}
+
 // ---- Docker ------------------------------------------------------------------------------
 
 /// A dockerd of its own (data-root, exec-root, pidfile and socket in a temporary directory,

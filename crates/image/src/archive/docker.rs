@@ -11,8 +11,8 @@
 //! layer file is most often an uncompressed tar: its digest is then its diff_id, which the
 //! pipeline checks as for any layer, and that tar is the blob the store keeps.
 //!
-//! Written: `manifest.json` first, then each config as `HEX.json` and each layer as
-//! `DIFFID-HEX.tar`, uncompressed (what `docker load` of every version and `podman load`
+//! Written: `manifest.json` first, then each config as `HEX.json` (its digest's) and each
+//! layer as `HEX.tar` (its diff_id's), uncompressed (what `docker load` of every version and `podman load`
 //! read). There is no `repositories` file and no `ID/` directories: they serve Docker
 //! before 1.10 only, and every loader since reads `manifest.json`.
 
@@ -23,9 +23,10 @@ use std::sync::Arc;
 use oci_spec::image::Descriptor;
 
 use super::files::{Archive, Member};
+use super::layer_media_type;
 use super::load::ArchiveImage;
 use super::save::{Output, SaveImage, Verified};
-use crate::digest::{Digest, Hasher};
+use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::layer::Compression;
 use crate::manifest::{FetchedManifest, CONFIG_LIMIT, MANIFEST_LIMIT, OCI_CONFIG, OCI_MANIFEST};
@@ -33,19 +34,6 @@ use crate::pull::ImageSource;
 use crate::store::Store;
 
 pub(crate) const MANIFEST_JSON: &str = "manifest.json";
-
-pub(crate) const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
-pub(crate) const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
-pub(crate) const OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
-
-/// The OCI media type of a layer blob compressed as found.
-pub(crate) fn layer_media_type(compression: Option<Compression>) -> &'static str {
-    match compression {
-        None | Some(Compression::None) => OCI_LAYER,
-        Some(Compression::Gzip) => OCI_LAYER_GZIP,
-        Some(Compression::Zstd) => OCI_LAYER_ZSTD,
-    }
-}
 
 #[derive(serde::Serialize, serde::Deserialize)]
 struct ManifestItem {
@@ -108,7 +96,7 @@ fn image(archive: &Arc<Archive>, index: usize, item: &ManifestItem) -> Result<Ar
             // Docker 25 names a blob by its digest (checked as it is read).
             Some(_) => match blob_path_digest(member.path()) {
                 Some(digest) => digest,
-                None => digest_of(&member)?,
+                None => member.sha256()?,
             },
         };
         layers.push(serde_json::json!({
@@ -146,20 +134,6 @@ fn blob_path_digest(path: &str) -> Option<Digest> {
     let rest = path.strip_prefix("blobs/")?;
     let (algorithm, hex) = rest.split_once('/')?;
     format!("{algorithm}:{hex}").parse().ok()
-}
-
-/// The digest of a compressed layer file named otherwise: one read of it.
-fn digest_of(member: &Member) -> Result<Digest> {
-    let mut hasher = Hasher::new(crate::digest::Algorithm::Sha256);
-    let mut reader = member.reader();
-    let mut buf = vec![0u8; 256 << 10];
-    loop {
-        let n = reader.read(&mut buf).map_err(|e| Error::Io { op: "read", path: member.path().into(), source: e })?;
-        if n == 0 {
-            return Ok(hasher.finish());
-        }
-        hasher.update(&buf[..n]);
-    }
 }
 
 struct DockerArchiveImage {

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use nix::fcntl::{openat, OFlag};
 use nix::sys::stat::{fstat, Mode, SFlag};
 
+use crate::digest::{Algorithm, Digest, Hasher};
 use crate::error::{io, BoxError, Error, Result};
 
 /// Entries a tar archive may have: an image archive has a few per layer.
@@ -290,6 +291,21 @@ impl Member {
         Ok(bytes)
     }
 
+    /// Its sha256, in one read of it.
+    pub(crate) fn sha256(&self) -> Result<Digest> {
+        let mut hasher = Hasher::new(Algorithm::Sha256);
+        let mut reader = self.reader();
+        let mut buf = vec![0u8; 256 << 10];
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) => return Ok(hasher.finish()),
+                Ok(n) => hasher.update(&buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.read_error(e)),
+            }
+        }
+    }
+
     /// Up to `n` of its first bytes.
     pub(crate) fn prefix(&self, n: usize) -> Result<Vec<u8>> {
         let mut bytes = Vec::with_capacity(n);
@@ -387,6 +403,7 @@ mod tests {
         assert_eq!((m.size(), m.path()), (3, "blobs/x"));
         assert_eq!(m.read(2, "x").unwrap_err().code(), "too-large");
         assert_eq!(m.prefix(2).unwrap(), b"on");
+        assert_eq!(m.sha256().unwrap(), Digest::sha256_of(b"one"));
     }
 
     #[test]

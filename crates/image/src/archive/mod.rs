@@ -17,3 +17,14 @@ mod save;
 
 pub use load::{load, load_reader, Loaded};
 pub use save::{save, save_to_writer, Format, UnknownFormat};
+
+use crate::layer::Compression;
+
+/// The OCI media type of a layer blob compressed as its first bytes say (`None`: a tar).
+fn layer_media_type(compression: Option<Compression>) -> &'static str {
+    match compression {
+        None | Some(Compression::None) => "application/vnd.oci.image.layer.v1.tar",
+        Some(Compression::Gzip) => "application/vnd.oci.image.layer.v1.tar+gzip",
+        Some(Compression::Zstd) => "application/vnd.oci.image.layer.v1.tar+zstd",
+    }
+}

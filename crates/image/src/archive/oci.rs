@@ -17,8 +17,8 @@ use std::sync::Arc;
 
 use oci_spec::image::{Descriptor, ImageIndex};
 
-use super::docker::layer_media_type;
 use super::files::{Archive, Member};
+use super::layer_media_type;
 use super::load::ArchiveImage;
 use super::names::{annotated, CONTAINERD_NAME, OCI_REF_NAME};
 use super::save::{open_blob, Output, SaveImage, Verified};
