@@ -94,10 +94,11 @@ footprint() {
   # The CLI's and the API's bundles and exec directories (root's data directory).
   for d in containers exec; do ls -A "/var/lib/tscontainer/$d" 2>/dev/null | sed "s|^|bundle /var/lib/tscontainer/$d/|"; done
   find /sys/fs/cgroup -mindepth 1 -maxdepth 6 -type d -name '*tscontainer*' 2>/dev/null | sed 's/^/cgroup /'
-  # rootfs, runtime-tools, images, cri-tools and recvtty are caches (the fixture rootfs, the
-  # built conformance suite, the test images, critest, the console-socket receiver).
+  # rootfs, runtime-tools, images, cri-tools, recvtty and tools are caches (the fixture rootfs,
+  # the built conformance suite, the test images, critest, the console-socket receiver, the
+  # security tests' compiled race programs, test/helpers/race.ts).
   find test/.work -mindepth 1 -maxdepth 1 ! -name rootfs ! -name runtime-tools ! -name images ! -name cri-tools \
-    ! -name recvtty 2>/dev/null | sed 's/^/scratch /'
+    ! -name recvtty ! -name tools 2>/dev/null | sed 's/^/scratch /'
   find /tmp -mindepth 1 -maxdepth 1 \( -name 'tscontainer-conformance.*' -o -name 'tsregistry.*' -o -name 'tsimages.*' \
     -o -name 'tsisolate.*' -o -name 'tspodman.*' -o -name 'tspull.*' -o -name 'tsproxy.*' -o -name 'tspush-*' \
     -o -name 'tsskopeo.*' -o -name 'tscri.*' \) 2>/dev/null | sed 's/^/scratch /'

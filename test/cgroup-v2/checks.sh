@@ -116,12 +116,17 @@ if [ ! -f bin/run.cjs ]; then
   done
 else
   cli() { capture node bin/run.cjs run --rm --rootfs "$ROOTFS" "$@"; }
-  # The CLI names its cgroups /tscontainer-<id> and keeps state in the default root.
-  cli_left() {
+  # The CLI names its cgroups /tscontainer-<id>, keeps state in the default root and its
+  # bundles in /var/lib/tscontainer/{containers,exec}. Only what appeared since these checks
+  # began counts: the image store shares /var/lib/tscontainer, and earlier tiers' images
+  # (or whatever the host had there) are not the CLI's leftovers.
+  cli_footprint() {
     { find /sys/fs/cgroup -maxdepth 1 -name 'tscontainer-*'; ls -A /run/tscontainer 2>/dev/null
-      find /var/lib/tscontainer -mindepth 2 -maxdepth 2 2>/dev/null
-      pgrep -af '^([^ ]*/)?tscontainer-runtime( |$)'; }
+      find /var/lib/tscontainer/containers /var/lib/tscontainer/exec -mindepth 1 -maxdepth 1 2>/dev/null
+      pgrep -f '^([^ ]*/)?tscontainer-runtime( |$)' | sed 's/^/process /'; } | sort
   }
+  cli_before=$(cli_footprint)
+  cli_left() { comm -13 <(printf '%s\n' "$cli_before") <(cli_footprint); }
   cli_expect() { expect_clean "$1" "$2" cli_left; }
 
   cli --memory 50M -- cat /sys/fs/cgroup/memory.max

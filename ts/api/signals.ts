@@ -7,6 +7,7 @@
 import { constants } from 'node:os';
 
 import type { ContainerProcess } from './attached.js';
+import { InvalidOptionError } from './errors.js';
 import { callNative } from './native.js';
 
 export const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const;
@@ -58,5 +59,8 @@ function signalName(number: number): NodeJS.Signals | undefined {
 export function parseSignal(signal: string | number): string {
   const text = String(signal).trim();
   const number = callNative((native) => native.parseSignal(text));
+  // The runtime (as runc) takes 0, kill(2)'s "does it exist"; as a signal to send, Docker
+  // refuses it, and so does this API: it would report a kill that did nothing.
+  if (number === 0) throw new InvalidOptionError(`invalid signal \`${text}\``);
   return (/^\d+$/.test(text) ? undefined : signalName(number)) ?? String(number);
 }
