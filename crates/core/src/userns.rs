@@ -9,13 +9,13 @@ use oci_spec::runtime::{LinuxIdMapping, Spec};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IdMapError {
-    #[error("cannot write the user namespace map {}: {source}", path.display())]
+    #[error("cannot write the user namespace map {}", path.display())]
     Write {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot run {helper} to map the subordinate ids (install it: apt-get install uidmap): {source}")]
+    #[error("cannot run {helper} to map the subordinate ids (install it: apt-get install uidmap)")]
     Helper {
         helper: &'static str,
         #[source]
@@ -23,6 +23,17 @@ pub enum IdMapError {
     },
     #[error("{helper} refused the id map {map:?}: {stderr}")]
     Refused { helper: &'static str, map: String, stderr: String },
+}
+
+impl IdMapError {
+    pub fn code(&self) -> crate::error::Code {
+        use crate::error::Code;
+        match self {
+            IdMapError::Write { .. } => Code::Internal,
+            IdMapError::Helper { .. } => Code::Unsupported,
+            IdMapError::Refused { .. } => Code::PermissionDenied,
+        }
+    }
 }
 
 /// The host setting that keeps unprivileged users from creating user namespaces, if any

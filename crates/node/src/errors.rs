@@ -1,91 +1,71 @@
-//! Errors as JavaScript sees them: every error carries a stable `code`, which the
-//! TypeScript layer maps one-to-one onto its error classes.
+//! Errors as JavaScript sees them: every error carries a stable `code`, the core's
+//! (`not-found`, `invalid-option`, ...: the codes the runtime's JSON log carries too), and
+//! its message is the error's chain, each cause once. The TypeScript layer maps codes to its
+//! error classes in one table (`ts/api/errors.ts`).
 
-use tscontainer_core::spec::SpecError;
-use tscontainer_core::state::StateError;
+use tscontainer_core::error::{chain, Code};
 
-/// The `code` of an error thrown by the addon.
-pub enum Code {
-    /// A run option that cannot be used (`--memory 10Q`, a missing volume source).
-    InvalidOption,
-    /// A config.json that fails validation.
-    InvalidSpec,
-    /// The rootfs is missing or not a directory.
-    InvalidRootfs,
-    /// No container with that id.
-    NotFound,
-    /// The runtime binary is not where it should be.
+/// The `code` of an error thrown by the addon: the core's, or `runtime-not-found`, which only
+/// the addon meets (its runtime executable is not where it should be).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Core(Code),
     RuntimeNotFound,
-    /// What a container needs cannot be made (its bundle exists, a directory is not safe).
-    Create,
-    /// Anything else: reading state failed.
-    Internal,
 }
 
-impl AsRef<str> for Code {
+impl Status {
+    pub const RUNTIME_NOT_FOUND: &str = "runtime-not-found";
+}
+
+impl AsRef<str> for Status {
     fn as_ref(&self) -> &str {
         match self {
-            Code::InvalidOption => "ERR_TSC_INVALID_OPTION",
-            Code::InvalidSpec => "ERR_TSC_INVALID_SPEC",
-            Code::InvalidRootfs => "ERR_TSC_INVALID_ROOTFS",
-            Code::NotFound => "ERR_TSC_NOT_FOUND",
-            Code::RuntimeNotFound => "ERR_TSC_RUNTIME_NOT_FOUND",
-            Code::Create => "ERR_TSC_CREATE",
-            Code::Internal => "ERR_TSC_INTERNAL",
+            Status::Core(code) => code.as_str(),
+            Status::RuntimeNotFound => Self::RUNTIME_NOT_FOUND,
         }
     }
 }
 
-pub type Result<T> = napi::Result<T, Code>;
-
-pub fn invalid_option(message: String) -> napi::Error<Code> {
-    napi::Error::new(Code::InvalidOption, message)
+impl From<Code> for Status {
+    fn from(code: Code) -> Self {
+        Status::Core(code)
+    }
 }
 
-/// Errors the addon can meet, with their codes.
-pub trait ToJs {
+pub type Result<T> = napi::Result<T, Status>;
+
+/// An error of this code with this message.
+pub fn error(code: Code, message: impl Into<String>) -> napi::Error<Status> {
+    napi::Error::new(Status::Core(code), message.into())
+}
+
+/// Errors the addon can meet, each with its code.
+pub trait Coded: std::error::Error {
     fn code(&self) -> Code;
 }
 
-impl ToJs for SpecError {
-    fn code(&self) -> Code {
-        match self {
-            SpecError::InvalidOption { .. } => Code::InvalidOption,
-            SpecError::Rootfs { .. } => Code::InvalidRootfs,
-            _ => Code::InvalidSpec,
-        }
-    }
+macro_rules! coded {
+    ($($t:ty),* $(,)?) => {
+        $(impl Coded for $t {
+            fn code(&self) -> Code {
+                <$t>::code(self)
+            }
+        })*
+    };
 }
 
-impl ToJs for StateError {
-    fn code(&self) -> Code {
-        match self {
-            StateError::NotFound(_) => Code::NotFound,
-            StateError::InvalidId { .. } => Code::InvalidOption,
-            _ => Code::Internal,
-        }
-    }
-}
+coded!(
+    tscontainer_core::Error,
+    tscontainer_core::spec::SpecError,
+    tscontainer_core::state::StateError,
+    tscontainer_core::datadir::DataDirError,
+    tscontainer_core::cgroups::CgroupError,
+    tscontainer_core::hooks::HookError,
+    tscontainer_core::signal::InvalidSignal,
+    tscontainer_run_options::OptionError,
+);
 
-impl ToJs for tscontainer_core::datadir::DataDirError {
-    fn code(&self) -> Code {
-        match self {
-            Self::Id(_) => Code::InvalidOption,
-            _ => Code::Create,
-        }
-    }
-}
-
-impl ToJs for tscontainer_core::output::OutputError {
-    fn code(&self) -> Code {
-        match self {
-            Self::MaxSize { .. } | Self::MaxFiles { .. } => Code::InvalidOption,
-            _ => Code::Internal,
-        }
-    }
-}
-
-/// The error with its causes, each once (see `tscontainer_core::error::chain`).
-pub fn to_js<E: ToJs + std::error::Error>(e: E) -> napi::Error<Code> {
-    napi::Error::new(e.code(), tscontainer_core::error::chain(&e))
+/// The error as JavaScript gets it: its code, and its chain as the message.
+pub fn to_js<E: Coded>(e: E) -> napi::Error<Status> {
+    error(e.code(), chain(&e))
 }

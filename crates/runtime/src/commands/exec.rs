@@ -3,7 +3,6 @@
 
 use std::collections::HashSet;
 
-use anyhow::{bail, Context as _};
 use nix::unistd::Pid;
 use oci_spec::runtime::{Capability, Process};
 use tscontainer_core::container::{self, ExecOptions};
@@ -12,28 +11,31 @@ use tscontainer_core::syscall::LinuxSyscall;
 
 use super::Context;
 use crate::cli::Exec;
+use crate::errors::CommandError;
 
-fn parse_user(text: &str) -> anyhow::Result<(u32, Option<u32>)> {
+fn parse_user(text: &str) -> Result<(u32, Option<u32>), CommandError> {
+    let bad = |_| CommandError::InvalidFlag { flag: "--user", value: text.to_string(), reason: "expected uid[:gid]" };
     let (uid, gid) = match text.split_once(':') {
         Some((u, g)) => (u, Some(g)),
         None => (text, None),
     };
-    let uid = uid.parse().with_context(|| format!("invalid --user `{text}`: expected uid[:gid]"))?;
-    let gid =
-        gid.map(|g| g.parse()).transpose().with_context(|| format!("invalid --user `{text}`: expected uid[:gid]"))?;
-    Ok((uid, gid))
+    Ok((uid.parse().map_err(bad)?, gid.map(str::parse).transpose().map_err(bad)?))
 }
 
 /// The process `exec` runs: --process as given, or the container's process with the
 /// command line's changes.
 fn process(ctx: &Context, args: &Exec) -> anyhow::Result<Process> {
     if let Some(path) = &args.process {
-        let text = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        return serde_json::from_slice(&text)
-            .with_context(|| format!("{} is not a valid process spec", path.display()));
+        let what = path.display().to_string();
+        let text = std::fs::read(path).map_err(|source| CommandError::Read { what: what.clone(), source })?;
+        return Ok(serde_json::from_slice(&text).map_err(|source| CommandError::Parse {
+            what,
+            expected: "a valid process spec",
+            source,
+        })?);
     }
     if args.command.is_empty() {
-        bail!("exec needs a command to run, or --process");
+        return Err(CommandError::Usage("exec needs a command to run, or --process").into());
     }
     let state = ctx.store.load(&args.id)?;
     let mut p = state.config.process().clone().unwrap_or_default();
@@ -68,7 +70,11 @@ fn process(ctx: &Context, args: &Exec) -> anyhow::Result<Process> {
             .iter()
             .map(|c| c.parse::<Capability>().or_else(|_| c.trim_start_matches("CAP_").parse::<Capability>()))
             .collect::<Result<_, _>>()
-            .map_err(|_| anyhow::anyhow!("unknown capability in --cap {:?}", args.cap))?;
+            .map_err(|_| CommandError::InvalidFlag {
+                flag: "--cap",
+                value: args.cap.join(","),
+                reason: "not a Linux capability",
+            })?;
         let mut caps = p.capabilities().clone().unwrap_or_default();
         let extend =
             |set: Option<&HashSet<Capability>>| set.cloned().unwrap_or_default().union(&added).copied().collect();
@@ -83,7 +89,9 @@ fn process(ctx: &Context, args: &Exec) -> anyhow::Result<Process> {
 pub fn run(ctx: &Context, args: Exec) -> anyhow::Result<i32> {
     let process = process(ctx, &args)?;
     if process.terminal() == Some(true) && args.detach && args.console_socket.is_none() {
-        bail!("cannot allocate a terminal for a detached exec without --console-socket");
+        return Err(
+            CommandError::Usage("cannot allocate a terminal for a detached exec without --console-socket").into()
+        );
     }
     if !args.detach {
         container::block_signals()?;
