@@ -11,21 +11,23 @@ import {
 
 const nativeError = (code: string, message = 'from the core') => Object.assign(new Error(message), { code });
 
-test('native codes map one to one onto classes, keeping message and cause', (t) => {
+test("the core's codes map onto classes, keeping message and cause", (t) => {
   const cases = [
-    ['ERR_TSC_INVALID_OPTION', InvalidOptionError, 125],
-    ['ERR_TSC_INVALID_SPEC', InvalidOptionError, 125],
-    ['ERR_TSC_INVALID_ROOTFS', InvalidOptionError, 125],
-    ['ERR_TSC_RUNTIME_NOT_FOUND', RuntimeNotFoundError, 125],
-    ['ERR_TSC_NOT_FOUND', ContainerNotFoundError, undefined],
-    ['ERR_TSC_INTERNAL', InternalError, undefined],
+    ['invalid-option', InvalidOptionError, 'ERR_TSC_INVALID_OPTION', 125],
+    ['invalid-config', InvalidOptionError, 'ERR_TSC_INVALID_SPEC', 125],
+    ['invalid-rootfs', InvalidOptionError, 'ERR_TSC_INVALID_ROOTFS', 125],
+    ['runtime-not-found', RuntimeNotFoundError, 'ERR_TSC_RUNTIME_NOT_FOUND', 125],
+    ['not-found', ContainerNotFoundError, 'ERR_TSC_NOT_FOUND', undefined],
+    ['internal', InternalError, 'ERR_TSC_INTERNAL', undefined],
+    ['cgroup', InternalError, 'ERR_TSC_INTERNAL', undefined],
   ] as const;
-  for (const [code, type, exitCode] of cases) {
-    const cause = nativeError(code);
+  for (const [coreCode, type, code, exitCode] of cases) {
+    const cause = nativeError(coreCode);
     const error = fromNative(cause);
-    t.true(error instanceof type, code);
+    t.true(error instanceof type, coreCode);
     t.true(error instanceof TscontainerError);
     t.is(error.code, code);
+    t.is(error.coreCode, coreCode);
     t.is(error.exitCode, exitCode);
     t.is(error.message, 'from the core');
     t.is(error.cause, cause);
