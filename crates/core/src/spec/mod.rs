@@ -21,6 +21,7 @@ pub use security::SecurityFlags;
 pub use sysctl::check_network_namespace as check_sysctl_network_namespace;
 pub(crate) use sysctl::sysctl_path;
 pub use units::{parse_cpus, parse_memory, parse_size, MIN_MEMORY};
+pub use user::{resolve_in as resolve_user, ResolvedUser};
 pub(crate) use validate::ns_name;
 pub use validate::validate;
 

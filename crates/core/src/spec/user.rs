@@ -5,9 +5,10 @@ use std::os::fd::BorrowedFd;
 use std::path::Path;
 
 use super::SpecError;
+use crate::passwd::{Group, User};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ResolvedUser {
+pub struct ResolvedUser {
     pub uid: u32,
     pub gid: u32,
     pub additional_gids: Vec<u32>,
@@ -23,6 +24,12 @@ pub(crate) fn resolve(spec: Option<&str>, root: BorrowedFd<'_>, rootfs: &Path) -
     };
     let users = crate::passwd::users(root).map_err(unreadable)?;
     let groups = crate::passwd::groups(root).map_err(unreadable)?;
+    resolve_in(spec, &users, &groups)
+}
+
+/// Resolves `spec` as [`resolve`] does, against databases read elsewhere (an image's, from
+/// its layers, before any rootfs exists).
+pub fn resolve_in(spec: Option<&str>, users: &[User], groups: &[Group]) -> Result<ResolvedUser, SpecError> {
     let bad = |reason: String| SpecError::option("user", spec.unwrap_or_default(), reason);
     let (user_part, group_part) = match spec {
         None | Some("") => ("0", None),
@@ -128,5 +135,16 @@ mod tests {
         assert_eq!(err, "invalid user `mallory`: no user `mallory` in the container's /etc/passwd");
         assert!(resolve(Some("1000:nogroup"), rootfs().path()).is_err());
         assert!(resolve(Some("1000:"), rootfs().path()).is_err());
+    }
+
+    #[test]
+    fn databases_read_elsewhere_resolve_the_same() {
+        let users =
+            crate::passwd::parse_users(b"# c\nroot:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n");
+        let groups = crate::passwd::parse_groups(b"staff:x:50:alice\nbad:x:y:alice\n");
+        let r = resolve_in(Some("alice"), &users, &groups).unwrap();
+        assert_eq!(r, ResolvedUser { uid: 1000, gid: 1000, additional_gids: vec![50], home: "/home/alice".into() });
+        assert_eq!(resolve_in(None, &users, &groups).unwrap().home, "/root");
+        assert_eq!(resolve_in(None, &[], &[]).unwrap().home, "/", "no /etc/passwd: root, home /");
     }
 }
