@@ -6,6 +6,7 @@
 //! is; containers themselves are made by that binary.
 
 mod errors;
+pub mod images;
 mod locate;
 
 use std::path::PathBuf;
