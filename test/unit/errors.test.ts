@@ -1,6 +1,8 @@
 import test from 'ava';
 
 import {
+  CORE_CODES,
+  ContainerAbortedError,
   ContainerNotFoundError,
   InternalError,
   InvalidOptionError,
@@ -8,6 +10,7 @@ import {
   TscontainerError,
   fromNative,
 } from '../../ts/api/errors.js';
+import { callNative } from '../../ts/api/native.js';
 
 const nativeError = (code: string, message = 'from the core') => Object.assign(new Error(message), { code });
 
@@ -44,4 +47,17 @@ test('anything else is internal, and API errors pass through', (t) => {
   t.true(fromNative('a string') instanceof InternalError);
   const own = new RuntimeNotFoundError('gone');
   t.is(fromNative(own), own);
+});
+
+test("the table maps every code of the addon's vocabulary, and only those", (t) => {
+  const native = callNative((addon) => addon.errorCodes());
+  t.deepEqual([...CORE_CODES].sort(), [...native].sort());
+});
+
+test("image codes keep their code; those with no class yet are the caller's failure", (t) => {
+  const error = fromNative(nativeError('image-not-known', 'image debian:12 is not in the store'));
+  t.true(error instanceof InternalError);
+  t.is(error.coreCode, 'image-not-known');
+  t.true(fromNative(nativeError('invalid-reference')) instanceof InvalidOptionError);
+  t.true(fromNative(nativeError('canceled')) instanceof ContainerAbortedError);
 });

@@ -19,11 +19,13 @@ export type ErrorCode =
   | 'ABORT_ERR';
 
 /**
- * What kind of failure the native core reported (the addon's errors and the runtime's
- * `error` log entries carry it as their `code`); `errorCodes()` of the addon lists the same
- * set, which a unit test compares with this one.
+ * What kind of failure the native side reported, in the workspace's one vocabulary of codes
+ * (`tscontainer_core::error::Code`): the addon's errors, the runtime's `error` log entries and
+ * `tscontainer-runtime storage`'s errors carry it as their `code`. The addon's `errorCodes()`
+ * lists the same set, which a unit test compares with this one.
  */
 export type CoreCode =
+  // Containers.
   | 'not-found'
   | 'already-exists'
   | 'invalid-status'
@@ -41,7 +43,43 @@ export type CoreCode =
   | 'network'
   | 'hook'
   | 'internal'
-  | 'runtime-not-found';
+  // Images: the store, registries, layers.
+  | 'invalid-reference'
+  | 'invalid-platform'
+  | 'invalid-digest'
+  | 'image-not-known'
+  | 'ambiguous-image-id'
+  | 'in-use'
+  | 'manifest-unknown'
+  | 'blob-unknown'
+  | 'unauthorized'
+  | 'registry-unreachable'
+  | 'tls'
+  | 'registry-error'
+  | 'digest-mismatch'
+  | 'unsupported-media-type'
+  | 'no-matching-platform'
+  | 'too-large'
+  | 'blocked-registry'
+  | 'ambiguous-short-name'
+  | 'credential-helper-unsupported'
+  | 'not-logged-in'
+  | 'no-space'
+  | 'io'
+  | 'invalid-content'
+  | 'unsafe-storage'
+  | 'hostile-layer'
+  | 'corrupt-layer'
+  | 'unpack'
+  | 'not-regular-file'
+  | 'container-exists'
+  | 'container-not-known'
+  | 'invalid-container-id'
+  | 'canceled'
+  // The native hosts' own.
+  | 'runtime-not-found'
+  | 'wrong-host'
+  | 'user-namespace';
 
 export interface TscontainerErrorOptions {
   code: ErrorCode;
@@ -201,6 +239,10 @@ const CLASSES: { readonly [C in CoreCode]: Failure | undefined } = {
   'command-not-found': (message, options) => new CommandNotFoundError(message, options),
   'not-executable': (message, options) => new CommandNotExecutableError(message, options),
   'runtime-not-found': (message, options) => new RuntimeNotFoundError(message, options),
+  'invalid-reference': invalid('ERR_TSC_INVALID_OPTION'),
+  'invalid-platform': invalid('ERR_TSC_INVALID_OPTION'),
+  'invalid-digest': invalid('ERR_TSC_INVALID_OPTION'),
+  canceled: (message, options) => new ContainerAbortedError(message, options),
   'invalid-status': undefined,
   'exec-failed': undefined,
   'oom-killed': undefined,
@@ -211,6 +253,37 @@ const CLASSES: { readonly [C in CoreCode]: Failure | undefined } = {
   network: undefined,
   hook: undefined,
   internal: undefined,
+  // The image operations' own classes come with the image API; until then, the caller's.
+  'image-not-known': undefined,
+  'ambiguous-image-id': undefined,
+  'in-use': undefined,
+  'manifest-unknown': undefined,
+  'blob-unknown': undefined,
+  unauthorized: undefined,
+  'registry-unreachable': undefined,
+  tls: undefined,
+  'registry-error': undefined,
+  'digest-mismatch': undefined,
+  'unsupported-media-type': undefined,
+  'no-matching-platform': undefined,
+  'too-large': undefined,
+  'blocked-registry': undefined,
+  'ambiguous-short-name': undefined,
+  'credential-helper-unsupported': undefined,
+  'not-logged-in': undefined,
+  'no-space': undefined,
+  io: undefined,
+  'invalid-content': undefined,
+  'unsafe-storage': undefined,
+  'hostile-layer': undefined,
+  'corrupt-layer': undefined,
+  unpack: undefined,
+  'not-regular-file': undefined,
+  'container-exists': undefined,
+  'container-not-known': undefined,
+  'invalid-container-id': undefined,
+  'wrong-host': undefined,
+  'user-namespace': undefined,
 };
 
 /** Every code the table maps (a unit test compares them with the addon's `errorCodes()`). */

@@ -1,42 +1,21 @@
-//! Errors as JavaScript sees them: every error carries a stable `code`, the core's
-//! (`not-found`, `invalid-option`, ...: the codes the runtime's JSON log carries too), and
-//! its message is the error's chain, each cause once. The TypeScript layer maps codes to its
-//! error classes in one table (`ts/api/errors.ts`).
+//! Errors as JavaScript sees them: every error carries a stable `code` of the workspace's one
+//! vocabulary (`tscontainer_core::error::Code`: `not-found`, `invalid-option`, ... for
+//! containers, the codes the runtime's JSON log carries too; `image-not-known`,
+//! `unauthorized`, ... for images, the codes `tscontainer-runtime storage` prints too;
+//! `runtime-not-found` and `wrong-host`, the addon's own), and its message is the error's
+//! chain, each cause once. The TypeScript layer maps codes to its error classes in one table
+//! (`ts/api/errors.ts`).
 
+use napi::bindgen_prelude::Unknown;
+use napi::{Env, JsError, Status};
 use tscontainer_core::error::{chain, Code};
+use tscontainer_image_host::HostError;
 
-/// The `code` of an error thrown by the addon: the core's, or `runtime-not-found`, which only
-/// the addon meets (its runtime executable is not where it should be).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Core(Code),
-    RuntimeNotFound,
-}
-
-impl Status {
-    pub const RUNTIME_NOT_FOUND: &str = "runtime-not-found";
-}
-
-impl AsRef<str> for Status {
-    fn as_ref(&self) -> &str {
-        match self {
-            Status::Core(code) => code.as_str(),
-            Status::RuntimeNotFound => Self::RUNTIME_NOT_FOUND,
-        }
-    }
-}
-
-impl From<Code> for Status {
-    fn from(code: Code) -> Self {
-        Status::Core(code)
-    }
-}
-
-pub type Result<T> = napi::Result<T, Status>;
+pub type Result<T> = napi::Result<T, Code>;
 
 /// An error of this code with this message.
-pub fn error(code: Code, message: impl Into<String>) -> napi::Error<Status> {
-    napi::Error::new(Status::Core(code), message.into())
+pub fn error(code: Code, message: impl Into<String>) -> napi::Error<Code> {
+    napi::Error::new(code, message.into())
 }
 
 /// Errors the addon can meet, each with its code.
@@ -66,6 +45,19 @@ coded!(
 );
 
 /// The error as JavaScript gets it: its code, and its chain as the message.
-pub fn to_js<E: Coded>(e: E) -> napi::Error<Status> {
+pub fn to_js<E: Coded>(e: E) -> napi::Error<Code> {
     error(e.code(), chain(&e))
+}
+
+/// An image operation's failure as the JavaScript `Error` a promise rejects with: `code` is
+/// its code (a `Task`'s own errors carry only napi's statuses, so the object is made here, on
+/// the main thread, and the rejection uses exactly it).
+pub fn image_error(env: &Env, e: HostError) -> napi::Error {
+    // SAFETY: `env` is the live environment of the main thread that settles the promise.
+    let value = unsafe { JsError::from(napi::Error::new(e.code, e.message.clone())).into_value(env.raw()) };
+    if value.is_null() {
+        return napi::Error::new(Status::GenericFailure, e.message);
+    }
+    // SAFETY: `value` was just created in `env`.
+    napi::Error::from(unsafe { Unknown::from_raw_unchecked(env.raw(), value) })
 }

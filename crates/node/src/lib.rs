@@ -6,6 +6,7 @@
 //! is; containers themselves are made by that binary.
 
 mod errors;
+pub mod images;
 mod locate;
 
 use std::os::fd::AsFd;
@@ -21,7 +22,7 @@ use tscontainer_core::spec;
 use tscontainer_core::state::StateStore;
 use tscontainer_run_options::RunOptions;
 
-use errors::{error, to_js, Result, Status};
+use errors::{error, to_js, Result};
 
 /// Builds the complete OCI config (`config.json` text) for a `run`. `options` is read
 /// through serde into the run-options crate's `RunOptions`, whose TypeScript type is
@@ -97,7 +98,7 @@ pub fn resolve_user(user: String, rootfs: String) -> Result<ResolvedUser> {
 /// carry, for a front end that maps each to an error of its own.
 #[napi]
 pub fn error_codes() -> Vec<String> {
-    Code::ALL.iter().map(|c| c.as_str()).chain([Status::RUNTIME_NOT_FOUND]).map(String::from).collect()
+    Code::ALL.iter().map(|c| c.as_str().to_string()).collect()
 }
 
 /// The `tscontainer-runtime` executable: `TSCONTAINER_RUNTIME_PATH` if set, else the one

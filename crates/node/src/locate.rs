@@ -4,7 +4,9 @@
 use std::ffi::CStr;
 use std::path::PathBuf;
 
-use crate::errors::{Result, Status};
+use tscontainer_core::error::Code;
+
+use crate::errors::Result;
 
 const RUNTIME: &str = "tscontainer-runtime";
 pub const OVERRIDE: &str = "TSCONTAINER_RUNTIME_PATH";
@@ -37,20 +39,20 @@ pub fn runtime_path() -> Result<PathBuf> {
             Ok(path)
         } else {
             Err(napi::Error::new(
-                Status::RuntimeNotFound,
+                Code::RuntimeNotFound,
                 format!("{OVERRIDE} is set to {}, which is not an executable file", path.display()),
             ))
         };
     }
     let addon = addon_path().ok_or_else(|| {
-        napi::Error::new(Status::RuntimeNotFound, "cannot tell where the tscontainer addon was loaded from")
+        napi::Error::new(Code::RuntimeNotFound, "cannot tell where the tscontainer addon was loaded from")
     })?;
     let candidate = addon.with_file_name(RUNTIME);
     if executable(&candidate) {
         Ok(candidate)
     } else {
         Err(napi::Error::new(
-            Status::RuntimeNotFound,
+            Code::RuntimeNotFound,
             format!(
                 "{RUNTIME} is missing beside {}: reinstall tscontainer (its platform package carries both files) or set {OVERRIDE}",
                 addon.display()

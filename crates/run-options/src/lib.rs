@@ -22,4 +22,4 @@ pub use log::log_options;
 pub use options::RunOptions;
 pub use run::{build_run_spec, env_entry, Network, DEFAULT_PIDS_LIMIT};
 pub use units::{parse_cpus, parse_memory, MIN_MEMORY};
-pub use user::{resolve as resolve_user, ResolvedUser};
+pub use user::{resolve as resolve_user, resolve_in as resolve_user_in, ResolvedUser};

@@ -4,6 +4,8 @@
 use std::os::fd::BorrowedFd;
 use std::path::Path;
 
+use tscontainer_core::passwd::{Group, User};
+
 use crate::OptionError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +22,12 @@ pub fn resolve(spec: Option<&str>, root: BorrowedFd<'_>, rootfs: &Path) -> Resul
     let unreadable = |source| OptionError::UserDatabase { path: rootfs.to_path_buf(), source };
     let users = tscontainer_core::passwd::users(root).map_err(unreadable)?;
     let groups = tscontainer_core::passwd::groups(root).map_err(unreadable)?;
+    resolve_in(spec, &users, &groups)
+}
+
+/// Resolves `spec` as [`resolve`] does, against databases read elsewhere (an image's, from
+/// its layers, before any rootfs exists).
+pub fn resolve_in(spec: Option<&str>, users: &[User], groups: &[Group]) -> Result<ResolvedUser, OptionError> {
     let bad = |reason: String| OptionError::invalid("user", spec.unwrap_or_default(), reason);
     let (user_part, group_part) = match spec {
         None | Some("") => ("0", None),
@@ -126,5 +134,17 @@ mod tests {
         assert_eq!(err, "invalid user `mallory`: no user `mallory` in the container's /etc/passwd");
         assert!(resolve(Some("1000:nogroup"), rootfs().path()).is_err());
         assert!(resolve(Some("1000:"), rootfs().path()).is_err());
+    }
+
+    #[test]
+    fn databases_read_elsewhere_resolve_the_same() {
+        let users = tscontainer_core::passwd::parse_users(
+            b"# c\nroot:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n",
+        );
+        let groups = tscontainer_core::passwd::parse_groups(b"staff:x:50:alice\nbad:x:y:alice\n");
+        let r = resolve_in(Some("alice"), &users, &groups).unwrap();
+        assert_eq!(r, ResolvedUser { uid: 1000, gid: 1000, additional_gids: vec![50], home: "/home/alice".into() });
+        assert_eq!(resolve_in(None, &users, &groups).unwrap().home, "/root");
+        assert_eq!(resolve_in(None, &[], &[]).unwrap().home, "/", "no /etc/passwd: root, home /");
     }
 }
