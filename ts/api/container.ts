@@ -126,7 +126,6 @@ async function readIfExists(path: string): Promise<string | undefined> {
   }
 }
 
-
 class Handle implements Container {
   readonly id: string;
   readonly root: string;
