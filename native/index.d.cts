@@ -301,8 +301,9 @@ export declare function defaultStorageRoot(): string | null
 export declare function diskUsage(options?: StorageOptions | undefined | null): Promise<DiskUsage>
 
 /**
- * Every `code` an error of the addon, or an `error` entry of the runtime's JSON log, can
- * carry, for a front end that maps each to an error of its own.
+ * Every `code` an error of the addon (containers and images), an `error` entry of the
+ * runtime's JSON log or an error of `tscontainer-runtime storage` can carry: one vocabulary,
+ * for a front end that maps each to an error of its own.
  */
 export declare function errorCodes(): Array<string>
 

@@ -94,8 +94,9 @@ pub fn resolve_user(user: String, rootfs: String) -> Result<ResolvedUser> {
     Ok(ResolvedUser { uid: resolved.uid, gid: resolved.gid, additional_gids: resolved.additional_gids })
 }
 
-/// Every `code` an error of the addon, or an `error` entry of the runtime's JSON log, can
-/// carry, for a front end that maps each to an error of its own.
+/// Every `code` an error of the addon (containers and images), an `error` entry of the
+/// runtime's JSON log or an error of `tscontainer-runtime storage` can carry: one vocabulary,
+/// for a front end that maps each to an error of its own.
 #[napi]
 pub fn error_codes() -> Vec<String> {
     Code::ALL.iter().map(|c| c.as_str().to_string()).collect()
