@@ -10,11 +10,8 @@ cd "$repo"
 host=$(rustc -vV | sed -n 's/^host: //p')
 
 bash npm/build-runtime.sh "$host"
-# The addon builds in the runtime's target directory: same libseccomp settings, or each build
-# would rebuild the other's crates (the addon itself uses none of libseccomp).
-# shellcheck source=npm/seccomp.sh
-source npm/seccomp.sh
-seccomp_static cc
+# The addon builds in the runtime's target directory and links none of libseccomp (seccomp
+# filters are compiled by the runtime alone: tscontainer-core's `seccomp` feature).
 napi build --release --platform --target "$host" --manifest-path crates/node/Cargo.toml \
   --output-dir native --no-js --dts index.d.cts
 install -m 0755 "target/$host/release/tscontainer-runtime" native/tscontainer-runtime

@@ -44,21 +44,14 @@ install -m 0755 "target/$target/release/tscontainer-runtime" "$out/tscontainer-r
 
 step "tscontainer.$platform.node (glibc 2.17 toolchain)"
 toolchain=$(bash npm/cross-toolchain.sh "$target")
-# libseccomp-sys links libseccomp even though the addon uses none of it (so none of it ends
-# up in the addon), and the static kind needs the .a named when it is compiled. The
-# toolchain's sysroot has no libseccomp, and pointing it at the whole multiarch directory
-# would also put that directory's newer libc in front of the sysroot's: give it a directory
-# holding libseccomp.a alone.
-seccomp_dir=target/dist/seccomp/$target
-mkdir -p "$seccomp_dir"
-seccomp_a=$("$gcc" -print-file-name=libseccomp.a)
-[ -f "$seccomp_a" ] || { echo "npm/build.sh: no libseccomp.a for $target (libseccomp-dev:$arch)" >&2; exit 1; }
-cp "$seccomp_a" "$seccomp_dir/libseccomp.a"
+# The addon links none of libseccomp: seccomp filters are compiled by the runtime alone
+# (tscontainer-core's `seccomp` feature, which only tscontainer-runtime turns on), so
+# libseccomp-sys is not in the addon's build at all (`cargo tree -p tscontainer-node`), and the
+# packages tier checks the built addon for libseccomp's syscall table.
 # The toolchain's GCC 4.8 defines no __ARM_ARCH on aarch64, which ring's assembly (the image
 # library's TLS, through rustls) requires; every aarch64 compiler since defines it as 8.
 env "CARGO_TARGET_$(tr 'a-z-' 'A-Z_' <<<"$target")_LINKER=$toolchain/bin/$target-gcc" \
   CFLAGS_aarch64_unknown_linux_gnu=-D__ARM_ARCH=8 \
-  LIBSECCOMP_LINK_TYPE=static LIBSECCOMP_LIB_PATH="$repo/$seccomp_dir" \
   cargo build --release --locked -p tscontainer-node --target "$target" --target-dir target/dist
 install -m 0755 "target/dist/$target/release/libtscontainer_node.so" "$out/tscontainer.$platform.node"
 

@@ -207,14 +207,18 @@ containerTest('delete() removes state, cgroup, bundle and supervisor; then get()
   for (const kind of ['process', 'cgroup', 'state', 'bundle']) {
     t.true(before.some((trace) => trace.startsWith(kind)), `a ${kind} before: ${before.join('; ')}`);
   }
-  await t.throwsAsync(container.delete(), {
+  const refused = await t.throwsAsync(container.delete(), {
     instanceOf: OperationFailedError,
     message: `container \`${c.id}\` is running: cannot delete it`,
   });
+  t.is(refused?.coreCode, 'invalid-status', "the runtime's code, from its JSON entry");
   await container.delete({ force: true });
   t.deepEqual(traces(c), []);
   const missing = await t.throwsAsync(c.get(), { instanceOf: ContainerNotFoundError });
   t.is(missing?.code, 'ERR_TSC_NOT_FOUND');
+  // The runtime itself says the container is gone: its code, not its text, makes the class.
+  const gone = await t.throwsAsync(container.kill('SIGKILL'), { instanceOf: ContainerNotFoundError });
+  t.is(gone?.coreCode, 'not-found');
   await t.throwsAsync(container.delete(), { instanceOf: ContainerNotFoundError });
   await t.notThrowsAsync(container.delete({ force: true }));
 });

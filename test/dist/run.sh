@@ -138,6 +138,16 @@ for arch in x64 arm64; do
   else
     not_ok "$arch addon does not need libseccomp" "NEEDED: $needed"
   fi
+  # Nor contain any of it (NOTICE names libseccomp for the runtime only): libseccomp's syscall
+  # table holds names no other code of ours spells, which the static runtime must have.
+  table='^(_llseek|_newselect|_sysctl|kexec_file_load)$'
+  in_addon=$(strings -a "$addon" | grep -cE "$table" || true)
+  in_runtime=$(strings -a "$runtime" | grep -cE "$table" || true)
+  if [ "$in_addon" = 0 ] && [ "$in_runtime" -gt 0 ]; then
+    ok "$arch addon contains none of libseccomp's syscall table (the runtime has $in_runtime of its names)"
+  else
+    not_ok "$arch addon contains none of libseccomp's syscall table" "addon: $in_addon names, runtime: $in_runtime"
+  fi
 done
 
 # --- 3. pack, install with no registry, use ---------------------------------------------------

@@ -1,10 +1,13 @@
-// Bad input to `create` and `run`: one line on stderr naming what is wrong, a non-zero exit,
-// and nothing made — no state entry, no cgroup, no process, no mount (DESIGN.md, invariant 4).
-import { rm, writeFile } from 'node:fs/promises';
+// Bad input to `create`, `run` and `spec`: one line on stderr naming what is wrong, a non-zero
+// exit, and nothing made — no state entry, no cgroup, no process, no mount (DESIGN.md, invariant 4).
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { ExecutionContext } from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { command, memoryLimit, patches } from '../helpers/bundle.js';
+import { execute } from '../helpers/exec.js';
 import { containerTest, controller, requires, root } from '../helpers/host.js';
+import { runtimePath } from '../helpers/runtime-path.js';
 import { suite, type Container, type ContainerOptions } from '../helpers/suite.js';
 
 const s = suite('bad-input');
@@ -141,4 +144,24 @@ containerTest('an unknown flag fails naming the flag and makes nothing', async (
   t.is(r.stdout, '');
   t.regex(r.stderr.split('\n')[0] ?? '', /unexpected argument '--no-such-flag'/);
   t.deepEqual(c.leftovers(), []);
+});
+
+test('spec over an existing config.json names the file and its cause once, with a code', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'tscontainer-test-spec-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const spec = (...flags: string[]) => execute(runtimePath(), [...flags, 'spec', '--bundle', dir], { scratch: dir });
+  t.is((await spec()).code, 0);
+  const config = path.join(dir, 'config.json');
+  const before = await readFile(config, 'utf8');
+  const again = await spec();
+  t.not(again.code, 0);
+  t.is(again.stderr, `tscontainer-runtime: cannot write ${config}: File exists (os error 17)\n`);
+  t.is(again.stderr.split('File exists').length, 2, 'the cause is printed once');
+  // In the JSON format the entry a front end reads comes first, its code beside the message.
+  const json = await spec('--log-format', 'json');
+  const [entry, line, ...rest] = json.stderr.split('\n').filter(Boolean);
+  t.deepEqual(rest, []);
+  t.like(JSON.parse(entry ?? '{}'), { level: 'error', code: 'already-exists', msg: `cannot write ${config}: File exists (os error 17)` });
+  t.is(line, `tscontainer-runtime: cannot write ${config}: File exists (os error 17)`);
+  t.is(await readFile(config, 'utf8'), before, 'nothing changed');
 });

@@ -1,10 +1,12 @@
 import { CLIError } from '@oclif/core/errors';
 import * as Flags from '@oclif/core/flags';
+import { parse } from '@oclif/core/parser';
 import test from 'ava';
 
 import { CommandNotFoundError, InvalidOptionError } from '../../ts/api/errors.js';
 import { splitCommand } from '../../ts/cli/argv.js';
-import { failure, usageSentence } from '../../ts/cli/errors.js';
+import { FlagValueError, failure, usageSentence } from '../../ts/cli/errors.js';
+import { integer } from '../../ts/cli/flags.js';
 import { table } from '../../ts/cli/table.js';
 
 const flags = {
@@ -49,11 +51,33 @@ test("oclif's parse errors become one sentence", (t) => {
     args: [{ name: 'ids' }],
   });
   t.is(usageSentence(missing), 'missing argument ids');
-  const parsing = new CLIError(
-    'Parsing --pids-limit \n\tExpected an integer but received: abc\nSee more help with --help',
-  );
-  t.is(usageSentence(parsing), 'invalid --pids-limit: expected an integer but received: abc');
+  // What oclif throws when a flag's parse refused the value: that error, its text rewritten.
+  const parsing = new FlagValueError('pids-limit', 'abc', 'expected an integer');
+  parsing.message = `Parsing --pids-limit \n\t${parsing.message}\nSee more help with --help`;
+  t.is(usageSentence(parsing), 'invalid --pids-limit `abc`: expected an integer');
   t.is(usageSentence(new CLIError('Flag --memory expects a value')), 'flag --memory expects a value');
+});
+
+test("oclif's real parse errors are read by their fields", async (t) => {
+  const input = {
+    flags: {
+      detach: Flags.boolean({ char: 'd', exclusive: ['tty'] }),
+      tty: Flags.boolean({ char: 't' }),
+      'pids-limit': integer({ min: 1 }),
+    },
+    strict: true,
+  };
+  const sentence = async (argv: string[]) => {
+    const error = await parse(argv, input).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    if (!(error instanceof CLIError)) return t.fail(`no CLIError for ${argv.join(' ')}`);
+    return usageSentence(error);
+  };
+  t.is(await sentence(['-d', '-t']), '--detach cannot be used with --tty');
+  t.is(await sentence(['--pids-limit', 'abc']), 'invalid --pids-limit `abc`: expected an integer');
+  t.is(await sentence(['--pids-limit', '0']), 'invalid --pids-limit `0`: expected an integer of at least 1');
 });
 
 test('failures carry their Docker-style status', (t) => {

@@ -1,6 +1,8 @@
 import test from 'ava';
 
 import {
+  CORE_CODES,
+  ContainerAbortedError,
   ContainerNotFoundError,
   InternalError,
   InvalidOptionError,
@@ -8,24 +10,27 @@ import {
   TscontainerError,
   fromNative,
 } from '../../ts/api/errors.js';
+import { callNative } from '../../ts/api/native.js';
 
 const nativeError = (code: string, message = 'from the core') => Object.assign(new Error(message), { code });
 
-test('native codes map one to one onto classes, keeping message and cause', (t) => {
+test("the core's codes map onto classes, keeping message and cause", (t) => {
   const cases = [
-    ['ERR_TSC_INVALID_OPTION', InvalidOptionError, 125],
-    ['ERR_TSC_INVALID_SPEC', InvalidOptionError, 125],
-    ['ERR_TSC_INVALID_ROOTFS', InvalidOptionError, 125],
-    ['ERR_TSC_RUNTIME_NOT_FOUND', RuntimeNotFoundError, 125],
-    ['ERR_TSC_NOT_FOUND', ContainerNotFoundError, undefined],
-    ['ERR_TSC_INTERNAL', InternalError, undefined],
+    ['invalid-option', InvalidOptionError, 'ERR_TSC_INVALID_OPTION', 125],
+    ['invalid-config', InvalidOptionError, 'ERR_TSC_INVALID_SPEC', 125],
+    ['invalid-rootfs', InvalidOptionError, 'ERR_TSC_INVALID_ROOTFS', 125],
+    ['runtime-not-found', RuntimeNotFoundError, 'ERR_TSC_RUNTIME_NOT_FOUND', 125],
+    ['not-found', ContainerNotFoundError, 'ERR_TSC_NOT_FOUND', undefined],
+    ['internal', InternalError, 'ERR_TSC_INTERNAL', undefined],
+    ['cgroup', InternalError, 'ERR_TSC_INTERNAL', undefined],
   ] as const;
-  for (const [code, type, exitCode] of cases) {
-    const cause = nativeError(code);
+  for (const [coreCode, type, code, exitCode] of cases) {
+    const cause = nativeError(coreCode);
     const error = fromNative(cause);
-    t.true(error instanceof type, code);
+    t.true(error instanceof type, coreCode);
     t.true(error instanceof TscontainerError);
     t.is(error.code, code);
+    t.is(error.coreCode, coreCode);
     t.is(error.exitCode, exitCode);
     t.is(error.message, 'from the core');
     t.is(error.cause, cause);
@@ -42,4 +47,17 @@ test('anything else is internal, and API errors pass through', (t) => {
   t.true(fromNative('a string') instanceof InternalError);
   const own = new RuntimeNotFoundError('gone');
   t.is(fromNative(own), own);
+});
+
+test("the table maps every code of the addon's vocabulary, and only those", (t) => {
+  const native = callNative((addon) => addon.errorCodes());
+  t.deepEqual([...CORE_CODES].sort(), [...native].sort());
+});
+
+test("image codes keep their code; those with no class yet are the caller's failure", (t) => {
+  const error = fromNative(nativeError('image-not-known', 'image debian:12 is not in the store'));
+  t.true(error instanceof InternalError);
+  t.is(error.coreCode, 'image-not-known');
+  t.true(fromNative(nativeError('invalid-reference')) instanceof InvalidOptionError);
+  t.true(fromNative(nativeError('canceled')) instanceof ContainerAbortedError);
 });

@@ -52,13 +52,13 @@ test('an error entry means the runtime failed, whatever else was logged', (t) =>
   t.true(outcome.error.reported);
 });
 
-test('execFailure tells a missing command (127) from one that cannot run (126)', (t) => {
-  const failed = (execFailure: string) => {
-    const outcome = outcomeOf(parseLog(line({ level: 'error', msg: 'exec failed', execFailure })), false);
+test('the code tells a missing command (127) from one that cannot run (126)', (t) => {
+  const failed = (code: string) => {
+    const outcome = outcomeOf(parseLog(line({ level: 'error', msg: 'exec failed', code })), false);
     if (outcome.kind !== 'failed') throw new Error(outcome.kind);
     return outcome.error;
   };
-  const missing = failed('not-found');
+  const missing = failed('command-not-found');
   t.true(missing instanceof CommandNotFoundError);
   t.is(missing.exitCode, 127);
   t.false(missing.reported);

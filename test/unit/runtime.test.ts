@@ -80,10 +80,11 @@ test("exec arguments: the flags given, then -- so the command's own flags stay i
 });
 
 test("a failed runtime command is the runtime's message; a missing container is a ContainerNotFoundError", (t) => {
-  const missing = commandError({ code: 1, signal: null, message: 'container `x` does not exist' }, 'x', 'start');
+  const failed = (msg: string, code: string) => ({ code: 1, signal: null, message: msg, error: { level: 'error', msg, code } });
+  const missing = commandError(failed('container `x` does not exist', 'not-found'), 'x', 'start');
   t.true(missing instanceof ContainerNotFoundError);
   t.is(missing.message, 'container `x` does not exist');
-  const refused = commandError({ code: 1, signal: null, message: 'container `x` is running: cannot delete it' }, 'x', 'delete');
+  const refused = commandError(failed('container `x` is running: cannot delete it', 'invalid-status'), 'x', 'delete');
   t.true(refused instanceof OperationFailedError);
   t.is(refused.exitCode, undefined, 'the command decides the status');
   t.is(commandError({ code: 2, signal: null, message: '' }, 'x', 'pause').message, 'tscontainer-runtime could not pause container x (status 2)');

@@ -12,6 +12,7 @@
 import { join } from 'node:path';
 
 import { onExit } from './cleanup.js';
+import { ContainerCreateError, type Failure } from './errors.js';
 import { callNative } from './native.js';
 import { OUTPUT_FILE } from './output.js';
 
@@ -51,9 +52,12 @@ function scratch(dir: string, remove: () => void): ScratchDir {
   };
 }
 
+/** What a directory that cannot be made (an unsafe data directory, a bundle there already) fails with. */
+const cannotMake: Failure = (message, options) => new ContainerCreateError(message, options);
+
 /** A new private directory for an exec, removed when this process exits unless released or removed. */
 export function createScratchDir(): ScratchDir {
-  const dir = callNative((native) => native.createScratchDir());
+  const dir = callNative((native) => native.createScratchDir(), cannotMake);
   return scratch(dir, () => callNative((native) => native.removeScratchDir(dir)));
 }
 
@@ -62,7 +66,7 @@ export function createScratchDir(): ScratchDir {
  * runtime and return its stdio streams at once; the files are small.
  */
 export function createBundle(id: string, config: string): Bundle {
-  const dir = callNative((native) => native.createBundle(id, config));
+  const dir = callNative((native) => native.createBundle(id, config), cannotMake);
   return { ...scratch(dir, () => removeBundle(id)), outputPath: join(dir, OUTPUT_FILE) };
 }
 

@@ -17,7 +17,7 @@ import { summarizeConfig, type ContainerDetails } from './inspect.js';
 import { callNative } from './native.js';
 import type { RunResult } from './options.js';
 import { readOutput, type FollowOptions, type OutputOptions } from './output.js';
-import { runtimeAction } from './runtime.js';
+import { runtimeAction, shortArgs } from './runtime.js';
 import { parseSignal } from './signals.js';
 import { parseStats, statsStream, type ContainerStats, type StatsOptions, type StatsReading } from './stats.js';
 import { findSupervisor, isAlive, untilGone } from './supervisor.js';
@@ -126,14 +126,6 @@ async function readIfExists(path: string): Promise<string | undefined> {
   }
 }
 
-/** Whether `error` says the container had already stopped (or gone), which a stop allows. */
-function alreadyStopped(error: unknown): boolean {
-  return (
-    error instanceof ContainerNotFoundError ||
-    (error instanceof TscontainerError && / is stopped: /.test(error.message))
-  );
-}
-
 class Handle implements Container {
   readonly id: string;
   readonly root: string;
@@ -159,7 +151,18 @@ class Handle implements Container {
   }
 
   #args(...args: string[]): string[] {
-    return ['--root', this.root, ...args];
+    return shortArgs(this.root, ...args);
+  }
+
+  /**
+   * Whether `error` means the container had already stopped (or gone), which a stop allows:
+   * the runtime refused for its status (`invalid-status`), and that status is `stopped`.
+   */
+  #alreadyStopped(error: unknown): boolean {
+    if (error instanceof ContainerNotFoundError) return true;
+    if (!(error instanceof TscontainerError) || error.coreCode !== 'invalid-status') return false;
+    const status = findState(this.id, this.root)?.status;
+    return status === undefined || status === 'stopped';
   }
 
   /** The bundle directory if it is one of ours. */
@@ -257,13 +260,13 @@ class Handle implements Container {
       // A frozen process cannot act on a signal: thaw it.
       if (state.status === 'paused') await this.resume();
     } catch (error) {
-      if (!alreadyStopped(error)) throw error;
+      if (!this.#alreadyStopped(error)) throw error;
     }
     if (await this.#stoppedWithin(Math.max(0, timeout) * 1000, options.signal)) return;
     try {
       await this.kill('SIGKILL');
     } catch (error) {
-      if (!alreadyStopped(error)) throw error;
+      if (!this.#alreadyStopped(error)) throw error;
     }
     await this.#stoppedWithin(undefined, options.signal);
   }
@@ -337,7 +340,7 @@ class Handle implements Container {
       await this.kill('SIGKILL', { all: true });
       if (status === 'paused') await this.resume();
     } catch (error) {
-      if (!alreadyStopped(error)) throw error;
+      if (!this.#alreadyStopped(error)) throw error;
     }
   }
 

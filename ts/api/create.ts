@@ -13,11 +13,11 @@ import { aborted, asApiError } from './attached.js';
 import { createBundle, type Bundle } from './bundle.js';
 import { containerHandle, type Container } from './container.js';
 import { findState, stateRoot } from './containers.js';
-import { ContainerCreateError, InvalidOptionError, RuntimeFailedError } from './errors.js';
+import { ContainerCreateError, RuntimeFailedError } from './errors.js';
 import { outcomeOf, parseLog, readLog, type Outcome } from './log.js';
 import { callNative } from './native.js';
 import { randomId, toSpecOptions, type RunOptions } from './options.js';
-import { runtimeCommand, runtimeMissing, spawnSupervisor, supervisedCreateArgs } from './runtime.js';
+import { runtimeCommand, runtimeMissing, shortArgs, spawnSupervisor, supervisedCreateArgs } from './runtime.js';
 import { untilGone } from './supervisor.js';
 
 export interface CreateOptions
@@ -43,18 +43,18 @@ export interface LogOptions {
   maxFiles?: number | undefined;
 }
 
-/** `log` as an object: Docker's `--log-opt` strings read, objects as they are. */
-export function logOptions(log: CreateOptions['log']): LogOptions | undefined {
-  if (log === undefined || !Array.isArray(log)) return log as LogOptions | undefined;
-  const options: LogOptions = {};
-  for (const opt of log as readonly string[]) {
-    const at = opt.indexOf('=');
-    const [key, value] = at < 0 ? [opt, ''] : [opt.slice(0, at), opt.slice(at + 1)];
-    if (key === 'max-size' && value !== '') options.maxSize = value;
-    else if (key === 'max-file' && /^\d+$/.test(value)) options.maxFiles = Number(value);
-    else throw new InvalidOptionError(`invalid log option \`${opt}\`: expected max-size=SIZE or max-file=N`);
-  }
-  return options;
+/**
+ * `log` as Docker's `--log-opt` entries, which the core reads (`max-size=10m`, `max-file=3`):
+ * only the shape changes here.
+ */
+export function logEntries(log: CreateOptions['log']): string[] {
+  if (log === undefined) return [];
+  if (Array.isArray(log)) return [...(log as readonly string[])];
+  const { maxSize, maxFiles } = log as LogOptions;
+  return [
+    ...(maxSize === undefined ? [] : [`max-size=${String(maxSize)}`]),
+    ...(maxFiles === undefined ? [] : [`max-file=${String(maxFiles)}`]),
+  ];
 }
 
 /** How often to look whether the container has been created. */
@@ -76,9 +76,7 @@ function begin(options: CreateOptions, id: string): Creating {
   if (options.signal?.aborted === true) throw aborted(`container ${id}`, options.signal.reason);
   // A detached container has no terminal to relay, and its stdin is /dev/null.
   const config = callNative((native) => native.buildRunSpec(toSpecOptions({ ...options, tty: false }, id)));
-  const text = (value: string | number | undefined) => (value === undefined ? undefined : String(value));
-  const log = logOptions(options.log);
-  const limits = callNative((native) => native.outputLimits(text(log?.maxSize), text(log?.maxFiles)));
+  const limits = callNative((native) => native.outputLimits(logEntries(options.log)));
   const runtime = callNative((native) => native.runtimePath());
   const root = stateRoot(options.root);
   if (findState(id, root) !== undefined) throw new ContainerCreateError(`container \`${id}\` already exists`);
@@ -121,7 +119,7 @@ function failure(c: Creating, end: Ended, outcome: Outcome): Error {
 
 /** Deletes what an aborted or failed creation made. */
 async function undo(c: Creating): Promise<void> {
-  await runtimeCommand(c.runtime, ['--root', c.root, 'delete', '--force', c.id]).catch(() => undefined);
+  await runtimeCommand(c.runtime, shortArgs(c.root, 'delete', '--force', c.id)).catch(() => undefined);
   if (c.supervisor.pid !== undefined) await untilGone(c.supervisor.pid, SUPERVISOR_EXIT_TIMEOUT);
   await c.bundle.remove();
 }

@@ -18,12 +18,78 @@ export type ErrorCode =
   | 'ERR_TSC_INTERNAL'
   | 'ABORT_ERR';
 
+/**
+ * What kind of failure the native side reported, in the workspace's one vocabulary of codes
+ * (`tscontainer_core::error::Code`): the addon's errors, the runtime's `error` log entries and
+ * `tscontainer-runtime storage`'s errors carry it as their `code`. The addon's `errorCodes()`
+ * lists the same set, which a unit test compares with this one.
+ */
+export type CoreCode =
+  // Containers.
+  | 'not-found'
+  | 'already-exists'
+  | 'invalid-status'
+  | 'invalid-config'
+  | 'invalid-rootfs'
+  | 'invalid-option'
+  | 'exec-failed'
+  | 'not-executable'
+  | 'command-not-found'
+  | 'oom-killed'
+  | 'cgroup'
+  | 'permission-denied'
+  | 'unsafe-state'
+  | 'unsupported'
+  | 'network'
+  | 'hook'
+  | 'internal'
+  // Images: the store, registries, layers.
+  | 'invalid-reference'
+  | 'invalid-platform'
+  | 'invalid-digest'
+  | 'image-not-known'
+  | 'ambiguous-image-id'
+  | 'in-use'
+  | 'manifest-unknown'
+  | 'blob-unknown'
+  | 'unauthorized'
+  | 'registry-unreachable'
+  | 'tls'
+  | 'registry-error'
+  | 'digest-mismatch'
+  | 'unsupported-media-type'
+  | 'no-matching-platform'
+  | 'too-large'
+  | 'blocked-registry'
+  | 'ambiguous-short-name'
+  | 'credential-helper-unsupported'
+  | 'not-logged-in'
+  | 'no-space'
+  | 'io'
+  | 'invalid-content'
+  | 'invalid-archive'
+  | 'invalid-argument'
+  | 'unsafe-storage'
+  | 'hostile-layer'
+  | 'corrupt-layer'
+  | 'unpack'
+  | 'not-regular-file'
+  | 'container-exists'
+  | 'container-not-known'
+  | 'invalid-container-id'
+  | 'canceled'
+  // The native hosts' own.
+  | 'runtime-not-found'
+  | 'wrong-host'
+  | 'user-namespace';
+
 export interface TscontainerErrorOptions {
   code: ErrorCode;
   exitCode?: number | undefined;
   signal?: NodeJS.Signals | undefined;
   cause?: unknown;
   reported?: boolean | undefined;
+  coreCode?: CoreCode | undefined;
 }
 
 export class TscontainerError extends Error {
@@ -38,6 +104,12 @@ export class TscontainerError extends Error {
    * stderr, so a CLI must not print it again.
    */
   readonly reported: boolean;
+  /**
+   * The native core's code for the failure, when the core reported it (the runtime or the
+   * addon): finer than the class, e.g. `invalid-status` or `cgroup` for an
+   * OperationFailedError.
+   */
+  readonly coreCode: CoreCode | undefined;
 
   constructor(message: string, options: TscontainerErrorOptions) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -45,12 +117,14 @@ export class TscontainerError extends Error {
     this.exitCode = options.exitCode;
     this.signal = options.signal;
     this.reported = options.reported ?? false;
+    this.coreCode = options.coreCode;
   }
 }
 
-interface SubclassOptions {
+export interface SubclassOptions {
   cause?: unknown;
-  reported?: boolean;
+  reported?: boolean | undefined;
+  coreCode?: CoreCode | undefined;
 }
 
 export type InvalidOptionCode = 'ERR_TSC_INVALID_OPTION' | 'ERR_TSC_INVALID_ROOTFS' | 'ERR_TSC_INVALID_SPEC';
@@ -145,38 +219,122 @@ export class InternalError extends TscontainerError {
   }
 }
 
+/** Makes the API error of a failure from its message. */
+export type Failure = (message: string, options: SubclassOptions) => TscontainerError;
+
+const invalid =
+  (code: InvalidOptionCode): Failure =>
+  (message, options) =>
+    new InvalidOptionError(message, code, options);
+
+/**
+ * The one table from the core's codes to the API's classes. `undefined`: the code names no
+ * class of its own, and the failure is the caller's (ContainerCreateError for a create,
+ * OperationFailedError for an operation on a container, InternalError for a read).
+ */
+const CLASSES: { readonly [C in CoreCode]: Failure | undefined } = {
+  'not-found': (message, options) => new ContainerNotFoundError(message, options),
+  'already-exists': (message, options) => new ContainerCreateError(message, options),
+  'invalid-option': invalid('ERR_TSC_INVALID_OPTION'),
+  'invalid-config': invalid('ERR_TSC_INVALID_SPEC'),
+  'invalid-rootfs': invalid('ERR_TSC_INVALID_ROOTFS'),
+  'command-not-found': (message, options) => new CommandNotFoundError(message, options),
+  'not-executable': (message, options) => new CommandNotExecutableError(message, options),
+  'runtime-not-found': (message, options) => new RuntimeNotFoundError(message, options),
+  'invalid-reference': invalid('ERR_TSC_INVALID_OPTION'),
+  'invalid-platform': invalid('ERR_TSC_INVALID_OPTION'),
+  'invalid-digest': invalid('ERR_TSC_INVALID_OPTION'),
+  canceled: (message, options) => new ContainerAbortedError(message, options),
+  'invalid-status': undefined,
+  'exec-failed': undefined,
+  'oom-killed': undefined,
+  cgroup: undefined,
+  'permission-denied': undefined,
+  'unsafe-state': undefined,
+  unsupported: undefined,
+  network: undefined,
+  hook: undefined,
+  internal: undefined,
+  // The image operations' own classes come with the image API; until then, the caller's.
+  'image-not-known': undefined,
+  'ambiguous-image-id': undefined,
+  'in-use': undefined,
+  'manifest-unknown': undefined,
+  'blob-unknown': undefined,
+  unauthorized: undefined,
+  'registry-unreachable': undefined,
+  tls: undefined,
+  'registry-error': undefined,
+  'digest-mismatch': undefined,
+  'unsupported-media-type': undefined,
+  'no-matching-platform': undefined,
+  'too-large': undefined,
+  'blocked-registry': undefined,
+  'ambiguous-short-name': undefined,
+  'credential-helper-unsupported': undefined,
+  'not-logged-in': undefined,
+  'no-space': undefined,
+  io: undefined,
+  'invalid-content': undefined,
+  'invalid-archive': undefined,
+  'invalid-argument': invalid('ERR_TSC_INVALID_OPTION'),
+  'unsafe-storage': undefined,
+  'hostile-layer': undefined,
+  'corrupt-layer': undefined,
+  unpack: undefined,
+  'not-regular-file': undefined,
+  'container-exists': undefined,
+  'container-not-known': undefined,
+  'invalid-container-id': undefined,
+  'wrong-host': undefined,
+  'user-namespace': undefined,
+};
+
+/** Every code the table maps (a unit test compares them with the addon's `errorCodes()`). */
+export const CORE_CODES = Object.keys(CLASSES) as readonly CoreCode[];
+
+function isCoreCode(code: unknown): code is CoreCode {
+  return typeof code === 'string' && Object.hasOwn(CLASSES, code);
+}
+
+/**
+ * The API error for a failure the core reported with `code` (an addon error's `code`, a
+ * runtime log entry's `code`): the class the table names, else `otherwise`, the caller's.
+ */
+export function errorFor(
+  code: unknown,
+  message: string,
+  otherwise: Failure,
+  options: SubclassOptions = {},
+): TscontainerError {
+  if (!isCoreCode(code)) return otherwise(message, options);
+  return (CLASSES[code] ?? otherwise)(message, { ...options, coreCode: code });
+}
+
+/** napi's own errors for an argument of the wrong JavaScript type: bad options too. */
+const NAPI_ARGUMENT_ERRORS: ReadonlySet<unknown> = new Set([
+  'InvalidArg',
+  'NumberExpected',
+  'StringExpected',
+  'BooleanExpected',
+  'ArrayExpected',
+  'ObjectExpected',
+]);
+
 function hasCode(error: unknown): error is Error & { code: unknown } {
   return error instanceof Error && 'code' in error;
 }
 
+export const internalFailure: Failure = (message, options) => new InternalError(message, options);
+
 /**
- * The API error for an error thrown by the native addon. The addon's `code`s map one to
- * one onto classes; napi's own argument-conversion errors (`InvalidArg`, a value of the
- * wrong JavaScript type) are bad options too.
+ * The API error for an error thrown by the native addon, through the table; `otherwise`
+ * makes the error for a code with no class of its own (default InternalError).
  */
-export function fromNative(error: unknown): TscontainerError {
+export function fromNative(error: unknown, otherwise: Failure = internalFailure): TscontainerError {
   if (error instanceof TscontainerError) return error;
   const message = error instanceof Error ? error.message : String(error);
   const code = hasCode(error) ? error.code : undefined;
-  switch (code) {
-    case 'ERR_TSC_INVALID_OPTION':
-    case 'ERR_TSC_INVALID_ROOTFS':
-    case 'ERR_TSC_INVALID_SPEC':
-      return new InvalidOptionError(message, code, { cause: error });
-    case 'InvalidArg':
-    case 'NumberExpected':
-    case 'StringExpected':
-    case 'BooleanExpected':
-    case 'ArrayExpected':
-    case 'ObjectExpected':
-      return new InvalidOptionError(message, 'ERR_TSC_INVALID_OPTION', { cause: error });
-    case 'ERR_TSC_NOT_FOUND':
-      return new ContainerNotFoundError(message, { cause: error });
-    case 'ERR_TSC_RUNTIME_NOT_FOUND':
-      return new RuntimeNotFoundError(message, { cause: error });
-    case 'ERR_TSC_CREATE':
-      return new ContainerCreateError(message, { cause: error });
-    default:
-      return new InternalError(message, { cause: error });
-  }
+  if (NAPI_ARGUMENT_ERRORS.has(code)) return new InvalidOptionError(message, 'ERR_TSC_INVALID_OPTION', { cause: error });
+  return errorFor(code, message, otherwise, { cause: error });
 }

@@ -11,7 +11,7 @@ import { isatty } from 'node:tty';
 import { aborted, asApiError, containerProcess, settle, type ContainerProcess } from './attached.js';
 import { createScratchDir } from './bundle.js';
 import { readState } from './containers.js';
-import { InvalidOptionError, OperationFailedError } from './errors.js';
+import { InvalidOptionError, OperationFailedError, type Failure } from './errors.js';
 import { outcomeOf, parseLog, readLog } from './log.js';
 import { callNative } from './native.js';
 import { processOptions, type RunOptions } from './options.js';
@@ -83,10 +83,8 @@ function rootfsOf(target: ExecTarget): () => string {
   return () => readState(target.id, target.root).rootfs;
 }
 
-function execFailure(message: string, options: { reported: boolean }): OperationFailedError {
-  // Docker's status when the runtime cannot start an exec'd process.
-  return new OperationFailedError(message, { ...options, exitCode: 126 });
-}
+// Docker's status when the runtime cannot start an exec'd process.
+const execFailure: Failure = (message, options) => new OperationFailedError(message, { ...options, exitCode: 126 });
 
 function startExec(target: ExecTarget, command: readonly string[], options: ExecOptions): ContainerProcess {
   const { id, root, runtime } = target;

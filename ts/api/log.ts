@@ -1,19 +1,15 @@
 /**
  * Reading what the runtime wrote to `--log` (`--log-format json`): the runtime's exit
  * status is the process's, or 1 when the runtime itself failed, so only its log tells
- * the two apart. An `error` entry means the runtime failed; a `container exited` entry
+ * the two apart. An `error` entry means the runtime failed, and its `code` says how (the
+ * core's codes, mapped to the API's classes by `errorFor`); a `container exited` entry
  * (`run`, `create --supervise`) or a `process exited` entry (`exec`) carries the
  * process's fate.
  */
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 
-import {
-  CommandNotExecutableError,
-  CommandNotFoundError,
-  ContainerCreateError,
-  type TscontainerError,
-} from './errors.js';
+import { ContainerCreateError, errorFor, type Failure, type TscontainerError } from './errors.js';
 import type { RunResult } from './options.js';
 import { isSignalName } from './signals.js';
 
@@ -78,14 +74,17 @@ export interface OutcomeOptions {
   /** Default `container exited`; `exec` logs `process exited`. */
   exitMessage?: ExitMessage | undefined;
   /**
-   * The error for a failure that is not an exec failure (default: the container could not
-   * be created or started).
+   * The error for a failure whose code names no class of its own (default: the container
+   * could not be created or started).
    */
-  failure?: ((message: string, options: { reported: boolean }) => TscontainerError) | undefined;
+  failure?: Failure | undefined;
 }
 
-function createFailure(message: string, options: { reported: boolean }): TscontainerError {
-  return new ContainerCreateError(message, options);
+const createFailure: Failure = (message, options) => new ContainerCreateError(message, options);
+
+/** The API error an `error` entry stands for. */
+export function entryError(entry: LogEntry, otherwise: Failure, reported: boolean): TscontainerError {
+  return errorFor(entry['code'], entry.msg, otherwise, { reported });
 }
 
 /**
@@ -94,17 +93,7 @@ function createFailure(message: string, options: { reported: boolean }): Tsconta
  */
 export function outcomeOf(entries: readonly LogEntry[], reported: boolean, how: OutcomeOptions = {}): Outcome {
   const failure = entries.find((entry) => entry.level === 'error');
-  if (failure !== undefined) {
-    const options = { reported };
-    switch (failure['execFailure']) {
-      case 'not-found':
-        return { kind: 'failed', error: new CommandNotFoundError(failure.msg, options) };
-      case 'not-executable':
-        return { kind: 'failed', error: new CommandNotExecutableError(failure.msg, options) };
-      default:
-        return { kind: 'failed', error: (how.failure ?? createFailure)(failure.msg, options) };
-    }
-  }
+  if (failure !== undefined) return { kind: 'failed', error: entryError(failure, how.failure ?? createFailure, reported) };
   const exitMessage = how.exitMessage ?? 'container exited';
   const exited = entries.findLast((entry) => entry.level === 'info' && entry.msg === exitMessage);
   if (exited === undefined) return { kind: 'unknown' };

@@ -7,10 +7,12 @@
 import { createRequire } from 'node:module';
 
 import type * as Addon from '../../native/index.cjs';
-import { RuntimeNotFoundError, fromNative } from './errors.js';
+import { RuntimeNotFoundError, fromNative, type Failure } from './errors.js';
 
 export type NativeAddon = typeof Addon;
-export type { ContainerInfo, RunSpecOptions } from '../../native/index.cjs';
+export type { ContainerInfo } from '../../native/index.cjs';
+/** The addon's `buildRunSpec` input: generated from the run-options crate's `RunOptions`. */
+export type { RunSpecOptions } from './generated/run-spec-options.js';
 
 let addon: NativeAddon | undefined;
 
@@ -29,14 +31,15 @@ function load(): NativeAddon {
 }
 
 /**
- * Calls into the addon, turning what it throws into the API's error classes.
- * Loading failures surface the same way, as a RuntimeNotFoundError.
+ * Calls into the addon, turning what it throws into the API's error classes (`otherwise`:
+ * the error for a failure whose code names no class, InternalError by default). Loading
+ * failures surface the same way, as a RuntimeNotFoundError.
  */
-export function callNative<T>(call: (native: NativeAddon) => T): T {
+export function callNative<T>(call: (native: NativeAddon) => T, otherwise?: Failure): T {
   const native = load();
   try {
     return call(native);
   } catch (error) {
-    throw fromNative(error);
+    throw fromNative(error, otherwise);
   }
 }

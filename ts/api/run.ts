@@ -10,7 +10,7 @@ import { aborted, asApiError, containerProcess, settle, type ContainerProcess } 
 import { createBundle } from './bundle.js';
 import { callNative } from './native.js';
 import { processOptions, randomId, toSpecOptions, type RunOptions } from './options.js';
-import { attachment, runArgs, runtimeCommand, runtimeMissing, spawnRuntime } from './runtime.js';
+import { attachment, runArgs, runtimeCommand, runtimeMissing, shortArgs, spawnRuntime } from './runtime.js';
 
 export type { ContainerProcess } from './attached.js';
 
@@ -32,7 +32,7 @@ function start(options: RunOptions, id: string): ContainerProcess {
     throw runtimeMissing(runtime, error);
   }
   const kill = async (signal: string) => {
-    await runtimeCommand(runtime, ['--root', root, 'kill', id, signal]).catch(() => undefined);
+    await runtimeCommand(runtime, shortArgs(root, 'kill', id, signal)).catch(() => undefined);
   };
   const result = settle(
     {
@@ -47,7 +47,7 @@ function start(options: RunOptions, id: string): ContainerProcess {
       forceKill: () => kill('KILL'),
       // The runtime ended without finishing its lifecycle: delete whatever it left.
       recover: async () => {
-        await runtimeCommand(runtime, ['--root', root, 'delete', '--force', id]).catch(() => undefined);
+        await runtimeCommand(runtime, shortArgs(root, 'delete', '--force', id)).catch(() => undefined);
       },
       cleanup: () => bundle.remove(),
     },

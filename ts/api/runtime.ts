@@ -5,12 +5,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 
-import {
-  ContainerNotFoundError,
-  OperationFailedError,
-  RuntimeNotFoundError,
-  type TscontainerError,
-} from './errors.js';
+import { OperationFailedError, RuntimeNotFoundError, type TscontainerError } from './errors.js';
+import { entryError, parseLog, type LogEntry } from './log.js';
 import type { ProcessOptions, Stdio } from './options.js';
 
 /**
@@ -159,11 +155,21 @@ export function runtimeMissing(runtime: string, cause: unknown): RuntimeNotFound
   return new RuntimeNotFoundError(`cannot run ${runtime}: ${reason}`, { cause });
 }
 
+/**
+ * The runtime's arguments for a short command on containers in `root` (`kill`, `delete`,
+ * ...): without `--log`, a failure's JSON log entry, with its `code`, goes to stderr.
+ */
+export function shortArgs(root: string, ...args: string[]): string[] {
+  return ['--root', root, '--log-format', 'json', ...args];
+}
+
 export interface CommandResult {
   code: number | null;
   signal: NodeJS.Signals | null;
   /** The runtime's error message, without the program-name prefix; empty on success. */
   message: string;
+  /** The `error` entry it logged to stderr (a short command run with shortArgs()). */
+  error?: LogEntry | undefined;
 }
 
 /** The message in the runtime's stderr: its last line, less the `tscontainer: ` prefix. */
@@ -183,25 +189,27 @@ export function runtimeCommand(runtime: string, args: readonly string[]): Promis
       stderr += chunk;
     });
     child.once('error', (error) => reject(runtimeMissing(runtime, error)));
-    child.once('close', (code, signal) => resolve({ code, signal, message: runtimeMessage(stderr) }));
+    child.once('close', (code, signal) => {
+      const error = parseLog(stderr).find((entry) => entry.level === 'error');
+      resolve({ code, signal, message: error?.msg ?? runtimeMessage(stderr), error });
+    });
   });
 }
 
 /**
- * The error for a short runtime command that failed: the runtime's own message, as a
- * ContainerNotFoundError when it names no such container.
+ * The error for a short runtime command that failed: the runtime's own, by the code it
+ * logged (a ContainerNotFoundError for `not-found`, ...), else an OperationFailedError.
  */
 export function commandError(result: CommandResult, id: string, action: string): TscontainerError {
   const signal = result.signal ?? undefined;
-  let message = result.message;
-  if (message === '') {
-    message =
-      result.signal === null
-        ? `tscontainer-runtime could not ${action} container ${id} (status ${String(result.code)})`
-        : `tscontainer-runtime was killed by ${result.signal} while trying to ${action} container ${id}`;
-  }
-  if (/^container `.*` does not exist$/.test(message)) return new ContainerNotFoundError(message);
-  return new OperationFailedError(message, { signal });
+  const failed = (message: string, options = {}) => new OperationFailedError(message, { ...options, signal });
+  if (result.error !== undefined) return entryError(result.error, failed, false);
+  if (result.message !== '') return failed(result.message);
+  return failed(
+    result.signal === null
+      ? `tscontainer-runtime could not ${action} container ${id} (status ${String(result.code)})`
+      : `tscontainer-runtime was killed by ${result.signal} while trying to ${action} container ${id}`,
+  );
 }
 
 /** Runs a short runtime command for container `id`, throwing commandError() on failure. */

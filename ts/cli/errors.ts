@@ -1,7 +1,7 @@
 /**
  * Failures as the CLI reports them: one line naming the thing at fault and a
- * Docker-style exit status. oclif's own parse errors span several lines (a list, a
- * hint to use --help); they are folded into one sentence here.
+ * Docker-style exit status. oclif's parse errors are read by their fields (the flags and
+ * arguments at fault, the parse's own input and output), never by their text.
  */
 import { CLIError } from '@oclif/core/errors';
 
@@ -12,17 +12,20 @@ export type { Failure } from './failure.js';
 /** Docker's status for a command line it cannot use. */
 export const USAGE_EXIT_CODE = 125;
 
-function lowerFirst(text: string): string {
-  return text.charAt(0).toLowerCase() + text.slice(1);
+/** A flag's value that its parse refused (see flags.ts). */
+export class FlagValueError extends CLIError {
+  override name = 'FlagValueError';
+  constructor(
+    readonly flag: string,
+    readonly value: string,
+    readonly reason: string,
+  ) {
+    super(`invalid --${flag} \`${value}\`: ${reason}`);
+  }
 }
 
-function plainLines(text: string): string[] {
-  // oclif dims parts of its messages with ANSI colour codes.
-  const plain = text.replaceAll(/\u001B\[[\d;]*m/g, '');
-  return plain
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line !== '' && !line.startsWith('See more help with'));
+function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1);
 }
 
 function argName(arg: unknown): string {
@@ -31,9 +34,30 @@ function argName(arg: unknown): string {
   return String(arg);
 }
 
-/** One sentence for an error from oclif's parser. */
+interface FlagRules {
+  exclusive?: readonly string[] | undefined;
+  required?: boolean | undefined;
+}
+
+/** What a parse that failed its flags' rules broke, from its own input and output. */
+function brokenRule(parse: { input?: { flags?: unknown }; output?: { flags?: unknown } }): string | undefined {
+  const rules = (parse.input?.flags ?? {}) as Readonly<Record<string, FlagRules>>;
+  const given = (parse.output?.flags ?? {}) as Readonly<Record<string, unknown>>;
+  for (const [name, rule] of Object.entries(rules)) {
+    if (given[name] === undefined) {
+      if (rule.required === true) return `missing flag --${name}`;
+      continue;
+    }
+    const other = rule.exclusive?.find((flag) => given[flag] !== undefined);
+    if (other !== undefined) return `--${name} cannot be used with --${other}`;
+  }
+  return undefined;
+}
+
+/** One sentence for an error from oclif's parser, from its fields. */
 export function usageSentence(error: CLIError): string {
-  const details = error as CLIError & { flags?: unknown; args?: unknown };
+  if (error instanceof FlagValueError) return `invalid --${error.flag} \`${error.value}\`: ${error.reason}`;
+  const details = error as CLIError & { flags?: unknown; args?: unknown; parse?: unknown };
   // Nonexistent flags carry `flags`; missing and unexpected arguments carry `args`
   // (definitions for missing ones, the words themselves for unexpected ones).
   if (Array.isArray(details.flags)) return `unknown flag ${details.flags.join(', ')}`;
@@ -43,11 +67,13 @@ export function usageSentence(error: CLIError): string {
       ? `unexpected argument ${names}`
       : `missing argument ${names}`;
   }
-  const [first = error.message, ...rest] = plainLines(error.message);
-  const parsing = /^Parsing (--\S+)$/.exec(first);
-  if (parsing !== null && rest.length > 0) return `invalid ${parsing[1]}: ${lowerFirst(rest.join('; '))}`;
-  if (/^The following errors? occurred:$/.test(first) && rest.length > 0) return lowerFirst(rest.join('; '));
-  return lowerFirst([first, ...rest].join('; '));
+  // A flag rule that failed (exclusive, required) carries the parse it judged.
+  if (typeof details.parse === 'object' && details.parse !== null) {
+    const broken = brokenRule(details.parse);
+    if (broken !== undefined) return broken;
+  }
+  // oclif's own one-line errors (`Flag --memory expects a value`) say it all already.
+  return lowerFirst(error.message);
 }
 
 /** How to report `error`; `exitCode` is the status for failures that carry none. */

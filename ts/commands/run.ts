@@ -3,6 +3,7 @@ import * as Flags from '@oclif/core/flags';
 
 import { splitCommand } from '../cli/argv.js';
 import { TscontainerCommand } from '../cli/command.js';
+import { integer } from '../cli/flags.js';
 import { processFlags } from '../cli/process-flags.js';
 import { runContainer } from '../cli/run-container.js';
 
@@ -32,7 +33,7 @@ With --detach the container runs on its own, after tscontainer exits: its id is 
     name: Flags.string({ description: 'container id (default: 12 random hex characters)' }),
     hostname: Flags.string({ description: 'hostname inside the container (default: from the id)' }),
     memory: Flags.string({ description: 'memory limit, such as 50M or 1g', helpValue: 'SIZE' }),
-    'pids-limit': Flags.integer({
+    'pids-limit': integer({
       description: 'maximum number of processes (default 2048 where a limit can apply; 0 or -1: unlimited)',
       helpValue: 'N',
     }),

@@ -1,8 +1,8 @@
 import * as Args from '@oclif/core/args';
-import * as Flags from '@oclif/core/flags';
 
 import { get } from '../api/container.js';
 import { TscontainerCommand } from '../cli/command.js';
+import { integer } from '../cli/flags.js';
 
 export default class Stop extends TscontainerCommand {
   static override summary = 'Stop running containers.';
@@ -17,7 +17,7 @@ export default class Stop extends TscontainerCommand {
   };
 
   static override flags = {
-    time: Flags.integer({ char: 't', description: 'seconds to wait before SIGKILL', default: 10, min: 0, helpValue: 'N' }),
+    time: integer({ char: 't', description: 'seconds to wait before SIGKILL', default: 10, min: 0, helpValue: 'N' }),
   };
 
   async run(): Promise<void> {

@@ -32,28 +32,34 @@ pub enum Message {
     Failed(InitFailure),
 }
 
-/// Why an init process gave up, as it reports it.
+/// Why an init process gave up, as it reports it: its error's chain, and its code, which
+/// tells a command that could not be run (126/127) from any other failure.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InitFailure {
     pub message: String,
-    /// Set when the command itself could not be run, so callers can map it to 126/127.
-    pub exec: Option<crate::process::ExecErrorKind>,
+    pub code: crate::error::Code,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChannelError {
-    #[error("cannot create the init socket pair: {0}")]
+    #[error("cannot create the init socket pair")]
     Create(#[source] nix::Error),
-    #[error("cannot send to the container's init: {0}")]
+    #[error("cannot send to the container's init")]
     Send(#[source] nix::Error),
-    #[error("cannot receive from the container's init: {0}")]
+    #[error("cannot receive from the container's init")]
     Receive(#[source] nix::Error),
-    #[error("malformed message from the container's init: {0}")]
+    #[error("malformed message from the container's init")]
     Decode(#[source] serde_json::Error),
     #[error("the container's init closed its channel before saying {expected}")]
     Closed { expected: &'static str },
     #[error("expected {expected} from the other end of the init channel, got {got}")]
     Unexpected { expected: &'static str, got: String },
+}
+
+impl ChannelError {
+    pub fn code(&self) -> crate::error::Code {
+        crate::error::Code::Internal
+    }
 }
 
 /// One end of the socket pair.
@@ -160,7 +166,7 @@ mod tests {
         let (m, fd) = a.recv().unwrap().unwrap();
         assert_eq!(m, Message::Console);
         assert!(fd.is_some());
-        let failure = InitFailure { message: "boom".into(), exec: None };
+        let failure = InitFailure { message: "boom".into(), code: crate::error::Code::Internal };
         b.send(&Message::Failed(failure.clone())).unwrap();
         assert_eq!(a.recv().unwrap().unwrap().0, Message::Failed(failure));
         drop(b);
@@ -179,7 +185,7 @@ mod tests {
     #[test]
     fn a_peer_that_ended_after_speaking_is_still_heard() {
         let (a, b) = pair().unwrap();
-        let failure = InitFailure { message: "killed".into(), exec: None };
+        let failure = InitFailure { message: "killed".into(), code: crate::error::Code::Internal };
         b.send(&Message::Failed(failure.clone())).unwrap();
         drop(b);
         assert!(a.send(&Message::HooksDone).is_err(), "a plain send to an ended peer fails");

@@ -31,6 +31,19 @@ pub enum DataDirError {
     Untrusted(#[from] TrustError),
 }
 
+impl DataDirError {
+    pub fn code(&self) -> crate::error::Code {
+        use crate::error::Code;
+        match self {
+            DataDirError::NoHome => Code::Internal,
+            DataDirError::Id(e) => e.code(),
+            DataDirError::Exists { .. } => Code::AlreadyExists,
+            DataDirError::NotOurs { .. } => Code::UnsafeState,
+            DataDirError::Untrusted(e) => e.code(),
+        }
+    }
+}
+
 /// This user's data directory: `/var/lib/tscontainer` for root (in the host's user
 /// namespace), else `$XDG_DATA_HOME/tscontainer`, else `$HOME/.local/share/tscontainer`.
 pub fn default_dir() -> Result<PathBuf, DataDirError> {

@@ -46,8 +46,9 @@ const SECCOMP_FLAGS: [&str; 4] = [
 pub fn features() -> Value {
     let mut capabilities: Vec<String> = caps::all().iter().map(|c| c.to_string()).collect();
     capabilities.sort();
-    let libseccomp =
-        libseccomp::ScmpVersion::current().map(|v| format!("{}.{}.{}", v.major, v.minor, v.micro)).unwrap_or_default();
+    let libseccomp = crate::seccomp::libseccomp_version()
+        .map(|(major, minor, micro)| format!("{major}.{minor}.{micro}"))
+        .unwrap_or_default();
     json!({
         "ociVersionMin": format!("{}.{}.0", OCI_VERSION_MIN.0, OCI_VERSION_MIN.1),
         "ociVersionMax": format!("{}.{}.0", OCI_VERSION_MAX.0, OCI_VERSION_MAX.1),

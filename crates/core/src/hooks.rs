@@ -49,7 +49,7 @@ impl HookKind {
 
 #[derive(Debug, thiserror::Error)]
 pub enum HookError {
-    #[error("{kind} hook {path}: cannot run it: {source}")]
+    #[error("{kind} hook {path}: cannot run it")]
     Spawn {
         kind: &'static str,
         path: String,
@@ -62,6 +62,16 @@ pub enum HookError {
     Timeout { kind: &'static str, path: String, seconds: i64 },
     #[error("invalid {kind} hook #{index}: its path `{path}` is not absolute, as the runtime-spec requires")]
     RelativePath { kind: &'static str, index: usize, path: String },
+}
+
+impl HookError {
+    pub fn code(&self) -> crate::error::Code {
+        use crate::error::Code;
+        match self {
+            HookError::Spawn { .. } | HookError::Failed { .. } | HookError::Timeout { .. } => Code::Hook,
+            HookError::RelativePath { .. } => Code::InvalidConfig,
+        }
+    }
 }
 
 fn stderr_suffix(stderr: &str) -> String {
@@ -137,7 +147,7 @@ pub fn run_all(spec: &Spec, kind: HookKind, state: &HookState) -> Vec<String> {
         .iter()
         .enumerate()
         .filter_map(|(index, hook)| run_one(hook, kind, index, &input).err())
-        .map(|e| e.to_string())
+        .map(|e| crate::error::chain(&e))
         .collect()
 }
 

@@ -7,8 +7,8 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::{open, OFlag};
-use nix::sys::stat::Mode;
 use nix::sys::signal::Signal;
+use nix::sys::stat::Mode;
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
 use crate::cgroups::{ContainerView, PendingJoin};
@@ -70,8 +70,8 @@ pub fn run(mut args: InitArgs<'_>) -> ! {
 /// that cannot run, else 1.
 pub(crate) fn report_and_exit(channel: &Channel, failure: Error) -> ! {
     let exec = failure.exec_failure();
-    let message = failure.to_string();
-    let report = Message::Failed(InitFailure { message: message.clone(), exec });
+    let message = crate::error::chain(&failure);
+    let report = Message::Failed(InitFailure { message: message.clone(), code: failure.code() });
     if channel.send(&report).is_err() {
         // Nobody is listening any more (a detached container after `start`): the
         // container's own stderr is the only place left for the reason.

@@ -19,24 +19,34 @@ use crate::syscall::{Syscall, SyscallError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum NamespaceError {
-    #[error("cannot open the {kind} namespace {}: {source}", path.display())]
+    #[error("cannot open the {kind} namespace {}", path.display())]
     Open {
         kind: &'static str,
         path: PathBuf,
         #[source]
         source: nix::Error,
     },
-    #[error("cannot join the {kind} namespace {}: {source}", path.display())]
+    #[error("cannot join the {kind} namespace {}", path.display())]
     Join {
         kind: &'static str,
         path: PathBuf,
         #[source]
         source: SyscallError,
     },
-    #[error("cannot create the cgroup namespace: {0}")]
+    #[error("cannot create the cgroup namespace")]
     Cgroup(#[source] SyscallError),
     #[error(transparent)]
     IdMap(#[from] crate::userns::IdMapError),
+}
+
+impl NamespaceError {
+    pub fn code(&self) -> crate::error::Code {
+        use crate::error::Code;
+        match self {
+            NamespaceError::Open { .. } | NamespaceError::Join { .. } | NamespaceError::Cgroup(_) => Code::Internal,
+            NamespaceError::IdMap(e) => e.code(),
+        }
+    }
 }
 
 pub(crate) fn flag(t: LinuxNamespaceType) -> CloneFlags {

@@ -44,6 +44,17 @@ pub enum OutputError {
     Untrusted(#[from] TrustError),
 }
 
+impl OutputError {
+    pub fn code(&self) -> crate::error::Code {
+        use crate::error::Code;
+        match self {
+            OutputError::MaxSize { .. } | OutputError::MaxFiles { .. } => Code::InvalidOption,
+            OutputError::Io { .. } => Code::Internal,
+            OutputError::Untrusted(e) => e.code(),
+        }
+    }
+}
+
 /// How big the output may grow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -65,12 +76,8 @@ impl Limits {
     pub fn parse(max_size: Option<&str>, max_files: Option<&str>) -> Result<Limits, OutputError> {
         let mut limits = Limits::default();
         if let Some(value) = max_size {
-            let bytes = crate::spec::parse_size("log option max-size", value).map_err(|e| match e {
-                crate::spec::SpecError::InvalidOption { reason, .. } => {
-                    OutputError::MaxSize { value: value.to_string(), reason }
-                }
-                other => OutputError::MaxSize { value: value.to_string(), reason: other.to_string() },
-            })?;
+            let bytes = crate::spec::parse_size("log option max-size", value)
+                .map_err(|e| OutputError::MaxSize { value: value.to_string(), reason: e.reason })?;
             if (bytes as u64) < MIN_MAX_SIZE {
                 return Err(OutputError::MaxSize { value: value.to_string(), reason: "the smallest is 4k".into() });
             }

@@ -27,31 +27,45 @@ pub struct Group {
     pub members: Vec<String>,
 }
 
-/// The entries of a database, comments left out; none when the file does not exist (busybox
-/// images, scratch: ids stay numeric).
-fn entries(root: BorrowedFd<'_>, path: &str, min_fields: usize) -> Result<Vec<Vec<String>>, ConfinedError> {
-    let text = confined::read_file(root, Path::new(path), MAX_DATABASE_SIZE)?.unwrap_or_default();
-    Ok(String::from_utf8_lossy(&text)
+/// The entries of a database's text, comments left out.
+fn entries(text: &[u8], min_fields: usize) -> Vec<Vec<String>> {
+    String::from_utf8_lossy(text)
         .lines()
         .filter(|line| !line.starts_with('#'))
         .map(|line| line.split(':').map(str::to_string).collect::<Vec<_>>())
         .filter(|fields| fields.len() >= min_fields)
-        .collect())
+        .collect()
+}
+
+/// A database file under `root`; empty when it does not exist (busybox images, scratch: ids
+/// stay numeric).
+fn read(root: BorrowedFd<'_>, path: &str) -> Result<Vec<u8>, ConfinedError> {
+    Ok(confined::read_file(root, Path::new(path), MAX_DATABASE_SIZE)?.unwrap_or_default())
 }
 
 /// The entries of `/etc/passwd` under `root`.
 pub fn users(root: BorrowedFd<'_>) -> Result<Vec<User>, ConfinedError> {
-    Ok(entries(root, "/etc/passwd", 7)?
-        .into_iter()
-        .filter_map(|f| {
-            Some(User { name: f[0].clone(), uid: f[2].parse().ok()?, gid: f[3].parse().ok()?, home: f[5].clone() })
-        })
-        .collect())
+    Ok(parse_users(&read(root, "/etc/passwd")?))
 }
 
 /// The entries of `/etc/group` under `root`.
 pub fn groups(root: BorrowedFd<'_>) -> Result<Vec<Group>, ConfinedError> {
-    Ok(entries(root, "/etc/group", 4)?
+    Ok(parse_groups(&read(root, "/etc/group")?))
+}
+
+/// The entries of an `/etc/passwd` read elsewhere (an image's, from its layers).
+pub fn parse_users(text: &[u8]) -> Vec<User> {
+    entries(text, 7)
+        .into_iter()
+        .filter_map(|f| {
+            Some(User { name: f[0].clone(), uid: f[2].parse().ok()?, gid: f[3].parse().ok()?, home: f[5].clone() })
+        })
+        .collect()
+}
+
+/// The entries of an `/etc/group` read elsewhere.
+pub fn parse_groups(text: &[u8]) -> Vec<Group> {
+    entries(text, 4)
         .into_iter()
         .filter_map(|f| {
             Some(Group {
@@ -60,7 +74,7 @@ pub fn groups(root: BorrowedFd<'_>) -> Result<Vec<Group>, ConfinedError> {
                 members: f[3].split(',').filter(|m| !m.is_empty()).map(str::to_string).collect(),
             })
         })
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]

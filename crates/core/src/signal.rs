@@ -6,6 +6,12 @@ use nix::sys::signal::Signal;
 #[error("invalid signal `{0}`")]
 pub struct InvalidSignal(pub String);
 
+impl InvalidSignal {
+    pub fn code(&self) -> crate::error::Code {
+        crate::error::Code::InvalidOption
+    }
+}
+
 /// Parses a signal name or number into its number. Real-time signals are accepted as
 /// numbers (`34`) and as `RTMIN+n` / `RTMAX-n`.
 pub fn parse_signal(text: &str) -> Result<i32, InvalidSignal> {

@@ -31,14 +31,14 @@ pub enum StateError {
     NotFound(String),
     #[error("container `{0}` already exists")]
     Exists(String),
-    #[error("cannot {op} {}: {source}", path.display())]
+    #[error("cannot {op} {}", path.display())]
     Io {
         op: &'static str,
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("corrupt state file {}: {source}", path.display())]
+    #[error("corrupt state file {}", path.display())]
     Corrupt {
         path: PathBuf,
         #[source]
@@ -46,6 +46,19 @@ pub enum StateError {
     },
     #[error(transparent)]
     Untrusted(#[from] TrustError),
+}
+
+impl StateError {
+    pub fn code(&self) -> crate::error::Code {
+        use crate::error::Code;
+        match self {
+            StateError::InvalidId { .. } => Code::InvalidOption,
+            StateError::NotFound(_) => Code::NotFound,
+            StateError::Exists(_) => Code::AlreadyExists,
+            StateError::Io { .. } | StateError::Corrupt { .. } => Code::Internal,
+            StateError::Untrusted(e) => e.code(),
+        }
+    }
 }
 
 /// Where container state lives when no `--root` is given: `/run/tscontainer` for root,

@@ -66,6 +66,16 @@ pub enum TrustError {
 }
 
 impl TrustError {
+    pub fn code(&self) -> crate::error::Code {
+        use crate::error::Code;
+        match self {
+            TrustError::Untrusted { .. } => Code::UnsafeState,
+            TrustError::Io { .. } => Code::Internal,
+        }
+    }
+}
+
+impl TrustError {
     /// The path (or the entry below a trusted directory) does not exist.
     pub fn is_not_found(&self) -> bool {
         matches!(self, TrustError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)

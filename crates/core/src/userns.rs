@@ -9,13 +9,13 @@ use oci_spec::runtime::{LinuxIdMapping, Spec};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IdMapError {
-    #[error("cannot write the user namespace map {}: {source}", path.display())]
+    #[error("cannot write the user namespace map {}", path.display())]
     Write {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot run {helper} to map the subordinate ids (install it: apt-get install uidmap): {source}")]
+    #[error("cannot run {helper} to map the subordinate ids (install it: apt-get install uidmap)")]
     Helper {
         helper: &'static str,
         #[source]
@@ -23,6 +23,17 @@ pub enum IdMapError {
     },
     #[error("{helper} refused the id map {map:?}: {stderr}")]
     Refused { helper: &'static str, map: String, stderr: String },
+}
+
+impl IdMapError {
+    pub fn code(&self) -> crate::error::Code {
+        use crate::error::Code;
+        match self {
+            IdMapError::Write { .. } => Code::Internal,
+            IdMapError::Helper { .. } => Code::Unsupported,
+            IdMapError::Refused { .. } => Code::PermissionDenied,
+        }
+    }
 }
 
 /// The host setting that keeps unprivileged users from creating user namespaces, if any
@@ -153,27 +164,33 @@ pub fn write_id_maps(pid: i32, spec: &Spec) -> Result<(), IdMapError> {
     let linux = spec.linux().as_ref();
     let uid_maps = linux.and_then(|l| l.uid_mappings().clone()).unwrap_or_default();
     let gid_maps = linux.and_then(|l| l.gid_mappings().clone()).unwrap_or_default();
+    write_maps(pid, &uid_maps, &gid_maps)
+}
+
+/// Writes the maps of `pid`'s new user namespace: directly as root, or for the caller's own
+/// ids alone, else through newuidmap and newgidmap (the subordinate ranges).
+pub fn write_maps(pid: i32, uid_maps: &[LinuxIdMapping], gid_maps: &[LinuxIdMapping]) -> Result<(), IdMapError> {
     let (euid, egid) = (nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw());
     if euid == 0 {
-        for (file, maps) in [("uid_map", &uid_maps), ("gid_map", &gid_maps)] {
+        for (file, maps) in [("uid_map", uid_maps), ("gid_map", gid_maps)] {
             if !maps.is_empty() {
                 write(pid, file, &render(maps))?;
             }
         }
         return Ok(());
     }
-    if own_id_only(&uid_maps, euid) && (gid_maps.is_empty() || own_id_only(&gid_maps, egid)) {
+    if own_id_only(uid_maps, euid) && (gid_maps.is_empty() || own_id_only(gid_maps, egid)) {
         // Unprivileged: the kernel takes a gid map only once setgroups is denied.
         write(pid, "setgroups", "deny")?;
-        write(pid, "uid_map", &render(&uid_maps))?;
+        write(pid, "uid_map", &render(uid_maps))?;
         if !gid_maps.is_empty() {
-            write(pid, "gid_map", &render(&gid_maps))?;
+            write(pid, "gid_map", &render(gid_maps))?;
         }
         return Ok(());
     }
-    helper("newuidmap", pid, &uid_maps)?;
+    helper("newuidmap", pid, uid_maps)?;
     if !gid_maps.is_empty() {
-        helper("newgidmap", pid, &gid_maps)?;
+        helper("newgidmap", pid, gid_maps)?;
     }
     Ok(())
 }

@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use tscontainer_core::error::Code;
+
 use crate::digest::Digest;
 use crate::layer::LayerError;
 
@@ -188,49 +190,50 @@ pub enum Error {
 }
 
 impl Error {
-    /// A stable identifier of the kind of failure, for programs (the addon's `code`).
-    pub fn code(&self) -> &'static str {
+    /// The kind of failure, in the workspace's one vocabulary of codes (the addon's and the
+    /// runtime's `code`).
+    pub fn code(&self) -> Code {
         match self {
-            Error::InvalidReference(_) => "invalid-reference",
-            Error::InvalidPlatform(_) => "invalid-platform",
-            Error::InvalidDigest(_) => "invalid-digest",
-            Error::ImageNotKnown(_) => "image-not-known",
-            Error::AmbiguousImageId(_) => "ambiguous-image-id",
-            Error::ImageHasNames { .. } => "in-use",
-            Error::ManifestUnknown(_) => "manifest-unknown",
-            Error::BlobUnknown { .. } => "blob-unknown",
+            Error::InvalidReference(_) => Code::InvalidReference,
+            Error::InvalidPlatform(_) => Code::InvalidPlatform,
+            Error::InvalidDigest(_) => Code::InvalidDigest,
+            Error::ImageNotKnown(_) => Code::ImageNotKnown,
+            Error::AmbiguousImageId(_) => Code::AmbiguousImageId,
+            Error::ImageHasNames { .. } => Code::InUse,
+            Error::ManifestUnknown(_) => Code::ManifestUnknown,
+            Error::BlobUnknown { .. } => Code::BlobUnknown,
             Error::BadCredentials { .. } | Error::AuthenticationRequired { .. } | Error::Denied { .. } => {
-                "unauthorized"
+                Code::Unauthorized
             }
-            Error::RegistryUnreachable { .. } | Error::Network { .. } => "registry-unreachable",
-            Error::Tls { .. } => "tls",
-            Error::RegistryStatus { .. } | Error::BadChallenge { .. } => "registry-error",
+            Error::RegistryUnreachable { .. } | Error::Network { .. } => Code::RegistryUnreachable,
+            Error::Tls { .. } => Code::Tls,
+            Error::RegistryStatus { .. } | Error::BadChallenge { .. } => Code::RegistryError,
             Error::DigestMismatch { .. } | Error::SizeMismatch { .. } | Error::DiffIdMismatch { .. } => {
-                "digest-mismatch"
+                Code::DigestMismatch
             }
-            Error::UnsupportedMediaType { .. } | Error::Schema1(_) => "unsupported-media-type",
-            Error::NoMatchingPlatform { .. } => "no-matching-platform",
-            Error::TooLarge { .. } => "too-large",
-            Error::BlockedRegistry(_) => "blocked-registry",
-            Error::AmbiguousShortName { .. } => "ambiguous-short-name",
-            Error::CredentialHelper { .. } => "credential-helper-unsupported",
-            Error::NotLoggedIn(_) => "not-logged-in",
-            Error::NoSpace { .. } => "no-space",
-            Error::Io { .. } => "io",
-            Error::InvalidContent { .. } => "invalid-content",
-            Error::InvalidConfig { .. } => "invalid-config",
-            Error::UnsafeStorage { .. } => "unsafe-storage",
+            Error::UnsupportedMediaType { .. } | Error::Schema1(_) => Code::UnsupportedMediaType,
+            Error::NoMatchingPlatform { .. } => Code::NoMatchingPlatform,
+            Error::TooLarge { .. } => Code::TooLarge,
+            Error::BlockedRegistry(_) => Code::BlockedRegistry,
+            Error::AmbiguousShortName { .. } => Code::AmbiguousShortName,
+            Error::CredentialHelper { .. } => Code::CredentialHelperUnsupported,
+            Error::NotLoggedIn(_) => Code::NotLoggedIn,
+            Error::NoSpace { .. } => Code::NoSpace,
+            Error::Io { .. } => Code::Io,
+            Error::InvalidContent { .. } => Code::InvalidContent,
+            Error::InvalidConfig { .. } => Code::InvalidConfig,
+            Error::UnsafeStorage { .. } => Code::UnsafeStorage,
             // The layer's own kind: hostile-layer, corrupt-layer, no-space, permission-denied, ...
             Error::Unpack { source, .. } => source.code(),
-            Error::Unpacker { .. } => "unpack",
-            Error::InUse { .. } => "in-use",
-            Error::ContainerExists(_) => "container-exists",
-            Error::ContainerNotKnown(_) => "container-not-known",
-            Error::InvalidContainerId(_) => "invalid-container-id",
-            Error::Canceled => "canceled",
-            Error::InvalidArchive { .. } => "invalid-archive",
-            Error::NothingToSave | Error::NotAStream(_) => "invalid-argument",
-            Error::LayerBlobMissing { .. } => "blob-unknown",
+            Error::Unpacker { .. } => Code::Unpack,
+            Error::InUse { .. } => Code::InUse,
+            Error::ContainerExists(_) => Code::ContainerExists,
+            Error::ContainerNotKnown(_) => Code::ContainerNotKnown,
+            Error::InvalidContainerId(_) => Code::InvalidContainerId,
+            Error::Canceled => Code::Canceled,
+            Error::InvalidArchive { .. } => Code::InvalidArchive,
+            Error::NothingToSave | Error::NotAStream(_) => Code::InvalidArgument,
+            Error::LayerBlobMissing { .. } => Code::BlobUnknown,
         }
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! This library creates no process and enters no namespace: the addon calls it from a
 //! worker thread, and where ownership must be mapped into an ordinary user's subordinate
-//! ids, the runtime calls its unpacker from inside that user's namespace.
+//! ids, the runtime calls it from inside that user's namespace (`tscontainer-runtime
+//! storage`, through `tscontainer-image-host`, which both hosts share).
 //!
 //! What the faces call:
 //! - pull: [`registry::pull_image`]`(&store, &client, &reference, &PullOptions { platform,

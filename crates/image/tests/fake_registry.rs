@@ -281,7 +281,7 @@ fn a_wrong_diff_id_a_short_blob_and_a_lying_manifest_digest_are_refused() {
         &PullOptions::default(),
     )
     .unwrap_err();
-    assert!(matches!(e.code(), "digest-mismatch"), "{e}");
+    assert_eq!(e.code(), "digest-mismatch", "{e}");
     nothing_kept(&store, &img);
 
     // The registry announces a digest the manifest does not have.

@@ -1,91 +1,63 @@
-//! Errors as JavaScript sees them: every error carries a stable `code`, which the
-//! TypeScript layer maps one-to-one onto its error classes.
+//! Errors as JavaScript sees them: every error carries a stable `code` of the workspace's one
+//! vocabulary (`tscontainer_core::error::Code`: `not-found`, `invalid-option`, ... for
+//! containers, the codes the runtime's JSON log carries too; `image-not-known`,
+//! `unauthorized`, ... for images, the codes `tscontainer-runtime storage` prints too;
+//! `runtime-not-found` and `wrong-host`, the addon's own), and its message is the error's
+//! chain, each cause once. The TypeScript layer maps codes to its error classes in one table
+//! (`ts/api/errors.ts`).
 
-use tscontainer_core::spec::SpecError;
-use tscontainer_core::state::StateError;
-
-/// The `code` of an error thrown by the addon.
-pub enum Code {
-    /// A run option that cannot be used (`--memory 10Q`, a missing volume source).
-    InvalidOption,
-    /// A config.json that fails validation.
-    InvalidSpec,
-    /// The rootfs is missing or not a directory.
-    InvalidRootfs,
-    /// No container with that id.
-    NotFound,
-    /// The runtime binary is not where it should be.
-    RuntimeNotFound,
-    /// What a container needs cannot be made (its bundle exists, a directory is not safe).
-    Create,
-    /// Anything else: reading state failed.
-    Internal,
-}
-
-impl AsRef<str> for Code {
-    fn as_ref(&self) -> &str {
-        match self {
-            Code::InvalidOption => "ERR_TSC_INVALID_OPTION",
-            Code::InvalidSpec => "ERR_TSC_INVALID_SPEC",
-            Code::InvalidRootfs => "ERR_TSC_INVALID_ROOTFS",
-            Code::NotFound => "ERR_TSC_NOT_FOUND",
-            Code::RuntimeNotFound => "ERR_TSC_RUNTIME_NOT_FOUND",
-            Code::Create => "ERR_TSC_CREATE",
-            Code::Internal => "ERR_TSC_INTERNAL",
-        }
-    }
-}
+use napi::bindgen_prelude::Unknown;
+use napi::{Env, JsError, Status};
+use tscontainer_core::error::{chain, Code};
+use tscontainer_image_host::HostError;
 
 pub type Result<T> = napi::Result<T, Code>;
 
-pub fn invalid_option(message: String) -> napi::Error<Code> {
-    napi::Error::new(Code::InvalidOption, message)
+/// An error of this code with this message.
+pub fn error(code: Code, message: impl Into<String>) -> napi::Error<Code> {
+    napi::Error::new(code, message.into())
 }
 
-/// Errors the addon can meet, with their codes.
-pub trait ToJs {
+/// Errors the addon can meet, each with its code.
+pub trait Coded: std::error::Error {
     fn code(&self) -> Code;
 }
 
-impl ToJs for SpecError {
-    fn code(&self) -> Code {
-        match self {
-            SpecError::InvalidOption { .. } => Code::InvalidOption,
-            SpecError::Rootfs { .. } => Code::InvalidRootfs,
-            _ => Code::InvalidSpec,
-        }
-    }
+macro_rules! coded {
+    ($($t:ty),* $(,)?) => {
+        $(impl Coded for $t {
+            fn code(&self) -> Code {
+                <$t>::code(self)
+            }
+        })*
+    };
 }
 
-impl ToJs for StateError {
-    fn code(&self) -> Code {
-        match self {
-            StateError::NotFound(_) => Code::NotFound,
-            StateError::InvalidId { .. } => Code::InvalidOption,
-            _ => Code::Internal,
-        }
-    }
+coded!(
+    tscontainer_core::Error,
+    tscontainer_core::spec::SpecError,
+    tscontainer_core::state::StateError,
+    tscontainer_core::datadir::DataDirError,
+    tscontainer_core::cgroups::CgroupError,
+    tscontainer_core::hooks::HookError,
+    tscontainer_core::signal::InvalidSignal,
+    tscontainer_run_options::OptionError,
+);
+
+/// The error as JavaScript gets it: its code, and its chain as the message.
+pub fn to_js<E: Coded>(e: E) -> napi::Error<Code> {
+    error(e.code(), chain(&e))
 }
 
-impl ToJs for tscontainer_core::datadir::DataDirError {
-    fn code(&self) -> Code {
-        match self {
-            Self::Id(_) => Code::InvalidOption,
-            _ => Code::Create,
-        }
+/// An image operation's failure as the JavaScript `Error` a promise rejects with: `code` is
+/// its code (a `Task`'s own errors carry only napi's statuses, so the object is made here, on
+/// the main thread, and the rejection uses exactly it).
+pub fn image_error(env: &Env, e: HostError) -> napi::Error {
+    // SAFETY: `env` is the live environment of the main thread that settles the promise.
+    let value = unsafe { JsError::from(napi::Error::new(e.code, e.message.clone())).into_value(env.raw()) };
+    if value.is_null() {
+        return napi::Error::new(Status::GenericFailure, e.message);
     }
-}
-
-impl ToJs for tscontainer_core::output::OutputError {
-    fn code(&self) -> Code {
-        match self {
-            Self::MaxSize { .. } | Self::MaxFiles { .. } => Code::InvalidOption,
-            _ => Code::Internal,
-        }
-    }
-}
-
-/// The error with its causes, each once (see `tscontainer_core::error::chain`).
-pub fn to_js<E: ToJs + std::error::Error>(e: E) -> napi::Error<Code> {
-    napi::Error::new(e.code(), tscontainer_core::error::chain(&e))
+    // SAFETY: `value` was just created in `env`.
+    napi::Error::from(unsafe { Unknown::from_raw_unchecked(env.raw(), value) })
 }

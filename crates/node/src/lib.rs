@@ -6,97 +6,47 @@
 //! is; containers themselves are made by that binary.
 
 mod errors;
+pub mod images;
 mod locate;
 
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
+use napi::bindgen_prelude::Unknown;
+use napi::Env;
 use napi_derive::napi;
 use tscontainer_core::cgroups::Roots;
 use tscontainer_core::datadir::DataDir;
-use tscontainer_core::spec::{self, Network, RunOptions, SecurityFlags};
+use tscontainer_core::error::Code;
+use tscontainer_core::spec;
 use tscontainer_core::state::StateStore;
+use tscontainer_run_options::RunOptions;
 
-use errors::{invalid_option, to_js, Code, Result};
+use errors::{error, to_js, Result};
 
-/// The options of `tscontainer run`, as text where the user typed text.
-#[napi(object)]
-pub struct RunSpecOptions {
-    pub id: String,
-    pub command: Vec<String>,
-    pub rootfs: Option<String>,
-    pub hostname: Option<String>,
-    pub memory: Option<String>,
-    pub pids_limit: Option<i64>,
-    pub cpus: Option<String>,
-    pub env: Option<Vec<String>>,
-    pub workdir: Option<String>,
-    pub user: Option<String>,
-    /// `none` (default), `host`, `pasta` or `slirp4netns`.
-    pub network: Option<String>,
-    /// Published ports, `[host-ip:]host-port:container-port[/tcp|udp]`.
-    pub publish: Option<Vec<String>>,
-    pub volumes: Option<Vec<String>>,
-    pub read_only: Option<bool>,
-    pub tty: Option<bool>,
-    /// Capabilities added to Docker's default set (`NET_ADMIN`, `CAP_NET_ADMIN`, `ALL`).
-    pub cap_add: Option<Vec<String>>,
-    /// Capabilities dropped from it.
-    pub cap_drop: Option<Vec<String>>,
-    /// Every capability and device, no seccomp filter, nothing masked.
-    pub privileged: Option<bool>,
-    /// Docker's `--security-opt`: `seccomp=FILE|unconfined`, `no-new-privileges[=BOOL]`,
-    /// `systempaths=unconfined`.
-    pub security_opt: Option<Vec<String>>,
-}
-
-/// Builds the complete OCI config (`config.json` text) for a `run`.
-#[napi]
-pub fn build_run_spec(options: RunSpecOptions) -> Result<String> {
-    let network = match options.network.as_deref() {
-        None => Network::None,
-        Some(n) => n.parse().map_err(to_js)?,
-    };
-    let run = RunOptions {
-        id: options.id,
-        command: options.command,
-        rootfs: options.rootfs.map(PathBuf::from),
-        hostname: options.hostname,
-        memory: options.memory,
-        pids_limit: options.pids_limit,
-        cpus: options.cpus,
-        env: options.env.unwrap_or_default(),
-        workdir: options.workdir,
-        user: options.user,
-        network,
-        publish: options.publish.unwrap_or_default(),
-        volumes: options.volumes.unwrap_or_default(),
-        read_only: options.read_only.unwrap_or(false),
-        tty: options.tty.unwrap_or(false),
-        security: SecurityFlags {
-            cap_add: options.cap_add.unwrap_or_default(),
-            cap_drop: options.cap_drop.unwrap_or_default(),
-            privileged: options.privileged.unwrap_or(false),
-            security_opt: options.security_opt.unwrap_or_default(),
-        },
-    };
-    let spec = spec::build_run_spec(&run).map_err(to_js)?;
-    serde_json::to_string_pretty(&spec).map_err(|e| invalid_option(e.to_string()))
+/// Builds the complete OCI config (`config.json` text) for a `run`. `options` is read
+/// through serde into the run-options crate's `RunOptions`, whose TypeScript type is
+/// `RunSpecOptions` (ts/api/generated/run-spec-options.ts, generated from it).
+#[napi(ts_args_type = "options: object")]
+pub fn build_run_spec(env: Env, options: Unknown<'_>) -> Result<String> {
+    let options: RunOptions = env.from_js_value(options).map_err(|e| error(Code::InvalidOption, e.reason))?;
+    let spec = tscontainer_run_options::build_run_spec(&options).map_err(to_js)?;
+    serde_json::to_string_pretty(&spec).map_err(|e| error(Code::Internal, e.to_string()))
 }
 
 /// Checks an OCI config the way `create` will, without creating anything.
 #[napi]
 pub fn validate_spec(config_json: String) -> Result<()> {
     let spec = spec::parse(config_json.as_bytes())
-        .map_err(|e| napi::Error::new(Code::InvalidSpec, format!("not a valid OCI runtime config: {e}")))?;
+        .map_err(|e| error(Code::InvalidConfig, format!("not a valid OCI runtime config: {e}")))?;
     spec::validate(&spec).map_err(to_js)?;
-    tscontainer_core::hooks::validate(&spec).map_err(|e| napi::Error::new(Code::InvalidSpec, e.to_string()))
+    tscontainer_core::hooks::validate(&spec).map_err(to_js)
 }
 
 /// Parses a memory size (`50M`, `1g`, `1048576`) into bytes.
 #[napi]
 pub fn parse_memory(value: String) -> Result<i64> {
-    spec::parse_memory(&value).map_err(to_js)
+    tscontainer_run_options::parse_memory(&value).map_err(to_js)
 }
 
 /// A signal name or number (`SIGUSR1`, `usr1`, `10`, `RTMIN+1`) as its number, read as the
@@ -104,10 +54,10 @@ pub fn parse_memory(value: String) -> Result<i64> {
 #[napi]
 pub fn parse_signal(signal: String) -> Result<i32> {
     tscontainer_core::signal::parse_signal(&signal).map_err(|e| {
-        invalid_option(format!(
-            "{e}: expected a name such as SIGTERM or TERM, or a number from 1 to {}",
-            libc::SIGRTMAX()
-        ))
+        error(
+            e.code(),
+            format!("{e}: expected a name such as SIGTERM or TERM, or a number from 1 to {}", libc::SIGRTMAX()),
+        )
     })
 }
 
@@ -115,7 +65,11 @@ pub fn parse_signal(signal: String) -> Result<i32> {
 /// a bare `NAME` with this process's value, left out when it is unset here.
 #[napi]
 pub fn resolve_env(entries: Vec<String>) -> Vec<String> {
-    entries.iter().filter_map(|entry| spec::env_entry(entry)).map(|(k, v)| format!("{k}={v}")).collect()
+    entries
+        .iter()
+        .filter_map(|entry| tscontainer_run_options::env_entry(entry))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect()
 }
 
 /// A user as the container sees it.
@@ -136,8 +90,16 @@ pub struct ResolvedUser {
 pub fn resolve_user(user: String, rootfs: String) -> Result<ResolvedUser> {
     let rootfs = PathBuf::from(rootfs);
     let root = spec::open_rootfs_directory(&rootfs).map_err(to_js)?;
-    let resolved = spec::resolve_user(Some(&user), root.as_fd(), &rootfs).map_err(to_js)?;
+    let resolved = tscontainer_run_options::resolve_user(Some(&user), root.as_fd(), &rootfs).map_err(to_js)?;
     Ok(ResolvedUser { uid: resolved.uid, gid: resolved.gid, additional_gids: resolved.additional_gids })
+}
+
+/// Every `code` an error of the addon (containers and images), an `error` entry of the
+/// runtime's JSON log or an error of `tscontainer-runtime storage` can carry: one vocabulary,
+/// for a front end that maps each to an error of its own.
+#[napi]
+pub fn error_codes() -> Vec<String> {
+    Code::ALL.iter().map(|c| c.as_str().to_string()).collect()
 }
 
 /// The `tscontainer-runtime` executable: `TSCONTAINER_RUNTIME_PATH` if set, else the one
@@ -203,10 +165,11 @@ pub struct OutputLimits {
     pub max_files: u32,
 }
 
-/// Checks and reads the output limits (`10m`, `3`); a missing one takes its default.
+/// Docker's `--log-opt` entries (`max-size=10m`, `max-file=3`), checked and read; a missing
+/// one takes its default.
 #[napi]
-pub fn output_limits(max_size: Option<String>, max_files: Option<String>) -> Result<OutputLimits> {
-    let limits = tscontainer_core::output::Limits::parse(max_size.as_deref(), max_files.as_deref()).map_err(to_js)?;
+pub fn output_limits(entries: Vec<String>) -> Result<OutputLimits> {
+    let limits = tscontainer_run_options::log_options(&entries).map_err(to_js)?;
     Ok(OutputLimits { max_size: limits.max_size as i64, max_files: limits.max_files })
 }
 
@@ -283,7 +246,7 @@ pub fn container_state(id: String, root: Option<String>) -> Result<ContainerInfo
 #[napi]
 pub fn container_config(id: String, root: Option<String>) -> Result<String> {
     let state = store(root).load(&id).map_err(to_js)?;
-    serde_json::to_string(&state.config).map_err(|e| napi::Error::new(errors::Code::Internal, e.to_string()))
+    serde_json::to_string(&state.config).map_err(|e| error(Code::Internal, e.to_string()))
 }
 
 /// A container's resource usage from its cgroup, as JSON in runc's `events --stats`
@@ -291,9 +254,7 @@ pub fn container_config(id: String, root: Option<String>) -> Result<String> {
 #[napi]
 pub fn container_stats(id: String, root: Option<String>) -> Result<String> {
     let state = store(root).load(&id).map_err(to_js)?;
-    let manager = tscontainer_core::cgroups::manager(&state.cgroup_path, &Roots::default())
-        .map_err(|e| napi::Error::new(errors::Code::Internal, e.to_string()))?;
-    let stats = tscontainer_core::cgroups::CgroupManager::stats(&manager)
-        .map_err(|e| napi::Error::new(errors::Code::Internal, e.to_string()))?;
-    serde_json::to_string(&stats).map_err(|e| napi::Error::new(errors::Code::Internal, e.to_string()))
+    let manager = tscontainer_core::cgroups::manager(&state.cgroup_path, &Roots::default()).map_err(to_js)?;
+    let stats = tscontainer_core::cgroups::CgroupManager::stats(&manager).map_err(to_js)?;
+    serde_json::to_string(&stats).map_err(|e| error(Code::Internal, e.to_string()))
 }

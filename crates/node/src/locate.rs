@@ -4,7 +4,9 @@
 use std::ffi::CStr;
 use std::path::PathBuf;
 
-use crate::errors::{Code, Result};
+use tscontainer_core::error::Code;
+
+use crate::errors::Result;
 
 const RUNTIME: &str = "tscontainer-runtime";
 pub const OVERRIDE: &str = "TSCONTAINER_RUNTIME_PATH";

@@ -115,16 +115,28 @@ pub fn warn_all(msgs: &[String]) {
     }
 }
 
-/// Reports the error that ends this invocation: to the log (with a machine-readable
-/// `execFailure` when the command could not be run) and, as runc does, to stderr.
+/// Reports the error that ends this invocation, its whole chain (each cause once): as an
+/// `error` entry carrying the error's `code` (and, for a command that could not be run, the
+/// older `execFailure`), and, as runc does, as one line on stderr. The entry goes to the log
+/// file, or without one, in the JSON format, to stderr before that line (runc logs to stderr
+/// without `--log`): a front end reads the code there from a short command's stderr. In the
+/// text format stderr has the one line only.
 pub fn fatal(error: &anyhow::Error) {
-    let message = tscontainer_core::error::chain(error.as_ref());
-    let exec = error.downcast_ref::<tscontainer_core::Error>().and_then(|e| e.exec_failure());
-    let fields: Vec<(&str, Value)> = exec
-        .map(|k| vec![("execFailure", Value::from(if k.exit_code() == 127 { "not-found" } else { "not-executable" }))])
-        .unwrap_or_default();
-    if LOGGER.get().is_some_and(|l| l.file.is_some()) {
-        log(Level::Error, &message, &fields);
+    let message = format!("{error:#}");
+    let code = crate::errors::code_of(error);
+    let mut fields: Vec<(&str, Value)> = vec![("code", code.as_str().into())];
+    if let Some(kind) = code.exec_failure() {
+        fields.push(("execFailure", if kind.exit_code() == 127 { "not-found" } else { "not-executable" }.into()));
+    }
+    if let Some(logger) = LOGGER.get() {
+        match &logger.file {
+            Some(_) => log(Level::Error, &message, &fields),
+            None if logger.format == LogFormat::Json => {
+                let _ =
+                    std::io::stderr().write_all(render(LogFormat::Json, Level::Error, &message, &fields).as_bytes());
+            }
+            None => {}
+        }
     }
     eprintln!("{}: {message}", program_name());
 }

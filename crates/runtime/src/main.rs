@@ -5,6 +5,7 @@
 
 mod cli;
 mod commands;
+mod errors;
 mod logging;
 mod sealed;
 

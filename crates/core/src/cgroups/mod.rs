@@ -39,7 +39,7 @@ pub enum Setup {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CgroupError {
-    #[error("cannot detect the cgroup layout at {}: {source}", path.display())]
+    #[error("cannot detect the cgroup layout at {}", path.display())]
     Detect {
         path: PathBuf,
         #[source]
@@ -47,26 +47,26 @@ pub enum CgroupError {
     },
     #[error("no cgroup filesystem is mounted at {}", path.display())]
     NotMounted { path: PathBuf },
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     Read {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot write `{value}` to {}: {source}", path.display())]
+    #[error("cannot write `{value}` to {}", path.display())]
     Write {
         path: PathBuf,
         value: String,
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot create cgroup {}: {source}", path.display())]
+    #[error("cannot create cgroup {}", path.display())]
     Create {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot remove cgroup {}: {source}", path.display())]
+    #[error("cannot remove cgroup {}", path.display())]
     Remove {
         path: PathBuf,
         #[source]
@@ -86,6 +86,25 @@ pub enum CgroupError {
     OwnCgroup { controller: String },
     #[error("container's cgroup {} is not empty: {count} process(es) found in {}; a container needs a cgroup of its own", path.display(), dir.display())]
     Occupied { path: PathBuf, dir: PathBuf, count: usize },
+}
+
+impl CgroupError {
+    pub fn code(&self) -> crate::error::Code {
+        use crate::error::Code;
+        match self {
+            CgroupError::Unsupported { .. } | CgroupError::Unavailable { .. } => Code::Unsupported,
+            CgroupError::Detect { .. }
+            | CgroupError::NotMounted { .. }
+            | CgroupError::Read { .. }
+            | CgroupError::Write { .. }
+            | CgroupError::Create { .. }
+            | CgroupError::Remove { .. }
+            | CgroupError::ControllerMissing { .. }
+            | CgroupError::DeviceProgram { .. }
+            | CgroupError::OwnCgroup { .. }
+            | CgroupError::Occupied { .. } => Code::Cgroup,
+        }
+    }
 }
 
 /// Whether a cgroup's processes may run.

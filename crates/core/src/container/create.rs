@@ -83,13 +83,13 @@ impl Undo<'_> {
         }
         if let Some((path, roots, parents)) = self.cgroup {
             if let Err(e) = cgroups::manager(&path, roots).and_then(|cg| cg.remove()) {
-                failures.push(e.to_string());
+                failures.push(crate::error::chain(&e));
             }
             cgroups::remove_created_parents(&parents);
         }
         if let Some(mut systemd) = self.systemd.filter(Systemd::started) {
             if let Err(e) = systemd.stop() {
-                failures.push(e.to_string());
+                failures.push(crate::error::chain(&e));
             }
         }
         if let Some((store, id)) = self.store {
@@ -98,7 +98,7 @@ impl Undo<'_> {
                 crate::network::wait_until_stopped(dir.trusted());
             }
             if let Err(e) = store.remove(id) {
-                failures.push(e.to_string());
+                failures.push(crate::error::chain(&e));
             }
         }
         if failures.is_empty() {

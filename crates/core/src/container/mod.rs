@@ -39,7 +39,7 @@ pub enum ContainerError {
     ExecBeforeStart { id: String },
     #[error("unable to start container process: {}", .0.message)]
     Init(InitFailure),
-    #[error("the {what} cannot be applied: {error}; this user may not create cgroups there (on a cgroup v2 host, run from a cgroup delegated to you, e.g. `systemd-run --user --scope -p Delegate=yes`), or run without the limit")]
+    #[error("the {what} cannot be applied: this user may not create cgroups there (on a cgroup v2 host, run from a cgroup delegated to you, e.g. `systemd-run --user --scope -p Delegate=yes`), or run without the limit")]
     CgroupDenied {
         what: &'static str,
         #[source]
@@ -53,32 +53,32 @@ pub enum ContainerError {
     InitDied(String),
     #[error("the container's init was OOM-killed while setting up: the memory limit{} is too low to start it", .limit.map(|l| format!(" ({l} bytes)")).unwrap_or_default())]
     InitOomKilled { limit: Option<i64> },
-    #[error("cannot clone the container's init: {0}")]
+    #[error("cannot clone the container's init")]
     Clone(#[source] nix::Error),
     #[error(
         "refusing to create a container from a multithreaded process ({0} threads): namespaces cannot be set up safely"
     )]
     Multithreaded(usize),
-    #[error("cannot write {what} {}: {source}", path.display())]
+    #[error("cannot write {what} {}", path.display())]
     Write {
         what: &'static str,
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot send the console to {}: {source}", path.display())]
+    #[error("cannot send the console to {}", path.display())]
     ConsoleSocket {
         path: PathBuf,
         #[source]
         source: nix::Error,
     },
-    #[error("cannot signal container `{id}`: {source}")]
+    #[error("cannot signal container `{id}`")]
     Signal {
         id: String,
         #[source]
         source: nix::Error,
     },
-    #[error("cannot {action}: {source}")]
+    #[error("cannot {action}")]
     Wait {
         action: &'static str,
         #[source]
@@ -88,18 +88,44 @@ pub enum ContainerError {
     SharedCgroup { id: String },
     #[error("container `{id}` did not stop within {seconds}s of SIGKILL")]
     StuckAfterKill { id: String, seconds: u64 },
-    #[error("cannot {action}: {source}")]
+    #[error("cannot {action}")]
     WorkingDirectory {
         action: &'static str,
         #[source]
         source: nix::Error,
     },
-    #[error("{error} (cleanup also failed: {cleanup})")]
-    Cleanup {
-        #[source]
-        error: Box<crate::Error>,
-        cleanup: String,
-    },
+    /// A failed create whose undoing failed too. The failure is the error (its message, chain
+    /// and code); what cleanup could not undo is added after it. Not a cause of the failure,
+    /// so not its `source`: the failure's own chain is the message, printed once.
+    #[error("{} (cleanup also failed: {cleanup})", crate::error::chain(error))]
+    Cleanup { error: Box<crate::Error>, cleanup: String },
+}
+
+impl ContainerError {
+    pub fn code(&self) -> crate::error::Code {
+        use crate::error::Code;
+        match self {
+            ContainerError::InvalidStatus { .. } | ContainerError::ExecBeforeStart { .. } => Code::InvalidStatus,
+            // What the init could not do is the container's process not starting, unless its
+            // error says more (a command not found, a config it could not apply).
+            ContainerError::Init(failure) if failure.code == Code::Internal => Code::ExecFailed,
+            ContainerError::Init(failure) => failure.code,
+            ContainerError::CgroupDenied { .. } | ContainerError::UserNamespacesForbidden(_) => Code::PermissionDenied,
+            ContainerError::NetworkWithoutNamespace => Code::InvalidConfig,
+            ContainerError::InitDied(_) => Code::ExecFailed,
+            ContainerError::InitOomKilled { .. } => Code::OomKilled,
+            ContainerError::SharedCgroup { .. } => Code::UnsafeState,
+            ContainerError::Clone(_)
+            | ContainerError::Multithreaded(_)
+            | ContainerError::Write { .. }
+            | ContainerError::ConsoleSocket { .. }
+            | ContainerError::Signal { .. }
+            | ContainerError::Wait { .. }
+            | ContainerError::StuckAfterKill { .. }
+            | ContainerError::WorkingDirectory { .. } => Code::Internal,
+            ContainerError::Cleanup { error, .. } => error.code(),
+        }
+    }
 }
 
 /// runc's words for a refusal, where managers match on them: containerd's shim reads

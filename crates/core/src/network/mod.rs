@@ -32,7 +32,7 @@ pub enum NetworkError {
     NotInstalled { what: String, program: &'static str, install: &'static str },
     #[error("{helper} could not set up the container's network: {message}")]
     Failed { helper: &'static str, message: String },
-    #[error("cannot start the network helper: {what}: {source}")]
+    #[error("cannot start the network helper: {what}")]
     Io {
         what: &'static str,
         #[source]
@@ -40,6 +40,18 @@ pub enum NetworkError {
     },
     #[error(transparent)]
     State(Box<crate::trusted::TrustError>),
+}
+
+impl NetworkError {
+    pub fn code(&self) -> crate::error::Code {
+        use crate::error::Code;
+        match self {
+            NetworkError::UnknownHelper(_) | NetworkError::Port { .. } => Code::InvalidConfig,
+            NetworkError::NotInstalled { .. } => Code::Unsupported,
+            NetworkError::Failed { .. } | NetworkError::Io { .. } => Code::Network,
+            NetworkError::State(e) => e.code(),
+        }
+    }
 }
 
 /// A program that gives a network namespace a user-mode network.

@@ -61,26 +61,26 @@ pub enum ProcessError {
     Exec(#[from] ExecError),
     #[error("unknown capability `{0}`")]
     UnknownCapability(String),
-    #[error("cannot set capabilities: {0}")]
+    #[error("cannot set capabilities")]
     Capabilities(#[source] SyscallError),
-    #[error("cannot set rlimit {name}: {source}")]
+    #[error("cannot set rlimit {name}")]
     Rlimit {
         name: String,
         #[source]
         source: SyscallError,
     },
-    #[error("cannot switch to user {uid}:{gid}: {source}")]
+    #[error("cannot switch to user {uid}:{gid}")]
     User {
         uid: u32,
         gid: u32,
         #[source]
         source: SyscallError,
     },
-    #[error("cannot set no_new_privs: {0}")]
+    #[error("cannot set no_new_privs")]
     NoNewPrivileges(#[source] SyscallError),
-    #[error("cannot load the seccomp filter: {0}")]
+    #[error("cannot load the seccomp filter")]
     Seccomp(#[source] SyscallError),
-    #[error("cannot change to the working directory {}: {source}", path.display())]
+    #[error("cannot change to the working directory {}", path.display())]
     Cwd {
         path: PathBuf,
         #[source]
@@ -90,24 +90,56 @@ pub enum ProcessError {
     /// through a descriptor the runtime still holds.
     #[error("the working directory {} is outside the container's root filesystem", path.display())]
     CwdOutsideRoot { path: PathBuf },
-    #[error("cannot set up the container's terminal: {0}")]
+    #[error("cannot set up the container's terminal")]
     Terminal(#[source] nix::Error),
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}", path.display())]
     Proc {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot set the hostname: {0}")]
+    #[error("cannot set the hostname")]
     Hostname(#[source] SyscallError),
     #[error("sysctl `{key}` {reason}")]
     Sysctl { key: String, reason: String },
-    #[error("cannot bring up the loopback interface: {0}")]
+    #[error("cannot bring up the loopback interface")]
     Loopback(#[source] SyscallError),
-    #[error("cannot make the process non-dumpable: {0}")]
+    #[error("cannot make the process non-dumpable")]
     Dumpable(#[source] nix::Error),
-    #[error("cannot wait for `start` on the exec fifo: {0}")]
+    #[error("cannot wait for `start` on the exec fifo")]
     ExecFifo(#[source] nix::Error),
+}
+
+impl ExecError {
+    pub fn code(&self) -> crate::error::Code {
+        match self.kind {
+            ExecErrorKind::NotFound => crate::error::Code::CommandNotFound,
+            ExecErrorKind::NotExecutable => crate::error::Code::NotExecutable,
+        }
+    }
+}
+
+impl ProcessError {
+    pub fn code(&self) -> crate::error::Code {
+        use crate::error::Code;
+        match self {
+            ProcessError::Exec(e) => e.code(),
+            ProcessError::UnknownCapability(_) | ProcessError::Sysctl { .. } => Code::InvalidConfig,
+            ProcessError::CwdOutsideRoot { .. } => Code::UnsafeState,
+            ProcessError::Capabilities(_)
+            | ProcessError::Rlimit { .. }
+            | ProcessError::User { .. }
+            | ProcessError::NoNewPrivileges(_)
+            | ProcessError::Seccomp(_)
+            | ProcessError::Cwd { .. }
+            | ProcessError::Terminal(_)
+            | ProcessError::Proc { .. }
+            | ProcessError::Hostname(_)
+            | ProcessError::Loopback(_)
+            | ProcessError::Dumpable(_)
+            | ProcessError::ExecFifo(_) => Code::Internal,
+        }
+    }
 }
 
 /// Writes the config's sysctls (validated already, see `spec::sysctl`) beneath `proc_sys`, a

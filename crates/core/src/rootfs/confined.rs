@@ -43,6 +43,16 @@ pub enum ConfinedError {
     },
 }
 
+impl ConfinedError {
+    pub fn code(&self) -> crate::error::Code {
+        use crate::error::Code;
+        match self {
+            ConfinedError::NotRegular { .. } | ConfinedError::TooLarge { .. } => Code::UnsafeState,
+            ConfinedError::Open { .. } | ConfinedError::Read { .. } => Code::Internal,
+        }
+    }
+}
+
 fn kind_of(mode: libc::mode_t) -> &'static str {
     match SFlag::from_bits_truncate(mode) & SFlag::S_IFMT {
         SFlag::S_IFDIR => "a directory",

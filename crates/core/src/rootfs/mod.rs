@@ -33,41 +33,41 @@ use crate::syscall::{Syscall, SyscallError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RootfsError {
-    #[error("cannot mount {what}: {source}")]
+    #[error("cannot mount {what}")]
     Mount {
         what: String,
         #[source]
         source: SyscallError,
     },
-    #[error("cannot resolve {} inside the container's rootfs: {source}", path.display())]
+    #[error("cannot resolve {} inside the container's rootfs", path.display())]
     Resolve {
         path: PathBuf,
         #[source]
         source: nix::Error,
     },
-    #[error("mount source {} for {}: {source}", source_path.display(), destination.display())]
+    #[error("mount source {} for {}", source_path.display(), destination.display())]
     Source {
         source_path: PathBuf,
         destination: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot create device {}: {source}", path.display())]
+    #[error("cannot create device {}", path.display())]
     Device {
         path: PathBuf,
         #[source]
         source: SyscallError,
     },
-    #[error("cannot switch to the container's root filesystem: {0}")]
+    #[error("cannot switch to the container's root filesystem")]
     Pivot(#[source] SyscallError),
-    #[error("cannot {action} {}: {source}", path.display())]
+    #[error("cannot {action} {}", path.display())]
     Protect {
         action: &'static str,
         path: PathBuf,
         #[source]
         source: SyscallError,
     },
-    #[error("cannot make the root filesystem read-only: {0}")]
+    #[error("cannot make the root filesystem read-only")]
     ReadOnly(#[source] SyscallError),
     #[error("the mount point {} was moved while it was being mounted", path.display())]
     MountPointMoved { path: PathBuf },
@@ -85,6 +85,28 @@ pub enum RootfsError {
         "cannot mount the root overlay: its {layers} layers take {bytes} bytes of mount options even named by descriptors, more than the {limit} mount(2) takes; Linux 6.8 or later takes them one by one"
     )]
     OverlayTooLong { layers: usize, bytes: usize, limit: usize },
+}
+
+impl RootfsError {
+    pub fn code(&self) -> crate::error::Code {
+        use crate::error::Code;
+        match self {
+            RootfsError::Source { .. } | RootfsError::OnRoot { .. } | RootfsError::OverlayTooLong { .. } => {
+                Code::InvalidConfig
+            }
+            RootfsError::Overlay(e) => e.code(),
+            RootfsError::MountPointMoved { .. } | RootfsError::NotProcfs { .. } | RootfsError::NoNullDevice => {
+                Code::UnsafeState
+            }
+            RootfsError::Mount { .. }
+            | RootfsError::Resolve { .. }
+            | RootfsError::Device { .. }
+            | RootfsError::Pivot(_)
+            | RootfsError::Protect { .. }
+            | RootfsError::ReadOnly(_)
+            | RootfsError::ProcMount { .. } => Code::Internal,
+        }
+    }
 }
 
 /// Everything the rootfs step needs to know.

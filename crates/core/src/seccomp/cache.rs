@@ -29,10 +29,10 @@ pub fn cache_dir() -> Option<PathBuf> {
 
 fn key(profile: &LinuxSeccomp) -> Option<String> {
     let json = serde_json::to_vec(profile).ok()?;
-    let version = libseccomp::ScmpVersion::current().ok()?;
+    let version = super::libseccomp_version()?;
     let mut h = DefaultHasher::new();
     json.hash(&mut h);
-    (version.major, version.minor, version.micro).hash(&mut h);
+    version.hash(&mut h);
     std::env::consts::ARCH.hash(&mut h);
     env!("CARGO_PKG_VERSION").hash(&mut h);
     Some(format!("{:016x}-{}", h.finish(), json.len()))
@@ -71,7 +71,7 @@ pub fn compile_cached(profile: &LinuxSeccomp, dir: Option<&Path>) -> Result<Filt
     Ok(filter)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "seccomp"))]
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;

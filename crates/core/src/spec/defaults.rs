@@ -15,7 +15,7 @@ use super::{SpecError, OCI_VERSION};
 pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Docker's default capability set: what a container's root may do without `--cap-add`.
-pub(crate) const DEFAULT_CAPABILITIES: [Capability; 14] = [
+pub const DEFAULT_CAPABILITIES: [Capability; 14] = [
     Capability::Chown,
     Capability::DacOverride,
     Capability::Fsetid,
@@ -34,7 +34,7 @@ pub(crate) const DEFAULT_CAPABILITIES: [Capability; 14] = [
 
 /// Kernel interfaces that leak host information or allow host changes; hidden from the
 /// container (Docker's list).
-pub(crate) const MASKED_PATHS: [&str; 11] = [
+pub const MASKED_PATHS: [&str; 11] = [
     "/proc/asound",
     "/proc/acpi",
     "/proc/kcore",
@@ -48,7 +48,7 @@ pub(crate) const MASKED_PATHS: [&str; 11] = [
     "/sys/devices/virtual/powercap",
 ];
 
-pub(crate) const READONLY_PATHS: [&str; 5] = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+pub const READONLY_PATHS: [&str; 5] = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 
 fn mount(destination: &str, typ: &str, source: &str, options: &[&str]) -> Mount {
     let mut m = Mount::default();
@@ -60,7 +60,7 @@ fn mount(destination: &str, typ: &str, source: &str, options: &[&str]) -> Mount 
 }
 
 /// The mounts every container gets: its own /proc, a minimal /dev, /sys and its cgroup.
-pub(crate) fn default_mounts() -> Vec<Mount> {
+pub fn default_mounts() -> Vec<Mount> {
     vec![
         mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"]),
         mount("/dev", "tmpfs", "tmpfs", &["nosuid", "strictatime", "mode=755", "size=65536k"]),
@@ -80,14 +80,14 @@ pub(crate) fn default_mounts() -> Vec<Mount> {
 /// The host-root default's own /tmp and /run. Read-only files cannot be written, but a
 /// unix socket on a read-only mount can still be connected to: the host's /run (the
 /// container manager sockets, other containers' exec fifos) must not show through.
-pub(crate) fn host_root_private_mounts() -> Vec<Mount> {
+pub fn host_root_private_mounts() -> Vec<Mount> {
     vec![
         mount("/tmp", "tmpfs", "tmpfs", &["nosuid", "nodev", "mode=1777"]),
         mount("/run", "tmpfs", "tmpfs", &["nosuid", "nodev", "mode=755"]),
     ]
 }
 
-pub(crate) fn namespaces(types: &[LinuxNamespaceType]) -> Vec<LinuxNamespace> {
+pub fn namespaces(types: &[LinuxNamespaceType]) -> Vec<LinuxNamespace> {
     types
         .iter()
         .map(|t| {
@@ -111,7 +111,7 @@ fn device_rule(
 }
 
 /// Deny every device, then allow the standard character devices (Docker's allowlist).
-pub(crate) fn device_allowlist() -> Vec<LinuxDeviceCgroup> {
+pub fn device_allowlist() -> Vec<LinuxDeviceCgroup> {
     use LinuxDeviceType::{A, B, C};
     vec![
         device_rule(false, A, None, None, "rwm"),
@@ -129,13 +129,13 @@ pub(crate) fn device_allowlist() -> Vec<LinuxDeviceCgroup> {
     ]
 }
 
-pub(crate) fn capability_set() -> HashSet<Capability> {
+pub fn capability_set() -> HashSet<Capability> {
     DEFAULT_CAPABILITIES.iter().copied().collect()
 }
 
 /// RLIMIT_NOFILE as containerd and podman give it, clamped to what this process may grant:
 /// raising a hard limit needs CAP_SYS_RESOURCE, which not every host hands out.
-pub(crate) fn rlimits() -> Result<Vec<PosixRlimit>, SpecError> {
+pub fn rlimits() -> Result<Vec<PosixRlimit>, SpecError> {
     let (_, current_hard) =
         nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap_or((1024, 1024));
     let hard = current_hard.min(1_048_576);
@@ -144,7 +144,7 @@ pub(crate) fn rlimits() -> Result<Vec<PosixRlimit>, SpecError> {
         .soft(hard.min(1024))
         .hard(hard)
         .build()
-        .map_err(|e| SpecError::invalid("process.rlimits", e.to_string()))?;
+        .map_err(SpecError::build("process.rlimits"))?;
     Ok(vec![nofile])
 }
 
@@ -167,7 +167,7 @@ pub fn default_rootless_spec() -> Result<Spec, SpecError> {
 pub fn default_spec() -> Result<Spec, SpecError> {
     use LinuxNamespaceType::*;
     let caps = capability_set();
-    let invalid = |e: oci_spec::OciSpecError| SpecError::invalid("default spec", e.to_string());
+    let invalid = SpecError::build("default spec");
     let process = ProcessBuilder::default()
         .terminal(true)
         .user(UserBuilder::default().uid(0u32).gid(0u32).build().map_err(invalid)?)

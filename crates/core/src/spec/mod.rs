@@ -1,15 +1,13 @@
-//! The OCI runtime-spec `config.json`: loading it from a bundle, validating it once, and
-//! building the spec that `tscontainer run` uses.
+//! The OCI runtime-spec `config.json`: loading it from a bundle, validating it once, and the
+//! defaults production runtimes apply (which `tscontainer-runtime spec` writes, and from which
+//! the run-options crate builds what `tscontainer run` asks for).
 
 mod capabilities;
-mod defaults;
+pub mod defaults;
 mod rootless;
-mod run;
 mod seccomp;
-mod security;
 mod sysctl;
 mod units;
-mod user;
 mod validate;
 
 pub use capabilities::known_capability;
@@ -17,13 +15,10 @@ pub use capabilities::known_capability;
 pub(crate) use defaults::device_allowlist as default_device_rules;
 pub use defaults::{default_rootless_spec, default_spec, DEFAULT_PATH};
 pub use rootless::{delegated_cgroup, fill_missing_id_maps, id_maps, make_rootless, mapped, IdMaps};
-pub use run::{build_run_spec, env_entry, Network, RunOptions};
 pub use seccomp::default_profile as default_seccomp_profile;
-pub use security::SecurityFlags;
 pub use sysctl::check_network_namespace as check_sysctl_network_namespace;
 pub(crate) use sysctl::sysctl_path;
-pub use units::{parse_cpus, parse_memory, parse_size, MIN_MEMORY};
-pub use user::{resolve as resolve_user, ResolvedUser};
+pub use units::{parse_size, SizeError};
 pub(crate) use validate::ns_name;
 pub use validate::validate;
 
@@ -44,13 +39,13 @@ pub const OCI_VERSION: &str = "1.2.1";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     Read {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("{} is not a valid OCI runtime config: {source}", path.display())]
+    #[error("{} is not a valid OCI runtime config", path.display())]
     Parse {
         path: PathBuf,
         #[source]
@@ -61,20 +56,45 @@ pub enum SpecError {
     /// A config that parses but asks for something impossible or contradictory.
     #[error("invalid config: {field}: {reason}")]
     Invalid { field: String, reason: String },
-    /// A `tscontainer run` option whose value cannot be used.
-    #[error("invalid {option} `{value}`: {reason}")]
-    InvalidOption { option: &'static str, value: String, reason: String },
+    /// A part of a config that `oci-spec`'s builders refuse.
+    #[error("invalid config: {field}")]
+    Build {
+        field: &'static str,
+        #[source]
+        source: oci_spec::OciSpecError,
+    },
+    /// A part of a config made from JSON here (the default seccomp profile) that does not parse.
+    #[error("invalid config: {field}")]
+    Json {
+        field: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error("rootfs {}: {reason}", path.display())]
     Rootfs { path: PathBuf, reason: String },
 }
 
 impl SpecError {
-    pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
         SpecError::Invalid { field: field.into(), reason: reason.into() }
     }
 
-    pub(crate) fn option(option: &'static str, value: impl Into<String>, reason: impl Into<String>) -> Self {
-        SpecError::InvalidOption { option, value: value.into(), reason: reason.into() }
+    /// For `map_err` on a builder's `build()`: the part of the config it builds.
+    pub fn build(field: &'static str) -> impl Fn(oci_spec::OciSpecError) -> Self + Copy {
+        move |source| SpecError::Build { field, source }
+    }
+
+    pub fn code(&self) -> crate::error::Code {
+        use crate::error::Code;
+        match self {
+            SpecError::Read { .. }
+            | SpecError::Parse { .. }
+            | SpecError::TooLarge { .. }
+            | SpecError::Invalid { .. }
+            | SpecError::Build { .. }
+            | SpecError::Json { .. } => Code::InvalidConfig,
+            SpecError::Rootfs { .. } => Code::InvalidRootfs,
+        }
     }
 }
 

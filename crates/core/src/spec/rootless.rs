@@ -24,7 +24,7 @@ fn mapping(container: u32, host: u32, size: u32) -> Result<LinuxIdMapping, SpecE
         .host_id(host)
         .size(size)
         .build()
-        .map_err(|e| SpecError::invalid("linux.uidMappings", e.to_string()))
+        .map_err(SpecError::build("linux.uidMappings"))
 }
 
 /// Container root is the user; with subordinate ranges, 1..=N are those ranges.

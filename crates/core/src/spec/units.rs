@@ -1,25 +1,26 @@
-//! Human-friendly limit values, parsed the way Docker parses them.
+//! Sizes as people write them (`50M`, `1g`), parsed the way Docker and runc parse them: for
+//! the runtime's `update` and output limits here, and for the run options beside this crate.
 
-use super::SpecError;
+/// A size that cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid {what} `{value}`: {reason}")]
+pub struct SizeError {
+    pub what: &'static str,
+    pub value: String,
+    pub reason: String,
+}
 
-/// Docker refuses memory limits below 6 MiB: the container's init needs some memory of its
-/// own before the command runs, and smaller limits only produce confusing OOM kills.
-pub const MIN_MEMORY: i64 = 6 * 1024 * 1024;
-
-/// Parses a memory limit (see [`parse_size`]) that a container can live with: at least 6M.
-pub fn parse_memory(value: &str) -> Result<i64, SpecError> {
-    let bytes = parse_size("memory limit", value)?;
-    if bytes < MIN_MEMORY {
-        return Err(SpecError::option("memory limit", value, "the minimum memory limit is 6M"));
+impl SizeError {
+    pub fn code(&self) -> crate::error::Code {
+        crate::error::Code::InvalidOption
     }
-    Ok(bytes)
 }
 
 /// Parses a size: plain bytes (`1048576`) or a number with a binary unit suffix
 /// (`512k`, `50M`, `1g`, `1.5G`, `2GiB`, `64mb`); units are powers of 1024. `what`
 /// names the value in errors.
-pub fn parse_size(what: &'static str, value: &str) -> Result<i64, SpecError> {
-    let bad = |reason: &str| SpecError::option(what, value, reason);
+pub fn parse_size(what: &'static str, value: &str) -> Result<i64, SizeError> {
+    let bad = |reason: &str| SizeError { what, value: value.to_string(), reason: reason.to_string() };
     let text = value.trim();
     let digits_end = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
     let (number, suffix) = text.split_at(digits_end);
@@ -46,66 +47,30 @@ pub fn parse_size(what: &'static str, value: &str) -> Result<i64, SpecError> {
     Ok(bytes as i64)
 }
 
-/// Parses a CPU count such as `0.5` or `2` into a CFS quota for the given period, refusing
-/// values below 0.01 or above the number of online CPUs (as Docker does).
-pub fn parse_cpus(value: &str, period: u64, online_cpus: u64) -> Result<i64, SpecError> {
-    let bad = |reason: String| SpecError::option("cpus", value, reason);
-    let cpus: f64 = value
-        .trim()
-        .parse()
-        .ok()
-        .filter(|c: &f64| c.is_finite())
-        .ok_or_else(|| bad("expected a number of CPUs such as 0.5 or 2".into()))?;
-    if cpus < 0.01 || cpus > online_cpus as f64 {
-        return Err(bad(format!("the range of CPUs is from 0.01 to {online_cpus} (this machine's CPUs)")));
-    }
-    Ok((cpus * period as f64).round() as i64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn memory_units_are_binary() {
-        assert_eq!(parse_memory("50M").unwrap(), 52_428_800);
-        assert_eq!(parse_memory("50m").unwrap(), 52_428_800);
-        assert_eq!(parse_memory("1g").unwrap(), 1 << 30);
-        assert_eq!(parse_memory("1.5G").unwrap(), 3 << 29);
-        assert_eq!(parse_memory("2GiB").unwrap(), 2 << 30);
-        assert_eq!(parse_memory("64mb").unwrap(), 64 << 20);
-        assert_eq!(parse_memory("8192k").unwrap(), 8 << 20);
-        assert_eq!(parse_memory("10485760").unwrap(), 10 << 20);
-        assert_eq!(parse_memory(" 7M ").unwrap(), 7 << 20);
+    fn units_are_binary() {
+        let size = |v| parse_size("size", v).unwrap();
+        assert_eq!(size("50M"), 52_428_800);
+        assert_eq!(size("50m"), 52_428_800);
+        assert_eq!(size("1g"), 1 << 30);
+        assert_eq!(size("1.5G"), 3 << 29);
+        assert_eq!(size("2GiB"), 2 << 30);
+        assert_eq!(size("64mb"), 64 << 20);
+        assert_eq!(size("8192k"), 8 << 20);
+        assert_eq!(size("10485760"), 10 << 20);
+        assert_eq!(size(" 7M "), 7 << 20);
     }
 
     #[test]
-    fn memory_rejects_what_it_cannot_read() {
+    fn what_cannot_be_read_is_refused() {
         for bad in ["10Q", "", "M", "-5M", "1..5M", "1.M", ".5G", "5 M B x", "50MBB", "1e3"] {
-            let err = parse_memory(bad).unwrap_err().to_string();
+            let err = parse_size("memory limit", bad).unwrap_err().to_string();
             assert!(err.starts_with(&format!("invalid memory limit `{bad}`")), "{bad}: {err}");
         }
-        assert!(parse_memory("10Q").unwrap_err().to_string().contains("unknown unit `q`"));
-    }
-
-    #[test]
-    fn memory_has_a_floor() {
-        assert!(parse_memory("1M").unwrap_err().to_string().contains("minimum memory limit is 6M"));
-        assert!(parse_memory("6M").is_ok());
-    }
-
-    #[test]
-    fn cpus_become_a_quota() {
-        assert_eq!(parse_cpus("0.5", 100_000, 2).unwrap(), 50_000);
-        assert_eq!(parse_cpus("2", 100_000, 2).unwrap(), 200_000);
-        assert_eq!(parse_cpus("1.25", 100_000, 4).unwrap(), 125_000);
-    }
-
-    #[test]
-    fn cpus_out_of_range_are_refused() {
-        for bad in ["0", "0.001", "3", "abc", "", "NaN", "inf", "-1"] {
-            let err = parse_cpus(bad, 100_000, 2).unwrap_err().to_string();
-            assert!(err.starts_with(&format!("invalid cpus `{bad}`")), "{bad}: {err}");
-        }
+        assert!(parse_size("size", "10Q").unwrap_err().to_string().contains("unknown unit `q`"));
     }
 }

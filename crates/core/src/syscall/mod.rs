@@ -21,12 +21,18 @@ use nix::sys::stat::{Mode, SFlag};
 
 /// A failed system call, naming what was attempted on which object.
 #[derive(Debug, thiserror::Error)]
-#[error("{op} {target}: {errno}")]
+#[error("{op} {target}")]
 pub struct SyscallError {
     pub op: &'static str,
     pub target: String,
     #[source]
     pub errno: nix::Error,
+}
+
+impl SyscallError {
+    pub fn code(&self) -> crate::error::Code {
+        crate::error::Code::Internal
+    }
 }
 
 impl SyscallError {

@@ -371,7 +371,7 @@ mod tests {
         let copy = |bytes: &[u8], size: u64| {
             let mut v = Verified::new(bytes, &digest, size, "blob x".into());
             let r = io::copy(&mut v, &mut io::sink());
-            (r.is_ok(), v.failure().map(|e| e.code()))
+            (r.is_ok(), v.failure().map(|e| e.code().as_str()))
         };
         assert_eq!(copy(good, good.len() as u64), (true, None));
         assert_eq!(copy(&good[..4], good.len() as u64), (false, Some("digest-mismatch")));

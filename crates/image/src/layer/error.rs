@@ -4,6 +4,7 @@
 
 use std::io;
 use std::path::PathBuf;
+use tscontainer_core::error::Code;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -67,14 +68,14 @@ pub enum LayerError {
 
 impl LayerError {
     /// A stable identifier for programs (the addon's error `code`).
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            LayerError::UnsupportedMediaType { .. } => "unsupported-media-type",
-            LayerError::DigestMismatch { .. } => "digest-mismatch",
-            LayerError::Hostile { .. } => "hostile-layer",
-            LayerError::TooLarge { .. } | LayerError::FileTooLarge { .. } => "too-large",
-            LayerError::Decompress { .. } | LayerError::Corrupt { .. } => "corrupt-layer",
-            LayerError::NotRegular { .. } => "not-regular-file",
+            LayerError::UnsupportedMediaType { .. } => Code::UnsupportedMediaType,
+            LayerError::DigestMismatch { .. } => Code::DigestMismatch,
+            LayerError::Hostile { .. } => Code::HostileLayer,
+            LayerError::TooLarge { .. } | LayerError::FileTooLarge { .. } => Code::TooLarge,
+            LayerError::Decompress { .. } | LayerError::Corrupt { .. } => Code::CorruptLayer,
+            LayerError::NotRegular { .. } => Code::NotRegularFile,
             LayerError::Read(source)
             | LayerError::Entry { source, .. }
             | LayerError::Dest { source, .. }
@@ -83,11 +84,11 @@ impl LayerError {
     }
 }
 
-fn io_code(e: &io::Error) -> &'static str {
+fn io_code(e: &io::Error) -> Code {
     match e.raw_os_error() {
-        Some(libc::ENOSPC | libc::EDQUOT) => "no-space",
-        Some(libc::EPERM | libc::EACCES) => "permission-denied",
-        _ => "io",
+        Some(libc::ENOSPC | libc::EDQUOT) => Code::NoSpace,
+        Some(libc::EPERM | libc::EACCES) => Code::PermissionDenied,
+        _ => Code::Io,
     }
 }
 

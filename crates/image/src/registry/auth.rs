@@ -57,7 +57,7 @@ impl AuthFiles {
         let home = env("HOME").unwrap_or_else(|| PathBuf::from("/"));
         let config_home = env("XDG_CONFIG_HOME").unwrap_or_else(|| home.join(".config"));
         let user_file = config_home.join("containers/auth.json");
-        let runtime_file = if nix::unistd::geteuid().is_root() {
+        let runtime_file = if super::host_root() {
             Some(PathBuf::from("/run/containers/0/auth.json"))
         } else {
             env("XDG_RUNTIME_DIR").map(|d| d.join("containers/auth.json"))

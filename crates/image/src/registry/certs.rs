@@ -17,7 +17,7 @@ pub fn cert_dirs(host: &str, cert_dir: Option<&Path>) -> Vec<PathBuf> {
         return vec![dir.to_path_buf()];
     }
     let mut dirs = Vec::new();
-    if !nix::unistd::geteuid().is_root() {
+    if !super::host_root() {
         if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
             dirs.push(Path::new(&home).join(".config/containers/certs.d").join(host));
         }

@@ -4,7 +4,8 @@
 //! without the registry's Authorization header on another host), foreign-layer URLs.
 //!
 //! HTTP is ureq (blocking, no async runtime or thread of its own, rustls with ring): a pull
-//! runs on the addon's worker threads, and the runtime links none of this.
+//! runs on the addon's worker threads, or in `tscontainer-runtime storage` (which must start
+//! no thread before it enters a user namespace, and none of this does).
 //!
 //! Plain HTTP, and TLS without verification, only where allowed: a registry marked
 //! `insecure` in registries.conf or `--tls-verify=false` (then HTTPS is tried first and HTTP

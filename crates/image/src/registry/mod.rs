@@ -1,6 +1,5 @@
 //! Registries: configuration (registries.conf, certs.d), credentials (auth.json), the HTTP
-//! client, and pulling from a registry. Behind the `registry` feature, which the static
-//! runtime leaves out.
+//! client, and pulling from a registry. Behind the `registry` feature.
 
 pub mod auth;
 pub mod certs;
@@ -22,6 +21,18 @@ use crate::manifest::FetchedManifest;
 use crate::pull::{pull, ImageSource, PullOptions, Pulled};
 use crate::reference::Reference;
 use crate::store::Store;
+
+/// Whether this process is root on the host: uid 0 in the initial user namespace. Root
+/// inside a user namespace (the runtime hosting an ordinary user's pull in the user's
+/// namespace, a rootless podman's) stands in for that user, whose files (certs.d, auth.json)
+/// are the ones to read.
+pub(crate) fn host_root() -> bool {
+    nix::unistd::geteuid().is_root()
+        && std::fs::read_to_string("/proc/self/uid_map").is_ok_and(|map| {
+            let fields: Vec<&str> = map.split_whitespace().collect();
+            fields == ["0", "0", "4294967295"]
+        })
+}
 
 /// A repository on a registry as an image source. The top manifest, fetched once to choose
 /// the endpoint, is not fetched again.

@@ -96,7 +96,7 @@ impl Store {
             fs::DirBuilder::new().recursive(true).mode(0o700).create(&path).map_err(io("create", &path))?;
         }
         if let Some(lock) = StoreLock::try_exclusive(&store)? {
-            store.clean_tmp()?;
+            store.clean_tmp();
             drop(lock);
         }
         Ok(store)
@@ -132,13 +132,15 @@ impl Store {
         self.layer_dir(diff_id).is_dir()
     }
 
-    fn clean_tmp(&self) -> Result<()> {
-        let tmp = self.tmp_dir();
-        for entry in fs::read_dir(&tmp).map_err(io("read", &tmp))? {
-            let path = entry.map_err(io("read", &tmp))?.path();
-            remove_any(&path)?;
+    /// Removes what killed processes left in `tmp/`, as far as this process can: nothing
+    /// reads a temporary, so one it cannot remove is no reason to refuse the store. (An
+    /// ordinary user's addon cannot remove a half-unpacked layer whose directories belong to
+    /// the user's subordinate ids; the next open inside the user's namespace does.)
+    fn clean_tmp(&self) {
+        let Ok(entries) = fs::read_dir(self.tmp_dir()) else { return };
+        for entry in entries.flatten() {
+            let _ = remove_any(&entry.path());
         }
-        Ok(())
     }
 
     /// Writes `bytes` to `path` atomically: a temporary in `tmp/`, fsync, rename, fsync of

@@ -14,6 +14,7 @@ mod run;
 mod spec;
 mod start;
 mod state;
+mod storage;
 mod update;
 
 pub use create::{ContainerArgs, Create};
@@ -29,6 +30,7 @@ pub use run::Run;
 pub use spec::SpecCmd;
 pub use start::Start;
 pub use state::State;
+pub use storage::{Storage, StorageOperation, StoragePrune, StorageRemoveContainer, StorageRemoveImage};
 pub use update::Update;
 
 use std::path::PathBuf;
@@ -119,4 +121,7 @@ pub enum Command {
     Update(Update),
     Spec(SpecCmd),
     Features(Features),
+    // tscontainer's own, for its TypeScript layer.
+    #[command(hide = true)]
+    Storage(Storage),
 }

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use anyhow::{bail, Context as _};
 use serde_json::json;
 use tscontainer_core::cgroups::{self, CgroupManager};
 use tscontainer_core::container;
@@ -11,8 +10,10 @@ use tscontainer_core::state::Status;
 
 use super::Context;
 use crate::cli::Events;
+use crate::errors::CommandError;
 
-fn parse_interval(text: &str) -> anyhow::Result<Duration> {
+fn parse_interval(text: &str) -> Result<Duration, CommandError> {
+    let bad = |reason| CommandError::InvalidFlag { flag: "--interval", value: text.to_string(), reason };
     let (number, scale) = if let Some(ms) = text.strip_suffix("ms") {
         (ms, 1)
     } else if let Some(s) = text.strip_suffix('s') {
@@ -22,9 +23,9 @@ fn parse_interval(text: &str) -> anyhow::Result<Duration> {
     } else {
         (text, 1000)
     };
-    let n: u64 = number.parse().with_context(|| format!("invalid --interval `{text}`: expected e.g. 5s or 500ms"))?;
+    let n: u64 = number.parse().map_err(|_| bad("expected e.g. 5s or 500ms"))?;
     if n == 0 {
-        bail!("invalid --interval `{text}`: it must be positive");
+        return Err(bad("it must be positive"));
     }
     Ok(Duration::from_millis(n * scale))
 }

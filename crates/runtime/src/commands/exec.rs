@@ -4,7 +4,6 @@
 use std::collections::HashSet;
 use std::path::{Component, PathBuf};
 
-use anyhow::{bail, Context as _};
 use nix::unistd::Pid;
 use oci_spec::runtime::{Capability, Process};
 use tscontainer_core::container::{self, ExecOptions};
@@ -13,17 +12,16 @@ use tscontainer_core::{oci_spec, process, spec};
 
 use super::Context;
 use crate::cli::Exec;
+use crate::errors::CommandError;
 use crate::logging;
 
-fn parse_user(text: &str) -> anyhow::Result<(u32, Option<u32>)> {
+fn parse_user(text: &str) -> Result<(u32, Option<u32>), CommandError> {
+    let bad = |_| CommandError::InvalidFlag { flag: "--user", value: text.to_string(), reason: "expected uid[:gid]" };
     let (uid, gid) = match text.split_once(':') {
         Some((u, g)) => (u, Some(g)),
         None => (text, None),
     };
-    let uid = uid.parse().with_context(|| format!("invalid --user `{text}`: expected uid[:gid]"))?;
-    let gid =
-        gid.map(|g| g.parse()).transpose().with_context(|| format!("invalid --user `{text}`: expected uid[:gid]"))?;
-    Ok((uid, gid))
+    Ok((uid.parse().map_err(bad)?, gid.map(str::parse).transpose().map_err(bad)?))
 }
 
 /// The process `exec` runs: --process as given, or the container's process with the
@@ -31,11 +29,16 @@ fn parse_user(text: &str) -> anyhow::Result<(u32, Option<u32>)> {
 /// know (left out, for the warning).
 fn process(ctx: &Context, args: &Exec) -> anyhow::Result<(Process, Vec<String>)> {
     if let Some(path) = &args.process {
-        let text = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        return spec::parse_process(&text).with_context(|| format!("{} is not a valid process spec", path.display()));
+        let what = path.display().to_string();
+        let text = std::fs::read(path).map_err(|source| CommandError::Read { what: what.clone(), source })?;
+        return Ok(spec::parse_process(&text).map_err(|source| CommandError::Parse {
+            what,
+            expected: "a valid process spec",
+            source,
+        })?);
     }
     if args.command.is_empty() {
-        bail!("exec needs a command to run, or --process");
+        return Err(CommandError::Usage("exec needs a command to run, or --process").into());
     }
     let state = ctx.store.load(&args.id)?;
     let mut p = state.config.process().clone().unwrap_or_default();
@@ -99,19 +102,22 @@ fn add_capabilities(p: &mut Process, names: &[String]) -> Vec<String> {
 
 /// `--cgroup`: one sub-cgroup for every controller, relative to the container's (a leading
 /// `/` is dropped, as runc joins it below the container's cgroup); `..` cannot leave it.
-fn sub_cgroup(args: &[String]) -> anyhow::Result<Option<PathBuf>> {
+fn sub_cgroup(args: &[String]) -> Result<Option<PathBuf>, CommandError> {
     let [sub] = args else {
         if args.is_empty() {
             return Ok(None);
         }
-        bail!("--cgroup is given {} times: give one sub-cgroup, for every controller", args.len());
+        return Err(CommandError::Usage("--cgroup is given more than once: give one sub-cgroup, for every controller"));
     };
+    let invalid = |reason| CommandError::InvalidFlag { flag: "--cgroup", value: sub.clone(), reason };
     if sub.contains(':') {
-        bail!("--cgroup `{sub}`: a sub-cgroup per controller (CONTROLLER:PATH) is not supported; give one PATH for every controller");
+        return Err(invalid(
+            "a sub-cgroup per controller (CONTROLLER:PATH) is not supported; give one PATH for every controller",
+        ));
     }
     let path = PathBuf::from(sub.trim_start_matches('/'));
     if path.as_os_str().is_empty() || path.components().any(|c| !matches!(c, Component::Normal(_))) {
-        bail!("--cgroup `{sub}` is not a sub-cgroup path below the container's cgroup");
+        return Err(invalid("not a sub-cgroup path below the container's cgroup"));
     }
     Ok(Some(path))
 }
@@ -126,7 +132,9 @@ pub fn run(ctx: &Context, args: Exec) -> anyhow::Result<i32> {
     ));
     logging::warn_all(&process::lsm_warnings(&process, process::apparmor_enabled()));
     if process.terminal() == Some(true) && args.detach && args.console_socket.is_none() {
-        bail!("cannot allocate a terminal for a detached exec without --console-socket");
+        return Err(
+            CommandError::Usage("cannot allocate a terminal for a detached exec without --console-socket").into()
+        );
     }
     if !args.detach {
         container::block_signals()?;

@@ -13,6 +13,7 @@ mod run;
 mod spec;
 mod start;
 mod state;
+mod storage;
 mod supervise;
 mod update;
 
@@ -87,5 +88,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Update(args) => update::run(&ctx, args),
         Command::Spec(args) => spec::run(args),
         Command::Features(_) => features::run(),
+        Command::Storage(args) => storage::run(args),
     }
 }

@@ -1,11 +1,11 @@
 //! `run`: create, start, wait, delete — the lifecycle every other entry uses, composed
 //! in one process that stays in the foreground as the container's supervisor.
 
-use anyhow::bail;
 use tscontainer_core::container;
 
 use super::{supervise, Context};
 use crate::cli::Run;
+use crate::errors::CommandError;
 use crate::logging;
 
 pub fn run(ctx: &Context, args: Run) -> anyhow::Result<i32> {
@@ -16,7 +16,10 @@ pub fn run(ctx: &Context, args: Run) -> anyhow::Result<i32> {
         logging::warn_all(&created.warnings);
         if created.console.is_some() {
             let _ = container::delete(&ctx.store, id, true, &ctx.roots);
-            bail!("cannot allocate a terminal for a detached container without --console-socket");
+            return Err(CommandError::Usage(
+                "cannot allocate a terminal for a detached container without --console-socket",
+            )
+            .into());
         }
         match container::start(&ctx.store, id, &ctx.roots) {
             Ok(warnings) => logging::warn_all(&warnings),

@@ -6,6 +6,7 @@ use nix::unistd::Pid;
 use serde_json::Value;
 use tscontainer_core::cgroups::{self, CgroupManager};
 use tscontainer_core::container::{self, ContainerError, Created, ExitStatus};
+use tscontainer_core::error::chain;
 use tscontainer_core::output::Relay;
 use tscontainer_core::signal::signal_name;
 
@@ -43,14 +44,14 @@ pub fn until_exit(
     if let Ok(outcome) = &supervised {
         if keep {
             if let Err(e) = container::record_exit(&ctx.store, id, outcome.status.record(oom_killed)) {
-                logging::warn(&format!("cannot record how container {id} ended: {e}"));
+                logging::warn(&format!("cannot record how container {id} ended: {}", chain(&e)));
             }
         }
     }
     if !keep {
         match container::delete(&ctx.store, id, true, &ctx.roots) {
             Ok(warnings) => logging::warn_all(&warnings),
-            Err(e) => logging::warn(&format!("cannot delete container {id}: {e}")),
+            Err(e) => logging::warn(&format!("cannot delete container {id}: {}", chain(&e))),
         }
     }
     let outcome = supervised?;

@@ -2,13 +2,13 @@
 
 use std::io::Read;
 
-use anyhow::Context as _;
 use tscontainer_core::container;
 use tscontainer_core::oci_spec::runtime::{LinuxPids, LinuxResources};
 use tscontainer_core::spec::parse_size;
 
 use super::Context;
 use crate::cli::Update;
+use crate::errors::CommandError;
 
 fn size(what: &'static str, text: &str) -> anyhow::Result<i64> {
     if text == "-1" {
@@ -22,11 +22,18 @@ fn resources(args: &Update) -> anyhow::Result<LinuxResources> {
         Some(path) => {
             let mut text = Vec::new();
             if path.as_os_str() == "-" {
-                std::io::stdin().read_to_end(&mut text).context("cannot read resources from stdin")?;
+                std::io::stdin()
+                    .read_to_end(&mut text)
+                    .map_err(|source| CommandError::Read { what: "resources from stdin".into(), source })?;
             } else {
-                text = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+                text = std::fs::read(path)
+                    .map_err(|source| CommandError::Read { what: path.display().to_string(), source })?;
             }
-            serde_json::from_slice(&text).context("the resources are not valid linux.resources JSON")?
+            serde_json::from_slice(&text).map_err(|source| CommandError::Parse {
+                what: "the resources".into(),
+                expected: "valid linux.resources JSON",
+                source,
+            })?
         }
         None => LinuxResources::default(),
     };

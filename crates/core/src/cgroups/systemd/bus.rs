@@ -66,6 +66,12 @@ pub enum BusError {
 }
 
 impl BusError {
+    pub fn code(&self) -> crate::error::Code {
+        crate::error::Code::Cgroup
+    }
+}
+
+impl BusError {
     /// Whether the bus answered with the D-Bus error `name`.
     pub fn is(&self, name: &str) -> bool {
         matches!(self, BusError::Remote { name: n, .. } if n == name)

@@ -36,6 +36,12 @@ pub enum ClientError {
     PropertyType { property: &'static str, got: Reply },
 }
 
+impl ClientError {
+    pub fn code(&self) -> crate::error::Code {
+        crate::error::Code::Cgroup
+    }
+}
+
 /// systemd's manager, through `bus`.
 pub struct Client<B: Bus> {
     bus: B,

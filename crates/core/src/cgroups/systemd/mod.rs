@@ -75,6 +75,22 @@ pub enum SystemdError {
     Client(#[from] ClientError),
 }
 
+impl SystemdError {
+    pub fn code(&self) -> crate::error::Code {
+        use crate::error::Code;
+        match self {
+            SystemdError::NotRunning | SystemdError::Connect { .. } | SystemdError::NoUserBus => Code::Cgroup,
+            SystemdError::CgroupsPath { .. }
+            | SystemdError::SliceName { .. }
+            | SystemdError::UnitName { .. }
+            | SystemdError::CpuList { .. }
+            | SystemdError::Unified { .. } => Code::InvalidConfig,
+            SystemdError::RootlessV1 => Code::Unsupported,
+            SystemdError::Client(e) => e.code(),
+        }
+    }
+}
+
 const SYSTEM_BUS: &str = "unix:path=/run/dbus/system_bus_socket";
 /// systemd's own socket, for root when no bus daemon runs (as go-systemd falls back).
 const SYSTEMD_PRIVATE: &str = "/run/systemd/private";

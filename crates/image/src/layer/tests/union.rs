@@ -113,14 +113,17 @@ fn only_regular_files_of_bounded_size() {
     // A FIFO is never opened (the read would block until a writer came).
     let e = read(&l, "/etc/passwd").unwrap_err();
     assert_eq!(
-        (e.code(), e.to_string().as_str()),
+        (e.code().as_str(), e.to_string().as_str()),
         ("not-regular-file", "/etc/passwd in the image is not a regular file")
     );
     assert_eq!(read(&l, "/etc").unwrap_err().code(), "not-regular-file");
     assert_eq!(read(&l, "/").unwrap_err().code(), "not-regular-file");
     let refs: Vec<&Path> = l.iter().map(|p| p.as_path()).collect();
     let e = open_in_layers(&refs, "/etc/group", 99).unwrap_err();
-    assert_eq!((e.code(), e.to_string().as_str()), ("too-large", "/etc/group in the image is larger than 99 bytes"));
+    assert_eq!(
+        (e.code().as_str(), e.to_string().as_str()),
+        ("too-large", "/etc/group in the image is larger than 99 bytes")
+    );
     assert_eq!(open_in_layers(&refs, "/etc/group", 100).unwrap().unwrap().len(), 100);
 }
 

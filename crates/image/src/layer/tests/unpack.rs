@@ -368,7 +368,7 @@ fn limits_on_entries() {
     let mut options = caller_options();
     options.limits = Limits { max_entries: 20, ..Limits::default() };
     let e = unpack_tar(&tar.finish(), &sb.dest(), &options).unwrap_err();
-    assert_eq!((e.code(), e.to_string().as_str()), ("too-large", "layer exceeds the limit of 20 entries"));
+    assert_eq!((e.code().as_str(), e.to_string().as_str()), ("too-large", "layer exceeds the limit of 20 entries"));
 }
 
 #[test]

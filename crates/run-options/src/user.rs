@@ -4,7 +4,9 @@
 use std::os::fd::BorrowedFd;
 use std::path::Path;
 
-use super::SpecError;
+use tscontainer_core::passwd::{Group, User};
+
+use crate::OptionError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolvedUser {
@@ -16,14 +18,17 @@ pub struct ResolvedUser {
 
 /// Resolves `spec` (`uid`, `uid:gid`, `name`, `name:group`, or none for root) against the
 /// databases of the rootfs `root` (at `rootfs` on the host, for messages).
-pub fn resolve(spec: Option<&str>, root: BorrowedFd<'_>, rootfs: &Path) -> Result<ResolvedUser, SpecError> {
-    let unreadable = |e: crate::rootfs::confined::ConfinedError| SpecError::Rootfs {
-        path: rootfs.to_path_buf(),
-        reason: crate::error::chain(&e),
-    };
-    let users = crate::passwd::users(root).map_err(unreadable)?;
-    let groups = crate::passwd::groups(root).map_err(unreadable)?;
-    let bad = |reason: String| SpecError::option("user", spec.unwrap_or_default(), reason);
+pub fn resolve(spec: Option<&str>, root: BorrowedFd<'_>, rootfs: &Path) -> Result<ResolvedUser, OptionError> {
+    let unreadable = |source| OptionError::UserDatabase { path: rootfs.to_path_buf(), source };
+    let users = tscontainer_core::passwd::users(root).map_err(unreadable)?;
+    let groups = tscontainer_core::passwd::groups(root).map_err(unreadable)?;
+    resolve_in(spec, &users, &groups)
+}
+
+/// Resolves `spec` as [`resolve`] does, against databases read elsewhere (an image's, from
+/// its layers, before any rootfs exists).
+pub fn resolve_in(spec: Option<&str>, users: &[User], groups: &[Group]) -> Result<ResolvedUser, OptionError> {
+    let bad = |reason: String| OptionError::invalid("user", spec.unwrap_or_default(), reason);
     let (user_part, group_part) = match spec {
         None | Some("") => ("0", None),
         Some(s) => match s.split_once(':') {
@@ -77,8 +82,9 @@ mod tests {
     use nix::fcntl::{open, OFlag};
     use nix::sys::stat::Mode;
     use std::os::fd::AsFd;
+    use tscontainer_core::error::chain;
 
-    fn resolve(spec: Option<&str>, rootfs: &Path) -> Result<ResolvedUser, SpecError> {
+    fn resolve(spec: Option<&str>, rootfs: &Path) -> Result<ResolvedUser, OptionError> {
         let root = open(rootfs, OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty()).unwrap();
         super::resolve(spec, root.as_fd(), rootfs)
     }
@@ -124,9 +130,21 @@ mod tests {
 
     #[test]
     fn unknown_names_are_errors() {
-        let err = resolve(Some("mallory"), rootfs().path()).unwrap_err().to_string();
+        let err = chain(&resolve(Some("mallory"), rootfs().path()).unwrap_err());
         assert_eq!(err, "invalid user `mallory`: no user `mallory` in the container's /etc/passwd");
         assert!(resolve(Some("1000:nogroup"), rootfs().path()).is_err());
         assert!(resolve(Some("1000:"), rootfs().path()).is_err());
+    }
+
+    #[test]
+    fn databases_read_elsewhere_resolve_the_same() {
+        let users = tscontainer_core::passwd::parse_users(
+            b"# c\nroot:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n",
+        );
+        let groups = tscontainer_core::passwd::parse_groups(b"staff:x:50:alice\nbad:x:y:alice\n");
+        let r = resolve_in(Some("alice"), &users, &groups).unwrap();
+        assert_eq!(r, ResolvedUser { uid: 1000, gid: 1000, additional_gids: vec![50], home: "/home/alice".into() });
+        assert_eq!(resolve_in(None, &users, &groups).unwrap().home, "/root");
+        assert_eq!(resolve_in(None, &[], &[]).unwrap().home, "/", "no /etc/passwd: root, home /");
     }
 }

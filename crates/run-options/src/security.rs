@@ -7,18 +7,9 @@ use std::path::Path;
 use std::str::FromStr;
 
 use oci_spec::runtime::{Capabilities, Capability, LinuxSeccomp};
+use tscontainer_core::spec::defaults::capability_set;
 
-use super::defaults::capability_set;
-use super::SpecError;
-
-/// What the flags ask for, as typed.
-#[derive(Debug, Clone, Default)]
-pub struct SecurityFlags {
-    pub cap_add: Vec<String>,
-    pub cap_drop: Vec<String>,
-    pub privileged: bool,
-    pub security_opt: Vec<String>,
-}
+use crate::{OptionError, RunOptions};
 
 /// The confinement the flags decide, before the user is known.
 #[derive(Debug, Clone)]
@@ -43,14 +34,14 @@ enum SeccompChoice {
 }
 
 /// Parses a capability as Docker accepts it: `NET_ADMIN`, `CAP_NET_ADMIN`, any case.
-fn parse_capability(flag: &'static str, name: &str) -> Result<Capability, SpecError> {
+fn parse_capability(flag: &'static str, name: &str) -> Result<Capability, OptionError> {
     let upper = name.trim().to_ascii_uppercase();
     let bare = upper.strip_prefix("CAP_").unwrap_or(&upper);
-    Capability::from_str(bare).map_err(|_| SpecError::option(flag, name, "not a Linux capability"))
+    Capability::from_str(bare).map_err(|_| OptionError::invalid(flag, name, "not a Linux capability"))
 }
 
 /// Capabilities named by `--cap-add` or `--cap-drop`, and whether `ALL` was among them.
-fn parse_capabilities(flag: &'static str, names: &[String]) -> Result<(Vec<Capability>, bool), SpecError> {
+fn parse_capabilities(flag: &'static str, names: &[String]) -> Result<(Vec<Capability>, bool), OptionError> {
     let mut all = false;
     let mut caps = Vec::new();
     for name in names {
@@ -64,7 +55,7 @@ fn parse_capabilities(flag: &'static str, names: &[String]) -> Result<(Vec<Capab
 }
 
 /// Every capability this kernel has (what `--privileged` and `--cap-add ALL` grant).
-pub(crate) fn kernel_capabilities() -> Capabilities {
+fn kernel_capabilities() -> Capabilities {
     let supported = caps::runtime::procfs_all_supported(None).unwrap_or_else(|_| caps::all());
     supported
         .iter()
@@ -75,7 +66,7 @@ pub(crate) fn kernel_capabilities() -> Capabilities {
 /// Docker's rule: `--privileged` takes everything; `--cap-add ALL` everything less the
 /// drops; `--cap-drop ALL` only the adds; otherwise the default set less the drops plus the
 /// adds (an add beats a drop of the same capability).
-fn capabilities(flags: &SecurityFlags, all: impl Fn() -> Capabilities) -> Result<Capabilities, SpecError> {
+fn capabilities(flags: &RunOptions, all: impl Fn() -> Capabilities) -> Result<Capabilities, OptionError> {
     let (adds, add_all) = parse_capabilities("capability to add", &flags.cap_add)?;
     let (drops, drop_all) = parse_capabilities("capability to drop", &flags.cap_drop)?;
     if flags.privileged {
@@ -159,40 +150,44 @@ fn split_option(option: &str) -> (&str, Option<&str>) {
     }
 }
 
-fn parse_bool(option: &str, value: Option<&str>) -> Result<bool, SpecError> {
+fn parse_bool(option: &str, value: Option<&str>) -> Result<bool, OptionError> {
     match value {
         None | Some("true") => Ok(true),
         Some("false") => Ok(false),
-        Some(_) => Err(SpecError::option("security option", option, "expected true or false after the name")),
+        Some(_) => Err(OptionError::invalid("security option", option, "expected true or false after the name")),
     }
 }
 
 /// Reads a seccomp profile file: the runtime-spec's `linux.seccomp` object. Docker's own
 /// profile format adds conditional rules (`includes`/`excludes` by capability or kernel)
 /// that this format cannot express: such a file is refused rather than read as if every
-/// rule applied unconditionally.
-fn read_profile(file: &str, cwd: &Path) -> Result<LinuxSeccomp, SpecError> {
+/// rule applied unconditionally. The profile is checked, not compiled: libseccomp is the
+/// runtime's, which compiles it when it creates the container.
+fn read_profile(file: &str, cwd: &Path) -> Result<LinuxSeccomp, OptionError> {
+    const OPTION: &str = "seccomp profile";
     let path = cwd.join(file);
-    let bad = |reason: String| SpecError::option("seccomp profile", file, reason);
-    let text = std::fs::read(&path).map_err(|e| bad(format!("cannot be read: {e}")))?;
-    let value: serde_json::Value = serde_json::from_slice(&text).map_err(|e| bad(format!("is not JSON: {e}")))?;
+    let text = std::fs::read(&path).map_err(|e| OptionError::unusable(OPTION, file, "cannot be read", e))?;
+    let value: serde_json::Value =
+        serde_json::from_slice(&text).map_err(|e| OptionError::unusable(OPTION, file, "is not JSON", e))?;
     let conditional = value
         .get("syscalls")
         .and_then(|s| s.as_array())
         .is_some_and(|rules| rules.iter().any(|r| r.get("includes").is_some() || r.get("excludes").is_some()));
     if conditional {
-        return Err(bad(
-            "has conditional rules (`includes`/`excludes`), which the runtime-spec format cannot express".into()
+        return Err(OptionError::invalid(
+            OPTION,
+            file,
+            "has conditional rules (`includes`/`excludes`), which the runtime-spec format cannot express",
         ));
     }
-    let profile: LinuxSeccomp =
-        serde_json::from_value(value).map_err(|e| bad(format!("is not a runtime-spec seccomp profile: {e}")))?;
-    crate::seccomp::compile(&profile).map_err(|e| bad(e.to_string()))?;
+    let profile: LinuxSeccomp = serde_json::from_value(value)
+        .map_err(|e| OptionError::unusable(OPTION, file, "is not a runtime-spec seccomp profile", e))?;
+    tscontainer_core::seccomp::check(&profile).map_err(|e| OptionError::refused(OPTION, file, e))?;
     Ok(profile)
 }
 
 /// Turns the flags into the container's confinement.
-pub(crate) fn confinement(flags: &SecurityFlags, cwd: &Path) -> Result<Confinement, SpecError> {
+pub(crate) fn confinement(flags: &RunOptions, cwd: &Path) -> Result<Confinement, OptionError> {
     let capabilities = capabilities(flags, kernel_capabilities)?;
     let mut seccomp = SeccompChoice::Default;
     let mut no_new_privileges = true;
@@ -205,7 +200,7 @@ pub(crate) fn confinement(flags: &SecurityFlags, cwd: &Path) -> Result<Confineme
                     Some("unconfined") => SeccompChoice::Unconfined,
                     Some(file) if !file.is_empty() => SeccompChoice::File(file.to_string()),
                     _ => {
-                        return Err(SpecError::option(
+                        return Err(OptionError::invalid(
                             "security option",
                             option,
                             "expected seccomp=FILE or seccomp=unconfined",
@@ -216,7 +211,7 @@ pub(crate) fn confinement(flags: &SecurityFlags, cwd: &Path) -> Result<Confineme
             "no-new-privileges" => no_new_privileges = parse_bool(option, value)?,
             "systempaths" if value == Some("unconfined") => hide_system_paths = false,
             _ => {
-                return Err(SpecError::option(
+                return Err(OptionError::invalid(
                     "security option",
                     option,
                     "expected seccomp=FILE|unconfined, no-new-privileges[=true|false] or systempaths=unconfined",
@@ -228,7 +223,7 @@ pub(crate) fn confinement(flags: &SecurityFlags, cwd: &Path) -> Result<Confineme
     let seccomp = match seccomp {
         _ if flags.privileged => None,
         SeccompChoice::Unconfined => None,
-        SeccompChoice::Default => Some(super::default_seccomp_profile(&capabilities)?),
+        SeccompChoice::Default => Some(tscontainer_core::spec::default_seccomp_profile(&capabilities)?),
         SeccompChoice::File(file) => Some(read_profile(&file, cwd)?),
     };
     Ok(Confinement {
@@ -243,9 +238,10 @@ pub(crate) fn confinement(flags: &SecurityFlags, cwd: &Path) -> Result<Confineme
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tscontainer_core::error::chain;
 
-    fn flags(add: &[&str], drop: &[&str]) -> SecurityFlags {
-        SecurityFlags {
+    fn flags(add: &[&str], drop: &[&str]) -> RunOptions {
+        RunOptions {
             cap_add: add.iter().map(|s| s.to_string()).collect(),
             cap_drop: drop.iter().map(|s| s.to_string()).collect(),
             ..Default::default()
@@ -256,7 +252,7 @@ mod tests {
         [Capability::Chown, Capability::SysAdmin, Capability::NetAdmin, Capability::Kill].into_iter().collect()
     }
 
-    fn caps(f: &SecurityFlags) -> Capabilities {
+    fn caps(f: &RunOptions) -> Capabilities {
         capabilities(f, everything).unwrap()
     }
 
@@ -275,13 +271,13 @@ mod tests {
         assert_eq!(caps(&flags(&["ALL"], &["SYS_ADMIN"])).len(), 3);
         assert_eq!(caps(&flags(&[], &["all"])), Capabilities::new());
         assert_eq!(caps(&flags(&["KILL"], &["ALL"])), [Capability::Kill].into_iter().collect());
-        let privileged = SecurityFlags { privileged: true, cap_drop: vec!["ALL".into()], ..Default::default() };
+        let privileged = RunOptions { privileged: true, cap_drop: vec!["ALL".into()], ..Default::default() };
         assert_eq!(caps(&privileged), everything());
     }
 
     #[test]
     fn unknown_capabilities_are_named() {
-        let err = capabilities(&flags(&["CAP_FLY"], &[]), everything).unwrap_err().to_string();
+        let err = chain(&capabilities(&flags(&["CAP_FLY"], &[]), everything).unwrap_err());
         assert_eq!(err, "invalid capability to add `CAP_FLY`: not a Linux capability");
     }
 
@@ -289,7 +285,7 @@ mod tests {
     fn security_options_are_parsed() {
         let cwd = Path::new("/");
         let with = |opts: &[&str], privileged: bool| {
-            let f = SecurityFlags {
+            let f = RunOptions {
                 security_opt: opts.iter().map(|s| s.to_string()).collect(),
                 privileged,
                 ..Default::default()
@@ -306,7 +302,7 @@ mod tests {
         let privileged = with(&[], true).unwrap();
         assert!(privileged.seccomp.is_none() && !privileged.hide_system_paths && privileged.privileged);
         for bad in ["apparmor=x", "seccomp", "seccomp=", "no-new-privileges=maybe", "label=disable"] {
-            assert!(with(&[bad], false).unwrap_err().to_string().starts_with("invalid security option"), "{bad}");
+            assert!(chain(&with(&[bad], false).unwrap_err()).starts_with("invalid security option"), "{bad}");
         }
     }
 
@@ -330,13 +326,13 @@ mod tests {
         assert_eq!(profile.syscalls().as_ref().unwrap().len(), 1);
         let docker = r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["mount"],"action":"SCMP_ACT_ALLOW","includes":{"caps":["CAP_SYS_ADMIN"]}}]}"#;
         std::fs::write(dir.path().join("docker.json"), docker).unwrap();
-        assert!(read_profile("docker.json", dir.path()).unwrap_err().to_string().contains("conditional rules"));
+        assert!(chain(&read_profile("docker.json", dir.path()).unwrap_err()).contains("conditional rules"));
         std::fs::write(dir.path().join("bad.json"), "{").unwrap();
-        assert!(read_profile("bad.json", dir.path()).unwrap_err().to_string().contains("is not JSON"));
+        assert!(chain(&read_profile("bad.json", dir.path()).unwrap_err()).contains("is not JSON"));
         let notify =
             r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_NOTIFY"}]}"#;
         std::fs::write(dir.path().join("notify.json"), notify).unwrap();
-        assert!(read_profile("notify.json", dir.path()).unwrap_err().to_string().contains("SCMP_ACT_NOTIFY"));
-        assert!(read_profile("missing.json", dir.path()).unwrap_err().to_string().contains("cannot be read"));
+        assert!(chain(&read_profile("notify.json", dir.path()).unwrap_err()).contains("SCMP_ACT_NOTIFY"));
+        assert!(chain(&read_profile("missing.json", dir.path()).unwrap_err()).contains("cannot be read"));
     }
 }

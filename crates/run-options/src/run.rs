@@ -1,4 +1,4 @@
-//! The spec behind `tscontainer run`: flags in, a complete runtime-spec config out, with
+//! The spec behind `tscontainer run`: options in, a complete runtime-spec config out, with
 //! the defaults Docker and podman apply. The CLI and the Node API both come through here.
 
 use std::collections::HashMap;
@@ -9,14 +9,16 @@ use oci_spec::runtime::{
     Capabilities, LinuxBuilder, LinuxCapabilitiesBuilder, LinuxCpu, LinuxMemory, LinuxNamespaceType, LinuxPids,
     LinuxResources, Mount, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
 };
-
-use super::defaults::{
+use tscontainer_core::network::{Helper, NetworkError, NetworkRequest, PortMapping};
+use tscontainer_core::spec::defaults::{
     default_mounts, device_allowlist, host_root_private_mounts, namespaces, rlimits, MASKED_PATHS, READONLY_PATHS,
 };
-use super::security::{confinement, Confinement, SecurityFlags};
-use super::user::resolve;
-use super::{open_rootfs_argument, parse_cpus, parse_memory, Rootfs, SpecError, DEFAULT_PATH, OCI_VERSION};
-use crate::network::{Helper, NetworkRequest, PortMapping};
+use tscontainer_core::spec::{open_rootfs_argument, Rootfs, SpecError, DEFAULT_PATH, OCI_VERSION};
+
+use crate::security::{confinement, Confinement};
+use crate::units::{parse_cpus, parse_memory};
+use crate::user::resolve;
+use crate::{OptionError, RunOptions};
 
 /// The CFS period `--cpus` is expressed against (Docker's).
 const CPU_PERIOD: u64 = 100_000;
@@ -40,46 +42,23 @@ pub enum Network {
 }
 
 impl std::str::FromStr for Network {
-    type Err = SpecError;
-    fn from_str(s: &str) -> Result<Self, SpecError> {
+    type Err = OptionError;
+    fn from_str(s: &str) -> Result<Self, OptionError> {
         match s {
             "none" => Ok(Network::None),
             "host" => Ok(Network::Host),
-            other => other
-                .parse()
-                .map(Network::User)
-                .map_err(|_| SpecError::option("network", other, "expected `none`, `host`, `pasta` or `slirp4netns`")),
+            other => other.parse().map(Network::User).map_err(|_| {
+                OptionError::invalid("network", other, "expected `none`, `host`, `pasta` or `slirp4netns`")
+            }),
         }
     }
 }
 
-/// What `tscontainer run` takes, as text where the user typed text: parsing and checking
-/// happen here, once, for every front end.
-#[derive(Debug, Clone, Default)]
-pub struct RunOptions {
-    /// The container id; also the hostname unless `hostname` is set.
-    pub id: String,
-    pub command: Vec<String>,
-    /// A directory to use as the root filesystem; `None` runs over a read-only view of the
-    /// host's root with its own /proc, /dev and /tmp.
-    pub rootfs: Option<PathBuf>,
-    pub hostname: Option<String>,
-    pub memory: Option<String>,
-    pub pids_limit: Option<i64>,
-    pub cpus: Option<String>,
-    /// `KEY=VALUE`, or `KEY` to copy the variable from this process's environment.
-    pub env: Vec<String>,
-    pub workdir: Option<String>,
-    pub user: Option<String>,
-    pub network: Network,
-    /// Published ports, `[host-ip:]host-port:container-port[/tcp|udp]`.
-    pub publish: Vec<String>,
-    /// `host:container[:ro|rw]`.
-    pub volumes: Vec<String>,
-    pub read_only: bool,
-    pub tty: bool,
-    /// `--cap-add`, `--cap-drop`, `--privileged`, `--security-opt`.
-    pub security: SecurityFlags,
+impl Network {
+    /// The network `opts` asks for (none given: [`Network::None`]).
+    fn of(opts: &RunOptions) -> Result<Network, OptionError> {
+        opts.network.as_deref().map_or(Ok(Network::None), str::parse)
+    }
 }
 
 /// A bind mount requested with `--volume`.
@@ -100,8 +79,8 @@ fn on_kernel_filesystems(destination: &Path) -> bool {
     destination.starts_with("/proc") || destination.starts_with("/sys")
 }
 
-fn parse_volume(value: &str, cwd: &Path, privileged: bool) -> Result<Volume, SpecError> {
-    let bad = |reason: &str| SpecError::option("volume", value, reason);
+fn parse_volume(value: &str, cwd: &Path, privileged: bool) -> Result<Volume, OptionError> {
+    let bad = |reason: &str| OptionError::invalid("volume", value, reason);
     let parts: Vec<&str> = value.split(':').collect();
     let (source, destination, mode) = match parts.as_slice() {
         [s, d] => (*s, *d, None),
@@ -117,8 +96,9 @@ fn parse_volume(value: &str, cwd: &Path, privileged: bool) -> Result<Volume, Spe
         return Err(bad("expected host-path:container-path[:ro|rw]"));
     }
     let source = if Path::new(source).is_absolute() { PathBuf::from(source) } else { cwd.join(source) };
-    let source = std::fs::canonicalize(&source)
-        .map_err(|e| bad(&format!("the host path {} cannot be used: {e}", source.display())))?;
+    let source = std::fs::canonicalize(&source).map_err(|e| {
+        OptionError::unusable("volume", value, format!("the host path {} cannot be used", source.display()), e)
+    })?;
     let destination = PathBuf::from(destination);
     if !lexically_normal(&destination) {
         return Err(bad("the container path must be absolute, without `.` or `..`"));
@@ -196,11 +176,11 @@ pub fn env_entry(entry: &str) -> Option<(&str, String)> {
     }
 }
 
-fn validate_env(env: &[String]) -> Result<(), SpecError> {
+fn validate_env(env: &[String]) -> Result<(), OptionError> {
     for entry in env {
         let key = entry.split_once('=').map_or(entry.as_str(), |(k, _)| k);
         if key.is_empty() || key.contains('\0') || entry.contains('\0') {
-            return Err(SpecError::option("environment variable", entry, "expected KEY=VALUE"));
+            return Err(OptionError::invalid("environment variable", entry, "expected KEY=VALUE"));
         }
     }
     Ok(())
@@ -217,12 +197,12 @@ fn all_devices() -> Vec<oci_spec::runtime::LinuxDeviceCgroup> {
 /// none; nothing given means the default, where the caller's containers can have one (a
 /// pids controller for root, or in a cgroup delegated to the user). Elsewhere, as podman
 /// does, the default is skipped, so an unprivileged run without a cgroup works as before.
-fn pids_limit(requested: Option<i64>, caller: &Caller) -> Result<Option<i64>, SpecError> {
+fn pids_limit(requested: Option<i64>, caller: &Caller) -> Result<Option<i64>, OptionError> {
     match requested {
         None => Ok(caller.pids_controller.then_some(DEFAULT_PIDS_LIMIT)),
         Some(0 | -1) => Ok(None),
         Some(limit) if limit > 0 => Ok(Some(limit)),
-        Some(limit) => Err(SpecError::option(
+        Some(limit) => Err(OptionError::invalid(
             "pids limit",
             limit.to_string(),
             "expected a positive number, or 0 or -1 for unlimited",
@@ -235,7 +215,7 @@ fn resources(
     online_cpus: u64,
     privileged: bool,
     pids: Option<i64>,
-) -> Result<LinuxResources, SpecError> {
+) -> Result<LinuxResources, OptionError> {
     let mut resources = LinuxResources::default();
     resources.set_devices(Some(if privileged { all_devices() } else { device_allowlist() }));
     if let Some(memory) = &opts.memory {
@@ -272,7 +252,7 @@ pub(crate) struct Caller {
     uid: u32,
     gid: u32,
     /// The user's subordinate id ranges, when it has them and the helpers to map them.
-    ranges: Option<(crate::userns::SubordinateRange, crate::userns::SubordinateRange)>,
+    ranges: Option<(tscontainer_core::userns::SubordinateRange, tscontainer_core::userns::SubordinateRange)>,
     /// A cgroup (v2) delegated to the user, under which its containers' cgroups go.
     delegated_cgroup: Option<PathBuf>,
     /// The user-mode network helpers installed here, in order of preference.
@@ -286,29 +266,29 @@ impl Caller {
     fn this_process() -> Self {
         let (uid, gid) = (nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw());
         let network_helpers = Helper::ALL.into_iter().filter(|h| h.program().is_some()).collect();
-        let root = Path::new(crate::cgroups::DEFAULT_CGROUP_ROOT);
-        let setup = crate::cgroups::detect(root).ok();
+        let root = Path::new(tscontainer_core::cgroups::DEFAULT_CGROUP_ROOT);
+        let setup = tscontainer_core::cgroups::detect(root).ok();
         let v2_controller = |dir: &Path| {
             std::fs::read_to_string(dir.join("cgroup.controllers"))
                 .is_ok_and(|c| c.split_whitespace().any(|c| c == "pids"))
         };
         if uid == 0 {
             let pids_controller = match setup {
-                Some(crate::cgroups::Setup::Unified) => v2_controller(root),
+                Some(tscontainer_core::cgroups::Setup::Unified) => v2_controller(root),
                 Some(_) => root.join("pids").join("cgroup.procs").exists(),
                 None => false,
             };
             return Caller { uid, gid, ranges: None, delegated_cgroup: None, network_helpers, pids_controller };
         }
         let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
-        let unified = setup == Some(crate::cgroups::Setup::Unified);
-        let delegated_cgroup = unified.then(|| super::delegated_cgroup(&own, root, uid)).flatten();
+        let unified = setup == Some(tscontainer_core::cgroups::Setup::Unified);
+        let delegated_cgroup = unified.then(|| tscontainer_core::spec::delegated_cgroup(&own, root, uid)).flatten();
         let pids_controller =
             delegated_cgroup.as_ref().is_some_and(|d| v2_controller(&root.join(d.strip_prefix("/").unwrap_or(d))));
         Caller {
             uid,
             gid,
-            ranges: crate::userns::subordinate_ranges(uid, gid),
+            ranges: tscontainer_core::userns::subordinate_ranges(uid, gid),
             delegated_cgroup,
             network_helpers,
             pids_controller,
@@ -330,20 +310,21 @@ fn host_root_dir() -> Result<Rootfs, SpecError> {
 
 /// Builds the complete config for a `tscontainer run`; run by an unprivileged user, the
 /// container gets a user namespace (see `spec::rootless`).
-pub fn build_run_spec(opts: &RunOptions) -> Result<Spec, SpecError> {
+pub fn build_run_spec(opts: &RunOptions) -> Result<Spec, OptionError> {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
     build_run_spec_in(opts, &cwd, online_cpus(), &Caller::this_process())
 }
 
-fn build_run_spec_in(opts: &RunOptions, cwd: &Path, online_cpus: u64, caller: &Caller) -> Result<Spec, SpecError> {
+fn build_run_spec_in(opts: &RunOptions, cwd: &Path, online_cpus: u64, caller: &Caller) -> Result<Spec, OptionError> {
     use LinuxNamespaceType::*;
-    crate::state::validate_id(&opts.id).map_err(|e| SpecError::option("name", &opts.id, e.to_string()))?;
+    tscontainer_core::state::validate_id(&opts.id).map_err(|e| OptionError::refused("name", &opts.id, e))?;
     if opts.command.is_empty() {
-        return Err(SpecError::option("command", "", "a command to run is required"));
+        return Err(OptionError::invalid("command", "", "a command to run is required"));
     }
     if opts.command[0].is_empty() {
-        return Err(SpecError::option("command", "", "the command cannot be an empty string"));
+        return Err(OptionError::invalid("command", "", "the command cannot be an empty string"));
     }
+    let network = self::Network::of(opts)?;
     validate_env(&opts.env)?;
 
     let host_root = opts.rootfs.is_none();
@@ -357,7 +338,7 @@ fn build_run_spec_in(opts: &RunOptions, cwd: &Path, online_cpus: u64, caller: &C
     let hostname = match &opts.hostname {
         Some(h) => {
             if h.is_empty() || h.len() > 64 || !h.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') {
-                return Err(SpecError::option("hostname", h, "expected up to 64 letters, digits, `-` or `.`"));
+                return Err(OptionError::invalid("hostname", h, "expected up to 64 letters, digits, `-` or `.`"));
             }
             h.clone()
         }
@@ -367,17 +348,16 @@ fn build_run_spec_in(opts: &RunOptions, cwd: &Path, online_cpus: u64, caller: &C
     let user = resolve(opts.user.as_deref(), root.as_fd(), &rootfs)?;
     let cwd_in_container = opts.workdir.clone().unwrap_or_else(|| "/".into());
     if !lexically_normal(Path::new(&cwd_in_container)) {
-        return Err(SpecError::option("workdir", &cwd_in_container, "must be an absolute path without `.` or `..`"));
+        return Err(OptionError::invalid("workdir", &cwd_in_container, "must be an absolute path without `.` or `..`"));
     }
 
-    let volumes =
-        opts.volumes.iter().map(|v| parse_volume(v, cwd, opts.security.privileged)).collect::<Result<Vec<_>, _>>()?;
+    let volumes = opts.volumes.iter().map(|v| parse_volume(v, cwd, opts.privileged)).collect::<Result<Vec<_>, _>>()?;
     if host_root {
         // The host's root is mounted read-only and must not be written, not even to make a
         // mount point or a working directory: those must already exist on the host.
         for path in volumes.iter().map(|v| &v.destination).chain(std::iter::once(&PathBuf::from(&cwd_in_container))) {
             if !path.exists() {
-                return Err(SpecError::option(
+                return Err(OptionError::invalid(
                     if path == Path::new(&cwd_in_container) { "workdir" } else { "volume" },
                     path.display().to_string(),
                     "does not exist on the host; without --rootfs the container runs over the host's read-only root, so the path must already exist",
@@ -386,7 +366,7 @@ fn build_run_spec_in(opts: &RunOptions, cwd: &Path, online_cpus: u64, caller: &C
         }
     }
 
-    let confined: Confinement = confinement(&opts.security, cwd)?;
+    let confined: Confinement = confinement(opts, cwd)?;
     let mut mounts = default_mounts();
     if confined.privileged {
         // As Docker: a privileged container may write /sys and its cgroups.
@@ -400,9 +380,9 @@ fn build_run_spec_in(opts: &RunOptions, cwd: &Path, online_cpus: u64, caller: &C
     }
     mounts.extend(volumes.iter().map(bind_mount));
 
-    let network = network_request(opts, caller)?;
+    let network_request = network_request(opts, network, caller)?;
     let mut ns_types = vec![Pid, Ipc, Uts, Mount, Cgroup];
-    if opts.network != self::Network::Host {
+    if network != self::Network::Host {
         ns_types.insert(1, Network);
     }
 
@@ -417,9 +397,9 @@ fn build_run_spec_in(opts: &RunOptions, cwd: &Path, online_cpus: u64, caller: &C
         .inheritable(Capabilities::new())
         .ambient(Capabilities::new())
         .build()
-        .map_err(|e| SpecError::invalid("process.capabilities", e.to_string()))?;
+        .map_err(SpecError::build("process.capabilities"))?;
 
-    let invalid = |field: &'static str| move |e: oci_spec::OciSpecError| SpecError::invalid(field, e.to_string());
+    let invalid = SpecError::build;
     let mut user_spec = UserBuilder::default().uid(user.uid).gid(user.gid).build().map_err(invalid("process.user"))?;
     if !user.additional_gids.is_empty() {
         user_spec.set_additional_gids(Some(user.additional_gids.clone()));
@@ -454,7 +434,7 @@ fn build_run_spec_in(opts: &RunOptions, cwd: &Path, online_cpus: u64, caller: &C
         .map_err(invalid("linux"))?;
     linux.set_seccomp(confined.seccomp.clone());
     if confined.privileged {
-        linux.set_devices(Some(super::security::host_devices(Path::new("/dev"))));
+        linux.set_devices(Some(crate::security::host_devices(Path::new("/dev"))));
     }
 
     let spec = SpecBuilder::default()
@@ -470,36 +450,38 @@ fn build_run_spec_in(opts: &RunOptions, cwd: &Path, online_cpus: u64, caller: &C
         .hostname(hostname)
         .mounts(mounts)
         .linux(linux)
-        .annotations(network.iter().flat_map(NetworkRequest::annotations).collect::<HashMap<_, _>>())
+        .annotations(network_request.iter().flat_map(NetworkRequest::annotations).collect::<HashMap<_, _>>())
         .build()
         .map_err(invalid("spec"))?;
     let mut spec = spec;
     if caller.uid != 0 {
         rootless(&mut spec, opts, caller, user.uid, user.gid)?;
     }
-    super::validate(&spec)?;
+    tscontainer_core::spec::validate(&spec)?;
     Ok(spec)
 }
 
 /// The user-mode network a run asks for: `--net pasta|slirp4netns`, or published ports,
 /// which get the first helper installed. The helper must be installed now, so a run that
 /// cannot have its network fails before anything is made.
-fn network_request(opts: &RunOptions, caller: &Caller) -> Result<Option<NetworkRequest>, SpecError> {
+fn network_request(
+    opts: &RunOptions,
+    network: Network,
+    caller: &Caller,
+) -> Result<Option<NetworkRequest>, OptionError> {
     let ports = opts
         .publish
         .iter()
         .map(|p| {
             p.parse::<PortMapping>().map_err(|e| match e {
-                crate::network::NetworkError::Port { value, reason } => {
-                    SpecError::option("published port", value, reason)
-                }
-                other => SpecError::option("published port", p, other.to_string()),
+                NetworkError::Port { value, reason } => OptionError::invalid("published port", value, reason),
+                other => OptionError::refused("published port", p, other),
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let helper = match opts.network {
+    let helper = match network {
         Network::Host if !ports.is_empty() => {
-            return Err(SpecError::option(
+            return Err(OptionError::invalid(
                 "published port",
                 &opts.publish[0],
                 "with --net host the container already uses the host's ports",
@@ -508,7 +490,7 @@ fn network_request(opts: &RunOptions, caller: &Caller) -> Result<Option<NetworkR
         Network::Host => return Ok(None),
         Network::None if ports.is_empty() => return Ok(None),
         Network::None => *caller.network_helpers.iter().find(|h| caller.uid != 0 || **h != Helper::Pasta).ok_or_else(|| {
-            SpecError::option(
+            OptionError::invalid(
                 "published port",
                 &opts.publish[0],
                 "publishing ports needs pasta or slirp4netns, and neither is installed here: apt-get install passt (or slirp4netns)",
@@ -516,7 +498,7 @@ fn network_request(opts: &RunOptions, caller: &Caller) -> Result<Option<NetworkR
         })?,
         // pasta (as Debian 12 ships it) drops to `nobody` before it opens the namespace.
         Network::User(Helper::Pasta) if caller.uid == 0 => {
-            return Err(SpecError::option(
+            return Err(OptionError::invalid(
                 "network",
                 "pasta",
                 "pasta cannot configure a container's network for root (it drops to nobody first): use --net slirp4netns",
@@ -524,7 +506,7 @@ fn network_request(opts: &RunOptions, caller: &Caller) -> Result<Option<NetworkR
         }
         Network::User(helper) => {
             if !caller.network_helpers.contains(&helper) {
-                return Err(SpecError::option("network", helper.name(), helper.not_installed("it").to_string()));
+                return Err(OptionError::refused("network", helper.name(), helper.not_installed("it")));
             }
             helper
         }
@@ -534,18 +516,19 @@ fn network_request(opts: &RunOptions, caller: &Caller) -> Result<Option<NetworkR
 
 /// What an unprivileged caller's container needs: the user namespace and its maps, a
 /// user that exists in them, and a cgroup only under a delegated one.
-fn rootless(spec: &mut Spec, opts: &RunOptions, caller: &Caller, uid: u32, gid: u32) -> Result<(), SpecError> {
-    let maps = super::id_maps(caller.uid, caller.gid, caller.ranges)?;
-    if !super::mapped(&maps.uids, uid) || !super::mapped(&maps.gids, gid) {
+fn rootless(spec: &mut Spec, opts: &RunOptions, caller: &Caller, uid: u32, gid: u32) -> Result<(), OptionError> {
+    use tscontainer_core::spec::{id_maps, make_rootless, mapped};
+    let maps = id_maps(caller.uid, caller.gid, caller.ranges)?;
+    if !mapped(&maps.uids, uid) || !mapped(&maps.gids, gid) {
         let value = opts.user.clone().unwrap_or_default();
         let reason = if maps.ranges {
             "it is outside the ids /etc/subuid and /etc/subgid grant you".to_string()
         } else {
             "without subordinate ids (an entry in /etc/subuid and /etc/subgid, and newuidmap installed) only root exists in your containers".to_string()
         };
-        return Err(SpecError::option("user", value, reason));
+        return Err(OptionError::invalid("user", value, reason));
     }
-    super::make_rootless(spec, &maps)?;
+    make_rootless(spec, &maps)?;
     let mut linux = spec.linux().clone().unwrap_or_default();
     linux.set_cgroups_path(caller.delegated_cgroup.as_ref().map(|d| d.join(format!("tscontainer-{}", opts.id))));
     spec.set_linux(Some(linux));
@@ -555,12 +538,13 @@ fn rootless(spec: &mut Spec, opts: &RunOptions, caller: &Caller, uid: u32, gid: 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tscontainer_core::error::chain;
 
     fn opts(command: &[&str]) -> RunOptions {
         RunOptions { id: "c1".into(), command: command.iter().map(|s| s.to_string()).collect(), ..Default::default() }
     }
 
-    fn build(o: &RunOptions) -> Result<Spec, SpecError> {
+    fn build(o: &RunOptions) -> Result<Spec, OptionError> {
         build_run_spec_in(
             o,
             Path::new("/"),
@@ -608,10 +592,10 @@ mod tests {
     fn bad_limits_name_the_flag() {
         let mut o = opts(&["sh"]);
         o.memory = Some("10Q".into());
-        assert!(build(&o).unwrap_err().to_string().starts_with("invalid memory limit `10Q`"));
+        assert!(chain(&build(&o).unwrap_err()).starts_with("invalid memory limit `10Q`"));
         let mut o = opts(&["sh"]);
         o.pids_limit = Some(-2);
-        assert!(build(&o).unwrap_err().to_string().starts_with("invalid pids limit `-2`"));
+        assert!(chain(&build(&o).unwrap_err()).starts_with("invalid pids limit `-2`"));
     }
 
     #[test]
@@ -662,7 +646,7 @@ mod tests {
         };
         assert!(has_net(&build(&opts(&["sh"])).unwrap()));
         let mut o = opts(&["sh"]);
-        o.network = Network::Host;
+        o.network = Some("host".into());
         assert!(!has_net(&build(&o).unwrap()));
     }
 
@@ -672,7 +656,11 @@ mod tests {
         let mut o = opts(&["sh"]);
         o.publish = vec!["8080:80".into(), "127.0.0.1:53:53/udp".into()];
         let spec = build(&o).unwrap();
-        assert_eq!(annotations(&spec)[crate::network::HELPER_ANNOTATION], "slirp4netns", "root: pasta cannot serve");
+        assert_eq!(
+            annotations(&spec)[tscontainer_core::network::HELPER_ANNOTATION],
+            "slirp4netns",
+            "root: pasta cannot serve"
+        );
         let user = Caller {
             uid: 1000,
             gid: 1000,
@@ -682,16 +670,19 @@ mod tests {
             pids_controller: false,
         };
         let spec = build_run_spec_in(&o, Path::new("/"), 2, &user).unwrap();
-        assert_eq!(spec.annotations().as_ref().unwrap()[crate::network::HELPER_ANNOTATION], "pasta");
+        assert_eq!(spec.annotations().as_ref().unwrap()[tscontainer_core::network::HELPER_ANNOTATION], "pasta");
         let mut pasta = opts(&["sh"]);
-        pasta.network = Network::User(Helper::Pasta);
-        assert!(build(&pasta).unwrap_err().to_string().contains("use --net slirp4netns"));
-        assert_eq!(annotations(&spec)[crate::network::PUBLISH_ANNOTATION], "8080:80/tcp,127.0.0.1:53:53/udp");
-        o.network = Network::Host;
-        assert!(build(&o).unwrap_err().to_string().contains("already uses the host's ports"));
+        pasta.network = Some("pasta".into());
+        assert!(chain(&build(&pasta).unwrap_err()).contains("use --net slirp4netns"));
+        assert_eq!(
+            annotations(&spec)[tscontainer_core::network::PUBLISH_ANNOTATION],
+            "8080:80/tcp,127.0.0.1:53:53/udp"
+        );
+        o.network = Some("host".into());
+        assert!(chain(&build(&o).unwrap_err()).contains("already uses the host's ports"));
         o.publish = vec!["80".into()];
-        o.network = Network::None;
-        assert!(build(&o).unwrap_err().to_string().starts_with("invalid published port `80`"));
+        o.network = None;
+        assert!(chain(&build(&o).unwrap_err()).starts_with("invalid published port `80`"));
 
         let bare = Caller {
             uid: 0,
@@ -702,12 +693,12 @@ mod tests {
             pids_controller: true,
         };
         let mut o = opts(&["sh"]);
-        o.network = "slirp4netns".parse().unwrap();
-        let err = build_run_spec_in(&o, Path::new("/"), 2, &bare).unwrap_err().to_string();
+        o.network = Some("slirp4netns".into());
+        let err = chain(&build_run_spec_in(&o, Path::new("/"), 2, &bare).unwrap_err());
         assert!(err.contains("apt-get install slirp4netns"), "{err}");
-        o.network = Network::None;
+        o.network = None;
         o.publish = vec!["8080:80".into()];
-        let err = build_run_spec_in(&o, Path::new("/"), 2, &bare).unwrap_err().to_string();
+        let err = chain(&build_run_spec_in(&o, Path::new("/"), 2, &bare).unwrap_err());
         assert!(err.contains("apt-get install passt (or slirp4netns)"), "{err}");
         assert!(build(&opts(&["sh"])).unwrap().annotations().as_ref().is_none_or(|a| a.is_empty()));
         assert!("vde".parse::<Network>().is_err());
@@ -737,7 +728,7 @@ mod tests {
     #[test]
     fn volumes_over_proc_and_sys_need_privileged() {
         for dest in ["/proc", "/proc/", "/proc/sys", "/sys", "/sys/kernel/security"] {
-            let err = parse_volume(&format!("/tmp:{dest}"), Path::new("/"), false).unwrap_err().to_string();
+            let err = chain(&parse_volume(&format!("/tmp:{dest}"), Path::new("/"), false).unwrap_err());
             assert!(err.contains("only --privileged allows it"), "{dest}: {err}");
             assert!(parse_volume(&format!("/tmp:{dest}"), Path::new("/"), true).is_ok(), "{dest}");
         }
@@ -758,7 +749,7 @@ mod tests {
     fn host_root_refuses_paths_it_would_have_to_create() {
         let mut o = opts(&["sh"]);
         o.workdir = Some("/no/such/dir/anywhere".into());
-        assert!(build(&o).unwrap_err().to_string().contains("does not exist on the host"));
+        assert!(chain(&build(&o).unwrap_err()).contains("does not exist on the host"));
     }
 
     #[test]
@@ -766,9 +757,9 @@ mod tests {
         let file = tempfile::NamedTempFile::new().unwrap();
         let mut o = opts(&["sh"]);
         o.rootfs = Some(file.path().to_path_buf());
-        assert!(build(&o).unwrap_err().to_string().ends_with("is not a directory"));
+        assert!(chain(&build(&o).unwrap_err()).ends_with("is not a directory"));
         o.rootfs = Some("/nonexistent/rootfs".into());
-        assert_eq!(build(&o).unwrap_err().to_string(), "rootfs /nonexistent/rootfs: does not exist");
+        assert_eq!(chain(&build(&o).unwrap_err()), "rootfs /nonexistent/rootfs: does not exist");
     }
 
     #[test]
@@ -817,9 +808,9 @@ mod tests {
         assert!(linux.cgroups_path().is_none(), "no delegated cgroup, no cgroup path");
         let mut o = opts(&["sh"]);
         o.user = Some("1000".into());
-        let err = build_run_spec_in(&o, Path::new("/"), 2, &alone).unwrap_err().to_string();
+        let err = chain(&build_run_spec_in(&o, Path::new("/"), 2, &alone).unwrap_err());
         assert!(err.contains("only root exists in your containers"), "{err}");
-        let r = crate::userns::SubordinateRange { start: 100_000, count: 65_536 };
+        let r = tscontainer_core::userns::SubordinateRange { start: 100_000, count: 65_536 };
         let delegated = Caller {
             uid: 1000,
             gid: 1000,
@@ -843,9 +834,9 @@ mod tests {
         assert_eq!(spec.process().as_ref().unwrap().no_new_privileges(), Some(true));
 
         let mut o = opts(&["sh"]);
-        o.security.cap_add = vec!["NET_ADMIN".into()];
-        o.security.cap_drop = vec!["CHOWN".into()];
-        o.security.security_opt = vec!["seccomp=unconfined".into(), "no-new-privileges=false".into()];
+        o.cap_add = vec!["NET_ADMIN".into()];
+        o.cap_drop = vec!["CHOWN".into()];
+        o.security_opt = vec!["seccomp=unconfined".into(), "no-new-privileges=false".into()];
         let spec = build(&o).unwrap();
         let process = spec.process().as_ref().unwrap();
         let caps = process.capabilities().as_ref().unwrap();
@@ -858,7 +849,7 @@ mod tests {
         assert!(spec.linux().as_ref().unwrap().seccomp().is_none());
 
         let mut o = opts(&["sh"]);
-        o.security.privileged = true;
+        o.privileged = true;
         let spec = build(&o).unwrap();
         let linux = spec.linux().as_ref().unwrap();
         assert!(linux.seccomp().is_none());
@@ -874,8 +865,8 @@ mod tests {
         assert!(caps.bounding().as_ref().unwrap().contains(&oci_spec::runtime::Capability::SysAdmin));
 
         let mut o = opts(&["sh"]);
-        o.security.cap_add = vec!["FLY".into()];
-        assert_eq!(build(&o).unwrap_err().to_string(), "invalid capability to add `FLY`: not a Linux capability");
+        o.cap_add = vec!["FLY".into()];
+        assert_eq!(chain(&build(&o).unwrap_err()), "invalid capability to add `FLY`: not a Linux capability");
     }
 
     #[test]
