@@ -744,7 +744,7 @@ mod tests {
         let fake = FakeSyscall::new();
         fake.fail_nth("mount_fs", 0, Errno::EPERM);
         let plan = plan_for(&spec, root.as_fd(), staging.path(), &view, true);
-        let err = mount_with(&layers(2, "/l"), root.as_fd(), &plan, &fake, NEW).unwrap_err().to_string();
+        let err = crate::error::chain(&mount_with(&layers(2, "/l"), root.as_fd(), &plan, &fake, NEW).unwrap_err());
         assert!(
             err.starts_with(
                 "cannot mount the root overlay in a user namespace (overlayfs allows that from Linux 5.11): "

@@ -99,12 +99,22 @@ fn push_components(todo: &mut Vec<OsString>, path: &Path) {
     }
 }
 
+/// openat2 calls that may fail with EAGAIN before the walk in user space takes over.
+const OPENAT2_ATTEMPTS: usize = 8;
+
 /// Opens `path` as seen from inside `root`.
 pub fn open_in_root(root: BorrowedFd<'_>, path: &Path, flags: OFlag) -> nix::Result<OwnedFd> {
-    match openat2(root, path, flags) {
-        Err(Errno::ENOSYS) => walk(root, path, flags),
-        other => other,
+    for _ in 0..OPENAT2_ATTEMPTS {
+        match openat2(root, path, flags) {
+            // EAGAIN: a rename or a mount anywhere in the system raced a lookup through `..`
+            // (the kernel's seqlock check for RESOLVE_IN_ROOT). Busy hosts, with containers
+            // mounting all the time, see it; it says nothing about this path.
+            Err(Errno::EAGAIN) => continue,
+            Err(Errno::ENOSYS) => break,
+            other => return other,
+        }
     }
+    walk(root, path, flags)
 }
 
 /// Opens the directory `path` (from the working directory when relative) as an `O_PATH`
@@ -150,9 +160,13 @@ pub fn open_beneath(dir: BorrowedFd<'_>, path: &Path, flags: OFlag, same_mount: 
     if same_mount {
         resolve |= libc::RESOLVE_NO_XDEV;
     }
-    match openat2_raw(dir.as_raw_fd(), path, flags, resolve) {
-        Err(Errno::ENOSYS) => {}
-        other => return other,
+    for _ in 0..OPENAT2_ATTEMPTS {
+        match openat2_raw(dir.as_raw_fd(), path, flags, resolve) {
+            // As in open_in_root: a system-wide rename or mount raced the scoped lookup.
+            Err(Errno::EAGAIN) => continue,
+            Err(Errno::ENOSYS) => break,
+            other => return other,
+        }
     }
     let mut parent: Option<OwnedFd> = None;
     let mut components = path.components().peekable();
