@@ -18,7 +18,7 @@ use tscontainer_image_host::ops::{self, RegistryOptions};
 use tscontainer_image_host::view::{ProgressEvent, PulledImage};
 use tscontainer_image_host::{open_store, storage_root, HostError, Placement};
 
-use crate::cli::{Storage, StorageOperation, StoragePrune, StorageRemoveContainer, StorageRemoveImage};
+use crate::cli::{Storage, StorageLoad, StorageOperation, StoragePrune, StorageRemoveContainer, StorageRemoveImage};
 
 pub fn run(args: Storage) -> anyhow::Result<i32> {
     let canceled_by = |e: &HostError| match signals::received() {
@@ -37,6 +37,7 @@ pub fn run(args: Storage) -> anyhow::Result<i32> {
 /// An operation with what it needs from outside the namespace.
 enum Prepared {
     Pull { client: Box<RegistryClient>, reference: String, platform: Option<String> },
+    Load(StorageLoad),
     RemoveImage(StorageRemoveImage),
     Prune(StoragePrune),
     RemoveContainer(StorageRemoveContainer),
@@ -54,6 +55,7 @@ fn execute(args: Storage) -> Result<(), HostError> {
             reference: p.reference,
             platform: p.platform,
         },
+        StorageOperation::Load(l) => Prepared::Load(l),
         StorageOperation::RemoveImage(r) => Prepared::RemoveImage(r),
         StorageOperation::Prune(p) => Prepared::Prune(p),
         StorageOperation::RemoveContainer(r) => Prepared::RemoveContainer(r),
@@ -66,6 +68,11 @@ fn execute(args: Storage) -> Result<(), HostError> {
     match operation {
         Prepared::Pull { client, reference, platform } => {
             output::result(&pull(&store, &client, &reference, platform.as_deref())?)
+        }
+        Prepared::Load(l) => {
+            let cancel = canceling()?;
+            let report = |event: &ProgressEvent| output::progress(event, cancel);
+            output::result(&ops::load(&store, &l.input, &report, cancel)?)
         }
         Prepared::RemoveImage(r) => output::result(&ops::remove_image(&store, &r.image, r.force)?),
         Prepared::Prune(p) => output::result(&ops::prune(&store, p.all)?),
@@ -83,9 +90,14 @@ fn pull(
     reference: &str,
     platform: Option<&str>,
 ) -> Result<PulledImage, HostError> {
-    signals::cancel_on_signals()
-        .map_err(|e| HostError::invalid_option(format!("cannot install the signal handlers: {e}")))?;
-    let cancel = &signals::CANCEL;
+    let cancel = canceling()?;
     let report = |event: &ProgressEvent| output::progress(event, cancel);
     ops::pull(store, client, reference, platform, &report, cancel)
+}
+
+/// The flag SIGINT and SIGTERM set, to stop a pull or a load.
+fn canceling() -> Result<&'static std::sync::atomic::AtomicBool, HostError> {
+    signals::cancel_on_signals()
+        .map_err(|e| HostError::invalid_option(format!("cannot install the signal handlers: {e}")))?;
+    Ok(&signals::CANCEL)
 }
