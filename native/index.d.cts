@@ -337,10 +337,11 @@ export declare function inspectImage(image: string, options?: StorageOptions | u
 export declare function listContainers(root?: string | undefined | null): Array<ContainerInfo>
 
 /**
- * `load -i PATH`: every image of a docker-archive, an oci-archive (plain, gzip or zstd) or
- * an OCI layout directory, through the pull pipeline's checks; all of them or none.
+ * `load`: every image of a docker-archive, an oci-archive (plain, gzip or zstd) or an OCI
+ * layout directory, through the pull pipeline's checks; all of them or none. `input` is a
+ * path, or an open descriptor (standard input) whose tar is read whole first.
  */
-export declare function loadImage(path: string, options?: LoadOptions | undefined | null): Promise<Array<LoadedImage>>
+export declare function loadImage(input: string | number, options?: LoadOptions | undefined | null): Promise<Array<LoadedImage>>
 
 /** `loadImage`'s options. */
 export interface LoadOptions {

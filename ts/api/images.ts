@@ -12,6 +12,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 
 import type * as Addon from '../../native/index.cjs';
 import { RuntimeFailedError, fromNative, imageError, type ImageErrorCode } from './errors.js';
@@ -111,8 +112,8 @@ function hostedByRuntime(): boolean {
 }
 
 interface StorageCall {
-  /** The runtime reads this process's standard input (a load from `/dev/stdin`). */
-  stdin?: boolean | undefined;
+  /** A descriptor of this process the runtime gets as its standard input (a load from it). */
+  stdin?: number | undefined;
   signal?: AbortSignal | undefined;
   onProgress?: ((event: Addon.ProgressEvent) => void) | undefined;
 }
@@ -135,15 +136,16 @@ function runtimeStorage<T>(storageRoot: string | undefined, args: readonly strin
     return Promise.reject(imageError('ERR_TSC_CANCELED', 'the operation was canceled', call.signal.reason));
   }
   return new Promise<T>((resolve, reject) => {
-    const child = spawn(runtime, argv, { stdio: [call.stdin === true ? 'inherit' : 'ignore', 'pipe', 'pipe'] });
+    const child = spawn(runtime, argv, { stdio: [call.stdin ?? 'ignore', 'pipe', 'pipe'] });
+    const { stdout, stderr: errors } = child as typeof child & { stdout: Readable; stderr: Readable };
     let stderr = '';
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => {
+    errors.setEncoding('utf8');
+    errors.on('data', (chunk: string) => {
       stderr += chunk;
     });
     let last: StorageLine | undefined;
     let garbled: string | undefined;
-    const lines = createInterface({ input: child.stdout, crlfDelay: Infinity });
+    const lines = createInterface({ input: stdout, crlfDelay: Infinity });
     lines.on('line', (text) => {
       let line: StorageLine;
       try {
@@ -264,17 +266,21 @@ export interface LoadImageOptions extends StorageOption {
 }
 
 /**
- * `load`: every image of the archive at `path` — a docker-archive (`docker save`, `podman
- * save`), an oci-archive (plain, gzip or zstd compressed) or an OCI layout directory; a pipe
- * (`/dev/stdin`) is read whole first — checked as a pull checks a registry's content. All of
+ * `load`: every image of an archive — a docker-archive (`docker save`, `podman save`), an
+ * oci-archive (plain, gzip or zstd compressed) or an OCI layout directory — at the path
+ * `input`, or read from the open file descriptor `{ fd }` (standard input is `{ fd: 0 }`;
+ * read whole into the store first), checked as a pull checks a registry's content. All of
  * its images are stored, or none. Resolves with each image's id and its names.
  */
-export async function loadImage(path: string, options: LoadImageOptions = {}): Promise<Addon.LoadedImage[]> {
+export async function loadImage(input: string | { fd: number }, options: LoadImageOptions = {}): Promise<Addon.LoadedImage[]> {
   const { storageRoot, signal, onProgress } = options;
   if (hostedByRuntime()) {
-    return runtimeStorage<Addon.LoadedImage[]>(storageRoot, ['load', '--input', path], { signal, onProgress, stdin: path === '/dev/stdin' });
+    const path = typeof input === 'string' ? input : '-';
+    const stdin = typeof input === 'string' ? undefined : input.fd;
+    return runtimeStorage<Addon.LoadedImage[]>(storageRoot, ['load', '--input', path], { signal, onProgress, stdin });
   }
-  return native((n) => n.loadImage(path, defined({ storageRoot, signal, onProgress })));
+  const from = typeof input === 'string' ? input : input.fd;
+  return native((n) => n.loadImage(from, defined({ storageRoot, signal, onProgress })));
 }
 
 export type ArchiveFormat = 'docker-archive' | 'oci-archive' | 'oci-dir';

@@ -143,6 +143,21 @@ pub fn load(
     Ok(loaded.into_iter().map(|l| LoadedImage { id: l.id.to_string(), names: l.names }).collect())
 }
 
+/// `load` from an open descriptor (standard input), read whole into the store's tmp/ first.
+/// `name` says where it came from in errors.
+pub fn load_from_descriptor(
+    store: &Store,
+    fd: std::os::fd::OwnedFd,
+    name: &str,
+    progress: &(dyn Fn(&ProgressEvent) + Sync),
+    cancel: &AtomicBool,
+) -> Result<Vec<LoadedImage>> {
+    let report = |p: &Progress| progress(&progress_event(p));
+    let options = PullOptions { progress: Some(&report), cancel: Some(cancel), ..PullOptions::default() };
+    let loaded = archive::load_reader(store, Blocking(std::fs::File::from(fd)), name, &options)?;
+    Ok(loaded.into_iter().map(|l| LoadedImage { id: l.id.to_string(), names: l.names }).collect())
+}
+
 /// The archive format `save --format` names (`docker-archive` when none).
 pub fn save_format(format: Option<&str>) -> Result<Format> {
     format.unwrap_or("docker-archive").parse().map_err(|e: archive::UnknownFormat| HostError::invalid_option(e.to_string()))
@@ -167,21 +182,37 @@ pub fn save_to_descriptor(store: &Store, refs: &[String], fd: std::os::fd::Owned
     save_to_writer(store, refs, std::io::BufWriter::with_capacity(1 << 20, Blocking(std::fs::File::from(fd))), format)
 }
 
-/// A writer that waits (poll) instead of failing when its descriptor is non-blocking and full.
+/// A descriptor read or written as if it were blocking: Node leaves its standard streams
+/// non-blocking (pipes, sockets), and an operation that would block waits in poll(2).
 struct Blocking(std::fs::File);
+
+impl Blocking {
+    fn wait(&self, events: nix::poll::PollFlags) -> std::io::Result<()> {
+        use std::os::fd::AsFd;
+        let mut fds = [nix::poll::PollFd::new(self.0.as_fd(), events)];
+        match nix::poll::poll(&mut fds, nix::poll::PollTimeout::NONE) {
+            Ok(_) | Err(nix::errno::Errno::EINTR) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+impl std::io::Read for Blocking {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            match self.0.read(buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => self.wait(nix::poll::PollFlags::POLLIN)?,
+                other => return other,
+            }
+        }
+    }
+}
 
 impl Write for Blocking {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         loop {
             match self.0.write(buf) {
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    use std::os::fd::AsFd;
-                    let mut fds = [nix::poll::PollFd::new(self.0.as_fd(), nix::poll::PollFlags::POLLOUT)];
-                    match nix::poll::poll(&mut fds, nix::poll::PollTimeout::NONE) {
-                        Ok(_) | Err(nix::errno::Errno::EINTR) => {}
-                        Err(e) => return Err(e.into()),
-                    }
-                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => self.wait(nix::poll::PollFlags::POLLOUT)?,
                 other => return other,
             }
         }

@@ -11,7 +11,7 @@
 //! whose message is one sentence with its causes.
 
 use std::os::fd::{FromRawFd, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -282,21 +282,29 @@ pub struct LoadOptions<'a> {
     pub signal: Option<Object<'a>>,
 }
 
-/// `load -i PATH`: every image of a docker-archive, an oci-archive (plain, gzip or zstd) or
-/// an OCI layout directory, through the pull pipeline's checks; all of them or none.
+/// `load`: every image of a docker-archive, an oci-archive (plain, gzip or zstd) or an OCI
+/// layout directory, through the pull pipeline's checks; all of them or none. `input` is a
+/// path, or an open descriptor (standard input) whose tar is read whole first.
 #[napi(ts_return_type = "Promise<Array<LoadedImage>>")]
 pub fn load_image(
     env: &Env,
-    path: String,
+    input: Either<String, i32>,
     options: Option<LoadOptions>,
 ) -> napi::Result<AsyncTask<ImageTask<Vec<LoadedImage>>>> {
     let (watched, root) = match options {
         Some(o) => (Watched::new(env, o.on_progress.as_ref(), o.signal)?, o.storage_root),
         None => (Watched::new(env, None, None)?, None),
     };
+    let input = match input {
+        Either::A(path) => Either::A(PathBuf::from(path)),
+        Either::B(fd) => Either::B(duplicate(fd)?),
+    };
     Ok(task(move || {
         let store = writable_store(root, "loading images")?;
-        watched.run(|report, cancel| ops::load(&store, Path::new(&path), report, cancel))
+        watched.run(|report, cancel| match input {
+            Either::A(path) => ops::load(&store, &path, report, cancel),
+            Either::B(fd) => ops::load_from_descriptor(&store, fd, "standard input", report, cancel),
+        })
     }))
 }
 

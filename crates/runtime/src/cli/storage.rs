@@ -55,7 +55,7 @@ pub struct StoragePull {
 /// and the result as JSON lines
 #[derive(Debug, Args)]
 pub struct StorageLoad {
-    /// The archive (a file, a directory, or /dev/stdin)
+    /// The archive (a file or a directory; - for standard input)
     #[arg(short, long, value_name = "PATH")]
     pub input: PathBuf,
 }

@@ -8,6 +8,8 @@
 //! Everything that depends on who this process is (the placement, the store's root, the
 //! auth files, registries.conf) is decided before the namespace, where it would be root.
 
+use std::os::fd::AsFd;
+
 mod output;
 mod signals;
 mod userns;
@@ -72,7 +74,15 @@ fn execute(args: Storage) -> Result<(), HostError> {
         Prepared::Load(l) => {
             let cancel = canceling()?;
             let report = |event: &ProgressEvent| output::progress(event, cancel);
-            output::result(&ops::load(&store, &l.input, &report, cancel)?)
+            let loaded = if l.input.as_os_str() == "-" {
+                let stdin = std::io::stdin().as_fd().try_clone_to_owned().map_err(|e| {
+                    HostError::invalid_option(format!("cannot read standard input: {e}"))
+                })?;
+                ops::load_from_descriptor(&store, stdin, "standard input", &report, cancel)?
+            } else {
+                ops::load(&store, &l.input, &report, cancel)?
+            };
+            output::result(&loaded)
         }
         Prepared::RemoveImage(r) => output::result(&ops::remove_image(&store, &r.image, r.force)?),
         Prepared::Prune(p) => output::result(&ops::prune(&store, p.all)?),
