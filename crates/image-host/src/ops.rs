@@ -160,7 +160,10 @@ pub fn load_from_descriptor(
 
 /// The archive format `save --format` names (`docker-archive` when none).
 pub fn save_format(format: Option<&str>) -> Result<Format> {
-    format.unwrap_or("docker-archive").parse().map_err(|e: archive::UnknownFormat| HostError::invalid_option(e.to_string()))
+    format
+        .unwrap_or("docker-archive")
+        .parse()
+        .map_err(|e: archive::UnknownFormat| HostError::invalid_option(e.to_string()))
 }
 
 /// `save -o DEST`: the images `refs` name into one archive at `dest`, replacing what is there

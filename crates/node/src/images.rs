@@ -16,7 +16,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use napi::bindgen_prelude::{AsyncTask, Either, FnArgs, Function, JsObjectValue, Object, ToNapiValue, TypeName, Unknown};
+use napi::bindgen_prelude::{
+    AsyncTask, Either, FnArgs, Function, JsObjectValue, Object, ToNapiValue, TypeName, Unknown,
+};
 
 use crate::errors::image_error;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode, UnknownReturnValue};

@@ -75,9 +75,10 @@ fn execute(args: Storage) -> Result<(), HostError> {
             let cancel = canceling()?;
             let report = |event: &ProgressEvent| output::progress(event, cancel);
             let loaded = if l.input.as_os_str() == "-" {
-                let stdin = std::io::stdin().as_fd().try_clone_to_owned().map_err(|e| {
-                    HostError::invalid_option(format!("cannot read standard input: {e}"))
-                })?;
+                let stdin = std::io::stdin()
+                    .as_fd()
+                    .try_clone_to_owned()
+                    .map_err(|e| HostError::invalid_option(format!("cannot read standard input: {e}")))?;
                 ops::load_from_descriptor(&store, stdin, "standard input", &report, cancel)?
             } else {
                 ops::load(&store, &l.input, &report, cancel)?
