@@ -627,6 +627,35 @@ else
   check "tsrl-sub: remove-image and prune --all in its namespace remove every file of its subordinate ids" \
     '[ $code = 0 ] && [[ $removed == sha256:* ]] && [ -z "$(ls -A "$sub_store/layers")" ] && [ -z "$sub_owned" ]'
 
+  # The typed API and the CLI choose the host themselves: for tsrl-sub, the runtime.
+  api_store=$work/tsrl-sub/store-api load_store=$work/tsrl-sub/store-load archive=$work/tsrl-sub/layers.tar
+  capture as tsrl-sub node --input-type=module -e '
+    const api = await import(process.argv[1] + "/dist/index.js");
+    const [ref, storageRoot, archive, other] = process.argv.slice(2);
+    const phases = new Set();
+    const pulled = await api.pull(ref, { tlsVerify: false, storageRoot, onProgress: (e) => phases.add(e.phase) });
+    await api.saveImage([ref], archive, { storageRoot });
+    const loaded = await api.loadImage(archive, { storageRoot: other });
+    const unknown = await api.removeImage("no-such-image", { storageRoot }).catch((e) => e);
+    console.log(JSON.stringify({ host: api.imageHost().host, phases: [...phases].sort(), tags: pulled.image.repoTags,
+      loaded, id: pulled.image.id, unknown: [unknown.name, unknown.code] }));' "$repo" "$layers_ref" "$api_store" "$archive" "$load_store"
+  owned=$(layer_file "$api_store" data/owned) loaded_owned=$(layer_file "$load_store" data/owned)
+  check "tsrl-sub: API pull, saveImage and loadImage through the runtime: progress, the image, owners mapped" \
+    '[ $code = 0 ] && [ "$(json "v.host + \" \" + v.phases.join(\",\")")" = "runtime done,downloading,extracting,waiting" ] &&
+     [ "$(json "v.loaded[0].names[0] === v.tags[0] && v.loaded[0].id === v.id")" = true ] &&
+     [ "$(json "v.unknown.join(\" \")")" = "ImageNotKnownError ERR_TSC_IMAGE_NOT_KNOWN" ] &&
+     [ "$(stat -c %u:%g "$owned")" = "$((sub_range_start + 999)):$((sub_range_start + 49))" ] &&
+     [ "$(stat -c %u:%g "$loaded_owned")" = "$((sub_range_start + 999)):$((sub_range_start + 49))" ]'
+  cli tsrl-sub rmi --storage-root "$load_store" "$layers_ref"
+  capture as tsrl-sub sh -c 'node "$1" load -q --storage-root "$2" <"$3"' sh "$cli_js" "$load_store" "$archive"
+  check "tsrl-sub: CLI load from standard input through the runtime" \
+    '[ $code = 0 ] && [ "$out" = "Loaded image: $layers_ref" ] && [ -n "$(layer_file "$load_store" data/owned)" ]'
+  cli tsrl-sub image prune -a -f --storage-root "$load_store"
+  cli tsrl-sub rmi --storage-root "$api_store" "$layers_ref"
+  sub_owned=$(find "$api_store" "$load_store" ! -uid "$sub_uid" 2>/dev/null | head -n 3)
+  check "tsrl-sub: CLI rmi and image prune -a through the runtime leave no file of its subordinate ids" \
+    '[ $code = 0 ] && [ -z "$sub_owned" ] && [ -z "$(ls -A "$api_store/layers")" ] && [ -z "$(ls -A "$load_store/layers")" ]'
+
   plain_store=$work/tsrl-plain/store
   addon tsrl-plain host
   check "tsrl-plain: imageHost() is the addon, every file the user's" \
@@ -639,7 +668,11 @@ else
   addon tsrl-plain remove "$layers_ref" "$plain_store"
   check "tsrl-plain: the addon removes it, layers and all" \
     '[ $code = 0 ] && [[ $(json "v.deleted") == sha256:* ]] && [ -z "$(ls -A "$plain_store/layers")" ]'
-  rm -rf "$sub_store" "$killed_store" "$plain_store"
+  cli tsrl-plain pull -q --tls-verify=false --storage-root "$plain_store" "$busybox_ref"
+  id=$out
+  cli tsrl-plain images --storage-root "$plain_store" --format '{{.ID}} {{.Repository}}:{{.Tag}}'
+  check "tsrl-plain: CLI pull and images through the addon" '[ $code = 0 ] && [ "$out" = "${id:0:12} $busybox_ref" ]'
+  rm -rf "$sub_store" "$killed_store" "$plain_store" "$api_store" "$load_store" "$archive"
 fi
 
 # --- nothing left behind ----------------------------------------------------------------------
