@@ -64,6 +64,7 @@ imageTest('pull reports progress and resolves with the stored image; the store o
   const events: ProgressEvent[] = [];
   const pulled = await pull(ref, { tlsVerify: false, storageRoot, onProgress: (e) => events.push(e) });
   t.deepEqual(pulled.image.repoTags, [ref]);
+  t.is(pulled.reference, ref);
   t.false(pulled.upToDate);
   t.is(new Set(events.map((e) => e.layer)).size, 4);
   t.true(events.filter((e) => e.phase === 'done').length === 4);
