@@ -22,7 +22,7 @@ test('image codes from the addon become their classes, with exit 125 (2 for an i
   const inUse = fromNative(nativeError('ERR_TSC_IN_USE', 'image x is used by container c'));
   t.true(inUse instanceof ImageInUseError);
   t.is(inUse.exitCode, 2);
-  for (const code of ['ERR_TSC_UNAUTHORIZED', 'ERR_TSC_TLS', 'ERR_TSC_REGISTRY_UNREACHABLE', 'ERR_TSC_DIGEST_MISMATCH', 'ERR_TSC_MANIFEST_UNKNOWN']) {
+  for (const code of ['ERR_TSC_UNAUTHORIZED', 'ERR_TSC_TLS', 'ERR_TSC_REGISTRY_UNREACHABLE', 'ERR_TSC_DIGEST_MISMATCH', 'ERR_TSC_MANIFEST_UNKNOWN'] as const) {
     const e = fromNative(nativeError(code, 'm'));
     t.true(e instanceof RegistryError, code);
     t.is(e.code, code);

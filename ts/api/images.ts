@@ -15,7 +15,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 
 import type * as Addon from '../../native/index.cjs';
-import { RuntimeFailedError, fromNative, imageError, type ImageErrorCode } from './errors.js';
+import { RuntimeFailedError, fromNative, imageError } from './errors.js';
 import { callNative, type NativeAddon } from './native.js';
 
 export type {
@@ -171,7 +171,8 @@ function runtimeStorage<T>(storageRoot: string | undefined, args: readonly strin
       } else if (last !== undefined && 'result' in last && code === 0) {
         resolve(last.result as T);
       } else if (last !== undefined && 'error' in last) {
-        reject(imageError(last.error.code as ImageErrorCode, last.error.message));
+        // The same classes as the addon's errors: the codes are the same.
+        reject(fromNative(Object.assign(new Error(last.error.message), { code: last.error.code })));
       } else {
         const why = signal === null ? `exited with status ${String(code)}` : `was killed by ${signal}`;
         const detail = stderr.trim() || garbled;
