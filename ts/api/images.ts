@@ -313,3 +313,34 @@ export function login(registry: string, options: LoginOptions): Promise<void> {
 export function logout(registry: string, options: Pick<RegistryAccessOptions, 'authFile'> = {}): Promise<void> {
   return native((n) => n.logout(registry, defined({ authFile: options.authFile })));
 }
+
+/**
+ * Container `id`'s writable layer over the image `image` names: the directories of its
+ * overlay (upper, work, the image's layers top first) and the image's run defaults. For
+ * `run`/`create` with an image (not exported from the package).
+ */
+export function createContainerLayers(id: string, image: string, options: StorageOption = {}): Promise<Addon.ContainerLayers> {
+  return native((n) => n.createContainerLayers(id, image, defined({ storageRoot: options.storageRoot })));
+}
+
+/**
+ * Removes container `id`'s writable layer, in the host that can: for an ordinary user with
+ * subordinate ids its files belong to those ids, and only the runtime in the user's
+ * namespace can remove them.
+ */
+export async function removeContainerLayers(id: string, options: StorageOption = {}): Promise<void> {
+  const { storageRoot } = options;
+  if (hostedByRuntime()) {
+    await runtimeStorage<null>(storageRoot, ['remove-container', '--', id]);
+    return;
+  }
+  await native((n) => n.removeContainerLayers(id, defined({ storageRoot })));
+}
+
+/**
+ * `--user` (`uid`, `uid:gid`, `name`, `name:group`; undefined: the image's own `User`)
+ * resolved against the image's `/etc/passwd` and `/etc/group`, read from its layers.
+ */
+export function resolveImageUser(image: string, user: string | undefined, options: StorageOption = {}): Promise<Addon.ImageUser> {
+  return native((n) => n.resolveImageUser(image, user ?? null, defined({ storageRoot: options.storageRoot })));
+}
