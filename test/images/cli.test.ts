@@ -149,6 +149,20 @@ imageTest('pull over plain HTTP: a line per layer event, Docker\'s last lines; -
   t.deepEqual(tmpOf(store), []);
 });
 
+imageTest('a plain-HTTP registry through registries.conf (insecure = true); --tls-verify=true overrides it', async (t) => {
+  const store = tempDir(t);
+  const conf = path.join(tempDir(t), 'registries.conf');
+  writeFileSync(conf, `[[registry]]\nlocation = "${plain.host}"\ninsecure = true\n`);
+  const env = { TSCONTAINER_REGISTRIES_CONF: conf };
+  const { ref } = pushed.get('busybox')!;
+  failedWith(t, await cli(['pull', '-q', '--storage-root', store, ref]), new RegExp(plain.host.replace(/\./g, '\\.')));
+  const pulled = await cli(['pull', '-q', '--storage-root', store, ref], undefined, env);
+  t.is(pulled.code, 0, pulled.stderr);
+  t.regex(pulled.stdout, /^[0-9a-f]{64}\n$/);
+  failedWith(t, await cli(['pull', '-q', '--tls-verify=true', '--storage-root', store, ref], undefined, env), /./);
+  t.deepEqual(tmpOf(store), []);
+});
+
 imageTest('pull on a terminal redraws one line per layer in place', async (t) => {
   const store = tempDir(t);
   const { ref, digest } = pushed.get('layers')!;
