@@ -2,7 +2,8 @@ import test from 'ava';
 
 import {
   CORE_CODES,
-  ContainerAbortedError,
+  ImageError,
+  ImageNotKnownError,
   ContainerNotFoundError,
   InternalError,
   InvalidOptionError,
@@ -54,10 +55,13 @@ test("the table maps every code of the addon's vocabulary, and only those", (t) 
   t.deepEqual([...CORE_CODES].sort(), [...native].sort());
 });
 
-test("image codes keep their code; those with no class yet are the caller's failure", (t) => {
+test('image codes are image errors: their API code is ERR_TSC_ and the core code, which they keep', (t) => {
   const error = fromNative(nativeError('image-not-known', 'image debian:12 is not in the store'));
-  t.true(error instanceof InternalError);
+  t.true(error instanceof ImageNotKnownError);
+  t.is(error.code, 'ERR_TSC_IMAGE_NOT_KNOWN');
   t.is(error.coreCode, 'image-not-known');
-  t.true(fromNative(nativeError('invalid-reference')) instanceof InvalidOptionError);
-  t.true(fromNative(nativeError('canceled')) instanceof ContainerAbortedError);
+  const bad = fromNative(nativeError('invalid-reference'));
+  t.true(bad instanceof ImageError);
+  t.is(bad.code, 'ERR_TSC_INVALID_REFERENCE');
+  t.is(fromNative(nativeError('canceled')).code, 'ERR_TSC_CANCELED');
 });

@@ -84,7 +84,7 @@ export type CoreCode =
   | 'user-namespace';
 
 export interface TscontainerErrorOptions {
-  code: ErrorCode;
+  code: ErrorCode | ImageErrorCode;
   exitCode?: number | undefined;
   signal?: NodeJS.Signals | undefined;
   cause?: unknown;
@@ -94,7 +94,7 @@ export interface TscontainerErrorOptions {
 
 export class TscontainerError extends Error {
   override name = 'TscontainerError';
-  readonly code: ErrorCode;
+  readonly code: ErrorCode | ImageErrorCode;
   /** The exit status a Docker-compatible CLI uses for this failure. */
   readonly exitCode: number | undefined;
   /** The signal that ended the runtime or the container, when one did. */
@@ -228,6 +228,139 @@ const invalid =
     new InvalidOptionError(message, code, options);
 
 /**
+ * The stable codes of image operations: `ERR_TSC_` and the image library's kind in upper
+ * case (crates/node/src/errors.rs lists when each is raised). A kind added later keeps that
+ * form, so programs may also compare against codes not listed here.
+ */
+export type ImageErrorCode =
+  | 'ERR_TSC_IMAGE_NOT_KNOWN'
+  | 'ERR_TSC_AMBIGUOUS_IMAGE_ID'
+  | 'ERR_TSC_IN_USE'
+  | 'ERR_TSC_INVALID_REFERENCE'
+  | 'ERR_TSC_INVALID_PLATFORM'
+  | 'ERR_TSC_INVALID_DIGEST'
+  | 'ERR_TSC_INVALID_ARGUMENT'
+  | 'ERR_TSC_INVALID_ARCHIVE'
+  | 'ERR_TSC_MANIFEST_UNKNOWN'
+  | 'ERR_TSC_BLOB_UNKNOWN'
+  | 'ERR_TSC_UNAUTHORIZED'
+  | 'ERR_TSC_NOT_LOGGED_IN'
+  | 'ERR_TSC_CREDENTIAL_HELPER_UNSUPPORTED'
+  | 'ERR_TSC_REGISTRY_UNREACHABLE'
+  | 'ERR_TSC_TLS'
+  | 'ERR_TSC_REGISTRY_ERROR'
+  | 'ERR_TSC_BLOCKED_REGISTRY'
+  | 'ERR_TSC_AMBIGUOUS_SHORT_NAME'
+  | 'ERR_TSC_DIGEST_MISMATCH'
+  | 'ERR_TSC_UNSUPPORTED_MEDIA_TYPE'
+  | 'ERR_TSC_NO_MATCHING_PLATFORM'
+  | 'ERR_TSC_TOO_LARGE'
+  | 'ERR_TSC_HOSTILE_LAYER'
+  | 'ERR_TSC_CORRUPT_LAYER'
+  | 'ERR_TSC_UNPACK'
+  | 'ERR_TSC_NO_SPACE'
+  | 'ERR_TSC_PERMISSION_DENIED'
+  | 'ERR_TSC_IO'
+  | 'ERR_TSC_NOT_REGULAR_FILE'
+  | 'ERR_TSC_UNSAFE_STORAGE'
+  | 'ERR_TSC_INVALID_CONFIG'
+  | 'ERR_TSC_INVALID_CONTENT'
+  | 'ERR_TSC_CONTAINER_EXISTS'
+  | 'ERR_TSC_CONTAINER_NOT_KNOWN'
+  | 'ERR_TSC_INVALID_CONTAINER_ID'
+  | 'ERR_TSC_CANCELED'
+  | 'ERR_TSC_WRONG_HOST'
+  | 'ERR_TSC_USER_NAMESPACE';
+
+/** An image operation failed (pull, load, save, rmi, ...); `code` says which way. Exit 125. */
+export class ImageError extends TscontainerError {
+  override name = 'ImageError';
+  declare readonly code: ImageErrorCode;
+  constructor(message: string, code: ImageErrorCode, options: SubclassOptions & { exitCode?: number } = {}) {
+    super(message, { ...options, code, exitCode: options.exitCode ?? 125 });
+  }
+}
+
+/** No image in the store has that name, id or id prefix (podman's "image not known"). */
+export class ImageNotKnownError extends ImageError {
+  override name = 'ImageNotKnownError';
+  constructor(message: string, options: SubclassOptions = {}) {
+    super(message, 'ERR_TSC_IMAGE_NOT_KNOWN', options);
+  }
+}
+
+/**
+ * The image cannot be removed without `force`: a container uses it, or it has several
+ * names and was named by id. Exit 2, podman's status for an image in use.
+ */
+export class ImageInUseError extends ImageError {
+  override name = 'ImageInUseError';
+  constructor(message: string, options: SubclassOptions = {}) {
+    super(message, 'ERR_TSC_IN_USE', { ...options, exitCode: 2 });
+  }
+}
+
+/** The kinds of failure that come from reaching a registry. */
+export type RegistryErrorCode = Extract<
+  ImageErrorCode,
+  | 'ERR_TSC_UNAUTHORIZED'
+  | 'ERR_TSC_NOT_LOGGED_IN'
+  | 'ERR_TSC_CREDENTIAL_HELPER_UNSUPPORTED'
+  | 'ERR_TSC_REGISTRY_UNREACHABLE'
+  | 'ERR_TSC_TLS'
+  | 'ERR_TSC_REGISTRY_ERROR'
+  | 'ERR_TSC_BLOCKED_REGISTRY'
+  | 'ERR_TSC_AMBIGUOUS_SHORT_NAME'
+  | 'ERR_TSC_MANIFEST_UNKNOWN'
+  | 'ERR_TSC_BLOB_UNKNOWN'
+  | 'ERR_TSC_DIGEST_MISMATCH'
+>;
+
+const REGISTRY_CODES: ReadonlySet<string> = new Set<RegistryErrorCode>([
+  'ERR_TSC_UNAUTHORIZED',
+  'ERR_TSC_NOT_LOGGED_IN',
+  'ERR_TSC_CREDENTIAL_HELPER_UNSUPPORTED',
+  'ERR_TSC_REGISTRY_UNREACHABLE',
+  'ERR_TSC_TLS',
+  'ERR_TSC_REGISTRY_ERROR',
+  'ERR_TSC_BLOCKED_REGISTRY',
+  'ERR_TSC_AMBIGUOUS_SHORT_NAME',
+  'ERR_TSC_MANIFEST_UNKNOWN',
+  'ERR_TSC_BLOB_UNKNOWN',
+  'ERR_TSC_DIGEST_MISMATCH',
+]);
+
+/**
+ * A registry could not be used: unreachable, untrusted (TLS), refusing the credentials,
+ * without that image or tag, or serving content that does not match its digest.
+ */
+export class RegistryError extends ImageError {
+  override name = 'RegistryError';
+  declare readonly code: RegistryErrorCode;
+  constructor(message: string, code: RegistryErrorCode, options: SubclassOptions = {}) {
+    super(message, code, options);
+  }
+}
+
+/** The error class for an image operation's `code` (the addon's, or the runtime's JSON line's). */
+export function imageError(code: ImageErrorCode, message: string, options: SubclassOptions = {}): ImageError {
+  if (code === 'ERR_TSC_IMAGE_NOT_KNOWN') return new ImageNotKnownError(message, options);
+  if (code === 'ERR_TSC_IN_USE') return new ImageInUseError(message, options);
+  if (REGISTRY_CODES.has(code)) return new RegistryError(message, code as RegistryErrorCode, options);
+  return new ImageError(message, code, options);
+}
+
+/** The API code of an image failure the core reported as `code` (`image-not-known` → `ERR_TSC_IMAGE_NOT_KNOWN`). */
+function imageCode(code: CoreCode): ImageErrorCode {
+  return `ERR_TSC_${code.toUpperCase().replaceAll('-', '_')}` as ImageErrorCode;
+}
+
+const image =
+  (code: CoreCode): Failure =>
+  (message, options) =>
+    imageError(imageCode(code), message, options);
+
+/**
  * The one table from the core's codes to the API's classes. `undefined`: the code names no
  * class of its own, and the failure is the caller's (ContainerCreateError for a create,
  * OperationFailedError for an operation on a container, InternalError for a read).
@@ -241,10 +374,10 @@ const CLASSES: { readonly [C in CoreCode]: Failure | undefined } = {
   'command-not-found': (message, options) => new CommandNotFoundError(message, options),
   'not-executable': (message, options) => new CommandNotExecutableError(message, options),
   'runtime-not-found': (message, options) => new RuntimeNotFoundError(message, options),
-  'invalid-reference': invalid('ERR_TSC_INVALID_OPTION'),
-  'invalid-platform': invalid('ERR_TSC_INVALID_OPTION'),
-  'invalid-digest': invalid('ERR_TSC_INVALID_OPTION'),
-  canceled: (message, options) => new ContainerAbortedError(message, options),
+  'invalid-reference': image('invalid-reference'),
+  'invalid-platform': image('invalid-platform'),
+  'invalid-digest': image('invalid-digest'),
+  canceled: image('canceled'),
   'invalid-status': undefined,
   'exec-failed': undefined,
   'oom-killed': undefined,
@@ -255,39 +388,39 @@ const CLASSES: { readonly [C in CoreCode]: Failure | undefined } = {
   network: undefined,
   hook: undefined,
   internal: undefined,
-  // The image operations' own classes come with the image API; until then, the caller's.
-  'image-not-known': undefined,
-  'ambiguous-image-id': undefined,
-  'in-use': undefined,
-  'manifest-unknown': undefined,
-  'blob-unknown': undefined,
-  unauthorized: undefined,
-  'registry-unreachable': undefined,
-  tls: undefined,
-  'registry-error': undefined,
-  'digest-mismatch': undefined,
-  'unsupported-media-type': undefined,
-  'no-matching-platform': undefined,
-  'too-large': undefined,
-  'blocked-registry': undefined,
-  'ambiguous-short-name': undefined,
-  'credential-helper-unsupported': undefined,
-  'not-logged-in': undefined,
-  'no-space': undefined,
-  io: undefined,
-  'invalid-content': undefined,
-  'invalid-archive': undefined,
-  'invalid-argument': invalid('ERR_TSC_INVALID_OPTION'),
-  'unsafe-storage': undefined,
-  'hostile-layer': undefined,
-  'corrupt-layer': undefined,
-  unpack: undefined,
-  'not-regular-file': undefined,
-  'container-exists': undefined,
-  'container-not-known': undefined,
-  'invalid-container-id': undefined,
-  'wrong-host': undefined,
-  'user-namespace': undefined,
+  // Images: ImageNotKnownError, ImageInUseError, RegistryError, else ImageError (imageError).
+  'image-not-known': image('image-not-known'),
+  'ambiguous-image-id': image('ambiguous-image-id'),
+  'in-use': image('in-use'),
+  'manifest-unknown': image('manifest-unknown'),
+  'blob-unknown': image('blob-unknown'),
+  unauthorized: image('unauthorized'),
+  'registry-unreachable': image('registry-unreachable'),
+  tls: image('tls'),
+  'registry-error': image('registry-error'),
+  'digest-mismatch': image('digest-mismatch'),
+  'unsupported-media-type': image('unsupported-media-type'),
+  'no-matching-platform': image('no-matching-platform'),
+  'too-large': image('too-large'),
+  'blocked-registry': image('blocked-registry'),
+  'ambiguous-short-name': image('ambiguous-short-name'),
+  'credential-helper-unsupported': image('credential-helper-unsupported'),
+  'not-logged-in': image('not-logged-in'),
+  'no-space': image('no-space'),
+  io: image('io'),
+  'invalid-content': image('invalid-content'),
+  'invalid-archive': image('invalid-archive'),
+  'invalid-argument': image('invalid-argument'),
+  'unsafe-storage': image('unsafe-storage'),
+  'hostile-layer': image('hostile-layer'),
+  'corrupt-layer': image('corrupt-layer'),
+  unpack: image('unpack'),
+  'not-regular-file': image('not-regular-file'),
+  'container-exists': image('container-exists'),
+  'container-not-known': image('container-not-known'),
+  'invalid-container-id': image('invalid-container-id'),
+  'wrong-host': image('wrong-host'),
+  'user-namespace': image('user-namespace'),
 };
 
 /** Every code the table maps (a unit test compares them with the addon's `errorCodes()`). */

@@ -76,6 +76,9 @@ pub struct PulledImage {
     /// The reference already named this image before the pull (Docker's "Image is up to
     /// date"), so nothing new was stored.
     pub up_to_date: bool,
+    /// The full reference it was stored under (`docker.io/library/debian:12` for `debian:12`;
+    /// for a short name, the registry that answered): Docker's last line.
+    pub reference: String,
 }
 
 /// What `removeImage` did: podman's `Untagged:` and `Deleted:` lines.
@@ -88,6 +91,18 @@ pub struct RemovedImage {
     /// The image's id, when the image itself went (not only one of its names).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted: Option<String>,
+}
+
+/// One image a load stored: podman's `Loaded image: NAME` line per name, or
+/// `Loaded image: sha256:ID` for an image the archive does not name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "napi", napi(object, object_from_js = false))]
+#[serde(rename_all = "camelCase")]
+pub struct LoadedImage {
+    /// `sha256:HEX` of its config.
+    pub id: String,
+    /// Its names from the archive, full references with a tag; empty when it has none.
+    pub names: Vec<String>,
 }
 
 /// What `pruneImages` removed.
