@@ -25,7 +25,7 @@ test('image codes from the addon become their classes, with exit 125 (2 for an i
   for (const code of ['unauthorized', 'tls', 'registry-unreachable', 'digest-mismatch', 'manifest-unknown'] as const) {
     const e = fromNative(nativeError(code, 'm'));
     t.true(e instanceof RegistryError, code);
-    t.is<string>(e.code, `ERR_TSC_${code.toUpperCase().replaceAll('-', '_')}`);
+    t.is(e.code as string, `ERR_TSC_${code.toUpperCase().replaceAll('-', '_')}`);
     t.is(e.coreCode, code);
   }
   const other = fromNative(nativeError('hostile-layer', 'layer refused'));
