@@ -16,14 +16,8 @@ source "$prepared/env.sh"   # RUNTIME ROOTFS FIFTY_MIB ALLOCATE_200MB FORK_20 DE
 scratch=$(mktemp -d /tmp/cgroup-v2-checks.XXXXXX)
 state=/run/tscontainer-v2-checks
 fork_refused="can't fork"
-n=0
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-not_ok() {
-  n=$((n + 1)); echo "not ok $n - $1"
-  shift; for line in "$@"; do printf '#   %s\n' "$line"; done
-}
+# shellcheck source=test/lib/tap.sh
+. test/lib/tap.sh
 
 # Runs a command, leaving its exit status in $code and its output in $out and $err.
 capture() {
@@ -152,4 +146,4 @@ else
 fi
 
 rm -rf "$scratch"
-echo "1..$n"
+finish

@@ -33,7 +33,8 @@
 # podman would then wait 20 s for conmon after every run), and a process still below it at the
 # end is a leftover.
 #
-# Prints TAP, then `# pass N`, `# fail N`, `# skip N`; exits non-zero when anything failed.
+# Prints TAP (test/lib/tap.sh), `# pass N`, `# fail N`, `# skip N` and `N passed, N failed`;
+# exits non-zero when anything failed.
 # Without root or without the managers it prints `# SKIPPED: reason` and exits 0 — unless CI
 # is set, when that is a failure.
 #
@@ -64,31 +65,12 @@ timeout_s=${MANAGERS_TIMEOUT:-60}
 tag=tsmanagers-$$
 
 # --- TAP ------------------------------------------------------------------------------------
-n=0 pass=0 fail=0 skip=0
-ok() { n=$((n + 1)) pass=$((pass + 1)); echo "ok $n - $1"; }
-not_ok() {
-  n=$((n + 1)) fail=$((fail + 1))
-  echo "not ok $n - $1"
-  shift
-  local line
-  for line in "$@"; do printf '%s\n' "$line" | sed 's/^/#   /'; done
-}
-skip_test() { n=$((n + 1)) skip=$((skip + 1)); echo "ok $n - $1 # SKIP $2"; }
-trailer() { printf '1..%d\n# pass %d\n# fail %d\n# skip %d\n' "$n" "$pass" "$fail" "$skip"; }
-
-# The tier cannot run here: a skip, or under CI a failure.
-cannot_run() {
-  if [ -n "${CI:-}" ]; then
-    not_ok "managers tier: $1"
-    trailer
-    exit 1
-  fi
-  echo "# SKIPPED: managers tier: $1"
-  exit 0
-}
+# shellcheck source=test/lib/tap.sh
+. "$repo/test/lib/tap.sh"
+tap_tier_name="managers tier"
 
 # --- prerequisites --------------------------------------------------------------------------
-[ "$(id -u)" -eq 0 ] || cannot_run "it starts daemons and creates containers: run it as root"
+[ "$(id -u)" -eq 0 ] || skipped "it starts daemons and creates containers: run it as root"
 
 runtime=${TSCONTAINER_RUNTIME_PATH:-}
 if [ -z "$runtime" ]; then
@@ -99,14 +81,13 @@ if [ -z "$runtime" ]; then
 fi
 if [ -z "$runtime" ] || [ ! -x "$runtime" ]; then
   not_ok "managers tier: no tscontainer-runtime binary (npm run build:native, or set TSCONTAINER_RUNTIME_PATH)"
-  trailer
-  exit 1
+  finish
 fi
 runtime=$(cd "$(dirname "$runtime")" && pwd)/$(basename "$runtime")
 runc_bin=$(command -v runc || true)
 
 for tool in timeout script tar ip iptables perl; do
-  command -v "$tool" >/dev/null || cannot_run "$tool is not installed (apt-get install util-linux tar iproute2 iptables perl coreutils)"
+  command -v "$tool" >/dev/null || skipped "$tool is not installed (apt-get install util-linux tar iproute2 iptables perl coreutils)"
 done
 declare -A need=(
   [podman]="podman netavark"
@@ -117,7 +98,7 @@ declare -A package=([podman]="podman netavark" [containerd]=containerd [docker]=
 selected=()
 missing=()
 for m in $managers; do
-  [ -n "${need[$m]:-}" ] || cannot_run "unknown manager '$m' in MANAGERS (podman, containerd, docker)"
+  [ -n "${need[$m]:-}" ] || skipped "unknown manager '$m' in MANAGERS (podman, containerd, docker)"
   absent=""
   for tool in ${need[$m]}; do
     case $tool in
@@ -130,10 +111,10 @@ for m in $managers; do
 done
 [ -n "$runc_bin" ] || missing+=("runc, the reference the checks compare with (apt-get install runc)")
 if [ ${#selected[@]} -eq 0 ] || [ -z "$runc_bin" ]; then
-  cannot_run "not installed: ${missing[*]}"
+  skipped "not installed: ${missing[*]}"
 fi
 for m in "${missing[@]}"; do
-  if [ -n "${CI:-}" ]; then not_ok "$m"; else skip_test "${m%% *}" "not installed: $m"; fi
+  if [ -n "${CI:-}" ]; then not_ok "$m"; else skip "${m%% *}" "not installed: $m"; fi
 done
 selected_has() { [[ " ${selected[*]} " == *" $1 "* ]]; }
 
@@ -501,14 +482,14 @@ cli_scenarios() {
   if [ "$m" = podman ] || [ "$host_capbnd" = "$(printf '%016x' $(((1 << ($(cat /proc/sys/kernel/cap_last_cap) + 1)) - 1)))" ]; then
     same_as_runc "$m: --privileged is runc's" 0 $m run --rm --privileged "$img" sh -c "$security_cmd"
   else
-    skip_test "$m: --privileged is runc's" "runc refuses it here: the host's bounding set ($host_capbnd) lacks capabilities Docker asks for"
+    skip "$m: --privileged is runc's" "runc refuses it here: the host's bounding set ($host_capbnd) lacks capabilities Docker asks for"
   fi
 
   # --- detached ---
   c=$tag-$m
   if ! check "$m: run -d starts a container" 0 "~^[0-9a-f]{64}$" \
     $m run -d --name "$c" "$img" sh -c 'echo started; while :; do sleep 0.2; done'; then
-    skip_test "$m: the detached lifecycle" "the container did not start"
+    skip "$m: the detached lifecycle" "the container did not start"
     $m rm -f "$c" >/dev/null 2>&1 # the manager keeps a container that failed to start
     return
   fi
@@ -686,7 +667,7 @@ ctr_scenarios() {
   c=$tag-ctr-d
   if ! check "containerd: run -d starts a task" 0 "" \
     ctr run -d --memory-limit 104857600 --rootfs "$rootfs" "$c" /bin/sh -c 'while :; do sleep 0.2; done'; then
-    skip_test "containerd: the detached lifecycle" "the task did not start"
+    skip "containerd: the detached lifecycle" "the task did not start"
     ctr container delete "$c" >/dev/null 2>&1
     return
   fi
@@ -906,8 +887,7 @@ echo "# $(podman --version 2>/dev/null); containerd $(containerd --version 2>/de
 echo "# work directory $work; podman, docker and ctr are wrappers in $work/bin (see their comments)"
 if ! prepare_rootfs; then
   not_ok "build the image's rootfs (test/fixtures/build-rootfs.sh) and tarball" "$(cat "$err")"
-  trailer
-  exit 1
+  finish
 fi
 for m in "${selected[@]}"; do
   t=$SECONDS
@@ -920,5 +900,4 @@ for m in "${selected[@]}"; do
 done
 cleanup verify
 echo "# managers tier: $((SECONDS - started))s"
-trailer
-[ "$fail" -eq 0 ]
+finish
