@@ -150,24 +150,22 @@ declare -A daemon_pid=()
 cleaned=false
 
 # --- leftovers ------------------------------------------------------------------------------
-# Each finder prints one line per leftover: "KIND WHAT".
+# Each finder prints one line per leftover: "KIND WHAT". What counts as one (a state entry, a
+# cgroup, a mount, a process) is test/lib/leftovers.mjs's, the one detector of every tier;
+# the managers' own listings (podman ps, ctr task ls, ...) are added here.
+
+# leftovers SCOPE...: test/lib/leftovers.mjs for this scope. The callers read its output (the
+# status says only whether there was any); a checker that cannot run prints a leftover too, so
+# that it never passes for a clean machine.
+leftovers() {
+  node "$repo/test/lib/leftovers.mjs" "$@"
+  local status=$?
+  [ "$status" -le 1 ] || echo "error: test/lib/leftovers.mjs exited $status"
+}
 
 cgroup_roots() {
   if [ -f /sys/fs/cgroup/cgroup.controllers ]; then echo /sys/fs/cgroup; return; fi
   find /sys/fs/cgroup -mindepth 1 -maxdepth 1 -type d
-}
-
-# leftover_cgroups PARENT ALLOWED_REGEX: cgroup directories below /PARENT in any hierarchy,
-# other than the manager's own (ALLOWED_REGEX on the name, e.g. podman's conmon).
-leftover_cgroups() {
-  local root dir
-  for root in $(cgroup_roots); do
-    [ -d "$root/${1#/}" ] || continue
-    find "$root/${1#/}" -mindepth 1 -type d 2>/dev/null | while read -r dir; do
-      [ -n "$2" ] && [[ $(basename "$dir") =~ $2 ]] && continue
-      echo "cgroup $dir"
-    done
-  done
 }
 
 # remove_cgroup_tree PARENT: rmdir /PARENT and everything below it, deepest first.
@@ -181,32 +179,15 @@ remove_cgroup_tree() {
   done
 }
 
-# leftover_state DIR [REGEX]: entries of a runtime state directory (matching REGEX).
-leftover_state() {
-  local e
-  for e in $(ls -A "$1" 2>/dev/null); do
-    [ -n "${2:-}" ] && ! [[ $e =~ $2 ]] && continue
-    echo "state $1/$e"
-  done
-}
+# Processes below this script (a subreaper: the managers' orphans come here) or naming, rooted
+# in, working in or with a TMPDIR in the work directory; the daemons are stopped by then.
+leftover_processes() { leftovers --descendants-of $$ --processes-under "$work"; }
 
-# Processes below this script other than the daemons (and this check itself).
-leftover_processes() {
-  local self=$BASHPID pid args
-  ps -o pid=,args= --ppid $$ | while read -r pid args; do
-    [ "$pid" = "$self" ] && continue
-    [[ " ${daemon_pid[*]} " == *" $pid "* ]] && continue
-    echo "process $pid $args"
-  done
-  pgrep -af "$work" | while read -r pid args; do
-    [ "$pid" = "$self" ] && continue
-    [[ " ${daemon_pid[*]} " == *" $pid "* ]] && continue
-    ps -o ppid= -p "$pid" 2>/dev/null | grep -qx " *$$" && continue # listed above
-    echo "process $pid $args"
-  done
+# Mounts in the work directory, and network namespaces mounted since the start.
+leftover_mounts() {
+  leftovers --mounts-under "$work" --mounts-under /run/netns |
+    grep -vxF -f <(echo 'mount /run/netns'; sed 's|^|mount /run/netns/|' <<<"$netns_before")
 }
-
-leftover_mounts() { awk -v w="$work" 'index($5, w) == 1 || ($5 ~ "^/run/netns/") { print "mount " $5 }' /proc/self/mountinfo | sort -u | grep -vxF -f <(sed 's|^|mount /run/netns/|' <<<"$netns_before") ; }
 
 # --- the wrappers ---------------------------------------------------------------------------
 # MGR_RUNTIME=runc selects runc for one command; the default is the runtime under test.
@@ -579,17 +560,20 @@ podman_scenarios() {
 }
 
 podman_leftovers() {
-  local ids state_root
+  local ids id state_root
   case $(basename "$runtime") in
     runc) state_root=/run/runc ;;
     crun) state_root=/run/crun ;;
     *) state_root=/run/tscontainer ;;
   esac
-  ids=$(podman events --stream=false --filter type=container --format '{{.ID}}' 2>/dev/null | sort -u | paste -sd'|')
+  local -a scope=()
+  # The runtime state of the containers podman made (the root may hold others' containers).
+  ids=$(podman events --stream=false --filter type=container --format '{{.ID}}' 2>/dev/null | sort -u)
+  [ -n "$ids" ] && scope+=(--state-root "$state_root") && for id in $ids; do scope+=(--id "$id"); done
   podman ps -a --format 'container {{.ID}} {{.Names}} {{.Status}}' 2>/dev/null
-  [ -n "$ids" ] && leftover_state "$state_root" "^($ids)$"
-  leftover_cgroups "$podman_parent" '^conmon$'
-  awk -v w="$podman_conf" 'index($5, w) == 1 && $5 ~ /(merged|userdata\/shm)$/ { print "mount " $5 }' /proc/self/mountinfo
+  # Of podman's mounts, its containers' roots and /dev/shm (its storage keeps its own).
+  leftovers "${scope[@]}" --cgroups-below "$podman_parent" --keep-cgroup '^conmon$' \
+    --mounts-under "$podman_conf" --mounts-matching '(merged|userdata/shm)$'
 }
 
 podman_cleanup() {
@@ -704,9 +688,7 @@ ctr_scenarios() {
 ctr_leftovers() {
   ctr task ls -q 2>/dev/null | sed 's/^/task /'
   ctr container ls -q 2>/dev/null | sed 's/^/container /'
-  leftover_state "/run/containerd/runc/$ctr_ns"
-  leftover_cgroups "$ctr_ns" ''
-  awk -v w="$work/containerd" 'index($5, w) == 1 { print "mount " $5 }' /proc/self/mountinfo
+  leftovers --state-root "/run/containerd/runc/$ctr_ns" --cgroups-below "$ctr_ns" --mounts-under "$work/containerd"
 }
 
 ctr_cleanup() {
@@ -748,10 +730,9 @@ docker_scenarios() {
 
 docker_leftovers() {
   docker ps -a --format 'container {{.ID}} {{.Names}} {{.Status}}' 2>/dev/null
-  leftover_state "$work/docker/exec/runtime-runc/moby"
-  leftover_cgroups "$docker_parent" ''
   # (dockerd keeps its data-root a private mount of its own while it runs.)
-  awk -v w="$work/docker" 'index($5, w) == 1 && $5 ~ /(\/merged|\/mounts\/shm|\/netns\/[^\/]+)$/ { print "mount " $5 }' /proc/self/mountinfo
+  leftovers --state-root "$work/docker/exec/runtime-runc/moby" --cgroups-below "$docker_parent" \
+    --mounts-under "$work/docker" --mounts-matching '(/merged|/mounts/shm|/netns/[^/]+)$'
 }
 
 docker_cleanup() {
