@@ -221,7 +221,10 @@ ctr_sock=$work/containerd/containerd.sock docker_sock=$work/docker/docker.sock
 cat > "$work/bin/podman" <<EOF
 #!/bin/sh
 # podman with private storage and config (CONTAINERS_CONF, CONTAINERS_STORAGE_CONF), the runtime
-# under test (MGR_RUNTIME=runc: runc) and, for containers, a private cgroup parent.
+# under test (MGR_RUNTIME=runc: runc) and, for containers, a private cgroup parent. Run in the
+# work directory: conmon writes a file named oom into the directory podman runs it in when a
+# container is OOM-killed, which would otherwise be the caller's (the repository).
+cd '$work' || exit 1
 rt='$runtime'; [ "\${MGR_RUNTIME:-}" = runc ] && rt='$runc_bin'
 case \${1:-} in
   run|create) sub=\$1; shift; exec $podman_bin --runtime "\$rt" "\$sub" --cgroup-parent $podman_parent "\$@" ;;
