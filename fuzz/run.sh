@@ -2,8 +2,9 @@
 # fuzz/run.sh [SECONDS] — builds the config fuzz target with libFuzzer's coverage
 # instrumentation on stable Rust (what cargo-fuzz does, less the sanitizer, which needs
 # nightly) and runs it for SECONDS (default 60) over fuzz/corpus, seeded from fuzz/seeds.
-# Prints TAP and, as its last line, `N passed, N failed`; exits non-zero on a finding,
-# whose input is kept in fuzz/artifacts/ (turn it into a regression test: see README).
+# Prints TAP (test/lib/tap.sh) and, as its last line, `N passed, N failed`; exits non-zero on
+# a finding, whose input is kept in fuzz/artifacts/ (turn it into a regression test: see
+# README).
 set -u
 
 seconds=${1:-60}
@@ -15,31 +16,27 @@ export RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4
 -Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing -Cdebug-assertions -Coverflow-checks"
 export CARGO_TARGET_DIR=$here/target
 
-passed=0 failed=0 n=0
-report() { # STATUS DESCRIPTION [DETAIL FILE]
-  n=$((n + 1))
-  if [ "$1" = ok ]; then passed=$((passed + 1)); echo "ok $n - $2"
-  else failed=$((failed + 1)); echo "not ok $n - $2"; [ -n "${3:-}" ] && tail -n 40 "$3" | sed 's/^/#   /'; fi
-}
+# shellcheck source=test/lib/tap.sh
+. "$here/../test/lib/tap.sh"
+# A failure shows the end of the build's or the fuzzer's output.
+tap_detail_lines=40
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 started=$SECONDS
 if cargo build --release --quiet --manifest-path "$here/Cargo.toml" --target "$target" --bin config >"$log" 2>&1; then
-  report ok "build the config fuzz target ($((SECONDS - started)) s)"
+  ok "build the config fuzz target ($((SECONDS - started)) s)"
   mkdir -p "$here/corpus" "$here/artifacts"
   started=$SECONDS
   if "$here/target/$target/release/config" -max_total_time="$seconds" -max_len=65536 -timeout=10 \
     -rss_limit_mb=2048 -artifact_prefix="$here/artifacts/" -print_final_stats=1 \
     "$here/corpus" "$here/seeds" >"$log" 2>&1; then
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-    report ok "fuzz config parsing and validation for ${seconds} s: no crash in ${runs:-?} inputs ($((SECONDS - started)) s)"
+    ok "fuzz config parsing and validation for ${seconds} s: no crash in ${runs:-?} inputs ($((SECONDS - started)) s)"
   else
-    report not_ok "fuzz config parsing and validation: a finding (input in fuzz/artifacts/)" "$log"
+    not_ok "fuzz config parsing and validation: a finding (input in fuzz/artifacts/)" "$(cat "$log")"
   fi
 else
-  report not_ok "build the config fuzz target" "$log"
+  not_ok "build the config fuzz target" "$(cat "$log")"
 fi
-echo "1..$n"
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

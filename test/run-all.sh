@@ -84,24 +84,15 @@ tap_count() {
   echo "${n:-0}"
 }
 
-# What a run may leave behind: runtime processes, state entries, cgroups, scratch dirs.
+# What a run may leave behind: processes of the runtime, the CLI and the test registries, state
+# entries, bundles, cgroups, mounts, scratch directories (test/lib/leftovers.mjs --everything,
+# the one detector of every tier; test/.work's caches are not scratch). Compared before and
+# after, so what other users of the machine have running is not counted.
 footprint() {
-  # The runtime, also when the API started it under the name `tscontainer` (a supervisor).
-  pgrep -af '^([^ ]*/)?tscontainer-runtime( |$)|^tscontainer( --[a-z-]+ [^ ]+)* (create|run|exec) ' | sed 's/^/process /'
-  # The image tests' registries and faulty proxies (test/images).
-  pgrep -af 'docker-registry serve .*/tsregistry\.|faulty-proxy\.mjs --upstream' | sed 's/^/process /'
-  ls -A /run/tscontainer 2>/dev/null | sed 's|^|state /run/tscontainer/|'
-  # The CLI's and the API's bundles and exec directories (root's data directory).
-  for d in containers exec; do ls -A "/var/lib/tscontainer/$d" 2>/dev/null | sed "s|^|bundle /var/lib/tscontainer/$d/|"; done
-  find /sys/fs/cgroup -mindepth 1 -maxdepth 6 -type d -name '*tscontainer*' 2>/dev/null | sed 's/^/cgroup /'
-  # rootfs, runtime-tools, images, cri-tools, recvtty and tools are caches (the fixture rootfs,
-  # the built conformance suite, the test images, critest, the console-socket receiver, the
-  # security tests' compiled race programs, test/helpers/race.ts).
-  find test/.work -mindepth 1 -maxdepth 1 ! -name rootfs ! -name runtime-tools ! -name images ! -name cri-tools \
-    ! -name recvtty ! -name tools 2>/dev/null | sed 's/^/scratch /'
-  find /tmp -mindepth 1 -maxdepth 1 \( -name 'tscontainer-conformance.*' -o -name 'tsregistry.*' -o -name 'tsimages.*' \
-    -o -name 'tsisolate.*' -o -name 'tspodman.*' -o -name 'tspull.*' -o -name 'tsproxy.*' -o -name 'tspush-*' \
-    -o -name 'tsskopeo.*' -o -name 'tscri.*' \) 2>/dev/null | sed 's/^/scratch /'
+  node test/lib/leftovers.mjs --everything
+  local status=$?
+  # (Its own subshell's pid in the line: a failing checker must not cancel out before and after.)
+  [ "$status" -le 1 ] || echo "error: test/lib/leftovers.mjs exited $status (in $BASHPID)"
 }
 footprint | sort > "$log/before"
 

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { apiSuite, type ApiContainer } from '../helpers/api.js';
 import { containerTest } from '../helpers/host.js';
-import { bundleDir, describeLeftover, findLeftovers, supervisorsOf } from '../helpers/leftovers.js';
+import { bundleDir, describeLeftover, findLeftovers, ROOT_DATA_DIR, supervisorsOf } from '../helpers/leftovers.js';
 import { fixtureRootfs } from '../helpers/rootfs.js';
 import {
   CommandNotFoundError,
@@ -28,7 +28,9 @@ const looping = (traps = '') => sh([traps, 'echo ready; while :; do sleep 0.1; d
 
 /** What of the container exists: processes, cgroups, state entry, files in its TMPDIR. */
 function traces(c: ApiContainer): string[] {
-  return findLeftovers({ ids: [c.id], stateRoot: s.stateRoot, dirs: [], tmpDirs: [c.tmpdir] }).map(describeLeftover);
+  return findLeftovers({ ids: [c.id], stateRoots: [s.stateRoot], dataRoots: [ROOT_DATA_DIR], emptyDirs: [c.tmpdir] }).map(
+    describeLeftover,
+  );
 }
 
 async function started(c: ApiContainer, options: Parameters<ApiContainer['create']>[0]): Promise<Container> {

@@ -16,14 +16,11 @@ source "$prepared/env.sh"   # RUNTIME ROOTFS FIFTY_MIB ALLOCATE_200MB FORK_20 DE
 scratch=$(mktemp -d /tmp/cgroup-v2-checks.XXXXXX)
 state=/run/tscontainer-v2-checks
 fork_refused="can't fork"
-n=0
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
-not_ok() {
-  n=$((n + 1)); echo "not ok $n - $1"
-  shift; for line in "$@"; do printf '#   %s\n' "$line"; done
-}
+# The VM sees the host's /var/lib, live: other runs' containers (and the image store) are there
+# and may appear during these checks. The CLI's data directory here is the VM's own, as /run is.
+mkdir -p /var/lib/tscontainer && mount -t tmpfs -o mode=0700 tscontainer-data /var/lib/tscontainer
+# shellcheck source=test/lib/tap.sh
+. test/lib/tap.sh
 
 # Runs a command, leaving its exit status in $code and its output in $out and $err.
 capture() {
@@ -33,14 +30,18 @@ capture() {
   err=$(cat "$scratch/err")
 }
 
-# Prints what remains of container $1 (cgroup named $2): nothing when all is gone.
-leftovers() {
-  local id=$1 cgroup=$2
-  [ -e "/sys/fs/cgroup/$cgroup" ] && echo "cgroup /sys/fs/cgroup/$cgroup"
-  [ -e "$state/$id" ] && echo "state $state/$id"
-  pgrep -af "^([^ ]*/)?tscontainer-runtime .*$id( |\$)" | sed 's/^/process /'
-  return 0
+# find_leftovers SCOPE...: what of SCOPE remains, one line each, by test/lib/leftovers.mjs (the
+# one detector of every tier; plain node starts fast enough in the VM). A checker that cannot
+# run prints a leftover too, so that it never passes for a clean container.
+find_leftovers() {
+  node test/lib/leftovers.mjs "$@"
+  local status=$?
+  # (With its subshell's pid: a failing checker must not cancel out in a before/after diff.)
+  [ "$status" -le 1 ] || echo "error: test/lib/leftovers.mjs exited $status (in $BASHPID)"
 }
+
+# Prints what remains of container $1 (cgroup named $2): nothing when all is gone.
+leftovers() { find_leftovers --id "$1" --state-root "$state" --cgroup "$2"; }
 
 # expect_clean DESCRIPTION CONDITION LEFTOVERS...: ok when the condition (evaluated by bash)
 # holds and the command LEFTOVERS... prints nothing (nothing of the container is left);
@@ -116,17 +117,11 @@ if [ ! -f bin/run.cjs ]; then
   done
 else
   cli() { capture node bin/run.cjs run --rm --rootfs "$ROOTFS" "$@"; }
-  # The CLI names its cgroups /tscontainer-<id>, keeps state in the default root and its
-  # bundles in /var/lib/tscontainer/{containers,exec}. Only what appeared since these checks
-  # began counts: the image store shares /var/lib/tscontainer, and earlier tiers' images
-  # (or whatever the host had there) are not the CLI's leftovers.
-  cli_footprint() {
-    { find /sys/fs/cgroup -maxdepth 1 -name 'tscontainer-*'; ls -A /run/tscontainer 2>/dev/null
-      find /var/lib/tscontainer/containers /var/lib/tscontainer/exec -mindepth 1 -maxdepth 1 2>/dev/null
-      pgrep -f '^([^ ]*/)?tscontainer-runtime( |$)' | sed 's/^/process /'; } | sort
-  }
-  cli_before=$(cli_footprint)
-  cli_left() { comm -13 <(printf '%s\n' "$cli_before") <(cli_footprint); }
+  # The CLI names its cgroups /tscontainer-<id>, keeps state in the default root and bundles in
+  # root's data directory, /var/lib/tscontainer/{containers,exec}. Only what appeared since
+  # these checks began counts.
+  cli_before=$(find_leftovers --containers | sort)
+  cli_left() { comm -13 <(printf '%s\n' "$cli_before") <(find_leftovers --containers | sort); }
   cli_expect() { expect_clean "$1" "$2" cli_left; }
 
   cli --memory 50M -- cat /sys/fs/cgroup/memory.max
@@ -157,4 +152,4 @@ else
 fi
 
 rm -rf "$scratch"
-echo "1..$n"
+finish

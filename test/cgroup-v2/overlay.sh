@@ -5,7 +5,7 @@
 # runtime mounts them with mount(2) — the options as given when they fit in a page, else the
 # layers relative to their common parent. The host (6.8+) tests the mount API's path in
 # test/runtime/overlay-root.test.ts. Defines overlay_checks; uses checks.sh's capture,
-# expect_clean and leftovers, and env.sh's RUNTIME and ROOTFS.
+# expect_clean and find_leftovers, and env.sh's RUNTIME and ROOTFS.
 #
 # Everything lives on a tmpfs (the VM's own root is an overlay, which cannot hold an upper
 # directory): a copy of the fixture as the bottom layer, a top layer with a whiteout, an
@@ -25,11 +25,10 @@ overlay_bundle() {
       "$dir/config.json" >"$dir/config.json.new" && mv "$dir/config.json.new" "$dir/config.json"
 }
 
-# Prints the overlays in this mount table made of directories under $1, and what of
-# container $2 remains.
+# Prints the mounts in this mount table made of directories under $1 or mounted below it (the
+# tmpfs at $1 itself holds the layers), and what of container $2 remains.
 overlay_left() {
-  grep -F " - overlay " /proc/self/mountinfo | grep -F "$1" | sed 's/^/overlay mount /'
-  leftovers "$2" "$2"
+  find_leftovers --mounts-under "$1" --mounts-matching "^(?!$1\$)" --id "$2" --state-root "$state" --cgroup "$2"
 }
 
 overlay_checks() {

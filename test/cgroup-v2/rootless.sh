@@ -1,6 +1,6 @@
 # shellcheck shell=bash disable=SC2154
 # rootless.sh — sourced by checks.sh inside the VM: limits for an unprivileged user in a
-# delegated subtree. Defines rootless_checks, which uses checks.sh's expect_clean/capture and
+# delegated subtree. Defines rootless_checks, which uses checks.sh's expect_clean/capture/find_leftovers and
 # its env.sh values (ROOTFS, FIFTY_MIB, ALLOCATE_200MB, FORK_20).
 #
 # The delegation is made as systemd makes user@UID.service's: a root-owned slice with
@@ -45,13 +45,11 @@ rootless_checks() {
   rootless_cli() { as_user node bin/run.cjs run --rm --rootfs "$ROOTFS" "$@"; }
   # What the user's containers may leave: cgroups under the delegation, state, runtimes.
   # shellcheck disable=SC2317 # called through expect_clean
+  # TMPDIR (the home) stays empty; bundles go to the data directory, which keeps none afterwards.
   rootless_left() {
-    { find "$service" -mindepth 1 -maxdepth 1 -name 'tscontainer-*'
-      ls -A "/tmp/tscontainer-$uid" 2>/dev/null | sed "s|^|/tmp/tscontainer-$uid/|"
-      # TMPDIR stays empty; bundles go to the data directory, which keeps none afterwards.
-      find "$home" -mindepth 1 -maxdepth 1 ! -name .cache ! -name .enter.sh ! -name .local | sed 's/^/temporary /'
-      find "$home/.local/share/tscontainer" -mindepth 2 -maxdepth 2 2>/dev/null | sed 's/^/bundle /'
-      pgrep -u "$uid" -af . ; }
+    find_leftovers --cgroups-below "${service#/sys/fs/cgroup}" --keep-cgroup '^shell$' \
+      --state-root "/tmp/tscontainer-$uid" --data-root "$home/.local/share/tscontainer" \
+      --empty "$home" --keep-file .cache --keep-file .enter.sh --keep-file .local --user "$uid"
   }
   rootless_expect() { expect_clean "$1" "$2" rootless_left; }
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { cliSuite, staleBuild, type CliContainer } from '../helpers/cli.js';
 import { cgroupVersion, containerTest, requires, root } from '../helpers/host.js';
-import { bundleDir, describeLeftover, findLeftovers, isAlive, supervisorsOf } from '../helpers/leftovers.js';
+import { bundleDir, describeLeftover, findLeftovers, isAlive, ROOT_DATA_DIR, supervisorsOf } from '../helpers/leftovers.js';
 import { fixtureRootfs } from '../helpers/rootfs.js';
 
 const s = cliSuite('cli-lifecycle');
@@ -49,7 +49,9 @@ async function listed(c: CliContainer): Promise<Listed | undefined> {
 
 /** What of the container exists: its processes, cgroups, state entry and bundle. */
 function traces(c: CliContainer): string[] {
-  return findLeftovers({ ids: [c.id], stateRoot: s.stateRoot, dirs: [], tmpDirs: [c.tmpdir] }).map(describeLeftover);
+  return findLeftovers({ ids: [c.id], stateRoots: [s.stateRoot], dataRoots: [ROOT_DATA_DIR], emptyDirs: [c.tmpdir] }).map(
+    describeLeftover,
+  );
 }
 
 /** `run -d` of `command`, checked; resolves once the container's output has `ready` in it. */

@@ -46,21 +46,19 @@ suite=$cache/$MODULE_VERSION
 stamp=.tscontainer-built
 timeout_s=${CONFORMANCE_TIMEOUT:-120}
 FLAKY_TRIES=3
-
-summary() { echo "$1 passed, $2 failed"; }
+# shellcheck source=test/lib/tap.sh
+. "$repo/test/lib/tap.sh"
 
 # --- the tools ------------------------------------------------------------------------------
 for tool in timeout tar; do
   if ! command -v "$tool" >/dev/null; then
-    echo "not ok - conformance tier: $tool is not installed"
-    summary 0 1
-    exit 1
+    not_ok "conformance tier: $tool is not installed"
+    finish
   fi
 done
 if [ "$(id -u)" -ne 0 ]; then
-  echo "not ok - conformance tier: the validation suite creates containers: run it as root"
-  summary 0 1
-  exit 1
+  not_ok "conformance tier: the validation suite creates containers: run it as root"
+  finish
 fi
 
 runtime=${TSCONTAINER_RUNTIME_PATH:-}
@@ -71,9 +69,8 @@ if [ -z "$runtime" ]; then
   done
 fi
 if [ -z "$runtime" ] || [ ! -x "$runtime" ]; then
-  echo "not ok - conformance tier: no tscontainer-runtime binary (npm run build:native, or set TSCONTAINER_RUNTIME_PATH)"
-  summary 0 1
-  exit 1
+  not_ok "conformance tier: no tscontainer-runtime binary (npm run build:native, or set TSCONTAINER_RUNTIME_PATH)"
+  finish
 fi
 runtime=$(cd "$(dirname "$runtime")" && pwd)/$(basename "$runtime")
 
@@ -116,22 +113,18 @@ if [ ! -e "$suite/$stamp" ]; then
   go=${GO:-$(command -v go || true)}
   [ -z "$go" ] && [ -x /usr/local/go/bin/go ] && go=/usr/local/go/bin/go
   if [ -z "$go" ] || [ ! -x "$go" ]; then
-    echo "# SKIPPED: conformance tier: Go is not installed (${go:-no go on PATH or /usr/local/go/bin/go}); it builds opencontainers/runtime-tools"
-    summary 0 0
-    exit 0
+    unavailable "conformance tier: Go is not installed (${go:-no go on PATH or /usr/local/go/bin/go}); it builds opencontainers/runtime-tools"
   fi
   if ! command -v make >/dev/null; then
-    echo "not ok - conformance tier: make is not installed (apt-get install build-essential)"
-    summary 0 1
-    exit 1
+    not_ok "conformance tier: make is not installed (apt-get install build-essential)"
+    finish
   fi
   [ -e "$suite" ] && rm -rf "$suite" # an incomplete build
   echo "# building $MODULE@$MODULE_VERSION into $suite (about a minute)"
   started=$SECONDS
   if ! build; then
-    echo "not ok - conformance tier: building $MODULE@$MODULE_VERSION failed"
-    summary 0 1
-    exit 1
+    not_ok "conformance tier: building $MODULE@$MODULE_VERSION failed"
+    finish
   fi
   echo "# built in $((SECONDS - started))s"
 fi
@@ -363,5 +356,5 @@ echo "# ${#tests[@]} tests in $((SECONDS - started))s: ${count[pass]} pass, ${co
   "(expected-failures.txt), ${count[may-fail]} may-fail (may-fail.txt), ${count[unexpected-pass]} unexpected-pass," \
   "${count[fail]} fail"
 for p in "${problems[@]}"; do echo "# - $p"; done
-summary "$passed" "$failed"
-[ "$failed" -eq 0 ]
+tap_tally "$passed" "$failed"
+finish

@@ -34,19 +34,10 @@ actionlint_version=v1.7.12
 # Installed-size budget for one platform package: it must stay a quick download.
 size_budget=$((25 * 1024 * 1024))
 
-n=0 passed=0 failed=0
-ok() { n=$((n + 1)) passed=$((passed + 1)); echo "ok $n - $1"; }
-not_ok() {
-  n=$((n + 1)) failed=$((failed + 1))
-  echo "not ok $n - $1"
-  [ $# -lt 2 ] || tail -n 40 <<<"$2" | sed 's/^/  # /'
-}
-# check DESCRIPTION COMMAND...: ok when COMMAND succeeds; its output is shown when it fails.
-check() {
-  local what=$1 out
-  shift
-  if out=$("$@" 2>&1); then ok "$what"; else not_ok "$what" "$out"; fi
-}
+# shellcheck source=test/lib/tap.sh
+. test/lib/tap.sh
+# A failure shows the end of its evidence (build logs, npm's output).
+tap_detail_lines=40
 note() { echo "# $*"; }
 
 work=$(mktemp -d /tmp/tscontainer-dist.XXXXXX)
@@ -58,7 +49,7 @@ declare -A machine=([x64]=x86-64 [arm64]='ARM aarch64')
 case $host_arch in
   x86_64) host=x64 other=arm64 ;;
   aarch64) host=arm64 other=x64 ;;
-  *) echo "1..0 # SKIPPED: no tscontainer package for $host_arch"; echo "0 passed, 0 failed"; exit 0 ;;
+  *) unavailable "no tscontainer package for $host_arch" ;;
 esac
 
 # A Rust toolchain that has TARGET's standard library: the default one, or Debian's rustc-web
@@ -337,8 +328,4 @@ done
 for arch in x64 arm64; do note "glibc floor: linux-$arch-gnu addon ${floor[$arch]:-?}; runtime static (none)"; done
 
 note "took $((SECONDS - started))s"
-echo "1..$n"
-echo "# pass $passed"
-echo "# fail $failed"
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

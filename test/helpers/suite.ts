@@ -13,7 +13,7 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { makeBundle, type ConfigPatch } from './bundle.js';
 import { execute, type Exit } from './exec.js';
-import { describeLeftover, findLeftovers, removeLeftovers, removeTree, type Traces } from './leftovers.js';
+import { describeLeftover, findLeftovers, removeLeftovers, removeTree, type Scope } from './leftovers.js';
 import type { OciConfig } from './oci-config.js';
 import { workRoot } from './paths.js';
 import { runtimePath } from './runtime-path.js';
@@ -93,7 +93,7 @@ export function suite(name: string): Suite {
   test.after.always('the suite leaves no scratch directory behind', async () => {
     // Every container was checked and cleared by its own test; unmount anything that got
     // past that before removing the tree, and never cross into another filesystem.
-    await removeLeftovers(findLeftovers({ ids: [], stateRoot, dirs: [dir] }));
+    await removeLeftovers(findLeftovers({ mountsUnder: [dir] }));
     await removeTree(dir);
   });
 
@@ -108,13 +108,13 @@ export function suite(name: string): Suite {
     const bundle = path.join(dir, 'bundles', String(serial));
     // Outside the bundle, so a test may break or remove the bundle and still read the log.
     const logFile = path.join(scratch, `${serial}.log`);
-    const traces: Traces = { ids: [id], stateRoot, dirs: [bundle, stateRoot] };
+    const scope: Scope = { ids: [id], stateRoots: [stateRoot], mountsUnder: [bundle, stateRoot] };
     const globalFlags = ['--root', stateRoot, '--log', logFile, '--log-format', 'json'];
 
     t.teardown(async () => {
-      const found = findLeftovers(traces);
+      const found = findLeftovers(scope);
       await execute(runtimePath(), ['--root', stateRoot, 'delete', '--force', id], { scratch }).catch(() => undefined);
-      await removeLeftovers(findLeftovers(traces));
+      await removeLeftovers(findLeftovers(scope));
       await removeTree(bundle);
       await rm(logFile, { force: true });
       if (found.length > 0) {
@@ -146,7 +146,7 @@ export function suite(name: string): Suite {
           .map((line) => JSON.parse(line) as LogEntry);
       },
       state,
-      leftovers: () => findLeftovers(traces).map(describeLeftover),
+      leftovers: () => findLeftovers(scope).map(describeLeftover),
       async waitForStatus(status) {
         const deadline = Date.now() + 10_000;
         let last = await state();

@@ -11,7 +11,7 @@ import { mkdir, mkdtemp } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { execute } from './exec.js';
-import { describeLeftover, findLeftovers, removeLeftovers, removeTree, TEST_ID_PREFIX } from './leftovers.js';
+import { describeLeftover, findLeftovers, removeLeftovers, removeTree, ROOT_DATA_DIR, TEST_ID_PREFIX } from './leftovers.js';
 import { workRoot } from './paths.js';
 import { fixtureRootfs } from './rootfs.js';
 import { runtimePath } from './runtime-path.js';
@@ -52,7 +52,7 @@ export function userSuite(name: string, stateRoot: (dir: string) => string): Use
   const ready = mkdir(dir, { recursive: true });
 
   test.after.always('the suite leaves no scratch directory behind', async () => {
-    await removeLeftovers(findLeftovers({ ids: [], stateRoot: root, dirs: [dir] }));
+    await removeLeftovers(findLeftovers({ mountsUnder: [dir] }));
     await removeTree(dir);
   });
 
@@ -65,13 +65,19 @@ export function userSuite(name: string, stateRoot: (dir: string) => string): Use
     await mkdir(tmpdir, { recursive: true });
     const stops: (() => Promise<string[]>)[] = [];
     t.teardown(async () => {
-      const traces = { ids: [id], stateRoot: root, dirs: [scopeDir, path.join(root, id)], tmpDirs: [tmpdir] };
+      const scope = {
+        ids: [id],
+        stateRoots: [root],
+        dataRoots: [ROOT_DATA_DIR],
+        mountsUnder: [scopeDir, path.join(root, id)],
+        emptyDirs: [tmpdir],
+      };
       const stopped = (await Promise.all(stops.map((stop) => stop()))).flat();
-      const found = [...stopped, ...findLeftovers(traces).map(describeLeftover)];
+      const found = [...stopped, ...findLeftovers(scope).map(describeLeftover)];
       await execute(runtimePath(), ['--root', root, 'delete', '--force', id], { scratch: scopeDir }).catch(
         () => undefined,
       );
-      await removeLeftovers(findLeftovers(traces));
+      await removeLeftovers(findLeftovers(scope));
       await removeTree(scopeDir);
       if (found.length > 0) throw new Error(`container ${id} left behind: ${found.join('; ')}`);
     });

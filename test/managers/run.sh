@@ -33,7 +33,8 @@
 # podman would then wait 20 s for conmon after every run), and a process still below it at the
 # end is a leftover.
 #
-# Prints TAP, then `# pass N`, `# fail N`, `# skip N`; exits non-zero when anything failed.
+# Prints TAP (test/lib/tap.sh), `# pass N`, `# fail N`, `# skip N` and `N passed, N failed`;
+# exits non-zero when anything failed.
 # Without root or without the managers it prints `# SKIPPED: reason` and exits 0 — unless CI
 # is set, when that is a failure.
 #
@@ -64,31 +65,12 @@ timeout_s=${MANAGERS_TIMEOUT:-60}
 tag=tsmanagers-$$
 
 # --- TAP ------------------------------------------------------------------------------------
-n=0 pass=0 fail=0 skip=0
-ok() { n=$((n + 1)) pass=$((pass + 1)); echo "ok $n - $1"; }
-not_ok() {
-  n=$((n + 1)) fail=$((fail + 1))
-  echo "not ok $n - $1"
-  shift
-  local line
-  for line in "$@"; do printf '%s\n' "$line" | sed 's/^/#   /'; done
-}
-skip_test() { n=$((n + 1)) skip=$((skip + 1)); echo "ok $n - $1 # SKIP $2"; }
-trailer() { printf '1..%d\n# pass %d\n# fail %d\n# skip %d\n' "$n" "$pass" "$fail" "$skip"; }
-
-# The tier cannot run here: a skip, or under CI a failure.
-cannot_run() {
-  if [ -n "${CI:-}" ]; then
-    not_ok "managers tier: $1"
-    trailer
-    exit 1
-  fi
-  echo "# SKIPPED: managers tier: $1"
-  exit 0
-}
+# shellcheck source=test/lib/tap.sh
+. "$repo/test/lib/tap.sh"
+tap_tier_name="managers tier"
 
 # --- prerequisites --------------------------------------------------------------------------
-[ "$(id -u)" -eq 0 ] || cannot_run "it starts daemons and creates containers: run it as root"
+[ "$(id -u)" -eq 0 ] || skipped "it starts daemons and creates containers: run it as root"
 
 runtime=${TSCONTAINER_RUNTIME_PATH:-}
 if [ -z "$runtime" ]; then
@@ -99,14 +81,13 @@ if [ -z "$runtime" ]; then
 fi
 if [ -z "$runtime" ] || [ ! -x "$runtime" ]; then
   not_ok "managers tier: no tscontainer-runtime binary (npm run build:native, or set TSCONTAINER_RUNTIME_PATH)"
-  trailer
-  exit 1
+  finish
 fi
 runtime=$(cd "$(dirname "$runtime")" && pwd)/$(basename "$runtime")
 runc_bin=$(command -v runc || true)
 
 for tool in timeout script tar ip iptables perl; do
-  command -v "$tool" >/dev/null || cannot_run "$tool is not installed (apt-get install util-linux tar iproute2 iptables perl coreutils)"
+  command -v "$tool" >/dev/null || skipped "$tool is not installed (apt-get install util-linux tar iproute2 iptables perl coreutils)"
 done
 declare -A need=(
   [podman]="podman netavark"
@@ -117,7 +98,7 @@ declare -A package=([podman]="podman netavark" [containerd]=containerd [docker]=
 selected=()
 missing=()
 for m in $managers; do
-  [ -n "${need[$m]:-}" ] || cannot_run "unknown manager '$m' in MANAGERS (podman, containerd, docker)"
+  [ -n "${need[$m]:-}" ] || skipped "unknown manager '$m' in MANAGERS (podman, containerd, docker)"
   absent=""
   for tool in ${need[$m]}; do
     case $tool in
@@ -130,10 +111,10 @@ for m in $managers; do
 done
 [ -n "$runc_bin" ] || missing+=("runc, the reference the checks compare with (apt-get install runc)")
 if [ ${#selected[@]} -eq 0 ] || [ -z "$runc_bin" ]; then
-  cannot_run "not installed: ${missing[*]}"
+  skipped "not installed: ${missing[*]}"
 fi
 for m in "${missing[@]}"; do
-  if [ -n "${CI:-}" ]; then not_ok "$m"; else skip_test "${m%% *}" "not installed: $m"; fi
+  if [ -n "${CI:-}" ]; then not_ok "$m"; else skip "${m%% *}" "not installed: $m"; fi
 done
 selected_has() { [[ " ${selected[*]} " == *" $1 "* ]]; }
 
@@ -169,24 +150,22 @@ declare -A daemon_pid=()
 cleaned=false
 
 # --- leftovers ------------------------------------------------------------------------------
-# Each finder prints one line per leftover: "KIND WHAT".
+# Each finder prints one line per leftover: "KIND WHAT". What counts as one (a state entry, a
+# cgroup, a mount, a process) is test/lib/leftovers.mjs's, the one detector of every tier;
+# the managers' own listings (podman ps, ctr task ls, ...) are added here.
+
+# leftovers SCOPE...: test/lib/leftovers.mjs for this scope. The callers read its output (the
+# status says only whether there was any); a checker that cannot run prints a leftover too, so
+# that it never passes for a clean machine.
+leftovers() {
+  node "$repo/test/lib/leftovers.mjs" "$@"
+  local status=$?
+  [ "$status" -le 1 ] || echo "error: test/lib/leftovers.mjs exited $status"
+}
 
 cgroup_roots() {
   if [ -f /sys/fs/cgroup/cgroup.controllers ]; then echo /sys/fs/cgroup; return; fi
   find /sys/fs/cgroup -mindepth 1 -maxdepth 1 -type d
-}
-
-# leftover_cgroups PARENT ALLOWED_REGEX: cgroup directories below /PARENT in any hierarchy,
-# other than the manager's own (ALLOWED_REGEX on the name, e.g. podman's conmon).
-leftover_cgroups() {
-  local root dir
-  for root in $(cgroup_roots); do
-    [ -d "$root/${1#/}" ] || continue
-    find "$root/${1#/}" -mindepth 1 -type d 2>/dev/null | while read -r dir; do
-      [ -n "$2" ] && [[ $(basename "$dir") =~ $2 ]] && continue
-      echo "cgroup $dir"
-    done
-  done
 }
 
 # remove_cgroup_tree PARENT: rmdir /PARENT and everything below it, deepest first.
@@ -200,32 +179,15 @@ remove_cgroup_tree() {
   done
 }
 
-# leftover_state DIR [REGEX]: entries of a runtime state directory (matching REGEX).
-leftover_state() {
-  local e
-  for e in $(ls -A "$1" 2>/dev/null); do
-    [ -n "${2:-}" ] && ! [[ $e =~ $2 ]] && continue
-    echo "state $1/$e"
-  done
-}
+# Processes below this script (a subreaper: the managers' orphans come here) or naming, rooted
+# in, working in or with a TMPDIR in the work directory; the daemons are stopped by then.
+leftover_processes() { leftovers --descendants-of $$ --processes-under "$work"; }
 
-# Processes below this script other than the daemons (and this check itself).
-leftover_processes() {
-  local self=$BASHPID pid args
-  ps -o pid=,args= --ppid $$ | while read -r pid args; do
-    [ "$pid" = "$self" ] && continue
-    [[ " ${daemon_pid[*]} " == *" $pid "* ]] && continue
-    echo "process $pid $args"
-  done
-  pgrep -af "$work" | while read -r pid args; do
-    [ "$pid" = "$self" ] && continue
-    [[ " ${daemon_pid[*]} " == *" $pid "* ]] && continue
-    ps -o ppid= -p "$pid" 2>/dev/null | grep -qx " *$$" && continue # listed above
-    echo "process $pid $args"
-  done
+# Mounts in the work directory, and network namespaces mounted since the start.
+leftover_mounts() {
+  leftovers --mounts-under "$work" --mounts-under /run/netns |
+    grep -vxF -f <(echo 'mount /run/netns'; sed 's|^|mount /run/netns/|' <<<"$netns_before")
 }
-
-leftover_mounts() { awk -v w="$work" 'index($5, w) == 1 || ($5 ~ "^/run/netns/") { print "mount " $5 }' /proc/self/mountinfo | sort -u | grep -vxF -f <(sed 's|^|mount /run/netns/|' <<<"$netns_before") ; }
 
 # --- the wrappers ---------------------------------------------------------------------------
 # MGR_RUNTIME=runc selects runc for one command; the default is the runtime under test.
@@ -259,7 +221,10 @@ ctr_sock=$work/containerd/containerd.sock docker_sock=$work/docker/docker.sock
 cat > "$work/bin/podman" <<EOF
 #!/bin/sh
 # podman with private storage and config (CONTAINERS_CONF, CONTAINERS_STORAGE_CONF), the runtime
-# under test (MGR_RUNTIME=runc: runc) and, for containers, a private cgroup parent.
+# under test (MGR_RUNTIME=runc: runc) and, for containers, a private cgroup parent. Run in the
+# work directory: conmon writes a file named oom into the directory podman runs it in when a
+# container is OOM-killed, which would otherwise be the caller's (the repository).
+cd '$work' || exit 1
 rt='$runtime'; [ "\${MGR_RUNTIME:-}" = runc ] && rt='$runc_bin'
 case \${1:-} in
   run|create) sub=\$1; shift; exec $podman_bin --runtime "\$rt" "\$sub" --cgroup-parent $podman_parent "\$@" ;;
@@ -501,14 +466,14 @@ cli_scenarios() {
   if [ "$m" = podman ] || [ "$host_capbnd" = "$(printf '%016x' $(((1 << ($(cat /proc/sys/kernel/cap_last_cap) + 1)) - 1)))" ]; then
     same_as_runc "$m: --privileged is runc's" 0 $m run --rm --privileged "$img" sh -c "$security_cmd"
   else
-    skip_test "$m: --privileged is runc's" "runc refuses it here: the host's bounding set ($host_capbnd) lacks capabilities Docker asks for"
+    skip "$m: --privileged is runc's" "runc refuses it here: the host's bounding set ($host_capbnd) lacks capabilities Docker asks for"
   fi
 
   # --- detached ---
   c=$tag-$m
   if ! check "$m: run -d starts a container" 0 "~^[0-9a-f]{64}$" \
     $m run -d --name "$c" "$img" sh -c 'echo started; while :; do sleep 0.2; done'; then
-    skip_test "$m: the detached lifecycle" "the container did not start"
+    skip "$m: the detached lifecycle" "the container did not start"
     $m rm -f "$c" >/dev/null 2>&1 # the manager keeps a container that failed to start
     return
   fi
@@ -598,17 +563,20 @@ podman_scenarios() {
 }
 
 podman_leftovers() {
-  local ids state_root
+  local ids id state_root
   case $(basename "$runtime") in
     runc) state_root=/run/runc ;;
     crun) state_root=/run/crun ;;
     *) state_root=/run/tscontainer ;;
   esac
-  ids=$(podman events --stream=false --filter type=container --format '{{.ID}}' 2>/dev/null | sort -u | paste -sd'|')
+  local -a scope=()
+  # The runtime state of the containers podman made (the root may hold others' containers).
+  ids=$(podman events --stream=false --filter type=container --format '{{.ID}}' 2>/dev/null | sort -u)
+  [ -n "$ids" ] && scope+=(--state-root "$state_root") && for id in $ids; do scope+=(--id "$id"); done
   podman ps -a --format 'container {{.ID}} {{.Names}} {{.Status}}' 2>/dev/null
-  [ -n "$ids" ] && leftover_state "$state_root" "^($ids)$"
-  leftover_cgroups "$podman_parent" '^conmon$'
-  awk -v w="$podman_conf" 'index($5, w) == 1 && $5 ~ /(merged|userdata\/shm)$/ { print "mount " $5 }' /proc/self/mountinfo
+  # Of podman's mounts, its containers' roots and /dev/shm (its storage keeps its own).
+  leftovers "${scope[@]}" --cgroups-below "$podman_parent" --keep-cgroup '^conmon$' \
+    --mounts-under "$podman_conf" --mounts-matching '(merged|userdata/shm)$'
 }
 
 podman_cleanup() {
@@ -686,7 +654,7 @@ ctr_scenarios() {
   c=$tag-ctr-d
   if ! check "containerd: run -d starts a task" 0 "" \
     ctr run -d --memory-limit 104857600 --rootfs "$rootfs" "$c" /bin/sh -c 'while :; do sleep 0.2; done'; then
-    skip_test "containerd: the detached lifecycle" "the task did not start"
+    skip "containerd: the detached lifecycle" "the task did not start"
     ctr container delete "$c" >/dev/null 2>&1
     return
   fi
@@ -723,9 +691,7 @@ ctr_scenarios() {
 ctr_leftovers() {
   ctr task ls -q 2>/dev/null | sed 's/^/task /'
   ctr container ls -q 2>/dev/null | sed 's/^/container /'
-  leftover_state "/run/containerd/runc/$ctr_ns"
-  leftover_cgroups "$ctr_ns" ''
-  awk -v w="$work/containerd" 'index($5, w) == 1 { print "mount " $5 }' /proc/self/mountinfo
+  leftovers --state-root "/run/containerd/runc/$ctr_ns" --cgroups-below "$ctr_ns" --mounts-under "$work/containerd"
 }
 
 ctr_cleanup() {
@@ -767,10 +733,9 @@ docker_scenarios() {
 
 docker_leftovers() {
   docker ps -a --format 'container {{.ID}} {{.Names}} {{.Status}}' 2>/dev/null
-  leftover_state "$work/docker/exec/runtime-runc/moby"
-  leftover_cgroups "$docker_parent" ''
   # (dockerd keeps its data-root a private mount of its own while it runs.)
-  awk -v w="$work/docker" 'index($5, w) == 1 && $5 ~ /(\/merged|\/mounts\/shm|\/netns\/[^\/]+)$/ { print "mount " $5 }' /proc/self/mountinfo
+  leftovers --state-root "$work/docker/exec/runtime-runc/moby" --cgroups-below "$docker_parent" \
+    --mounts-under "$work/docker" --mounts-matching '(/merged|/mounts/shm|/netns/[^/]+)$'
 }
 
 docker_cleanup() {
@@ -906,8 +871,7 @@ echo "# $(podman --version 2>/dev/null); containerd $(containerd --version 2>/de
 echo "# work directory $work; podman, docker and ctr are wrappers in $work/bin (see their comments)"
 if ! prepare_rootfs; then
   not_ok "build the image's rootfs (test/fixtures/build-rootfs.sh) and tarball" "$(cat "$err")"
-  trailer
-  exit 1
+  finish
 fi
 for m in "${selected[@]}"; do
   t=$SECONDS
@@ -920,5 +884,4 @@ for m in "${selected[@]}"; do
 done
 cleanup verify
 echo "# managers tier: $((SECONDS - started))s"
-trailer
-[ "$fail" -eq 0 ]
+finish

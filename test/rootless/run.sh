@@ -20,26 +20,9 @@ set -u
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 runtime=${TSCONTAINER_RUNTIME_PATH:-$repo/native/tscontainer-runtime}
 cli_js=$repo/bin/run.cjs
-n=0 pass=0 fail=0 skip=0
-
-ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n - $1"; }
-skip() { n=$((n + 1)); skip=$((skip + 1)); echo "ok $n - $1 # SKIP $2"; }
-not_ok() {
-  n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"
-  shift; for line in "$@"; do printf '#   %s\n' "$line"; done
-}
-finish() {
-  echo "1..$n"
-  printf '# pass %d\n# fail %d\n# skip %d\n' "$pass" "$fail" "$skip"
-  echo "$pass passed, $fail failed"
-  [ "$fail" -eq 0 ]
-  exit
-}
-skipped() {
-  echo "# SKIPPED: $1"
-  if [ -n "${CI:-}" ]; then not_ok "rootless tier: $1"; fi
-  finish
-}
+# shellcheck source=test/lib/tap.sh
+. "$repo/test/lib/tap.sh"
+tap_tier_name="rootless tier"
 
 [ "$(id -u)" = 0 ] || skipped "the rootless tier must be started as root (it creates its users)"
 for tool in setpriv newuidmap newgidmap useradd script node setfattr; do
