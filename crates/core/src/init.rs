@@ -3,7 +3,7 @@
 //! namespaces, reports every failure to the runtime over the channel (so the user reads
 //! a reason, never "channel closed"), and exits; it never returns.
 
-use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::{open, OFlag};
@@ -12,10 +12,11 @@ use nix::sys::stat::Mode;
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
 use crate::cgroups::{ContainerView, PendingJoin};
-use crate::channel::{Channel, ChannelError, InitFailure, Message};
+use crate::channel::Channel;
+use crate::container::handshake;
 use crate::hooks::{self, HookKind, HookState};
 use crate::namespaces::Namespaces;
-use crate::process::{self, setup, ProcessError};
+use crate::process::{self, ProcessError};
 use crate::rootfs::{self, RootfsPlan};
 use crate::syscall::Syscall;
 use crate::Error;
@@ -51,67 +52,17 @@ pub struct InitArgs<'a> {
 /// Runs the init and exits: with the command's own status once it has replaced us, else
 /// with 127/126 for a command that cannot run, or 1.
 pub fn run(mut args: InitArgs<'_>) -> ! {
-    if let Some(sig) = args.parent_death_signal {
-        // Until the command runs, a runtime that dies takes its half-made container along.
-        let _ = nix::sys::prctl::set_pdeathsig(sig);
-    }
     let cgroup_join = args.cgroup_join.take();
-    match setup_and_exec(&args, cgroup_join) {
-        Ok(()) => {
-            // A container created without a process has nothing to run after `start`.
-            // SAFETY: as in `report_and_exit`.
-            unsafe { libc::_exit(0) }
-        }
-        Err(failure) => report_and_exit(args.channel, failure),
-    }
-}
-
-/// Tells the runtime why this process gave up, then exits with 127/126 for a command
-/// that cannot run, else 1.
-pub(crate) fn report_and_exit(channel: &Channel, failure: Error) -> ! {
-    let exec = failure.exec_failure();
-    let message = crate::error::chain(&failure);
-    let report = Message::Failed(InitFailure { message: message.clone(), code: failure.code() });
-    if channel.send(&report).is_err() {
-        // Nobody is listening any more (a detached container after `start`): the
-        // container's own stderr is the only place left for the reason.
-        let line = format!("tscontainer-runtime init: {message}\n");
-        let _ = nix::unistd::write(std::io::stderr(), line.as_bytes());
-    }
-    // SAFETY: _exit ends the process without running the parent's atexit handlers or
-    // flushing stdio buffers copied from the runtime, which is what a cloned child must do.
-    unsafe { libc::_exit(exec.map_or(1, |k| k.exit_code())) }
-}
-
-/// The next message, which must arrive and be the one `matches` accepts (named `expected`).
-fn recv_matching(
-    channel: &Channel,
-    expected: &'static str,
-    matches: impl Fn(&Message) -> bool,
-) -> Result<Message, Error> {
-    let (message, _) = channel.recv_required(expected)?;
-    if matches(&message) {
-        Ok(message)
-    } else {
-        Err(ChannelError::Unexpected { expected, got: format!("{message:?}") }.into())
-    }
+    handshake::run_child(args.channel, args.parent_death_signal, || setup_and_exec(&args, cgroup_join))
 }
 
 /// Sets the container up, waits for `start`, and execs its command: returns only on
 /// failure, or with Ok when there is no process to run.
 fn setup_and_exec(args: &InitArgs<'_>, cgroup_join: Option<PendingJoin>) -> Result<(), Error> {
     let (spec, sys, ns) = (args.spec, args.sys, args.namespaces);
-    let Message::Proceed { pid } = recv_matching(args.channel, "proceed", |m| matches!(m, Message::Proceed { .. }))?
-    else {
-        return Ok(());
-    };
-    // Joined once the runtime is listening for how setup goes: a memory limit too small
-    // for the init kills it here, and the runtime reports that, as an OOM kill.
-    cgroup_join.map(PendingJoin::join).transpose()?;
-    // Nothing the runtime had open stays with the init: its log, its caller's stray
-    // descriptors. What is left while the init waits for `start` is its stdio, the
-    // descriptors passed on purpose, the channel and the exec fifo.
-    close_inherited(args.preserve_fds, &[args.channel.as_fd().as_raw_fd(), args.exec_fifo.as_raw_fd()]);
+    // What is left while the init waits for `start` is its stdio, the descriptors passed
+    // on purpose, the channel and the exec fifo.
+    let pid = handshake::await_proceed(args.channel, cgroup_join, args.preserve_fds, &[args.exec_fifo.as_raw_fd()])?;
     let hook_state = |status: &str| HookState {
         oci_version: spec.version().clone(),
         id: args.id.to_string(),
@@ -166,8 +117,7 @@ fn setup_and_exec(args: &InitArgs<'_>, cgroup_join: Option<PendingJoin>) -> Resu
     let mounted = rootfs::mount_all(&plan, sys)?;
     if hooks::has(spec, HookKind::Prestart) || hooks::has(spec, HookKind::CreateRuntime) {
         // Those run in the runtime's namespaces, so the runtime runs them.
-        args.channel.send(&Message::RunRuntimeHooks)?;
-        recv_matching(args.channel, "hooks done", |m| *m == Message::HooksDone)?;
+        handshake::request_runtime_hooks(args.channel)?;
     }
     hooks::run(spec, HookKind::CreateContainer, &hook_state("creating"))?;
     rootfs::switch_root(&plan, &mounted, sys)?;
@@ -183,9 +133,8 @@ fn setup_and_exec(args: &InitArgs<'_>, cgroup_join: Option<PendingJoin>) -> Resu
     }
     drop(mounted);
 
-    let prepared = spec.process().as_ref().map(|p| setup::prepare(p, seccomp, args.channel, sys)).transpose()?;
-    setup::close_descriptors_on_exec(args.preserve_fds);
-    args.channel.send(&Message::Ready)?;
+    let prepared =
+        handshake::prepare_and_report_ready(spec.process().as_ref(), seccomp, args.channel, args.preserve_fds, sys)?;
     // Created: a signal that would end a process ends it, as runc's (PID 1 would ignore it).
     process::end_on_terminating_signals();
     wait_for_start(args.exec_fifo)?;
@@ -246,40 +195,5 @@ fn wait_for_start(fifo: &OwnedFd) -> Result<(), Error> {
             Ok(_) => return Err(ProcessError::ExecFifo(nix::errno::Errno::EPIPE).into()),
             Err(e) => return Err(ProcessError::ExecFifo(e).into()),
         }
-    }
-}
-
-/// Closes every descriptor but 0-2, the `preserve_fds` after them, and `keep`.
-pub(crate) fn close_inherited(preserve_fds: i32, keep: &[RawFd]) {
-    let first = 3 + preserve_fds.max(0) as u32;
-    let mut kept: Vec<u32> = keep.iter().filter_map(|fd| u32::try_from(*fd).ok()).filter(|fd| *fd >= first).collect();
-    kept.sort_unstable();
-    kept.dedup();
-    let mut from = first;
-    for fd in kept.into_iter().chain([u32::MAX]) {
-        if fd > from {
-            close_range(from, fd - 1);
-        }
-        from = fd.saturating_add(1);
-    }
-}
-
-/// Closes the descriptors `from..=to`.
-fn close_range(from: u32, to: u32) {
-    // SAFETY: close_range takes plain integers. Every descriptor in the range was
-    // inherited from the runtime and is not used by the init again: Rust objects of the
-    // runtime that still own some are never dropped in this process (it ends in execve
-    // or _exit), so nothing closes or reuses them later.
-    let rc = unsafe { libc::syscall(libc::SYS_close_range, from, to, 0) };
-    if rc == 0 {
-        return;
-    }
-    // Kernels before 5.9: one by one, from what /proc lists.
-    let open: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")
-        .map(|d| d.flatten().filter_map(|e| e.file_name().to_str()?.parse().ok()).collect())
-        .unwrap_or_default();
-    for fd in open.into_iter().filter(|fd| (from as i64..=to as i64).contains(&i64::from(*fd))) {
-        // SAFETY: as above; the directory read's own descriptor is closed by now.
-        unsafe { libc::close(fd) };
     }
 }

@@ -1,23 +1,30 @@
 //! `create`: everything up to the container's command, which waits for `start`.
 //!
-//! Each step registers its undo before the next begins (state directory, cgroup, init
-//! process); on failure the undos run in reverse and the first error is reported, so a
-//! failed create leaves nothing behind.
+//! The steps, in order: the bundle checked ([`check_bundle`]); the cgroup driver chosen;
+//! the state directory with its exec fifo ([`record_creating`]); the cgroup
+//! ([`prepare_cgroup`]); the init cloned ([`clone_init`]), its pid recorded, systemd's scope
+//! joined, its id maps written; the handshake with the init (see `handshake`), then its
+//! network; the state `created` ([`record_created`]). Each step registers its undo before
+//! the next begins (state directory, cgroup, init process); on failure the undos run in
+//! reverse and the first error is reported (see `undo`), so a failed create leaves
+//! nothing behind.
 
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::path::Path;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
 
 use nix::fcntl::{open, OFlag};
-use nix::sys::signal::{kill, Signal};
+use nix::sys::signal::Signal;
 use nix::sys::stat::Mode;
-use nix::sys::wait::{waitpid, WaitStatus};
+use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
-use oci_spec::runtime::LinuxNamespaceType;
+use oci_spec::runtime::{LinuxNamespaceType, LinuxResources, Spec};
 
+use super::handshake::{self, Handshake};
+use super::undo::{self, Undo};
 use super::{fork, ContainerError};
 use crate::cgroups::systemd::Systemd;
-use crate::cgroups::{self, CgroupJoin, CgroupManager, CgroupPath, Roots};
-use crate::channel::{self, Channel, Message};
+use crate::cgroups::{self, AnyManager, CgroupJoin, CgroupManager, CgroupPath, Roots};
+use crate::channel::{self, Channel};
 use crate::hooks::{self, HookKind};
 use crate::init::{self, InitArgs};
 use crate::namespaces::Namespaces;
@@ -63,54 +70,28 @@ pub struct Created {
     pub warnings: Vec<String>,
 }
 
-/// What to undo if a later step fails, in reverse order of creation.
-#[derive(Default)]
-struct Undo<'a> {
-    store: Option<(&'a StateStore, &'a str)>,
-    cgroup: Option<(CgroupPath, &'a Roots, Vec<std::path::PathBuf>)>,
-    /// The connection to systemd (`--systemd-cgroup`); its unit is stopped on failure
-    /// once systemd took the request to start it.
-    systemd: Option<Systemd>,
-    init: Option<Pid>,
-}
-
-impl Undo<'_> {
-    fn run(self, error: Error) -> Error {
-        let mut failures = Vec::new();
-        if let Some(pid) = self.init {
-            let _ = kill(pid, Signal::SIGKILL);
-            let _ = waitpid(pid, None);
-        }
-        if let Some((path, roots, parents)) = self.cgroup {
-            if let Err(e) = cgroups::manager(&path, roots).and_then(|cg| cg.remove()) {
-                failures.push(crate::error::chain(&e));
-            }
-            cgroups::remove_created_parents(&parents);
-        }
-        if let Some(mut systemd) = self.systemd.filter(Systemd::started) {
-            if let Err(e) = systemd.stop() {
-                failures.push(crate::error::chain(&e));
-            }
-        }
-        if let Some((store, id)) = self.store {
-            // With the init dead, a network helper's watcher stops it and quits.
-            if let Ok(dir) = store.open(id) {
-                crate::network::wait_until_stopped(dir.trusted());
-            }
-            if let Err(e) = store.remove(id) {
-                failures.push(crate::error::chain(&e));
-            }
-        }
-        if failures.is_empty() {
-            error
-        } else {
-            ContainerError::Cleanup { error: Box::new(error), cleanup: failures.join("; ") }.into()
-        }
-    }
-}
-
 pub fn create(opts: &CreateOptions<'_>) -> Result<Created, Error> {
     crate::state::validate_id(opts.id)?;
+    let config = check_bundle(opts)?;
+    let (systemd, cgroup_path) = choose_cgroup_driver(opts, &config.spec)?;
+    let dir = opts.store.create_dir(opts.id)?;
+    let undo = Undo { store: Some((opts.store, opts.id)), systemd, ..Undo::default() };
+    undo::guarded(undo, |undo| create_in(opts, &config, &dir, cgroup_path, undo))
+}
+
+/// A bundle read and checked: what `create` refuses is refused here, before anything is
+/// made.
+struct Checked {
+    bundle: PathBuf,
+    spec: Spec,
+    /// Capability names the runtime does not know, left out of `spec`, for a warning.
+    unknown_capabilities: Vec<String>,
+    rootfs: spec::Rootfs,
+    namespaces: Namespaces,
+    network: Option<NetworkRequest>,
+}
+
+fn check_bundle(opts: &CreateOptions<'_>) -> Result<Checked, Error> {
     // Opened and checked once; its config read through that descriptor.
     let crate::bundle::Bundle { path: bundle, mut spec, unknown_capabilities, .. } =
         crate::bundle::Bundle::open(opts.bundle)?;
@@ -139,77 +120,130 @@ pub fn create(opts: &CreateOptions<'_>) -> Result<Created, Error> {
             return Err(ContainerError::UserNamespacesForbidden(reason).into());
         }
     }
+    Ok(Checked { bundle, spec, unknown_capabilities, rootfs, namespaces, network })
+}
 
+/// The container's cgroup path, and with `--systemd-cgroup` the connection to systemd,
+/// made before anything else: a systemd that cannot be reached, or a cgroupsPath it cannot
+/// take, changes nothing.
+fn choose_cgroup_driver(opts: &CreateOptions<'_>, spec: &Spec) -> Result<(Option<Systemd>, CgroupPath), Error> {
     let spec_path = spec.linux().as_ref().and_then(|l| l.cgroups_path().as_deref());
-    // Before anything is made: a systemd that cannot be reached, or a cgroupsPath it
-    // cannot take, changes nothing.
-    let (systemd, cgroup_path) = if opts.systemd_cgroup {
+    if opts.systemd_cgroup {
         let path = spec_path.map(|p| p.to_string_lossy().into_owned());
         let (systemd, path) = Systemd::prepare(path.as_deref(), opts.id, &opts.cgroup_roots.cgroup)?;
-        (Some(systemd), path)
+        Ok((Some(systemd), path))
     } else {
-        (None, CgroupPath::from_spec(spec_path, opts.id))
-    };
-
-    let dir = opts.store.create_dir(opts.id)?;
-    let mut undo = Undo { store: Some((opts.store, opts.id)), systemd, ..Undo::default() };
-    match create_in(opts, &spec, &bundle, &rootfs, &namespaces, network.as_ref(), &dir, cgroup_path, &mut undo) {
-        Ok(mut created) => {
-            let caps = spec.process().as_ref().and_then(|p| p.capabilities().as_ref());
-            let host = crate::process::HostCapabilities::current();
-            created.warnings.extend(crate::process::capability_warnings(caps, &unknown_capabilities, host));
-            if let Some(p) = spec.process() {
-                created.warnings.extend(crate::process::lsm_warnings(p, crate::process::apparmor_enabled()));
-            }
-            Ok(created)
-        }
-        Err(e) => Err(std::mem::take(&mut undo).run(e)),
+        Ok((None, CgroupPath::from_spec(spec_path, opts.id)))
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Everything after the state directory exists, each step registering its undo first.
 fn create_in<'a>(
     opts: &CreateOptions<'a>,
-    spec: &oci_spec::runtime::Spec,
-    bundle: &Path,
-    rootfs: &spec::Rootfs,
-    namespaces: &Namespaces,
-    network: Option<&NetworkRequest>,
+    config: &Checked,
     dir: &ContainerDir,
     cgroup_path: CgroupPath,
     undo: &mut Undo<'a>,
 ) -> Result<Created, Error> {
-    let lock = dir.lock()?;
-    dir.trusted().create_dir(ROOTFS_DIR, 0o700, "rootfs mount point").map_err(StateError::from)?;
-    let staging = dir.path().join(ROOTFS_DIR);
-    dir.make_exec_fifo()?;
+    let spec = &config.spec;
+    // Held until `create` returns: `state` and `delete` see a container being created.
+    let mut lock = Some(dir.lock()?);
+    let mut state = record_creating(opts, config, dir, cgroup_path, undo.systemd.as_ref())?;
+    let cgroup = prepare_cgroup(opts, spec, &mut state, undo)?;
+    let (pid, channel) = clone_init(opts, config, dir, &cgroup, &mut lock, undo)?;
+    record_pid(dir, &mut state, pid)?;
+    join_systemd_scope(opts, &cgroup, pid, dir, &mut state, undo)?;
+    write_id_maps(config, pid)?;
+    // Opened while the init may still be opened by us: it stops being dumpable once told
+    // to proceed.
+    let network = match &config.network {
+        Some(request) => Some((
+            request,
+            crate::network::Target::open(pid.as_raw(), config.namespaces.is_new(LinuxNamespaceType::User))?,
+        )),
+        None => None,
+    };
+    let runtime_hooks = || -> Result<(), Error> {
+        // prestart is the deprecated hook that used to run just before start: its hooks
+        // still read the container as created.
+        hooks::run(spec, HookKind::Prestart, &state.hook_state("created"))?;
+        hooks::run(spec, HookKind::CreateRuntime, &state.hook_state("creating"))?;
+        Ok(())
+    };
+    let handshake =
+        Handshake { pid, channel: &channel, console_socket: opts.console_socket, runtime_hooks: Some(&runtime_hooks) };
+    let console = handshake.proceed_until_ready(undo, |status| init_ended(status, &cgroup.manager, spec))?;
+    // The network namespace exists and the process waits for `start`: the helper
+    // configures the namespace now, before anything in it runs.
+    if let Some((request, target)) = network {
+        crate::network::start(request, pid.as_raw(), target, dir.trusted())?;
+    }
+    record_created(dir, &mut state, pid, opts.pid_file)?;
+    drop(lock);
+    let warnings = warnings(opts, config, cgroup.in_cgroup);
+    Ok(Created { state, console, channel, warnings })
+}
 
-    let linux = spec.linux().as_ref();
-    let mut state = ContainerState {
+/// The state directory before the init exists: the rootfs's mount point, the exec fifo,
+/// and the state, `creating`.
+fn record_creating(
+    opts: &CreateOptions<'_>,
+    config: &Checked,
+    dir: &ContainerDir,
+    cgroup_path: CgroupPath,
+    systemd: Option<&Systemd>,
+) -> Result<ContainerState, Error> {
+    dir.trusted().create_dir(ROOTFS_DIR, 0o700, "rootfs mount point").map_err(StateError::from)?;
+    dir.make_exec_fifo()?;
+    let spec = &config.spec;
+    let state = ContainerState {
         oci_version: spec.version().clone(),
         id: opts.id.to_string(),
         status: Status::Creating,
         pid: None,
         pid_start_time: None,
-        bundle: bundle.to_path_buf(),
-        rootfs: rootfs.path.clone(),
+        bundle: config.bundle.clone(),
+        rootfs: config.rootfs.path.clone(),
         created: rfc3339(std::time::SystemTime::now()),
         annotations: spec.annotations().clone().unwrap_or_default(),
-        cgroup_path: cgroup_path.clone(),
+        cgroup_path,
         cgroup_parents: Vec::new(),
-        systemd: undo.systemd.as_ref().map(|s| s.unit().clone()),
+        systemd: systemd.map(|s| s.unit().clone()),
         config: spec.clone(),
         exit: None,
     };
     dir.save(&state)?;
+    Ok(state)
+}
 
-    let cgroup = cgroups::manager(&cgroup_path, opts.cgroup_roots)?;
+/// The container's cgroup, ready for the init.
+struct PreparedCgroup {
+    manager: AnyManager,
+    /// The config's limits, its device rules as they apply to its devices.
+    resources: Option<LinuxResources>,
+    /// False when a user who may not create cgroups runs the container in the runtime's own
+    /// (it asks for no limit).
+    in_cgroup: bool,
+}
+
+/// Refuses a cgroup that is not the container's own and, with the cgroupfs driver, makes it
+/// and writes its limits. With systemd, the cgroup is the scope systemd makes once the init
+/// exists ([`join_systemd_scope`]).
+fn prepare_cgroup<'a>(
+    opts: &CreateOptions<'a>,
+    spec: &Spec,
+    state: &mut ContainerState,
+    undo: &mut Undo<'a>,
+) -> Result<PreparedCgroup, Error> {
+    let path = &state.cgroup_path;
+    let manager = cgroups::manager(path, opts.cgroup_roots)?;
     // A cgroup that already holds processes (in any hierarchy) is not the container's:
     // its limits, freezing and `delete` would reach those processes. Refused before
     // anything of it is registered for removal.
-    if let Some((dir, count)) = cgroup.occupied() {
-        return Err(cgroups::CgroupError::Occupied { path: cgroup_path.0.clone(), dir, count }.into());
+    if let Some((dir, count)) = manager.occupied() {
+        return Err(cgroups::CgroupError::Occupied { path: path.0.clone(), dir, count }.into());
     }
+    let linux = spec.linux().as_ref();
     let resources = linux.and_then(|l| l.resources().as_ref()).map(|resources| {
         let mut resources = resources.clone();
         if let Some(rules) = resources.devices().as_ref().filter(|r| !r.is_empty()) {
@@ -218,64 +252,81 @@ fn create_in<'a>(
         }
         resources
     });
-    // With systemd, the cgroup is the scope systemd makes once the init exists (below).
-    let systemd = undo.systemd.is_some();
-    if !systemd {
-        // Registered before creating, so a half-made cgroup is removed too.
-        undo.cgroup = Some((cgroup_path.clone(), opts.cgroup_roots, Vec::new()));
-    }
-    let in_cgroup = systemd
-        || match cgroup.create() {
-            Ok(parents) => {
-                undo.cgroup = Some((cgroup_path.clone(), opts.cgroup_roots, parents.clone()));
-                state.cgroup_parents = parents;
-                true
-            }
-            // A user who may not create cgroups still gets a container, as long as it asks
-            // for no limit; a limit nobody would enforce is an error, never dropped.
-            Err(e) if !crate::userns::privileged() && denied(&e) => {
-                match resources.as_ref().and_then(requested_limit) {
-                    None => {
-                        undo.cgroup = None;
-                        false
-                    }
-                    Some(what) => return Err(ContainerError::CgroupDenied { what, error: e }.into()),
-                }
-            }
-            Err(e) => return Err(e.into()),
-        };
-    if let Some(resources) = resources.as_ref().filter(|_| in_cgroup && !systemd) {
-        cgroup.apply(resources)?;
-    }
-    let view = cgroup.container_view();
+    let in_cgroup = undo.systemd.is_some() || create_cgroupfs(opts, &manager, resources.as_ref(), state, undo)?;
+    Ok(PreparedCgroup { manager, resources, in_cgroup })
+}
 
-    let seccomp = linux
-        .and_then(|l| l.seccomp().as_ref())
-        .map(|profile| crate::seccomp::compile_cached(profile, crate::seccomp::cache_dir().as_deref()))
-        .transpose()?;
-    namespaces.join_for_children(opts.sys)?;
+/// The cgroupfs driver: the cgroup made, with its limits, before the init is cloned into it.
+/// Returns false when this user may not create it and no limit needs it.
+fn create_cgroupfs<'a>(
+    opts: &CreateOptions<'a>,
+    manager: &AnyManager,
+    resources: Option<&LinuxResources>,
+    state: &mut ContainerState,
+    undo: &mut Undo<'a>,
+) -> Result<bool, Error> {
+    // Registered before creating, so a half-made cgroup is removed too.
+    undo.cgroup = Some((state.cgroup_path.clone(), opts.cgroup_roots, Vec::new()));
+    match manager.create() {
+        Ok(parents) => {
+            undo.cgroup = Some((state.cgroup_path.clone(), opts.cgroup_roots, parents.clone()));
+            state.cgroup_parents = parents;
+        }
+        // A user who may not create cgroups still gets a container, as long as it asks
+        // for no limit; a limit nobody would enforce is an error, never dropped.
+        Err(e) if !crate::userns::privileged() && denied(&e) => match resources.and_then(requested_limit) {
+            None => {
+                undo.cgroup = None;
+                return Ok(false);
+            }
+            Some(what) => return Err(ContainerError::CgroupDenied { what, error: e }.into()),
+        },
+        Err(e) => return Err(e.into()),
+    }
+    if let Some(resources) = resources {
+        manager.apply(resources)?;
+    }
+    Ok(true)
+}
+
+/// Clones the container's init, which sets the container up once told to proceed (see
+/// [`init::run`]); returns its pid and the runtime's end of its channel. The init lets go
+/// of the creation `lock`, which the runtime holds until `create` returns.
+fn clone_init<'a>(
+    opts: &CreateOptions<'a>,
+    config: &Checked,
+    dir: &ContainerDir,
+    cgroup: &PreparedCgroup,
+    lock: &mut Option<OwnedFd>,
+    undo: &mut Undo<'a>,
+) -> Result<(Pid, Channel), Error> {
+    let seccomp = handshake::seccomp_filter(&config.spec)?;
+    config.namespaces.join_for_children(opts.sys)?;
     // The init's end of the exec fifo, the only thing of the state directory it holds: a
     // FIFO leads nowhere else. Read and write, so it never sees end-of-file while it waits
     // for `start` to write (see init::wait_for_start).
     let exec_fifo = dir.open_exec_fifo(OFlag::O_RDWR)?;
     let (ours, theirs) = channel::pair()?;
     // The cgroupfs driver has the init born in its cgroup; systemd moves it into the scope.
-    let join = if in_cgroup && !systemd { Some(cgroup.joiner()?) } else { None };
+    let join = if cgroup.in_cgroup && undo.systemd.is_none() { Some(cgroup.manager.joiner()?) } else { None };
+    let view = cgroup.manager.container_view();
+    let staging = dir.path().join(ROOTFS_DIR);
 
-    let pid = match clone_in_rootfs(rootfs, namespaces, join.as_ref().and_then(CgroupJoin::clone_target))? {
+    let target = join.as_ref().and_then(CgroupJoin::clone_target);
+    let pid = match clone_in_rootfs(&config.rootfs, &config.namespaces, target)? {
         fork::Cloned::Parent(pid) => pid,
         // The init: it must not keep the runtime's end of the channel (or it would never
-        // see end-of-file) nor the creation lock (held until `create` returns).
+        // see end-of-file) nor the creation lock.
         fork::Cloned::Child { placed } => {
             drop(ours);
-            drop(lock);
+            drop(lock.take());
             drop(undo.systemd.take());
             init::run(InitArgs {
                 id: opts.id,
-                spec,
-                bundle,
+                spec: &config.spec,
+                bundle: &config.bundle,
                 staging: &staging,
-                namespaces,
+                namespaces: &config.namespaces,
                 cgroup_view: &view,
                 channel: &theirs,
                 exec_fifo: &exec_fifo,
@@ -289,109 +340,88 @@ fn create_in<'a>(
             })
         }
     };
-    undo.init = Some(pid);
-    drop(join);
-    drop(theirs);
-    drop(exec_fifo);
+    undo.child = Some(pid);
+    Ok((pid, ours))
+}
 
+/// The init's pid in the state, with its start time, which tells it from a later process
+/// that reuses the pid.
+fn record_pid(dir: &ContainerDir, state: &mut ContainerState, pid: Pid) -> Result<(), Error> {
     state.pid = Some(pid.as_raw());
     state.pid_start_time = crate::proc::stat(pid.as_raw()).map(|s| s.start_time);
-    dir.save(&state)?;
-    if let Some(systemd) = undo.systemd.as_mut() {
-        // The init waits for `Proceed`; systemd moves it into the scope it makes.
-        let started = systemd.start(pid.as_raw(), resources.as_ref());
-        if systemd.started() {
-            undo.cgroup = Some((cgroup_path.clone(), opts.cgroup_roots, Vec::new()));
-        }
-        let written = started?;
-        // What systemd does not do: the cgroup v1 hierarchies it does not manage (cpuset,
-        // freezer, ...), controllers it does not know, and every limit in the files.
-        let parents = cgroup.create()?;
-        undo.cgroup = Some((cgroup_path.clone(), opts.cgroup_roots, parents.clone()));
-        state.cgroup_parents = parents;
-        cgroup.add_process(pid.as_raw())?;
-        if resources.is_some() {
-            cgroup.apply(&written)?;
-        }
-        dir.save(&state)?;
-    }
-    if namespaces.is_new(LinuxNamespaceType::User) {
-        crate::userns::write_id_maps(pid.as_raw(), spec).map_err(crate::namespaces::NamespaceError::from)?;
-    }
-    // Opened while the init may still be opened by us: it stops being dumpable once told
-    // to proceed.
-    let mut network_target = network
-        .map(|_| crate::network::Target::open(pid.as_raw(), namespaces.is_new(LinuxNamespaceType::User)))
-        .transpose()?;
-    // The init may have ended already (a memory limit too small for it is reached as soon
-    // as it is in its cgroup): the loop below reads how.
-    ours.send_unless_ended(&Message::Proceed { pid: pid.as_raw() })?;
+    Ok(dir.save(state)?)
+}
 
-    let mut console = None;
-    loop {
-        match ours.recv()? {
-            Some((Message::RunRuntimeHooks, _)) => {
-                // prestart is the deprecated hook that used to run just before start:
-                // its hooks still read the container as created.
-                hooks::run(spec, HookKind::Prestart, &state.hook_state("created"))?;
-                hooks::run(spec, HookKind::CreateRuntime, &state.hook_state("creating"))?;
-                ours.send(&Message::HooksDone)?;
-            }
-            Some((Message::Console, Some(master))) => match opts.console_socket {
-                Some(socket) => send_console(socket, master)?,
-                None => console = Some(master),
-            },
-            Some((Message::Ready, _)) => {
-                // The network namespace exists and the process waits for `start`: the
-                // helper configures the namespace now, before anything in it runs.
-                if let (Some(request), Some(target)) = (network, network_target.take()) {
-                    crate::network::start(request, pid.as_raw(), target, dir.trusted())?;
-                }
-                break;
-            }
-            Some((Message::Failed(failure), _)) => return Err(ContainerError::Init(failure).into()),
-            Some((other, _)) => {
-                return Err(channel::ChannelError::Unexpected { expected: "ready", got: format!("{other:?}") }.into())
-            }
-            None => {
-                let status = waitpid(pid, None);
-                undo.init = None;
-                if cgroup.oom_kill_count().is_ok_and(|n| n > 0) {
-                    let limit =
-                        linux.and_then(|l| l.resources().as_ref()).and_then(|r| r.memory().and_then(|m| m.limit()));
-                    return Err(ContainerError::InitOomKilled { limit }.into());
-                }
-                let how = match status {
-                    Ok(WaitStatus::Exited(_, code)) => format!("exit status {code}"),
-                    Ok(WaitStatus::Signaled(_, sig, _)) => format!("killed by {sig}"),
-                    Ok(other) => format!("{other:?}"),
-                    Err(e) => e.to_string(),
-                };
-                return Err(ContainerError::InitDied(how).into());
-            }
-        }
+/// The systemd driver: systemd makes the scope with the init in it (the init waits for
+/// `Proceed` meanwhile); then what systemd does not do is done on the scope's cgroup, as the
+/// cgroupfs driver does it: the cgroup v1 hierarchies systemd does not manage (cpuset,
+/// freezer, ...), controllers it does not know, and every limit in the files.
+fn join_systemd_scope<'a>(
+    opts: &CreateOptions<'a>,
+    cgroup: &PreparedCgroup,
+    pid: Pid,
+    dir: &ContainerDir,
+    state: &mut ContainerState,
+    undo: &mut Undo<'a>,
+) -> Result<(), Error> {
+    let Some(systemd) = undo.systemd.as_mut() else {
+        return Ok(());
+    };
+    let path = &state.cgroup_path;
+    let started = systemd.start(pid.as_raw(), cgroup.resources.as_ref());
+    if systemd.started() {
+        undo.cgroup = Some((path.clone(), opts.cgroup_roots, Vec::new()));
     }
+    let written = started?;
+    let parents = cgroup.manager.create()?;
+    undo.cgroup = Some((path.clone(), opts.cgroup_roots, parents.clone()));
+    state.cgroup_parents = parents;
+    cgroup.manager.add_process(pid.as_raw())?;
+    if cgroup.resources.is_some() {
+        cgroup.manager.apply(&written)?;
+    }
+    Ok(dir.save(state)?)
+}
 
+/// In a user namespace of its own, the init's uid and gid maps, which it waits for.
+fn write_id_maps(config: &Checked, pid: Pid) -> Result<(), Error> {
+    if config.namespaces.is_new(LinuxNamespaceType::User) {
+        crate::userns::write_id_maps(pid.as_raw(), &config.spec).map_err(crate::namespaces::NamespaceError::from)?;
+    }
+    Ok(())
+}
+
+/// Why the init ended before it was ready, from its wait status: a memory limit too small
+/// for it (reached as soon as it is in its cgroup) is said as such.
+fn init_ended(status: nix::Result<WaitStatus>, cgroup: &AnyManager, spec: &Spec) -> Error {
+    if cgroup.oom_kill_count().is_ok_and(|n| n > 0) {
+        let limit =
+            spec.linux().as_ref().and_then(|l| l.resources().as_ref()).and_then(|r| r.memory().and_then(|m| m.limit()));
+        return ContainerError::InitOomKilled { limit }.into();
+    }
+    let how = match status {
+        Ok(WaitStatus::Exited(_, code)) => format!("exit status {code}"),
+        Ok(WaitStatus::Signaled(_, sig, _)) => format!("killed by {sig}"),
+        Ok(other) => format!("{other:?}"),
+        Err(e) => e.to_string(),
+    };
+    ContainerError::InitDied(how).into()
+}
+
+/// The last step: the state says `created`, and the pid file, when asked for, names the
+/// init.
+fn record_created(
+    dir: &ContainerDir,
+    state: &mut ContainerState,
+    pid: Pid,
+    pid_file: Option<&Path>,
+) -> Result<(), Error> {
     state.status = Status::Created;
-    dir.save(&state)?;
-    if let Some(path) = opts.pid_file {
+    dir.save(state)?;
+    if let Some(path) = pid_file {
         write_pid_file(path, pid.as_raw())?;
     }
-    // Success: nothing to undo.
-    *undo = Undo::default();
-    drop(lock);
-    let mut warnings = warnings(spec, namespaces);
-    if opts.systemd_cgroup && spec.annotations().iter().flatten().any(|(k, _)| k.starts_with(SYSTEMD_PROPERTY)) {
-        warnings
-            .push(format!("{SYSTEMD_PROPERTY}* annotations are not applied: the scope gets only the config's limits"));
-    }
-    if !in_cgroup {
-        warnings.push(
-            "this user may not create cgroups here, so the container runs in the runtime's own cgroup, without limits"
-                .into(),
-        );
-    }
-    Ok(Created { state, console, channel: ours, warnings })
+    Ok(())
 }
 
 /// runc sets annotations with this prefix as extra properties of the container's unit.
@@ -445,9 +475,10 @@ fn requested_limit(r: &oci_spec::runtime::LinuxResources) -> Option<&'static str
 }
 
 /// What a config asks for that the container cannot get, said once at create.
-fn warnings(spec: &oci_spec::runtime::Spec, namespaces: &Namespaces) -> Vec<String> {
+fn warnings(opts: &CreateOptions<'_>, config: &Checked, in_cgroup: bool) -> Vec<String> {
+    let spec = &config.spec;
     let mut out = Vec::new();
-    if !namespaces.is_private(LinuxNamespaceType::Mount) {
+    if !config.namespaces.is_private(LinuxNamespaceType::Mount) {
         let linux = spec.linux().as_ref();
         let mounts = spec.mounts().as_ref().map_or(0, Vec::len);
         let protected = linux.and_then(|l| l.masked_paths().as_ref()).map_or(0, Vec::len)
@@ -471,6 +502,21 @@ fn warnings(spec: &oci_spec::runtime::Spec, namespaces: &Namespaces) -> Vec<Stri
     }
     if spec.process().is_none() {
         out.push("the config has no process: the container will have nothing to run when started".into());
+    }
+    if opts.systemd_cgroup && spec.annotations().iter().flatten().any(|(k, _)| k.starts_with(SYSTEMD_PROPERTY)) {
+        out.push(format!("{SYSTEMD_PROPERTY}* annotations are not applied: the scope gets only the config's limits"));
+    }
+    if !in_cgroup {
+        out.push(
+            "this user may not create cgroups here, so the container runs in the runtime's own cgroup, without limits"
+                .into(),
+        );
+    }
+    let caps = spec.process().as_ref().and_then(|p| p.capabilities().as_ref());
+    let host = crate::process::HostCapabilities::current();
+    out.extend(crate::process::capability_warnings(caps, &config.unknown_capabilities, host));
+    if let Some(p) = spec.process() {
+        out.extend(crate::process::lsm_warnings(p, crate::process::apparmor_enabled()));
     }
     out
 }
@@ -512,27 +558,4 @@ pub(crate) fn random_u64() -> u64 {
     } else {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
     }
-}
-
-/// Hands the pty master to whoever listens on the console socket, as runc does: one
-/// message whose payload is the pty's name, with the descriptor attached.
-pub(super) fn send_console(socket: &Path, master: OwnedFd) -> Result<(), ContainerError> {
-    use nix::sys::socket::{
-        connect, sendmsg, socket as make_socket, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType, UnixAddr,
-    };
-    let fail = |source| ContainerError::ConsoleSocket { path: socket.to_path_buf(), source };
-    let sock = make_socket(AddressFamily::Unix, SockType::Stream, SockFlag::SOCK_CLOEXEC, None).map_err(fail)?;
-    let addr = UnixAddr::new(socket).map_err(fail)?;
-    connect(sock.as_raw_fd(), &addr).map_err(fail)?;
-    let fds = [master.as_raw_fd()];
-    let name = b"/dev/ptmx";
-    sendmsg::<()>(
-        sock.as_raw_fd(),
-        &[std::io::IoSlice::new(name)],
-        &[ControlMessage::ScmRights(&fds)],
-        MsgFlags::empty(),
-        None,
-    )
-    .map_err(fail)?;
-    Ok(())
 }

@@ -5,21 +5,21 @@
 //! container's init — capabilities, user, no_new_privs and the container's seccomp
 //! profile included — so exec cannot be a way out.
 
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::Path;
 
-use nix::sys::signal::{kill as send, Signal};
-use nix::sys::wait::waitpid;
+use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 use oci_spec::runtime::Process;
 
+use super::handshake::{self, Handshake};
+use super::undo::{self, Undo};
 use super::{fork, live_status, ContainerError};
 use crate::cgroups::systemd::Systemd;
 use crate::cgroups::{self, CgroupJoin, CgroupManager, CgroupPath, PendingJoin, Roots};
-use crate::channel::{self, Channel, ChannelError, Message};
+use crate::channel::{self, Channel};
 use crate::namespaces::Namespaces;
-use crate::process::setup;
-use crate::state::{StateStore, Status};
+use crate::state::{ContainerState, StateStore, Status};
 use crate::syscall::Syscall;
 use crate::Error;
 
@@ -62,6 +62,16 @@ pub fn exec(opts: &ExecOptions<'_>) -> Result<Execed, Error> {
     // (the flag is inherited), nothing in the container may ptrace it or open its
     // /proc/<pid>/{fd,cwd,root,mem}. The execve makes the command dumpable again.
     nix::sys::prctl::set_dumpable(false).map_err(crate::process::ProcessError::Dumpable)?;
+    undo::guarded(Undo::default(), |undo| exec_in(opts, &state, status, undo))
+}
+
+/// Everything after the checks, under the guard that kills the process on failure.
+fn exec_in(
+    opts: &ExecOptions<'_>,
+    state: &ContainerState,
+    status: Status,
+    undo: &mut Undo<'_>,
+) -> Result<Execed, Error> {
     let init = state.pid.unwrap_or(0);
     let spec = &state.config;
     // An unprivileged user may not open the namespaces of an init that is not dumpable,
@@ -79,36 +89,14 @@ pub fn exec(opts: &ExecOptions<'_>) -> Result<Execed, Error> {
     if !crate::userns::privileged() {
         namespaces = namespaces.enter_user_namespace_first(opts.sys).map_err(before_start)?;
     }
-    let cgroup_path = match opts.sub_cgroup {
-        Some(sub) => CgroupPath(state.cgroup_path.0.join(sub)),
-        None => state.cgroup_path.clone(),
-    };
-    let cgroup = cgroups::manager(&cgroup_path, opts.cgroup_roots)?;
-    let seccomp = spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.seccomp().as_ref())
-        .map(|profile| crate::seccomp::compile_cached(profile, crate::seccomp::cache_dir().as_deref()))
-        .transpose()?;
-
+    let seccomp = handshake::seccomp_filter(spec)?;
     // A user's container in a systemd scope: the user may not move a process there (the
     // common ancestor is root's), so systemd moves it, as runc's exec asks it to.
     let mut systemd = match &state.systemd {
         Some(unit) if !crate::userns::privileged() => Some(Systemd::connect(unit, &opts.cgroup_roots.cgroup)?),
         _ => None,
     };
-    let join = match cgroup.joiner() {
-        Ok(_) if systemd.is_some() => None,
-        Ok(join) => Some(join),
-        // An unprivileged user's container made where it could not have a cgroup (see
-        // create): the exec'd process, like the init, stays in the runtime's.
-        Err(cgroups::CgroupError::Write { source, .. })
-            if source.kind() == std::io::ErrorKind::NotFound && !crate::userns::privileged() =>
-        {
-            None
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let join = cgroup_join(opts, state)?.filter(|_| systemd.is_none());
 
     namespaces.join_for_children(opts.sys).map_err(before_start)?;
     let (ours, theirs) = channel::pair()?;
@@ -121,45 +109,40 @@ pub fn exec(opts: &ExecOptions<'_>) -> Result<Execed, Error> {
             run_child(opts, &namespaces, seccomp.as_ref(), join.map(|j| j.pending(placed)), &theirs)
         }
     };
+    undo.child = Some(pid);
     drop(join);
     drop(theirs);
-    let kill_child = |e: Error| {
-        let _ = send(pid, Signal::SIGKILL);
-        let _ = waitpid(pid, None);
-        e
-    };
     if let Some(systemd) = systemd.as_mut() {
-        systemd.attach(pid.as_raw()).map_err(|e| kill_child(e.into()))?;
+        systemd.attach(pid.as_raw())?;
     }
-    // A child that has ended already (killed in its cgroup) is read by the loop below.
-    ours.send_unless_ended(&Message::Proceed { pid: pid.as_raw() }).map_err(|e| kill_child(e.into()))?;
-    let mut console = None;
-    loop {
-        match ours.recv().map_err(|e| kill_child(e.into()))? {
-            Some((Message::Console, Some(master))) => match opts.console_socket {
-                Some(socket) => super::create::send_console(socket, master).map_err(|e| kill_child(e.into()))?,
-                None => console = Some(master),
-            },
-            Some((Message::Ready, _)) => break,
-            Some((Message::Failed(failure), _)) => {
-                let _ = waitpid(pid, None);
-                return Err(ContainerError::Init(failure).into());
-            }
-            Some((other, _)) => {
-                return Err(kill_child(
-                    ChannelError::Unexpected { expected: "ready", got: format!("{other:?}") }.into(),
-                ))
-            }
-            None => {
-                let _ = waitpid(pid, None);
-                return Err(ContainerError::InitDied("the exec process exited during setup".into()).into());
-            }
-        }
-    }
+    let handshake = Handshake { pid, channel: &ours, console_socket: opts.console_socket, runtime_hooks: None };
+    let console = handshake.proceed_until_ready(undo, |_| {
+        ContainerError::InitDied("the exec process exited during setup".into()).into()
+    })?;
     if let Some(path) = opts.pid_file {
         super::create::write_pid_file(path, pid.as_raw())?;
     }
     Ok(Execed { pid, console, channel: ours })
+}
+
+/// How the process joins the container's cgroup (or the `--cgroup` below it) as it is
+/// cloned; None when the container has none.
+fn cgroup_join(opts: &ExecOptions<'_>, state: &ContainerState) -> Result<Option<CgroupJoin>, Error> {
+    let path = match opts.sub_cgroup {
+        Some(sub) => CgroupPath(state.cgroup_path.0.join(sub)),
+        None => state.cgroup_path.clone(),
+    };
+    match cgroups::manager(&path, opts.cgroup_roots)?.joiner() {
+        Ok(join) => Ok(Some(join)),
+        // An unprivileged user's container made where it could not have a cgroup (see
+        // create): the exec'd process, like the init, stays in the runtime's.
+        Err(cgroups::CgroupError::Write { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound && !crate::userns::privileged() =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The exec'd process: join, set up, exec; reports any failure and exits.
@@ -170,27 +153,16 @@ fn run_child(
     cgroup_join: Option<PendingJoin>,
     channel: &Channel,
 ) -> ! {
-    if opts.foreground {
-        let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
-    }
-    let result = (|| -> Result<Error, Error> {
-        let (message, _) = channel.recv_required("proceed")?;
-        if !matches!(message, Message::Proceed { .. }) {
-            return Err(ChannelError::Unexpected { expected: "proceed", got: format!("{message:?}") }.into());
-        }
-        cgroup_join.map(PendingJoin::join).transpose()?;
-        // Nothing of the runtime's (its log, its caller's strays) goes any further.
-        crate::init::close_inherited(opts.preserve_fds, &[channel.as_fd().as_raw_fd()]);
+    let death = opts.foreground.then_some(Signal::SIGKILL);
+    handshake::run_child(channel, death, || {
+        handshake::await_proceed(channel, cgroup_join, opts.preserve_fds, &[])?;
         namespaces.join(opts.sys)?;
         let _ = nix::unistd::setsid();
-        let prepared = setup::prepare(opts.process, seccomp, channel, opts.sys)?;
-        setup::close_descriptors_on_exec(opts.preserve_fds);
-        channel.send(&Message::Ready)?;
-        let death = opts.foreground.then_some(Signal::SIGKILL);
-        Ok(prepared.exec(seccomp, death, opts.sys))
-    })();
-    let failure = match result {
-        Ok(e) | Err(e) => e,
-    };
-    crate::init::report_and_exit(channel, failure)
+        let prepared =
+            handshake::prepare_and_report_ready(Some(opts.process), seccomp, channel, opts.preserve_fds, opts.sys)?;
+        match prepared {
+            Some(p) => Err(p.exec(seccomp, death, opts.sys)),
+            None => Ok(()),
+        }
+    })
 }

@@ -116,6 +116,32 @@ fn write_all(fd: BorrowedFd<'_>, mut data: &[u8]) -> nix::Result<()> {
     Ok(())
 }
 
+/// What one pass of [`relay`] found of its source.
+#[derive(Debug, PartialEq, Eq)]
+enum Relayed {
+    /// Still open (what it had, if anything, was copied).
+    Open,
+    /// At its end: end-of-file, or EIO from a terminal whose other side is gone.
+    Ended,
+    /// Unreadable.
+    Failed,
+}
+
+/// Copies what `from` has to `to`, one read: the terminal's output to the caller's stdout,
+/// the caller's stdin to the terminal. A write that fails loses that output, not the
+/// container.
+fn relay(from: BorrowedFd<'_>, to: BorrowedFd<'_>, buf: &mut [u8]) -> Relayed {
+    match nix::unistd::read(from, buf) {
+        Ok(0) | Err(Errno::EIO) => Relayed::Ended,
+        Ok(n) => {
+            let _ = write_all(to, &buf[..n]);
+            Relayed::Open
+        }
+        Err(Errno::EINTR) | Err(Errno::EAGAIN) => Relayed::Open,
+        Err(_) => Relayed::Failed,
+    }
+}
+
 /// Waits for the container's init, forwarding signals and relaying the terminal.
 /// `channel` is the init channel after `start`: end-of-file means the command runs.
 /// `output`, for a detached container, carries its stdout and stderr into its log: read
@@ -221,32 +247,18 @@ pub fn supervise(
                 }
             }
         }
-        if m_ready {
-            if let Some(master) = &console {
-                match nix::unistd::read(master.as_fd(), &mut buf) {
-                    Ok(0) | Err(Errno::EIO) => master_open = false,
-                    Ok(n) => {
-                        let _ = write_all(stdout.as_fd(), &buf[..n]);
-                    }
-                    Err(Errno::EINTR) | Err(Errno::EAGAIN) => {}
-                    Err(_) => master_open = false,
-                }
-            }
+        if let Some(master) = console.as_ref().filter(|_| m_ready) {
+            master_open = relay(master.as_fd(), stdout.as_fd(), &mut buf) == Relayed::Open;
         }
-        if in_ready {
-            if let Some(master) = &console {
-                match nix::unistd::read(stdin.as_fd(), &mut buf) {
-                    Ok(0) | Err(Errno::EIO) => {
-                        // End of input: ^D tells the program on the terminal, as a user would.
-                        let _ = write_all(master.as_fd(), &[4]);
-                        stdin_open = false;
-                    }
-                    Ok(n) => {
-                        let _ = write_all(master.as_fd(), &buf[..n]);
-                    }
-                    Err(Errno::EINTR) | Err(Errno::EAGAIN) => {}
-                    Err(_) => stdin_open = false,
+        if let Some(master) = console.as_ref().filter(|_| in_ready) {
+            match relay(stdin.as_fd(), master.as_fd(), &mut buf) {
+                Relayed::Open => {}
+                Relayed::Ended => {
+                    // End of input: ^D tells the program on the terminal, as a user would.
+                    let _ = write_all(master.as_fd(), &[4]);
+                    stdin_open = false;
                 }
+                Relayed::Failed => stdin_open = false,
             }
         }
         if console.is_none() && status.is_some() {

@@ -8,9 +8,11 @@ mod delete;
 mod exec;
 mod foreground;
 mod fork;
+pub(crate) mod handshake;
 mod kill;
 mod pause;
 mod start;
+mod undo;
 mod update;
 
 pub(crate) use create::random_u64;

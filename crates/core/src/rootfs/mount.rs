@@ -38,33 +38,59 @@ pub(super) fn mount_entry(
 ) -> Result<OwnedFd, RootfsError> {
     let options = MountOptions::parse(m.options().as_deref().unwrap_or_default());
     let typ = m.typ().as_deref().unwrap_or_default();
+    if typ == "cgroup" || typ == "cgroup2" {
+        return cgroupfs::mount(m.destination(), &options, root, plan, sys);
+    }
+    if options.bind || typ == "bind" {
+        mount_bind(m, &options, root, plan, sys)
+    } else {
+        mount_filesystem(m, &options, root, plan, sys)
+    }
+}
+
+/// A bind mount: its source (relative to the bundle) must exist; the mount point is made
+/// as a directory or a file to match it.
+fn mount_bind(
+    m: &Mount,
+    options: &MountOptions,
+    root: BorrowedFd<'_>,
+    plan: &RootfsPlan<'_>,
+    sys: &dyn Syscall,
+) -> Result<OwnedFd, RootfsError> {
+    let typ = m.typ().as_deref().unwrap_or_default();
+    let dest = m.destination();
+    let source = m.source().clone().unwrap_or_default();
+    let source = if source.is_absolute() { source } else { plan.bundle.join(source) };
+    let meta = std::fs::metadata(&source).map_err(|e| RootfsError::Source {
+        source_path: source.clone(),
+        destination: dest.clone(),
+        source: e,
+    })?;
+    let target = if meta.is_dir() {
+        mkdir_all_in_root(root, dest, Mode::from_bits_truncate(0o755))
+    } else {
+        create_file_in_root(root, dest)
+    }
+    .map_err(resolve_err(dest))?;
+    check_target(root, target.as_fd(), dest)?;
+    procfs::check(|| describe(m), root, target.as_fd(), dest, typ, Some(&source))?;
+    let request = Bind { source: &source, options, destination: dest, what: describe(m) };
+    bind::bind(&request, target, root, plan, sys)
+}
+
+/// A new filesystem (proc, tmpfs, sysfs, devpts, mqueue, ...) on a directory, with what the
+/// kernel may refuse here made as runc and crun make it; then the copy-up (`tmpcopyup`) and
+/// the propagation, applied to the new mount itself.
+fn mount_filesystem(
+    m: &Mount,
+    options: &MountOptions,
+    root: BorrowedFd<'_>,
+    plan: &RootfsPlan<'_>,
+    sys: &dyn Syscall,
+) -> Result<OwnedFd, RootfsError> {
+    let typ = m.typ().as_deref().unwrap_or_default();
     let dest = m.destination();
     let mount_err = |source| RootfsError::Mount { what: describe(m), source };
-
-    if typ == "cgroup" || typ == "cgroup2" {
-        return cgroupfs::mount(dest, &options, root, plan, sys);
-    }
-
-    if options.bind || typ == "bind" {
-        let source = m.source().clone().unwrap_or_default();
-        let source = if source.is_absolute() { source } else { plan.bundle.join(source) };
-        let meta = std::fs::metadata(&source).map_err(|e| RootfsError::Source {
-            source_path: source.clone(),
-            destination: dest.clone(),
-            source: e,
-        })?;
-        let target = if meta.is_dir() {
-            mkdir_all_in_root(root, dest, Mode::from_bits_truncate(0o755))
-        } else {
-            create_file_in_root(root, dest)
-        }
-        .map_err(resolve_err(dest))?;
-        check_target(root, target.as_fd(), dest)?;
-        procfs::check(|| describe(m), root, target.as_fd(), dest, typ, Some(&source))?;
-        let request = Bind { source: &source, options: &options, destination: dest, what: describe(m) };
-        return bind::bind(&request, target, root, plan, sys);
-    }
-
     let target = mkdir_all_in_root(root, dest, Mode::from_bits_truncate(0o755)).map_err(resolve_err(dest))?;
     check_target(root, target.as_fd(), dest)?;
     procfs::check(|| describe(m), root, target.as_fd(), dest, typ, None)?;

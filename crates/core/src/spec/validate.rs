@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use oci_spec::runtime::{Linux, LinuxNamespaceType, LinuxResources, Process, Root, Spec};
 
 use super::{SpecError, OCI_VERSION_MAX, OCI_VERSION_MIN};
 
@@ -31,46 +31,72 @@ fn check_version(version: &str) -> Result<(), SpecError> {
 }
 
 /// Validates what the runtime relies on. Fields the runtime does not use are left to the
-/// JSON types; unknown fields are allowed, as the runtime-spec requires.
+/// JSON types; unknown fields are allowed, as the runtime-spec requires. One check per
+/// section of the config; the first fault found is the one reported.
 pub fn validate(spec: &Spec) -> Result<(), SpecError> {
     check_version(spec.version())?;
-    let root = spec.root().as_ref().ok_or_else(|| SpecError::invalid("root", "is required"))?;
+    check_root(spec.root().as_ref())?;
+    if let Some(process) = spec.process() {
+        check_process(process)?;
+    }
+    check_mounts(spec)?;
+    check_namespaces(spec)?;
+    if let Some(linux) = spec.linux() {
+        if let Some(resources) = linux.resources() {
+            check_resources(resources)?;
+        }
+        check_linux(spec, linux)?;
+    }
+    Ok(())
+}
+
+/// `root`: present, with a path.
+fn check_root(root: Option<&Root>) -> Result<(), SpecError> {
+    let root = root.ok_or_else(|| SpecError::invalid("root", "is required"))?;
     if root.path().as_os_str().is_empty() {
         return Err(SpecError::invalid("root.path", "is required"));
     }
+    Ok(())
+}
 
-    if let Some(process) = spec.process() {
-        let args = process.args().as_deref().unwrap_or_default();
-        if args.is_empty() || args[0].is_empty() {
-            return Err(SpecError::invalid("process.args", "must name the command to run"));
-        }
-        if !process.cwd().is_absolute() {
-            return Err(SpecError::invalid(
-                "process.cwd",
-                format!("`{}` is not an absolute path", process.cwd().display()),
-            ));
-        }
-        for entry in process.env().as_deref().unwrap_or_default() {
-            if !entry.contains('=') || entry.starts_with('=') {
-                return Err(SpecError::invalid("process.env", format!("`{entry}` is not KEY=VALUE")));
-            }
-        }
-        let mut seen = Vec::new();
-        for rlimit in process.rlimits().as_deref().unwrap_or_default() {
-            if seen.contains(&rlimit.typ()) {
-                return Err(SpecError::invalid("process.rlimits", format!("{:?} is given twice", rlimit.typ())));
-            }
-            seen.push(rlimit.typ());
-            if rlimit.soft() > rlimit.hard() {
-                return Err(SpecError::invalid(
-                    "process.rlimits",
-                    format!("{:?}: soft limit exceeds hard limit", rlimit.typ()),
-                ));
-            }
+/// `process`: a command, an absolute working directory, `KEY=VALUE` environment entries,
+/// each rlimit once with its soft limit within its hard one.
+fn check_process(process: &Process) -> Result<(), SpecError> {
+    let args = process.args().as_deref().unwrap_or_default();
+    if args.is_empty() || args[0].is_empty() {
+        return Err(SpecError::invalid("process.args", "must name the command to run"));
+    }
+    if !process.cwd().is_absolute() {
+        return Err(SpecError::invalid(
+            "process.cwd",
+            format!("`{}` is not an absolute path", process.cwd().display()),
+        ));
+    }
+    for entry in process.env().as_deref().unwrap_or_default() {
+        if !entry.contains('=') || entry.starts_with('=') {
+            return Err(SpecError::invalid("process.env", format!("`{entry}` is not KEY=VALUE")));
         }
     }
+    let mut seen = Vec::new();
+    for rlimit in process.rlimits().as_deref().unwrap_or_default() {
+        if seen.contains(&rlimit.typ()) {
+            return Err(SpecError::invalid("process.rlimits", format!("{:?} is given twice", rlimit.typ())));
+        }
+        seen.push(rlimit.typ());
+        if rlimit.soft() > rlimit.hard() {
+            return Err(SpecError::invalid(
+                "process.rlimits",
+                format!("{:?}: soft limit exceeds hard limit", rlimit.typ()),
+            ));
+        }
+    }
+    Ok(())
+}
 
-    for mount in spec.mounts().as_deref().unwrap_or_default() {
+/// `mounts`: absolute destinations, and an overlay root only where it can be mounted.
+fn check_mounts(spec: &Spec) -> Result<(), SpecError> {
+    let mounts = spec.mounts().as_deref().unwrap_or_default();
+    for mount in mounts {
         if !mount.destination().is_absolute() {
             return Err(SpecError::invalid(
                 "mounts",
@@ -78,88 +104,98 @@ pub fn validate(spec: &Spec) -> Result<(), SpecError> {
             ));
         }
     }
+    crate::rootfs::overlay::validate(mounts, has_namespace(spec, LinuxNamespaceType::Mount))
+}
 
+/// `linux.namespaces`: each kind once; and what needs a namespace of its own has it: a
+/// hostname or domainname (UTS), id mappings (user).
+fn check_namespaces(spec: &Spec) -> Result<(), SpecError> {
     let linux = spec.linux().as_ref();
-    let namespaces = linux.and_then(|l| l.namespaces().as_deref()).unwrap_or_default();
-    let mount_namespace = namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::Mount);
-    crate::rootfs::overlay::validate(spec.mounts().as_deref().unwrap_or_default(), mount_namespace)?;
     let mut kinds = HashSet::new();
-    for ns in namespaces {
+    for ns in linux.and_then(|l| l.namespaces().as_deref()).unwrap_or_default() {
         if !kinds.insert(ns.typ()) {
             return Err(SpecError::invalid("linux.namespaces", format!("{} is listed twice", ns_name(ns.typ()))));
         }
     }
-    let has_new = |t: LinuxNamespaceType| namespaces.iter().any(|n| n.typ() == t);
-    if spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) && !has_new(LinuxNamespaceType::Uts) {
+    let uts = has_namespace(spec, LinuxNamespaceType::Uts);
+    if spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) && !uts {
         return Err(SpecError::invalid("hostname", "setting a hostname needs a UTS namespace"));
     }
-    if spec.domainname().as_deref().is_some_and(|h| !h.is_empty()) && !has_new(LinuxNamespaceType::Uts) {
+    if spec.domainname().as_deref().is_some_and(|h| !h.is_empty()) && !uts {
         return Err(SpecError::invalid("domainname", "setting a domainname needs a UTS namespace"));
     }
     if let Some(linux) = linux {
         let maps = linux.uid_mappings().as_deref().unwrap_or_default().len()
             + linux.gid_mappings().as_deref().unwrap_or_default().len();
-        if maps > 0 && !has_new(LinuxNamespaceType::User) {
+        if maps > 0 && !has_namespace(spec, LinuxNamespaceType::User) {
             return Err(SpecError::invalid("linux.uidMappings", "id mappings need a user namespace"));
         }
-        if let Some(resources) = linux.resources() {
-            if let Some(memory) = resources.memory() {
-                if let (Some(limit), Some(swap)) = (memory.limit(), memory.swap()) {
-                    if limit > 0 && swap > 0 && swap < limit {
-                        return Err(SpecError::invalid(
-                            "linux.resources.memory",
-                            "swap (memory plus swap) must not be smaller than the memory limit",
-                        ));
-                    }
-                }
-            }
-            if let Some(pids) = resources.pids() {
-                if pids.limit() == 0 || pids.limit() < -1 {
-                    return Err(SpecError::invalid(
-                        "linux.resources.pids.limit",
-                        format!("{} is not a valid limit", pids.limit()),
-                    ));
-                }
-            }
-            if let Some(cpu) = resources.cpu() {
-                if cpu.period().is_some_and(|p| p != 0 && !(1_000..=1_000_000).contains(&p)) {
-                    return Err(SpecError::invalid(
-                        "linux.resources.cpu.period",
-                        "must be between 1000 and 1000000 microseconds",
-                    ));
-                }
-                if cpu.quota().is_some_and(|q| q != -1 && q != 0 && q < 1_000) {
-                    return Err(SpecError::invalid(
-                        "linux.resources.cpu.quota",
-                        "must be at least 1000 microseconds, or -1",
-                    ));
-                }
-            }
-        }
-        if let Some(path) = linux.cgroups_path() {
-            if path.components().any(|c| c == std::path::Component::ParentDir) {
+    }
+    Ok(())
+}
+
+/// Whether the config lists a namespace of kind `t`.
+fn has_namespace(spec: &Spec, t: LinuxNamespaceType) -> bool {
+    let linux = spec.linux().as_ref();
+    linux.and_then(|l| l.namespaces().as_deref()).unwrap_or_default().iter().any(|n| n.typ() == t)
+}
+
+/// `linux.resources`: limits the kernel would refuse, or take for something else.
+fn check_resources(resources: &LinuxResources) -> Result<(), SpecError> {
+    if let Some(memory) = resources.memory() {
+        if let (Some(limit), Some(swap)) = (memory.limit(), memory.swap()) {
+            if limit > 0 && swap > 0 && swap < limit {
                 return Err(SpecError::invalid(
-                    "linux.cgroupsPath",
-                    format!("`{}` must not contain `..`", path.display()),
+                    "linux.resources.memory",
+                    "swap (memory plus swap) must not be smaller than the memory limit",
                 ));
             }
         }
-        super::sysctl::check(spec)?;
-        // As runc without resctrl: a cache or bandwidth allocation the runtime cannot make is
-        // refused, not silently dropped. This runtime has no Intel RDT support at all.
-        if let Some(rdt) = linux.intel_rdt() {
-            if rdt.clos_id().is_some() || rdt.l3_cache_schema().is_some() || rdt.mem_bw_schema().is_some() {
-                return Err(SpecError::invalid(
-                    "linux.intelRdt",
-                    "Intel RDT (resctrl) cache and memory bandwidth allocation is not supported by this runtime",
-                ));
-            }
+    }
+    if let Some(pids) = resources.pids() {
+        if pids.limit() == 0 || pids.limit() < -1 {
+            return Err(SpecError::invalid(
+                "linux.resources.pids.limit",
+                format!("{} is not a valid limit", pids.limit()),
+            ));
         }
-        if let Some(propagation) = linux.rootfs_propagation() {
-            crate::rootfs::Propagation::parse(propagation).ok_or_else(|| {
-                SpecError::invalid("linux.rootfsPropagation", format!("`{propagation}` is not a propagation type"))
-            })?;
+    }
+    if let Some(cpu) = resources.cpu() {
+        if cpu.period().is_some_and(|p| p != 0 && !(1_000..=1_000_000).contains(&p)) {
+            return Err(SpecError::invalid(
+                "linux.resources.cpu.period",
+                "must be between 1000 and 1000000 microseconds",
+            ));
         }
+        if cpu.quota().is_some_and(|q| q != -1 && q != 0 && q < 1_000) {
+            return Err(SpecError::invalid("linux.resources.cpu.quota", "must be at least 1000 microseconds, or -1"));
+        }
+    }
+    Ok(())
+}
+
+/// The rest of `linux`: the cgroups path, sysctls, Intel RDT, the rootfs propagation.
+fn check_linux(spec: &Spec, linux: &Linux) -> Result<(), SpecError> {
+    if let Some(path) = linux.cgroups_path() {
+        if path.components().any(|c| c == std::path::Component::ParentDir) {
+            return Err(SpecError::invalid("linux.cgroupsPath", format!("`{}` must not contain `..`", path.display())));
+        }
+    }
+    super::sysctl::check(spec)?;
+    // As runc without resctrl: a cache or bandwidth allocation the runtime cannot make is
+    // refused, not silently dropped. This runtime has no Intel RDT support at all.
+    if let Some(rdt) = linux.intel_rdt() {
+        if rdt.clos_id().is_some() || rdt.l3_cache_schema().is_some() || rdt.mem_bw_schema().is_some() {
+            return Err(SpecError::invalid(
+                "linux.intelRdt",
+                "Intel RDT (resctrl) cache and memory bandwidth allocation is not supported by this runtime",
+            ));
+        }
+    }
+    if let Some(propagation) = linux.rootfs_propagation() {
+        crate::rootfs::Propagation::parse(propagation).ok_or_else(|| {
+            SpecError::invalid("linux.rootfsPropagation", format!("`{propagation}` is not a propagation type"))
+        })?;
     }
     Ok(())
 }
