@@ -4,7 +4,8 @@
 //      or at TSCONTAINER_RUNTIME_PATH.
 //   2. This checkout's own build, beside this file (`npm run build:native`).
 //   3. The platform package the root package lists as an optional dependency
-//      (tscontainer-linux-x64-gnu, tscontainer-linux-arm64-gnu): the addon and the runtime.
+//      (tscontainer-linux-ARCH-gnu, one per target of package.json's napi.targets, see
+//      targets.cjs): the addon and the runtime.
 // Hand-written rather than napi-rs's generated loader so that every failure is one sentence
 // that says what to do, not a list of every path tried.
 'use strict';
@@ -13,7 +14,6 @@ const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 
 const OVERRIDE = 'TSCONTAINER_ADDON_PATH';
-const ARCHES = ['x64', 'arm64'];
 
 function fail(code, message, cause) {
   const error = new Error(message, cause === undefined ? undefined : { cause });
@@ -32,11 +32,19 @@ function isMusl() {
   return header !== undefined && !header.glibcVersionRuntime;
 }
 
+// The platforms there are packages for: read only once loading failed, so a load that works
+// reads nothing more.
+function shipped() {
+  return require('./targets.cjs').platforms();
+}
+
 function unsupported(libc) {
+  const arches = shipped().map((p) => p.arch);
+  const list = arches.length > 1 ? `${arches.slice(0, -1).join(', ')} or ${arches.at(-1)}` : arches.join('');
   const where = `${process.platform}${libc ? ` (${libc})` : ''} on ${process.arch}`;
   return fail(
     'ERR_TSCONTAINER_UNSUPPORTED_PLATFORM',
-    `tscontainer runs on Linux with glibc on x64 or arm64, not on ${where}` +
+    `tscontainer runs on Linux with glibc on ${list}, not on ${where}` +
       ` (${OVERRIDE} can point at an addon built for it)`,
   );
 }
@@ -50,7 +58,7 @@ function load() {
       throw fail('ERR_TSCONTAINER_ADDON', `${OVERRIDE} is set to ${override}, which does not load: ${firstLine(error)}`, error);
     }
   }
-  if (process.platform !== 'linux' || !ARCHES.includes(process.arch)) throw unsupported();
+  if (process.platform !== 'linux') throw unsupported();
 
   const platform = `linux-${process.arch}-gnu`;
   const local = join(__dirname, `tscontainer.${platform}.node`);
@@ -59,6 +67,7 @@ function load() {
     return require(existsSync(local) ? local : pkg);
   } catch (error) {
     const missing = error?.code === 'MODULE_NOT_FOUND' && firstLine(error).includes(`'${pkg}'`);
+    if (!shipped().some((p) => p.platform === platform)) throw unsupported();
     if (isMusl()) throw unsupported('musl');
     if (missing) {
       throw fail(

@@ -237,6 +237,9 @@ export interface UsageLine {
 /** Builds the complete OCI config (`config.json` text) for a `run`. */
 export declare function buildRunSpec(options: RunSpecOptions): string
 
+/** Where container `id`'s bundle is when this package made it. */
+export declare function bundlePath(id: string): string
+
 /** The config a container was created from (`config.json` text). */
 export declare function containerConfig(id: string, root?: string | undefined | null): string
 
@@ -264,10 +267,22 @@ export declare function containerState(id: string, root?: string | undefined | n
 export declare function containerStats(id: string, root?: string | undefined | null): string
 
 /**
+ * Makes container `id`'s bundle in this user's data directory, holding `config`, and
+ * returns its path: a new directory no one else can write to, never in `$TMPDIR`.
+ */
+export declare function createBundle(id: string, config: string): string
+
+/**
  * Makes container `id`'s writable layer over the image `image` names: the directories of
  * its overlay (upper, work, the image's layers top first) and the image's run defaults.
  */
 export declare function createContainerLayers(id: string, image: string, options?: StorageOptions | undefined | null): Promise<ContainerLayers>
+
+/** A new private directory for an exec's log and pid file; its path. */
+export declare function createScratchDir(): string
+
+/** Where this user's bundles and exec files go (`/var/lib/tscontainer` for root). */
+export declare function dataDir(): string
 
 /** Where container state lives for this user when no root is given. */
 export declare function defaultStateRoot(): string
@@ -334,8 +349,25 @@ export declare function logout(registry: string, options?: RegistryAccess | unde
 /** The version of the native core. */
 export declare function nativeVersion(): string
 
+/** Checks and reads the output limits (`10m`, `3`); a missing one takes its default. */
+export declare function outputLimits(maxSize?: string | undefined | null, maxFiles?: string | undefined | null): OutputLimits
+
+/** A detached container's output limits, as Docker's `--log-opt max-size` and `max-file`. */
+export interface OutputLimits {
+  /** Bytes per file. */
+  maxSize: number
+  /** Files kept, the current one included. */
+  maxFiles: number
+}
+
 /** Parses a memory size (`50M`, `1g`, `1048576`) into bytes. */
 export declare function parseMemory(value: string): number
+
+/**
+ * A signal name or number (`SIGUSR1`, `usr1`, `10`, `RTMIN+1`) as its number, read as the
+ * runtime's `kill` reads it.
+ */
+export declare function parseSignal(signal: string): number
 
 /**
  * `image prune`: removes dangling images (or, with `all`, every image no container uses)
@@ -389,6 +421,9 @@ export interface RegistryAccess {
   authFile?: string
 }
 
+/** Removes container `id`'s bundle (a missing one is fine), through the data directory. */
+export declare function removeBundle(id: string): void
+
 /** Removes container `id`'s writable layer. */
 export declare function removeContainerLayers(id: string, options?: StorageOptions | undefined | null): Promise<void>
 
@@ -405,11 +440,39 @@ export interface RemoveImageOptions {
   storageRoot?: string
 }
 
+/** Removes a directory `createScratchDir` made; any other path is refused. */
+export declare function removeScratchDir(path: string): void
+
+/** A user as the container sees it. */
+export interface ResolvedUser {
+  uid: number
+  gid: number
+  /**
+   * Supplementary groups: the user's memberships in the rootfs's /etc/group, unless a
+   * group was given.
+   */
+  additionalGids: Array<number>
+}
+
+/**
+ * `-e` entries as `run` reads them, for the other ways in (`exec`): `NAME=VALUE` as given,
+ * a bare `NAME` with this process's value, left out when it is unset here.
+ */
+export declare function resolveEnv(entries: Array<string>): Array<string>
+
 /**
  * `--user` (`uid`, `uid:gid`, `name`, `name:group`; unset: the image's own `User`)
  * resolved against the image's `/etc/passwd` and `/etc/group`, read from its layers.
  */
 export declare function resolveImageUser(image: string, user?: string | undefined | null, options?: StorageOptions | undefined | null): Promise<ImageUser>
+
+/**
+ * `uid[:gid]` or `name[:group]` resolved in `rootfs`'s /etc/passwd and /etc/group, as
+ * `run --user` resolves it: the files are read inside the rootfs (a symlink or `..` in them
+ * cannot leave it), regular files only and bounded. The rootfs may be the host's `/` (a
+ * container over the host's root): reading inside it is then reading the host's databases.
+ */
+export declare function resolveUser(user: string, rootfs: string): ResolvedUser
 
 /** The options of `tscontainer run`, as text where the user typed text. */
 export interface RunSpecOptions {

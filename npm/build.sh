@@ -8,9 +8,9 @@
 #                                (npm/cross-toolchain.sh) so it loads on glibc >= 2.17, not only
 #                                on glibc as new as the build machine's
 #
-# TARGET is x86_64-unknown-linux-gnu (npm/linux-x64-gnu) or aarch64-unknown-linux-gnu
-# (npm/linux-arm64-gnu); the host's by default (`npm run artifacts [-- TARGET]`). Runs on an x86_64 Debian or Ubuntu host with libseccomp-dev for
-# TARGET; building for the other architecture also needs that target's Rust standard library
+# TARGET is one of package.json's napi.targets (x86_64-unknown-linux-gnu builds
+# npm/linux-x64-gnu); the host's by default (`npm run artifacts [-- TARGET]`). Runs on an x86_64
+# Debian or Ubuntu host with libseccomp-dev for TARGET; building for the other architecture also needs that target's Rust standard library
 # (`rustup target add`, or Debian's rustc-web with libstd-rust-web-dev:arm64 linked with
 # `rustup toolchain link`: README.md, "Install / platforms") and its gcc
 # (gcc-aarch64-linux-gnu, libc6-dev-arm64-cross, libseccomp-dev:arm64).

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # npm/cross-toolchain.sh TARGET — prints the directory of napi-rs's prebuilt gcc toolchain for
-# TARGET (x86_64- or aarch64-unknown-linux-gnu), fetching it on first use into
+# TARGET (one of package.json's napi.targets), fetching it on first use into
 # target/cross/TARGET. Its sysroot has glibc 2.17, so an addon linked with it runs on any
 # glibc >= 2.17 (Debian 8, Ubuntu 14.04, RHEL 7 and later) instead of the build machine's.
 #
@@ -9,18 +9,25 @@
 # hosts only (napi-rs publishes no arm64-hosted aarch64 toolchain).
 set -euo pipefail
 
-target=${1:?usage: npm/cross-toolchain.sh x86_64-unknown-linux-gnu|aarch64-unknown-linux-gnu}
+target=${1:?usage: npm/cross-toolchain.sh TARGET, one of the napi.targets in package.json}
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
 
-case $target in
-  x86_64-unknown-linux-gnu)
-    spec=@napi-rs/cross-toolchain-x64-target-x86_64@1.0.0
+# shellcheck source=npm/targets.sh
+source npm/targets.sh
+target_toolchain "$target" || { echo "cross-toolchain.sh: tscontainer ships no package for $target" >&2; exit 2; }
+# The toolchain napi-rs publishes for the target's CPU, at the version and integrity pinned here.
+cpu=${target%%-*}
+case $cpu in
+  x86_64)
+    version=1.0.0
     integrity=sha512-lecoghCfoTAX9MLFcIx9/nL9M8xdkZ9n8Pki8qjKUNzjiq1zbECdEbzIZAMMHRtrXxifK9dAyYuh8gSxNbr2og== ;;
-  aarch64-unknown-linux-gnu)
-    spec=@napi-rs/cross-toolchain-x64-target-aarch64@1.0.3
+  aarch64)
+    version=1.0.3
     integrity=sha512-EMFcy/ahFsmCY3BI1tMC3wRUYZ+cDuILg7nP1micaKXW1tO1+RvUB1CC6QYe+cv2W4Tuz9wr3qcFExWyjgWf2w== ;;
-  *) echo "cross-toolchain.sh: no glibc 2.17 toolchain for $target" >&2; exit 2 ;;
+  *) echo "cross-toolchain.sh: no glibc 2.17 toolchain pinned for $cpu ($target)" >&2; exit 2 ;;
 esac
+spec=@napi-rs/cross-toolchain-x64-target-$cpu@$version
 
 dir=$repo/target/cross/$target
 if [ -x "$dir/bin/$target-gcc" ]; then

@@ -10,20 +10,24 @@
 #                            pushes and pulls with skopeo and podman, the faulty proxy
 #   6. container managers    test/managers/run.sh: podman, containerd and Docker with MANAGERS
 #                            tscontainer-runtime as their runtime, private daemons
-#   7. rootless              test/rootless/run.sh: the CLI, the API, the runtime and  ROOTLESS
+#   7. Kubernetes (CRI)      test/cri/run.sh: critest against a private containerd's  CRI
+#                            CRI plugin, with runc then tscontainer-runtime as the runc shim's
+#                            BinaryName; no spec that passes with runc may fail
+#   8. rootless              test/rootless/run.sh: the CLI, the API, the runtime and  ROOTLESS
 #                            podman as unprivileged users (made by the script), via setpriv
-#   8. cgroup v2 tier        test/cgroup-v2/run.sh, in a VM (root and delegated       CGROUP_V2
+#   9. cgroup v2 tier        test/cgroup-v2/run.sh, in a VM (root and delegated       CGROUP_V2
 #                            rootless)
-#   9. systemd tier          test/systemd/run.sh: the systemd cgroup driver, in a VM  SYSTEMD
+#  10. systemd tier          test/systemd/run.sh: the systemd cgroup driver, in a VM  SYSTEMD
 #                            booted with systemd (root, a user's systemd, podman, containerd)
-#  10. fuzz                  fuzz/run.sh: the config fuzz target, for FUZZ_SECONDS    FUZZ
+#  11. fuzz                  fuzz/run.sh: the config fuzz target, for FUZZ_SECONDS    FUZZ
 #                            (60)
-#  11. packages              test/dist/run.sh: static x64 and arm64 builds, the npm   PACKAGES
+#  12. packages              test/dist/run.sh: static x64 and arm64 builds, the npm   PACKAGES
 #                            packages packed and installed offline, arm64 under qemu, actionlint
-#  12. workflows             test/workflows/run.sh: the GitHub workflows, parsed,     WORKFLOWS
+#  13. workflows             test/workflows/run.sh: the GitHub workflows, parsed,     WORKFLOWS
 #                            against what their runners provide
-#  13. nothing left behind   no runtime process, /run/tscontainer entry, test cgroup or
-#                            scratch directory appeared during the run (one check)
+#  14. nothing left behind   no runtime process, /run/tscontainer entry, bundle in
+#                            /var/lib/tscontainer, test cgroup or scratch directory appeared
+#                            during the run (one check)
 # The LAST line is `N passed, N failed`, summed over everything; the exit status is non-zero
 # when anything failed. A tier that cannot run counts as one failure; a skipped tier says why.
 #
@@ -42,6 +46,7 @@ tiers=(
   'CONFORMANCE|OCI conformance|conformance_tier'
   'IMAGES|image fixtures|tap_tier images test/images/check.sh'
   'MANAGERS|container managers|tap_tier managers test/managers/run.sh'
+  'CRI|Kubernetes (critest)|tap_tier cri test/cri/run.sh'
   'ROOTLESS|rootless|tap_tier rootless test/rootless/run.sh'
   'CGROUP_V2|cgroup v2 (VM)|tap_tier v2 test/cgroup-v2/run.sh'
   'SYSTEMD|systemd (VM)|tap_tier systemd test/systemd/run.sh'
@@ -86,13 +91,16 @@ footprint() {
   # The image tests' registries and faulty proxies (test/images).
   pgrep -af 'docker-registry serve .*/tsregistry\.|faulty-proxy\.mjs --upstream' | sed 's/^/process /'
   ls -A /run/tscontainer 2>/dev/null | sed 's|^|state /run/tscontainer/|'
+  # The CLI's and the API's bundles and exec directories (root's data directory).
+  for d in containers exec; do ls -A "/var/lib/tscontainer/$d" 2>/dev/null | sed "s|^|bundle /var/lib/tscontainer/$d/|"; done
   find /sys/fs/cgroup -mindepth 1 -maxdepth 6 -type d -name '*tscontainer*' 2>/dev/null | sed 's/^/cgroup /'
-  # rootfs, runtime-tools and images are caches (the fixture rootfs, the built conformance
-  # suite, the test images).
-  find test/.work -mindepth 1 -maxdepth 1 ! -name rootfs ! -name runtime-tools ! -name images 2>/dev/null | sed 's/^/scratch /'
+  # rootfs, runtime-tools, images, cri-tools and recvtty are caches (the fixture rootfs, the
+  # built conformance suite, the test images, critest, the console-socket receiver).
+  find test/.work -mindepth 1 -maxdepth 1 ! -name rootfs ! -name runtime-tools ! -name images ! -name cri-tools \
+    ! -name recvtty 2>/dev/null | sed 's/^/scratch /'
   find /tmp -mindepth 1 -maxdepth 1 \( -name 'tscontainer-conformance.*' -o -name 'tsregistry.*' -o -name 'tsimages.*' \
     -o -name 'tsisolate.*' -o -name 'tspodman.*' -o -name 'tspull.*' -o -name 'tsproxy.*' -o -name 'tspush-*' \
-    -o -name 'tsskopeo.*' \) 2>/dev/null | sed 's/^/scratch /'
+    -o -name 'tsskopeo.*' -o -name 'tscri.*' \) 2>/dev/null | sed 's/^/scratch /'
 }
 footprint | sort > "$log/before"
 

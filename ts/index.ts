@@ -24,7 +24,15 @@ export {
   type RootOption,
 } from './api/containers.js';
 export type { ExecOptions, DetachedExecOptions } from './api/exec.js';
-export { cpuPercent, memoryInUse, type ContainerStats, type CpuStats, type MemoryStats } from './api/stats.js';
+export {
+  cpuPercent,
+  memoryInUse,
+  type ContainerStats,
+  type CpuStats,
+  type MemoryStats,
+  type StatsOptions,
+  type StatsReading,
+} from './api/stats.js';
 export type { ContainerDetails, ConfigSummary, MountSummary, ResourceLimits } from './api/inspect.js';
 export { forwardSignals, FORWARDED_SIGNALS, type ForwardedSignal } from './api/signals.js';
 export { parseMemory, type RunOptions, type RunResult, type Stdio, type Network, type VolumeMount } from './api/options.js';

@@ -3,10 +3,10 @@
 // supervisor recorded, and `exec`, `kill`, `stop`, `stats`, `pause`/`resume`, `logs` and
 // `delete` act on it; `list()` and `get()` find containers by id. Failures are
 // TscontainerErrors, and after `delete()` (or, with `remove`, after `wait()`) nothing remains.
-import { readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { apiSuite, type ApiContainer } from '../helpers/api.js';
 import { containerTest } from '../helpers/host.js';
-import { describeLeftover, findLeftovers, supervisorsOf } from '../helpers/leftovers.js';
+import { bundleDir, describeLeftover, findLeftovers, supervisorsOf } from '../helpers/leftovers.js';
 import { fixtureRootfs } from '../helpers/rootfs.js';
 import {
   CommandNotFoundError,
@@ -83,9 +83,15 @@ containerTest('exec() runs a process in the container: env, workdir, user, piped
   const missing = container.exec(['no-such-command'], { stdio: 'pipe' });
   const error = await t.throwsAsync(missing, { instanceOf: CommandNotFoundError });
   t.is(error?.exitCode, 127);
-  await t.throwsAsync(container.exec(['true'], { user: 'tester' }), {
+  // Names resolve in the container's /etc/passwd and /etc/group, as run's user does.
+  const named = container.exec(sh('echo "$(id -u):$(id -g)"'), { user: 'tester', stdio: 'pipe' });
+  let ids = '';
+  named.stdout?.setEncoding('utf8').on('data', (chunk: string) => (ids += chunk));
+  t.deepEqual(await named, { exitCode: 0, signal: null, oomKilled: false });
+  t.is(ids, '1000:1000\n');
+  await t.throwsAsync(container.exec(['true'], { user: 'nosuchuser' }), {
     instanceOf: InvalidOptionError,
-    message: 'invalid user `tester` for exec: expected uid[:gid] as numbers',
+    message: "invalid user `nosuchuser`: no user `nosuchuser` in the container's /etc/passwd",
   });
 
   await container.execDetached(sh('echo detached > /dev/shm/mark'));
@@ -109,7 +115,7 @@ containerTest('exec() in a stopped container fails with the runtime\'s reason', 
   await container.delete();
 });
 
-containerTest('stats() reports memory in use and its limit, the process count, CPU time; no limit is null', async (t) => {
+containerTest('stats() reports memory in use and its limit, the process count and its default limit, CPU time', async (t) => {
   const c = await s.container(t);
   const container = await started(c, { command: sh('sleep 1000 & sleep 1000 & echo ready; wait'), memory: '64M' });
   t.true(await untilLogged(container, 'ready\n'));
@@ -117,10 +123,39 @@ containerTest('stats() reports memory in use and its limit, the process count, C
   t.true(stats.memory.usage > 0, `memory usage ${stats.memory.usage}`);
   t.is(stats.memory.limit, 64 * 1024 * 1024);
   t.is(stats.pids.current, 3, 'sh and two sleeps');
-  t.is(stats.pids.limit, null);
+  t.is(stats.pids.limit, 2048, "podman's default pids limit");
   t.true(stats.cpu.total > 0);
   t.false(Number.isNaN(Date.parse(stats.read)));
   await container.delete({ force: true });
+});
+
+containerTest('stats({ stream: true }) yields readings with CPU use until the container stops; an abort ends it', async (t) => {
+  const c = await s.container(t);
+  // Busy until killed after two readings: the stream must then end by itself.
+  const container = await started(c, { command: sh('while :; do :; done') });
+  const readings = [];
+  for await (const reading of container.stats({ stream: true, interval: 200 })) {
+    readings.push(reading);
+    if (readings.length === 2) await container.kill('SIGKILL');
+  }
+  t.true(readings.length >= 2, `${readings.length} readings`);
+  t.true(
+    readings.slice(0, 2).every((r) => r.cpuPercent !== null && r.cpuPercent > 0 && r.pids.current === 1),
+    JSON.stringify(readings.map((r) => [r.cpuPercent, r.pids.current])),
+  );
+  t.like(await container.state(), { status: 'stopped' }, 'it ended because the container stopped');
+  await container.delete();
+
+  const d = await s.container(t);
+  const sleeper = await started(d, { command: ['sleep', '1000'] });
+  const controller = new AbortController();
+  const stream = sleeper.stats({ stream: true, interval: 60_000, signal: controller.signal });
+  const next = stream.next();
+  setTimeout(() => controller.abort(), 100);
+  await t.throwsAsync(next, { instanceOf: ContainerAbortedError });
+  t.like(await sleeper.state(), { status: 'running' }, 'an aborted stream leaves the container as it was');
+  await sleeper.delete({ force: true });
+  t.deepEqual([...traces(c), ...traces(d)], []);
 });
 
 containerTest('pause() freezes the container and resume() thaws it; a paused one cannot be paused again', async (t) => {
@@ -169,7 +204,7 @@ containerTest('delete() removes state, cgroup, bundle and supervisor; then get()
   const c = await s.container(t);
   const container = await started(c, { command: ['sleep', '1000'] });
   const before = traces(c);
-  for (const kind of ['process', 'cgroup', 'state', 'temporary file']) {
+  for (const kind of ['process', 'cgroup', 'state', 'bundle']) {
     t.true(before.some((trace) => trace.startsWith(kind)), `a ${kind} before: ${before.join('; ')}`);
   }
   await t.throwsAsync(container.delete(), {
@@ -210,9 +245,9 @@ containerTest('list() shows containers with their command; get() finds one by id
 containerTest('remove: the bundle goes at start, and the container once its process ends; wait() still tells how', async (t) => {
   const c = await s.container(t);
   const container = await c.create({ command: looping('trap "exit 2" USR1;'), rootfs: fixtureRootfs(), remove: true });
-  t.is(readdirSync(c.tmpdir).length, 1, 'a bundle until start');
+  t.true(existsSync(bundleDir(c.id)), 'a bundle until start');
   await container.start();
-  t.deepEqual(readdirSync(c.tmpdir), [], 'no bundle once started');
+  t.false(existsSync(bundleDir(c.id)), 'no bundle once started');
   await container.kill('USR1');
   t.deepEqual(await container.wait(), { exitCode: 2, signal: null, oomKilled: false });
   t.deepEqual(traces(c), []);

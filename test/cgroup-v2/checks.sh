@@ -5,7 +5,9 @@
 # The same three checks run twice: through the runtime with prepared bundles (always) and
 # through the CLI, `node bin/run.cjs run --rm ...` (once the TypeScript build exists; see
 # cli_expected for when its absence is a failure rather than a skip). After each, nothing
-# of the container may remain: cgroup directory, state entry or runtime process.
+# of the container may remain: cgroup directory, state entry or runtime process. Then, on
+# the VM's kernel (Debian 12's 6.1, which has no lowerdir+), overlay roots mounted with
+# mount(2) (overlay.sh), and the rootless checks (rootless.sh).
 set -u
 
 prepared=$1
@@ -117,6 +119,7 @@ else
   # The CLI names its cgroups /tscontainer-<id> and keeps state in the default root.
   cli_left() {
     { find /sys/fs/cgroup -maxdepth 1 -name 'tscontainer-*'; ls -A /run/tscontainer 2>/dev/null
+      find /var/lib/tscontainer -mindepth 2 -maxdepth 2 2>/dev/null
       pgrep -af '^([^ ]*/)?tscontainer-runtime( |$)'; }
   }
   cli_expect() { expect_clean "$1" "$2" cli_left; }
@@ -131,6 +134,11 @@ else
   cli -- sh -c "${DEVICE_PROBE//\/tmp\/kmsg//dev/kmsg-probe}"
   cli_expect "${cli_checks[3]}" '[[ $out == *"mknod 0"*"kmsg 1"* ]] && [ "$(last_line "$out")" = 3 ] && [[ $err == *"Operation not permitted"* ]]'
 fi
+
+# --- overlay roots on the VM's kernel, Debian 12's 6.1: mount(2)'s forms (overlay.sh) ---------
+# shellcheck source=test/cgroup-v2/overlay.sh
+source test/cgroup-v2/overlay.sh
+overlay_checks
 
 # --- rootless: an unprivileged user in a delegated subtree (rootless.sh) ----------------------
 if [ -f bin/run.cjs ]; then

@@ -48,7 +48,9 @@ rootless_checks() {
   rootless_left() {
     { find "$service" -mindepth 1 -maxdepth 1 -name 'tscontainer-*'
       ls -A "/tmp/tscontainer-$uid" 2>/dev/null | sed "s|^|/tmp/tscontainer-$uid/|"
-      find "$home" -mindepth 1 -maxdepth 1 ! -name .cache ! -name .enter.sh | sed 's/^/bundle /'
+      # TMPDIR stays empty; bundles go to the data directory, which keeps none afterwards.
+      find "$home" -mindepth 1 -maxdepth 1 ! -name .cache ! -name .enter.sh ! -name .local | sed 's/^/temporary /'
+      find "$home/.local/share/tscontainer" -mindepth 2 -maxdepth 2 2>/dev/null | sed 's/^/bundle /'
       pgrep -u "$uid" -af . ; }
   }
   rootless_expect() { expect_clean "$1" "$2" rootless_left; }

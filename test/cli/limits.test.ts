@@ -48,12 +48,21 @@ pidsTest.serial('--pids-limit 10 shows in pids.max and stops the 11th process', 
   t.regex(r.stderr, FORK_REFUSED);
 });
 
-pidsTest.serial('starting 20 processes without --pids-limit succeeds', async (t) => {
+pidsTest.serial('without --pids-limit the limit is 2048 (podman\'s) and 20 processes start', async (t) => {
   const c = await s.container(t);
-  const r = await c.run('--rm', '--rootfs', fixtureRootfs(), 'sh', '-c', FORK_20);
+  const r = await c.run('--rm', '--rootfs', fixtureRootfs(), 'sh', '-c', `cat ${limitFileInContainer.pids}; ${FORK_20}`);
   t.is(r.code, 0, r.stderr);
-  t.is(r.stdout, 'started 20\n');
+  t.is(r.stdout, '2048\nstarted 20\n');
 });
+
+for (const unlimited of ['0', '-1']) {
+  pidsTest.serial(`--pids-limit ${unlimited} leaves the container without a pids limit, as Docker and podman do`, async (t) => {
+    const c = await s.container(t);
+    const r = await c.run('--rm', '--rootfs', fixtureRootfs(), '--pids-limit', unlimited, 'cat', limitFileInContainer.pids);
+    t.is(r.code, 0, r.stderr);
+    t.is(r.stdout, 'max\n');
+  });
+}
 
 cpuTest.serial('--cpus 0.5 shows as quota 50000 per period 100000 in the cpu controller', async (t) => {
   const c = await s.container(t);

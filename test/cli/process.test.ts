@@ -3,7 +3,8 @@
 // -it gives it a real terminal, and without --rm the stopped container is kept for
 // `tscontainer ps -a` until `tscontainer rm`.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { cliSuite, staleBuild } from '../helpers/cli.js';
@@ -161,4 +162,26 @@ containerTest('with --rm the stopped container is gone at once', async (t) => {
   t.false(existsSync(path.join(s.stateRoot, c.id)));
   const ps = await c.cli('ps', '-a', '--json');
   t.false((JSON.parse(ps.stdout) as Listed[]).some((container) => container.id === c.id));
+});
+
+containerTest('run starts a container without loading oclif, whatever form its flags take; a line left to oclif loads it', async (t) => {
+  const c = await s.container(t);
+  // Preloaded into the CLI: says on stderr, as it exits, whether any oclif module was loaded.
+  const dir = mkdtempSync(path.join(tmpdir(), 'tsc-oclif-probe-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const probe = path.join(dir, 'probe.cjs');
+  writeFileSync(
+    probe,
+    "process.on('exit', () => { if (Object.keys(require.cache).some((m) => m.includes('/@oclif/'))) process.stderr.write('oclif loaded\\n'); });",
+  );
+  const env = { NODE_OPTIONS: `--require ${probe}` };
+  const fast = await c.runWith({ env }, '--rm', '--rootfs', fixtureRootfs(), '-eA=1', '--env', 'B=2', '-w=/tmp', '--pids-limit', '-1', '-i', 'sh', '-c', 'echo $A$B; pwd');
+  t.is(fast.code, 0, fast.stderr);
+  t.is(fast.stdout, '12\n/tmp\n');
+  t.is(fast.stderr, '', 'no oclif module');
+  // A mixed short group is left to oclif, which runs it the same way.
+  const slow = await c.runWith({ env }, '--rm', '--rootfs', fixtureRootfs(), '-ie', 'A=1', 'sh', '-c', 'echo $A');
+  t.is(slow.code, 0, slow.stderr);
+  t.is(slow.stdout, '1\n');
+  t.is(slow.stderr, 'oclif loaded\n', 'the probe sees oclif when it is loaded');
 });

@@ -17,6 +17,13 @@ const RUNTIME_NAMES = ['tscontainer-runtime', 'tscontainer'];
 const CLI_ENTRY = path.join('bin', 'run.cjs');
 /** The prefix of every test's container ids: their state entries may be removed wherever they are. */
 export const TEST_ID_PREFIX = 'tscontainer-test-';
+/** Where the CLI and the API make root's bundles (the tests run as root): one per container id. */
+export const BUNDLES_DIR = '/var/lib/tscontainer/containers';
+
+/** The bundle the CLI or the API makes for container `id`. */
+export function bundleDir(id: string): string {
+  return path.join(BUNDLES_DIR, id);
+}
 
 export interface Traces {
   /** The container ids the test used. Each names the cgroup `/<id>` (the runtime's default)
@@ -26,8 +33,8 @@ export interface Traces {
   stateRoot: string;
   /** Directories under which no mount may remain (the bundle, the state root). */
   dirs: readonly string[];
-  /** Temporary directories (TMPDIR) handed to the TS API or CLI, which must be empty again:
-   * their bundles (`tscontainer-*`) go there. */
+  /** Temporary directories (TMPDIR) handed to the TS API or CLI, which must stay empty:
+   * nothing of theirs goes there. Their containers' bundles (`bundleDir`) must be gone. */
   tmpDirs?: readonly string[] | undefined;
 }
 
@@ -36,6 +43,7 @@ export type Leftover =
   | { kind: 'mount'; path: string }
   | { kind: 'cgroup'; path: string }
   | { kind: 'state'; path: string }
+  | { kind: 'bundle'; path: string }
   | { kind: 'temporary file'; path: string };
 
 export function describeLeftover(l: Leftover): string {
@@ -122,18 +130,51 @@ function leftoverProcesses(ids: readonly string[]): Leftover[] {
   return found;
 }
 
-/** Mount points from /proc/self/mountinfo, with the kernel's octal escapes undone. */
-function mountPoints(): string[] {
+/** Undoes the kernel's octal escapes (`\040` for a space) in a mountinfo field. */
+function unescapeMountField(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+/** One line of /proc/self/mountinfo: where it is mounted, its type and its superblock options. */
+export interface MountEntry {
+  mountPoint: string;
+  fsType: string;
+  /** The filesystem's own options, split at commas (`lowerdir=...`, `upperdir=...`). */
+  superOptions: string[];
+}
+
+export function mountTable(): MountEntry[] {
   return readOr('/proc/self/mountinfo', '')
     .split('\n')
     .filter(Boolean)
-    .map((line) => (line.split(' ')[4] ?? '').replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))));
+    .map((line) => {
+      const [left = '', right = ''] = line.split(' - ');
+      const [fsType = '', , superOptions = ''] = right.split(' ');
+      return {
+        mountPoint: unescapeMountField(left.split(' ')[4] ?? ''),
+        fsType,
+        superOptions: superOptions.split(',').map(unescapeMountField),
+      };
+    });
 }
 
+/** The directories an overlay mount is made of: its layers, upper and work directories. */
+export function overlayDirectories(m: MountEntry): string[] {
+  if (m.fsType !== 'overlay') return [];
+  return m.superOptions.flatMap((option) => {
+    const match = /^(lowerdir\+?|upperdir|workdir|datadir\+)=(.*)$/.exec(option);
+    return match ? match[2]!.split(':').filter(Boolean) : [];
+  });
+}
+
+const within = (p: string, dirs: readonly string[]) => dirs.some((d) => p === d || p.startsWith(d + path.sep));
+
+/** Mounts under the test's directories, and overlays made of directories there (a container
+ * root mounted on the host, wherever it went). */
 function leftoverMounts(dirs: readonly string[]): Leftover[] {
-  return mountPoints()
-    .filter((m) => dirs.some((d) => m === d || m.startsWith(d + path.sep)))
-    .map((m) => ({ kind: 'mount', path: m }));
+  return mountTable()
+    .filter((m) => within(m.mountPoint, dirs) || overlayDirectories(m).some((d) => within(d, dirs)))
+    .map((m) => ({ kind: 'mount', path: m.mountPoint }));
 }
 
 function cgroupDirectories(dir: string, depth: number, out: string[]): void {
@@ -175,6 +216,13 @@ function leftoverState(ids: readonly string[], stateRoot: string): Leftover[] {
     .map((p) => ({ kind: 'state', path: p }));
 }
 
+function leftoverBundles(ids: readonly string[]): Leftover[] {
+  return ids
+    .map(bundleDir)
+    .filter((p) => path.dirname(p) === BUNDLES_DIR && existsSync(p))
+    .map((p) => ({ kind: 'bundle', path: p }));
+}
+
 function leftoverTemporaryFiles(tmpDirs: readonly string[]): Leftover[] {
   return tmpDirs.flatMap((dir) => {
     let entries: string[];
@@ -193,6 +241,7 @@ export function findLeftovers(traces: Traces): Leftover[] {
     ...leftoverMounts(traces.dirs),
     ...leftoverCgroups(traces.ids),
     ...leftoverState(traces.ids, traces.stateRoot),
+    ...(traces.tmpDirs === undefined ? [] : leftoverBundles(traces.ids)),
     ...leftoverTemporaryFiles(traces.tmpDirs ?? []),
   ];
 }
@@ -252,7 +301,7 @@ export async function removeLeftovers(found: readonly Leftover[]): Promise<void>
   for (const c of paths('cgroup')) {
     await removeCgroup(c);
   }
-  for (const s of [...paths('state'), ...paths('temporary file')]) {
+  for (const s of [...paths('state'), ...paths('bundle'), ...paths('temporary file')]) {
     if (removable(s)) await removeTree(s);
   }
 }

@@ -2,15 +2,17 @@
 # run.sh — the rootless tier. Run as root: it creates two unprivileged users idempotently,
 # tsrl-sub (with a subordinate id range in /etc/subuid and /etc/subgid) and tsrl-plain
 # (without), and runs every check AS those users through setpriv: the CLI (`node
-# bin/run.cjs`), the API's run(), the detached lifecycle, tscontainer-runtime itself, user-mode
-# networking (pasta, slirp4netns) and isolation between users and from root. Prints TAP,
+# bin/run.cjs`), the API's run(), the detached lifecycle, tscontainer-runtime itself (an
+# overlay root included), user-mode networking (pasta, slirp4netns) and isolation between
+# users and from root. Prints TAP,
 # `# pass N` / `# fail N` / `# skip N`, and as its LAST line `N passed, N failed`; exits
 # non-zero when anything failed. Without root or the tools it needs it prints
 # `# SKIPPED: reason` (under CI, a missing tool is a failure).
 #
 # Needs: setpriv (util-linux), newuidmap/newgidmap (uidmap), busybox-static (the fixture
-# rootfs), script (bsdutils) for the terminal check, and for networking passt and/or
-# slirp4netns. The repository must be readable by other users (it is read in place).
+# rootfs), script (bsdutils) for the terminal check, setfattr (attr) for the overlay root's
+# opaque directory, and for networking passt and/or slirp4netns. The repository must be
+# readable by other users (it is read in place).
 # Variables set here are read by the conditions check() evaluates.
 # shellcheck disable=SC2034
 set -u
@@ -40,8 +42,8 @@ skipped() {
 }
 
 [ "$(id -u)" = 0 ] || skipped "the rootless tier must be started as root (it creates its users)"
-for tool in setpriv newuidmap newgidmap useradd script node; do
-  command -v "$tool" >/dev/null || skipped "$tool is not installed (apt-get install util-linux uidmap passwd bsdutils)"
+for tool in setpriv newuidmap newgidmap useradd script node setfattr; do
+  command -v "$tool" >/dev/null || skipped "$tool is not installed (apt-get install util-linux uidmap passwd bsdutils attr)"
 done
 [ -x "$runtime" ] || skipped "the runtime $runtime is not built (npm run build)"
 [ -f "$repo/dist/index.js" ] || skipped "the TypeScript build is missing (npm run build)"
@@ -277,6 +279,125 @@ check "tsrl-plain: runtime: spec --rootless, then run: PID 1, its hostname, root
 check "tsrl-plain: the state root without XDG_RUNTIME_DIR is /tmp/tscontainer-UID, mode 0700" \
   '[ "$(stat -c %a:%u "$(state_root_of tsrl-plain)" 2>/dev/null)" = "700:$plain_uid" ]'
 
+# --- the configs people start from -------------------------------------------------------------
+# The unmodified `runc spec --rootless` and `crun spec --rootless` (root.path, the command and
+# the terminal changed), run by the runtime as tsrl-plain; runc runs the same bundle as the
+# same user, and the process must get what runc gives it. crun writes no id mappings (crun
+# maps the caller to root itself; runc refuses such a config): the runtime maps container
+# root to the user, so runc runs it with that mapping written in.
+probe="grep -E '^(Cap|NoNewPrivs|Seccomp)' /proc/self/status; id; ulimit -n; hostname; cat /proc/self/uid_map /proc/self/gid_map"
+runc_bin=$(command -v runc || true)
+plain_gid=$(id -g tsrl-plain)
+for tool in runc crun; do
+  tool_bin=$(command -v "$tool" || true)
+  if [ -z "$tool_bin" ] || [ -z "$runc_bin" ]; then
+    skip "tsrl-plain: the unmodified \`$tool spec --rootless\`" "$tool or runc is not installed (apt-get install $tool runc)"
+    continue
+  fi
+  ref=$work/tsrl-plain/ref-$tool
+  install -d -o tsrl-plain -g tsrl-plain "$ref"
+  capture as tsrl-plain sh -c "cd $ref && $tool_bin spec --rootless"
+  node -e '
+    const fs = require("fs"); const [file, rootfs, probe] = process.argv.slice(1);
+    const c = JSON.parse(fs.readFileSync(file, "utf8"));
+    c.root.path = rootfs;
+    c.process.terminal = false;
+    c.process.args = ["sh", "-c", probe];
+    fs.writeFileSync(file, JSON.stringify(c, null, 2));' "$ref/config.json" "$rootfs_json" "$probe"
+  rt tsrl-plain --log "$ref/log.json" --log-format json run --bundle "$ref" "tsrl-ref-$tool-$$"
+  ours_code=$code ours=$out ours_err=$err
+  if [ "$tool" = crun ]; then
+    # What the runtime filled in, written into a copy for runc.
+    install -d -o tsrl-plain -g tsrl-plain "$ref/runc-bundle"
+    node -e '
+      const fs = require("fs"); const [from, to, uid, gid] = process.argv.slice(1);
+      const c = JSON.parse(fs.readFileSync(from, "utf8"));
+      c.linux.uidMappings = [{ containerID: 0, hostID: Number(uid), size: 1 }];
+      c.linux.gidMappings = [{ containerID: 0, hostID: Number(gid), size: 1 }];
+      fs.writeFileSync(to, JSON.stringify(c));' "$ref/config.json" "$ref/runc-bundle/config.json" "$plain_uid" "$plain_gid"
+    chown tsrl-plain "$ref/runc-bundle/config.json"
+    runc_bundle=$ref/runc-bundle
+  else
+    runc_bundle=$ref
+  fi
+  capture as tsrl-plain "$runc_bin" --root "$work/tsrl-plain/runc-state" run --bundle "$runc_bundle" "tsrl-ref-runc-$tool-$$"
+  code=$ours_code out=$ours err=$ours_err theirs=$out
+  check "tsrl-plain: the unmodified \`$tool spec --rootless\` runs (exit 0), root inside mapped to the user" \
+    '[ $code = 0 ] && grep -q "^uid=0(root)" <<<"$out" && grep -Eq "^ +0 +$plain_uid +1$" <<<"$out"'
+  check "tsrl-plain: \`$tool spec --rootless\`: capabilities, no_new_privs, seccomp, ids, rlimit and hostname as under runc" \
+    '[ -n "$theirs" ] && [ "$out" = "$theirs" ]'
+  check "tsrl-plain: \`$tool spec --rootless\`: the ambient capabilities it cannot have are a warning in the log" \
+    'grep -q "\"level\":\"warning\".*cannot raise ambient capabilities" "$ref/log.json"'
+done
+
+# --- an overlay root, mounted by the runtime inside the user's namespaces ---------------------
+# overlay_bundle USER SCRIPT: as USER, layers under $work/USER/ovl — a top layer with a whiteout
+# (/etc/group, a 0:0 character device), an opaque /home (user.overlay.opaque, as the image
+# library marks it for ordinary users), a replaced /etc/passwd and an added file, above the
+# user's copy of the fixture — a fresh upper and work directory, an empty root.path, and a
+# `spec --rootless` bundle whose first mount is the overlay, running SCRIPT.
+overlay_bundle() {
+  local user=$1 script=$2 o=$work/$1/ovl
+  rm -rf "$o"
+  capture as "$user" sh -c "mkdir -p $o/top/etc $o/top/home/newcomer $o/upper $o/work $o/rootfs $o/bundle &&
+    mknod $o/top/etc/group c 0 0 && setfattr -n user.overlay.opaque -v y $o/top/home &&
+    printf 'root:x:0:0:root:/root:/bin/sh\nlayer:x:2000:2000::/:/bin/sh\n' >$o/top/etc/passwd &&
+    echo 'from the top layer' >$o/top/layer-marker && cd $o/bundle && $runtime spec --rootless"
+  [ "$code" = 0 ] || return 1
+  node -e '
+    const fs = require("fs"); const [file, o, lower, script] = process.argv.slice(1);
+    const c = JSON.parse(fs.readFileSync(file, "utf8"));
+    c.root = { path: `${o}/rootfs`, readonly: false };
+    c.process.terminal = false;
+    c.process.args = ["sh", "-c", script];
+    c.mounts.unshift({ destination: "/", type: "overlay", source: "overlay",
+      options: [`lowerdir=${o}/top:${lower}`, `upperdir=${o}/upper`, `workdir=${o}/work`] });
+    fs.writeFileSync(file, JSON.stringify(c));' "$o/bundle/config.json" "$o" "$work/$user/rootfs" "$script"
+}
+# tree DIR: every entry with what would show a change (type, mode, owner, size, mtime, device).
+tree() { (cd "$1" && find . -printf '%p %y %m %u %s %T@ %D\n' | sort); }
+root_fs_type="sed -n 's|^[0-9]* [0-9]* [^ ]* [^ ]* / .* - \\([^ ]*\\) .*|\\1|p' /proc/self/mountinfo"
+show_union="echo \"root: \$($root_fs_type)\"; grep -q userxattr /proc/self/mountinfo && echo userxattr
+  echo \"group: \$(test -e /etc/group && echo present || echo gone)\"; echo \"home: \$(ls /home)\"
+  echo \"users: \$(cut -d: -f1 /etc/passwd | tr '\\n' ' ')\"; cat /layer-marker"
+union_seen=$'root: overlay\nuserxattr\ngroup: gone\nhome: newcomer\nusers: root layer \nfrom the top layer'
+for user in tsrl-sub tsrl-plain; do
+  o=$work/$user/ovl uid_var=${user#tsrl-}_uid
+  if ! overlay_bundle $user "$show_union; echo written >/new-file; rm /bin/vi"; then
+    not_ok "$user: runtime: an overlay root" "could not make the layers and bundle" "stderr: ${err:0:400}"
+    continue
+  fi
+  top_before=$(tree "$o/top") lower_before=$(tree "$work/$user/rootfs")
+  rt $user run --bundle "$o/bundle" "tsrl-overlay-$$"
+  check "$user: runtime: an overlay root shows the union of its layers (whiteout, opaque directory, replaced file), with userxattr" \
+    '[ $code = 0 ] && [ "$out" = "$union_seen" ]'
+  check "$user: runtime: writes land in the upper directory, owned by the user (a removed file: a whiteout)" \
+    '[ "$(stat -c %u "$o/upper/new-file" 2>/dev/null)" = "${!uid_var}" ] &&
+     [ "$(stat -c "%F %t:%T %u" "$o/upper/bin/vi" 2>/dev/null)" = "character special file 0:0 ${!uid_var}" ]'
+  check "$user: runtime: the layers and root.path are unchanged, and no overlay is in the host mount table" \
+    '[ "$(tree "$o/top")" = "$top_before" ] && [ "$(tree "$work/$user/rootfs")" = "$lower_before" ] &&
+     [ -z "$(ls -A "$o/rootfs")" ] && ! grep -qF "$o" /proc/self/mountinfo'
+done
+# While a container runs: its overlay is its root and exec's, and not the host's.
+o=$work/tsrl-sub/ovl
+if overlay_bundle tsrl-sub 'echo from-init >/by-init; exec sleep 1000'; then
+  id=tsrl-overlay-detached-$$
+  rt tsrl-sub create --bundle "$o/bundle" "$id" && rt tsrl-sub start "$id"
+  for _ in $(seq 1 100); do [ -e "$o/upper/by-init" ] && break; sleep 0.1; done
+  on_host=$(grep -F "$o" /proc/self/mountinfo)
+  rt tsrl-sub exec "$id" sh -c "$show_union; cat /by-init"
+  exec_seen=$union_seen$'\nfrom-init'
+  check "tsrl-sub: runtime: a running overlay-rooted container: exec sees the union, the host mount table has no overlay" \
+    '[ $code = 0 ] && [ "$out" = "$exec_seen" ] && [ -z "$on_host" ]'
+  rt tsrl-sub kill "$id" KILL
+  for _ in $(seq 1 100); do rt tsrl-sub state "$id"; [[ $out == *'"stopped"'* ]] && break; sleep 0.1; done
+  rt tsrl-sub delete "$id"
+  check "tsrl-sub: runtime: after delete nothing of it is left, and no overlay" \
+    '[ $code = 0 ] && [ ! -e "$(state_root_of tsrl-sub)/$id" ] && ! grep -qF "$o" /proc/self/mountinfo'
+else
+  not_ok "tsrl-sub: runtime: a running overlay-rooted container" "could not make the layers and bundle" "stderr: ${err:0:400}"
+fi
+
 # --- networking -------------------------------------------------------------------------------
 cli tsrl-sub run --rm --rootfs "$work/tsrl-sub/rootfs" -- sh -c 'ip -o link show | cut -d: -f2; ip -o link show lo'
 check "tsrl-sub: CLI: --net none (the default) has only lo, and it is up" \
@@ -402,7 +523,7 @@ if command -v podman >/dev/null; then
   pause=$(cat "$work/tsrl-sub/xdg/libpod/tmp/pause.pid" 2>/dev/null)
   [ -n "$pause" ] && kill "$pause" 2>/dev/null
   for _ in $(seq 1 50); do pgrep -u tsrl-sub >/dev/null || break; sleep 0.1; done
-  rm -rf "$pod" "$work/tsrl-sub/xdg/libpod" "$work/tsrl-sub/xdg/containers" "$work/tsrl-sub/.local" \
+  rm -rf "$pod" "$work/tsrl-sub/xdg/libpod" "$work/tsrl-sub/xdg/containers" "$work/tsrl-sub/.local/share/containers" \
     "$work/tsrl-sub/.config"
 else
   skip "tsrl-sub: rootless podman with tscontainer-runtime" "podman is not installed"
@@ -413,6 +534,9 @@ for user in tsrl-sub tsrl-plain; do
   root=$(state_root_of $user)
   left=$( { ls -A "$root" 2>/dev/null | sed "s|^|state $root/|"
     ls -A "$work/$user/tmp" | sed 's/^/tmpdir /'
+    for d in containers exec; do
+      ls -A "$work/$user/.local/share/tscontainer/$d" 2>/dev/null | sed "s|^|bundle $d/|"
+    done
     pgrep -u "$user" -a . | sed 's/^/process /'
     grep -F "$work/$user" /proc/self/mountinfo | sed 's/^/mount /'
     find /sys/fs/cgroup -maxdepth 4 -type d -name 'tscontainer-tsrl-*' 2>/dev/null | sed 's/^/cgroup /'; } )

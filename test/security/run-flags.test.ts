@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cliSuite, staleBuild } from '../helpers/cli.js';
-import { requires, root } from '../helpers/host.js';
+import { limitFileInContainer, requires, root } from '../helpers/host.js';
 import { fixtureRootfs } from '../helpers/rootfs.js';
 
 const stale = staleBuild();
@@ -138,4 +138,22 @@ cliTest('bad security flags exit 125 with one line naming the value', async (t) 
     t.is(r.errorLines.length, 1, r.stderr);
     t.regex(r.stderr, message);
   }
+});
+
+cliTest.serial("a fork bomb in a default run stops at podman's 2048 processes", async (t) => {
+  // Counted with shell builtins: once the limit is reached no command can be forked.
+  const c = await s.container(t);
+  const bomb = 'i=0; while [ $i -lt 3000 ]; do sleep 60 & i=$((i+1)); echo $i > /dev/shm/n; done';
+  const r = await c.run(
+    '--rm',
+    '--rootfs',
+    fixtureRootfs(),
+    'sh',
+    '-c',
+    `read max < ${limitFileInContainer.pids}; echo "limit $max"; sh -c '${bomb}' 2>/dev/null; read n < /dev/shm/n; echo "started $n"`,
+  );
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /^limit 2048$/m);
+  const started = Number(/^started (\d+)$/m.exec(r.stdout)?.[1]);
+  t.true(started > 2000 && started < 2048, `started ${started} processes`);
 });

@@ -1,17 +1,23 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import test from 'ava';
 
 import { isOwnBundle } from '../../ts/api/bundle.js';
 import { InternalError, InvalidOptionError } from '../../ts/api/errors.js';
+import { callNative } from '../../ts/api/native.js';
 import { execEnvironment, execUser } from '../../ts/api/exec.js';
 import { summarizeConfig } from '../../ts/api/inspect.js';
 
-test('only tscontainer-* directories directly in the temporary directory are bundles of ours', (t) => {
-  t.true(isOwnBundle('/tmp/tscontainer-aB3dEf', '/tmp'));
-  t.true(isOwnBundle('/tmp/x/../tscontainer-aB3dEf', '/tmp/'));
-  t.false(isOwnBundle('/tmp/other', '/tmp'));
-  t.false(isOwnBundle('/var/lib/tscontainer-aB3dEf', '/tmp'), 'elsewhere: not ours to remove');
-  t.false(isOwnBundle('/tmp/a/tscontainer-aB3dEf', '/tmp'));
-  t.false(isOwnBundle('', '/tmp'));
+test("only the data directory's containers/<id> is the bundle of ours for container id", (t) => {
+  const own = callNative((native) => native.bundlePath('c1'));
+  t.is(own, `${callNative((native) => native.dataDir())}/containers/c1`);
+  t.true(isOwnBundle(own, 'c1'));
+  t.false(isOwnBundle(own, 'c2'), "another container's");
+  t.false(isOwnBundle(`${own}/../c2`, 'c2'), 'not by a path that merely leads there');
+  t.false(isOwnBundle('/tmp/tscontainer-aB3dEf', 'c1'), 'a bundle of older versions, in TMPDIR: not ours to remove');
+  t.false(isOwnBundle('', 'c1'));
 });
 
 test("exec's environment: K=V as given, a bare NAME copied from here or left out when unset", (t) => {
@@ -26,11 +32,25 @@ test("exec's environment: K=V as given, a bare NAME copied from here or left out
   t.deepEqual(execEnvironment(undefined), []);
 });
 
-test("exec's user is uid[:gid] as numbers", (t) => {
-  t.is(execUser(1000), '1000');
-  t.is(execUser('1000:100'), '1000:100');
-  t.is(execUser(undefined), undefined);
-  for (const bad of ['tester', '1000:', ':1', '-1']) t.throws(() => execUser(bad), { instanceOf: InvalidOptionError });
+test("exec's user is resolved in the container's rootfs as run's: names, a uid's group, supplementary groups", (t) => {
+  const rootfs = mkdtempSync(join(tmpdir(), 'tsc-unit-rootfs-'));
+  t.teardown(() => rmSync(rootfs, { recursive: true, force: true }));
+  mkdirSync(join(rootfs, 'etc'));
+  const passwd = 'root:x:0:0:root:/root:/bin/sh\ntester:x:1000:1000::/home/tester:/bin/sh\n';
+  writeFileSync(join(rootfs, 'etc/passwd'), passwd);
+  writeFileSync(join(rootfs, 'etc/group'), 'root:x:0:\nusers:x:100:tester\ntester:x:1000:\n');
+  const at = () => rootfs;
+  t.deepEqual(execUser('tester', at), { user: '1000:1000', additionalGids: [100] });
+  t.deepEqual(execUser(1000, at), { user: '1000:1000', additionalGids: [100] });
+  t.deepEqual(execUser('1000:100', at), { user: '1000:100', additionalGids: [] });
+  t.deepEqual(execUser('tester:users', at), { user: '1000:100', additionalGids: [] });
+  t.deepEqual(execUser('4242', at), { user: '4242:0', additionalGids: [] }, 'a uid without an entry');
+  t.is(execUser(undefined, () => t.fail('no user, no rootfs read') as never), undefined);
+  t.throws(() => execUser('mallory', at), {
+    instanceOf: InvalidOptionError,
+    message: "invalid user `mallory`: no user `mallory` in the container's /etc/passwd",
+  });
+  for (const bad of ['1000:', ':1', '-1']) t.throws(() => execUser(bad, at), { instanceOf: InvalidOptionError }, bad);
 });
 
 test("inspect's config summary: the process, hostname, mounts, namespaces and limits; -1 and absent limits are null", (t) => {

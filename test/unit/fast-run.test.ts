@@ -86,3 +86,23 @@ test('a flag the fast start does not map is left to oclif', (t) => {
   const extra = { ...shapes!, 'add-host': { name: 'add-host', type: 'option' as const, multiple: true } };
   t.is(parseRunFlags(['--add-host', 'db:10.0.0.2'], extra), undefined);
 });
+
+test("the fast start's bundle holds no oclif: run's flag types are read from Run.flags as types only", async (t) => {
+  const { build } = await import('esbuild');
+  const entry = new URL('../../ts/cli/fast-run.ts', import.meta.url).pathname;
+  const { metafile } = await build({
+    entryPoints: [entry],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+  });
+  const inputs = Object.keys(metafile.inputs);
+  t.true(inputs.some((input) => input.endsWith('ts/cli/run-options.ts')), 'the table is in it');
+  t.deepEqual(
+    inputs.filter((input) => input.includes('@oclif/') || input.includes('ts/commands/')),
+    [],
+  );
+});

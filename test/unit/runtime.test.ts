@@ -56,11 +56,13 @@ test('SIGINT and SIGQUIT are not relayed when the terminal already sent them', (
   t.deepEqual(signalsToRelay(true), ['SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2']);
 });
 
-test('a supervised create names the root, the JSON log and the bundle; --rm deletes at the end', (t) => {
-  const create = { root: '/run/t', bundle: '/tmp/b', logPath: '/tmp/b/runtime.log', id: 'c1' };
+test('a supervised create names the root, the JSON log, the output and its limits, the bundle; --rm deletes at the end', (t) => {
+  const output = { path: '/b/output.log', maxSize: 10485760, maxFiles: 3 };
+  const create = { root: '/run/t', bundle: '/b', logPath: '/b/runtime.log', id: 'c1', output };
   t.deepEqual(supervisedCreateArgs({ ...create, remove: false }), [
-    '--root', '/run/t', '--log', '/tmp/b/runtime.log', '--log-format', 'json',
-    'create', '--supervise', '--bundle', '/tmp/b', 'c1',
+    '--root', '/run/t', '--log', '/b/runtime.log', '--log-format', 'json',
+    'create', '--supervise', '--output', '/b/output.log', '--output-max-size', '10485760', '--output-max-files', '3',
+    '--bundle', '/b', 'c1',
   ]);
   t.deepEqual(supervisedCreateArgs({ ...create, remove: true }).slice(6, 9), ['create', '--supervise', '--rm']);
 });
@@ -102,6 +104,21 @@ test('signals: names with or without SIG, any case, and numbers up to 64; anythi
   t.true(isSignalName('SIGKILL'));
   t.false(isSignalName('KILL'));
   t.false(isSignalName(undefined));
+});
+
+test("signals are read by the core's rule, the runtime's own: realtime ones by name too (glibc's SIGRTMIN is 34)", (t) => {
+  t.is(parseSignal('RTMIN+1'), '35');
+  t.is(parseSignal('sigrtmax-1'), '63');
+  t.is(parseSignal('abrt'), 'SIGABRT');
+  // Node knows SIGIOT; the runtime (as runc) does not, and refused it after this layer let it by.
+  for (const bad of ['RTMIN+99', 'IOT']) t.throws(() => parseSignal(bad), { instanceOf: InvalidOptionError }, bad);
+});
+
+test('exec arguments: a resolved user brings its supplementary groups', (t) => {
+  const base = { root: '/r', logPath: '/l', id: 'c1', command: ['id'], env: [], tty: false, detach: false };
+  t.deepEqual(execArgs({ ...base, user: '1000:1000', additionalGids: [100, 27] }).slice(6, 13), [
+    'exec', '--user', '1000:1000', '--additional-gids', '100', '--additional-gids', '27',
+  ]);
 });
 
 test("a container's supervisor is found by its command line: create --supervise, or a foreground run", (t) => {

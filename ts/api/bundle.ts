@@ -1,16 +1,19 @@
 /**
- * The OCI bundle a container runs from: a private temporary directory
- * (`$TMPDIR/tscontainer-*`) holding `config.json`, the runtime's log and, for a detached
- * container, its output. The rootfs in the config is absolute, so the bundle holds
- * nothing else. `exec` uses the same kind of directory for its log.
+ * The OCI bundle a container runs from, made by the native core in this user's data
+ * directory: `/var/lib/tscontainer/containers/<id>` for root,
+ * `~/.local/share/tscontainer/containers/<id>` (`$XDG_DATA_HOME`) for anyone else. A new
+ * directory no one but the caller can write to, holding `config.json`, the runtime's log
+ * and, for a detached container, its output — never in `$TMPDIR`, which another user may
+ * own and swap a bundle in while the runtime is on its way to read it. `exec` gets a private
+ * directory there too, for its log and pid file. The rootfs in the config is absolute, so
+ * the bundle holds nothing else. Every make and remove goes through the native core, on
+ * descriptors of the checked directories: nothing this package did not make is removed.
  */
-import { mkdtempSync, readdirSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 
 import { onExit } from './cleanup.js';
-
-const PREFIX = 'tscontainer-';
+import { callNative } from './native.js';
+import { OUTPUT_FILE } from './output.js';
 
 export interface ScratchDir {
   readonly dir: string;
@@ -26,66 +29,54 @@ export interface ScratchDir {
 }
 
 export interface Bundle extends ScratchDir {
-  /** Where a detached container's stdout and stderr go. */
+  /** Where a detached container's stdout and stderr go (rotated, see output.ts). */
   readonly outputPath: string;
 }
 
 /**
- * Removes a scratch directory, which holds a few small files. Synchronously: an asynchronous
- * rm would start libuv's thread pool, which costs a `tscontainer run` more than the removal
- * itself. File by file first: Node's recursive rmSync loads its own tree walker, a few
- * milliseconds again; it takes over for anything else (a subdirectory, a directory gone).
+ * A directory `remove` deletes, at once or when this process exits. Synchronously: an
+ * asynchronous removal would start libuv's thread pool, which costs a `tscontainer run`
+ * more than the removal itself (a few small files).
  */
-function removeScratchDir(dir: string): void {
-  try {
-    for (const name of readdirSync(dir)) unlinkSync(join(dir, name));
-    rmdirSync(dir);
-  } catch {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** A new private directory, removed when this process exits unless released or removed. */
-export function createScratchDir(): ScratchDir {
-  const dir = mkdtempSync(join(tmpdir(), PREFIX));
-  const unregister = onExit(() => removeScratchDir(dir));
+function scratch(dir: string, remove: () => void): ScratchDir {
+  const unregister = onExit(remove);
   return {
     dir,
     logPath: join(dir, 'runtime.log'),
-    // Removed at once (see removeScratchDir); the promise stays for callers.
     async remove() {
       unregister();
-      removeScratchDir(dir);
+      remove();
     },
     release: unregister,
   };
 }
 
-/**
- * Writes `config` into a new bundle. Synchronous, so `run()` can spawn the runtime and
- * return its stdio streams at once; the files are small.
- */
-export function createBundle(config: string): Bundle {
-  const scratch = createScratchDir();
-  try {
-    writeFileSync(join(scratch.dir, 'config.json'), config, { mode: 0o600 });
-  } catch (error) {
-    void scratch.remove();
-    throw error;
-  }
-  return { ...scratch, outputPath: join(scratch.dir, 'output.log') };
+/** A new private directory for an exec, removed when this process exits unless released or removed. */
+export function createScratchDir(): ScratchDir {
+  const dir = callNative((native) => native.createScratchDir());
+  return scratch(dir, () => callNative((native) => native.removeScratchDir(dir)));
 }
 
 /**
- * Whether `dir` is a bundle this package made, and so one it may remove: a
- * `tscontainer-*` directory directly in `tmp` (the temporary directory when the bundle
- * was made and when it is removed are taken to be the same).
+ * Writes `config` into container `id`'s new bundle. Synchronous, so `run()` can spawn the
+ * runtime and return its stdio streams at once; the files are small.
  */
-export function isOwnBundle(dir: string, tmp: string = tmpdir()): boolean {
-  return dir !== '' && basename(dir).startsWith(PREFIX) && dirname(resolve(dir)) === resolve(tmp);
+export function createBundle(id: string, config: string): Bundle {
+  const dir = callNative((native) => native.createBundle(id, config));
+  return { ...scratch(dir, () => removeBundle(id)), outputPath: join(dir, OUTPUT_FILE) };
 }
 
-/** The files of a bundle this package made, from its directory. */
-export function bundleFiles(dir: string): { logPath: string; outputPath: string } {
-  return { logPath: join(dir, 'runtime.log'), outputPath: join(dir, 'output.log') };
+/** Removes container `id`'s bundle, which this package made; a missing one is fine. */
+export function removeBundle(id: string): void {
+  callNative((native) => native.removeBundle(id));
+}
+
+/** Whether `dir` is the bundle this package makes for container `id` (and so one it may remove). */
+export function isOwnBundle(dir: string, id: string): boolean {
+  return dir !== '' && dir === callNative((native) => native.bundlePath(id));
+}
+
+/** The runtime's log in a bundle this package made, from its directory. */
+export function bundleLog(dir: string): string {
+  return join(dir, 'runtime.log');
 }

@@ -6,20 +6,20 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 
 import type { ContainerProcess } from './attached.js';
-import { bundleFiles, isOwnBundle, type Bundle } from './bundle.js';
+import { bundleLog, isOwnBundle, removeBundle, type Bundle } from './bundle.js';
 import { findState, readState, stateRoot, type ContainerState, type RootOption } from './containers.js';
-import { ContainerNotFoundError, TscontainerError } from './errors.js';
+import { ContainerNotFoundError, OperationFailedError, TscontainerError } from './errors.js';
 import { exec, execDetached, type DetachedExecOptions, type ExecOptions } from './exec.js';
 import { summarizeConfig, type ContainerDetails } from './inspect.js';
 import { callNative } from './native.js';
 import type { RunResult } from './options.js';
+import { readOutput, type FollowOptions, type OutputOptions } from './output.js';
 import { runtimeAction } from './runtime.js';
 import { parseSignal } from './signals.js';
-import { parseStats, type ContainerStats } from './stats.js';
+import { parseStats, statsStream, type ContainerStats, type StatsOptions, type StatsReading } from './stats.js';
 import { findSupervisor, isAlive, untilGone } from './supervisor.js';
 import { pollExit, type WaitTarget } from './wait.js';
 
@@ -67,7 +67,12 @@ export interface Container {
    */
   stop(options?: StopOptions): Promise<void>;
   /** Its resource usage now. */
-  stats(): Promise<ContainerStats>;
+  stats(options?: StatsOptions & { stream?: false | undefined }): Promise<ContainerStats>;
+  /**
+   * Its resource usage every `interval` ms (1000) until it stops or is deleted, each reading
+   * with the CPU use since the one before: `for await (const r of c.stats({ stream: true }))`.
+   */
+  stats(options: StatsOptions & { stream: true }): AsyncGenerator<StatsReading, void, undefined>;
   /** Freezes every process of the container. */
   pause(): Promise<void>;
   /** Thaws a paused container. */
@@ -77,8 +82,16 @@ export interface Container {
    * paused one), and the bundle this package made for it.
    */
   delete(options?: DeleteOptions): Promise<void>;
-  /** What its process wrote to stdout and stderr, for a container `create()` made; else null. */
-  logs(): Promise<string | null>;
+  /**
+   * What its process wrote to stdout and stderr (all that its size limit kept, or the last
+   * `tail` lines), for a container `create()` made; else null.
+   */
+  logs(options?: OutputOptions): Promise<string | null>;
+  /**
+   * The same output as it comes, chunk by chunk; with `follow`, on until the container
+   * stops (or `signal` aborts). An OperationFailedError for a container that keeps none.
+   */
+  streamLogs(options?: FollowOptions): AsyncIterable<string>;
 }
 
 /** What the process that created a container knows of it. */
@@ -126,8 +139,6 @@ class Handle implements Container {
   readonly root: string;
   #runtime: string | undefined;
   readonly #origin: Origin | undefined;
-  /** The temporary directory at the handle's making, where bundles of ours are. */
-  readonly #tmp = tmpdir();
   /**
    * The supervisor's log of a container that deletes itself, kept open once its bundle
    * is removed (after start), so a wait can still read how it ended.
@@ -154,7 +165,7 @@ class Handle implements Container {
   /** The bundle directory if it is one of ours. */
   #ownBundle(state: ContainerState | undefined): string | undefined {
     if (this.#origin !== undefined) return this.#origin.bundle.dir;
-    if (state !== undefined && isOwnBundle(state.bundle, this.#tmp)) return state.bundle;
+    if (state !== undefined && isOwnBundle(state.bundle, this.id)) return state.bundle;
     return undefined;
   }
 
@@ -172,7 +183,7 @@ class Handle implements Container {
       readLog: async (state) => {
         if (this.#keptLog !== undefined) return readFd(this.#keptLog);
         const bundle = this.#ownBundle(state);
-        return bundle === undefined ? undefined : readIfExists(bundleFiles(bundle).logPath);
+        return bundle === undefined ? undefined : readIfExists(bundleLog(bundle));
       },
     };
   }
@@ -257,7 +268,24 @@ class Handle implements Container {
     await this.#stoppedWithin(undefined, options.signal);
   }
 
-  async stats(): Promise<ContainerStats> {
+  stats(options?: StatsOptions & { stream?: false | undefined }): Promise<ContainerStats>;
+  stats(options: StatsOptions & { stream: true }): AsyncGenerator<StatsReading, void, undefined>;
+  stats(options: StatsOptions = {}): Promise<ContainerStats> | AsyncGenerator<StatsReading, void, undefined> {
+    if (options.stream !== true) return this.#readStats();
+    return statsStream(
+      {
+        id: this.id,
+        read: () => this.#readStats(),
+        ended: () => {
+          const state = findState(this.id, this.root);
+          return state === undefined || state.status === 'stopped';
+        },
+      },
+      options,
+    );
+  }
+
+  async #readStats(): Promise<ContainerStats> {
     const read = new Date();
     return parseStats(callNative((native) => native.containerStats(this.id, this.root)), read);
   }
@@ -300,9 +328,7 @@ class Handle implements Container {
     }
     this.#closeKeptLog();
     if (this.#origin !== undefined) await this.#origin.bundle.remove();
-    else if (state !== undefined && isOwnBundle(state.bundle, this.#tmp)) {
-      await rm(state.bundle, { recursive: true, force: true });
-    }
+    else if (state !== undefined && isOwnBundle(state.bundle, this.id)) removeBundle(this.id);
   }
 
   /** Kills every process of a container about to be deleted (a paused one is thawed to die). */
@@ -315,10 +341,24 @@ class Handle implements Container {
     }
   }
 
-  async logs(): Promise<string | null> {
+  async logs(options: OutputOptions = {}): Promise<string | null> {
     const bundle = this.#ownBundle(findState(this.id, this.root));
     if (bundle === undefined) return null;
-    return (await readIfExists(bundleFiles(bundle).outputPath)) ?? null;
+    let text = '';
+    for await (const chunk of readOutput(bundle, { tail: options.tail }, () => false)) text += chunk;
+    return text;
+  }
+
+  async *streamLogs(options: FollowOptions = {}): AsyncGenerator<string, void, undefined> {
+    const bundle = this.#ownBundle(findState(this.id, this.root));
+    if (bundle === undefined) {
+      throw new OperationFailedError(`container ${this.id} keeps no output: only a detached container (create(), run -d) does`);
+    }
+    const running = () => {
+      const status = findState(this.id, this.root)?.status;
+      return status !== undefined && status !== 'stopped';
+    };
+    yield* readOutput(bundle, options, running);
   }
 }
 

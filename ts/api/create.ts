@@ -3,16 +3,17 @@
  * run -d` is `create()` then `start()`). The runtime creates it and stays as its parent
  * (`create --supervise`), detached from this process: it waits for the container's
  * process, forwards signals sent to it, and records how the process ended in the
- * container's state. The container's stdout and stderr go to `output.log` in its bundle.
+ * container's state. The container's stdout and stderr go through the supervisor to
+ * `output.log` in its bundle, rotated at a size limit (`log`, Docker's `max-size` and
+ * `max-file`).
  */
 import type { ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
 
 import { aborted, asApiError } from './attached.js';
 import { createBundle, type Bundle } from './bundle.js';
 import { containerHandle, type Container } from './container.js';
 import { findState, stateRoot } from './containers.js';
-import { ContainerCreateError, RuntimeFailedError } from './errors.js';
+import { ContainerCreateError, InvalidOptionError, RuntimeFailedError } from './errors.js';
 import { outcomeOf, parseLog, readLog, type Outcome } from './log.js';
 import { callNative } from './native.js';
 import { randomId, toSpecOptions, type RunOptions } from './options.js';
@@ -28,6 +29,32 @@ export interface CreateOptions
   remove?: boolean | undefined;
   /** Aborts the creation: what was made is deleted, and create() rejects. */
   signal?: AbortSignal | undefined;
+  /**
+   * How much of the container's output is kept, as Docker's json-file log options: an
+   * object, or Docker's `--log-opt` strings (`max-size=10m`, `max-file=3`).
+   */
+  log?: LogOptions | readonly string[] | undefined;
+}
+
+export interface LogOptions {
+  /** The size at which the output file is rotated: `10m` (the default), `512k`, bytes. */
+  maxSize?: string | number | undefined;
+  /** How many files are kept, the current one included (default 3; 1 empties it instead). */
+  maxFiles?: number | undefined;
+}
+
+/** `log` as an object: Docker's `--log-opt` strings read, objects as they are. */
+export function logOptions(log: CreateOptions['log']): LogOptions | undefined {
+  if (log === undefined || !Array.isArray(log)) return log as LogOptions | undefined;
+  const options: LogOptions = {};
+  for (const opt of log as readonly string[]) {
+    const at = opt.indexOf('=');
+    const [key, value] = at < 0 ? [opt, ''] : [opt.slice(0, at), opt.slice(at + 1)];
+    if (key === 'max-size' && value !== '') options.maxSize = value;
+    else if (key === 'max-file' && /^\d+$/.test(value)) options.maxFiles = Number(value);
+    else throw new InvalidOptionError(`invalid log option \`${opt}\`: expected max-size=SIZE or max-file=N`);
+  }
+  return options;
 }
 
 /** How often to look whether the container has been created. */
@@ -49,28 +76,21 @@ function begin(options: CreateOptions, id: string): Creating {
   if (options.signal?.aborted === true) throw aborted(`container ${id}`, options.signal.reason);
   // A detached container has no terminal to relay, and its stdin is /dev/null.
   const config = callNative((native) => native.buildRunSpec(toSpecOptions({ ...options, tty: false }, id)));
+  const text = (value: string | number | undefined) => (value === undefined ? undefined : String(value));
+  const log = logOptions(options.log);
+  const limits = callNative((native) => native.outputLimits(text(log?.maxSize), text(log?.maxFiles)));
   const runtime = callNative((native) => native.runtimePath());
   const root = stateRoot(options.root);
   if (findState(id, root) !== undefined) throw new ContainerCreateError(`container \`${id}\` already exists`);
   const remove = options.remove ?? false;
-  const bundle = createBundle(config);
-  const args = supervisedCreateArgs({ root, bundle: bundle.dir, logPath: bundle.logPath, id, remove });
-  let output: number | undefined;
+  const bundle = createBundle(id, config);
+  const output = { path: bundle.outputPath, ...limits };
+  const args = supervisedCreateArgs({ root, bundle: bundle.dir, logPath: bundle.logPath, id, remove, output });
   try {
-    output = openSync(bundle.outputPath, 'a', 0o600);
-    let supervisor: ChildProcess;
-    try {
-      supervisor = spawnSupervisor(runtime, args, output);
-    } catch (error) {
-      throw runtimeMissing(runtime, error);
-    }
-    return { id, root, runtime, bundle, supervisor, remove };
+    return { id, root, runtime, bundle, supervisor: spawnSupervisor(runtime, args), remove };
   } catch (error) {
     void bundle.remove();
-    throw error;
-  } finally {
-    // The supervisor has its own copy of the descriptor.
-    if (output !== undefined) closeSync(output);
+    throw runtimeMissing(runtime, error);
   }
 }
 

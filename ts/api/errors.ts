@@ -174,6 +174,8 @@ export function fromNative(error: unknown): TscontainerError {
       return new ContainerNotFoundError(message, { cause: error });
     case 'ERR_TSC_RUNTIME_NOT_FOUND':
       return new RuntimeNotFoundError(message, { cause: error });
+    case 'ERR_TSC_CREATE':
+      return new ContainerCreateError(message, { cause: error });
     default:
       return new InternalError(message, { cause: error });
   }

@@ -10,8 +10,10 @@ import { isatty } from 'node:tty';
 
 import { aborted, asApiError, containerProcess, settle, type ContainerProcess } from './attached.js';
 import { createScratchDir } from './bundle.js';
+import { readState } from './containers.js';
 import { InvalidOptionError, OperationFailedError } from './errors.js';
 import { outcomeOf, parseLog, readLog } from './log.js';
+import { callNative } from './native.js';
 import { processOptions, type RunOptions } from './options.js';
 import { attachment, execArgs, runtimeMissing, spawnRuntime, runtimeCommand } from './runtime.js';
 
@@ -20,7 +22,10 @@ export interface ExecOptions {
   env?: Readonly<Record<string, string>> | readonly string[] | undefined;
   /** The working directory (default: the container's). */
   workdir?: string | undefined;
-  /** `uid[:gid]` or a numeric uid (default: the container's user). */
+  /**
+   * `uid[:gid]`, `name[:group]` or a numeric uid, resolved in the container's /etc/passwd and
+   * /etc/group as `run`'s `user` is (default: the container's user).
+   */
   user?: string | number | undefined;
   /** Give the process a terminal; the runtime relays this process's terminal to it. */
   tty?: boolean | undefined;
@@ -43,27 +48,39 @@ export interface ExecTarget {
   runtime: string;
 }
 
-/** `K=V` entries; a bare `NAME` copies this process's value, and is left out when unset. */
+/**
+ * `K=V` entries; a bare `NAME` copies this process's value, and is left out when unset: the
+ * core's rule for `run -e`, applied by the core.
+ */
 export function execEnvironment(env: ExecOptions['env']): string[] {
   if (env === undefined) return [];
   const entries = Array.isArray(env)
     ? (env as readonly string[])
     : Object.entries(env as Readonly<Record<string, string>>).map(([key, value]) => `${key}=${value}`);
-  return entries.flatMap((entry) => {
-    if (entry.includes('=')) return [entry];
-    const value = process.env[entry];
-    return value === undefined ? [] : [`${entry}=${value}`];
-  });
+  return callNative((native) => native.resolveEnv([...entries]));
 }
 
-/** The user as the runtime's exec takes it: `uid[:gid]`, numbers only. */
-export function execUser(user: ExecOptions['user']): string | undefined {
+/** The user as the runtime's exec takes it. */
+export interface ExecUser {
+  /** `uid:gid`. */
+  user: string;
+  additionalGids: number[];
+}
+
+/**
+ * `user` resolved in the container's root filesystem (`rootfs()`, read only when there is a
+ * user) as `run --user` is, by the same core function: names through its /etc/passwd and
+ * /etc/group, a uid alone with its passwd entry's group, and the user's supplementary groups.
+ */
+export function execUser(user: ExecOptions['user'], rootfs: () => string): ExecUser | undefined {
   if (user === undefined) return undefined;
-  const text = String(user);
-  if (!/^\d+(:\d+)?$/.test(text)) {
-    throw new InvalidOptionError(`invalid user \`${text}\` for exec: expected uid[:gid] as numbers`);
-  }
-  return text;
+  const resolved = callNative((native) => native.resolveUser(String(user), rootfs()));
+  return { user: `${resolved.uid}:${resolved.gid}`, additionalGids: resolved.additionalGids };
+}
+
+/** The root filesystem of the container `target`, as its state records it. */
+function rootfsOf(target: ExecTarget): () => string {
+  return () => readState(target.id, target.root).rootfs;
 }
 
 function execFailure(message: string, options: { reported: boolean }): OperationFailedError {
@@ -78,7 +95,7 @@ function startExec(target: ExecTarget, command: readonly string[], options: Exec
   if (command.length === 0) throw new InvalidOptionError('exec needs a command to run');
   if (options.signal?.aborted === true) throw aborted(what, options.signal.reason);
   const env = execEnvironment(options.env);
-  const user = execUser(options.user);
+  const user = execUser(options.user, rootfsOf(target));
   const stdinIsTTY = isatty(0);
   const how = attachment(processOpts, stdinIsTTY);
   const scratch = createScratchDir();
@@ -90,7 +107,7 @@ function startExec(target: ExecTarget, command: readonly string[], options: Exec
     command,
     env,
     cwd: options.workdir,
-    user,
+    ...user,
     tty: processOpts.tty,
     detach: false,
     pidFile,
@@ -154,7 +171,7 @@ export async function execDetached(
       command,
       env: execEnvironment(options.env),
       cwd: options.workdir,
-      user: execUser(options.user),
+      ...execUser(options.user, rootfsOf(target)),
       tty: false,
       detach: true,
     });

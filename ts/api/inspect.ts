@@ -4,7 +4,7 @@
  * runtime keeps with its state.
  */
 import type { ContainerState } from './containers.js';
-import { InternalError } from './errors.js';
+import { integer, limit, object, parseJson, strings, text } from './json.js';
 
 export interface MountSummary {
   destination: string;
@@ -40,39 +40,9 @@ export interface ContainerDetails extends ContainerState {
   config: ConfigSummary;
 }
 
-type Json = Record<string, unknown>;
-
-function object(value: unknown): Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : {};
-}
-
-function strings(value: unknown): string[] {
-  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
-}
-
-function text(value: unknown): string | null {
-  return typeof value === 'string' ? value : null;
-}
-
-function integer(value: unknown): number | null {
-  return typeof value === 'number' && Number.isFinite(value) ? value : null;
-}
-
-/** A limit: null when absent or negative (the spec's "unlimited"). */
-function limit(value: unknown): number | null {
-  const n = integer(value);
-  return n === null || n < 0 ? null : n;
-}
-
 /** The essentials of an OCI config (`config.json` text). */
 export function summarizeConfig(json: string): ConfigSummary {
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch (error) {
-    throw new InternalError(`the container's config is not JSON: ${String(error)}`, { cause: error });
-  }
-  const config = object(value);
+  const config = object(parseJson(json, "the container's config is not JSON"));
   const proc = object(config['process']);
   const user = object(proc['user']);
   const linux = object(config['linux']);

@@ -30,6 +30,10 @@ export interface RunOptions {
   hostname?: string | undefined;
   /** A size such as `50M`, or a number of bytes. */
   memory?: string | number | undefined;
+  /**
+   * The most processes the container may have (default 2048, podman's, where a limit can
+   * be applied: root, or a cgroup delegated to the user); 0 or -1: unlimited.
+   */
   pidsLimit?: number | undefined;
   /** CPUs as a decimal (`0.5`, `2`). */
   cpus?: string | number | undefined;
@@ -115,13 +119,8 @@ export function randomId(): string {
   return bytes.toString('hex');
 }
 
-function isList(env: NonNullable<RunOptions['env']>): env is readonly string[] {
-  return Array.isArray(env);
-}
-
-function environment(env: RunOptions['env']): string[] | undefined {
-  if (env === undefined) return undefined;
-  if (isList(env)) return [...env];
+function environment(env: NonNullable<RunOptions['env']>): string[] {
+  if (Array.isArray(env)) return [...(env as readonly string[])];
   return Object.entries(env).map(([key, value]) => `${key}=${value}`);
 }
 
@@ -130,40 +129,64 @@ function volume(entry: string | VolumeMount): string {
   return `${entry.source}:${entry.target}${entry.readOnly === true ? ':ro' : ''}`;
 }
 
-function text(value: string | number | undefined): string | undefined {
-  return value === undefined ? undefined : String(value);
-}
+const same = <T>(value: T): T => value;
+// napi copies a list into the core and checks its type, so a non-list from JavaScript fails
+// there as a bad option instead of being spread into characters.
+const list = (value: readonly string[]): string[] => value as string[];
 
-/** `value` without its undefined properties, so the result shows only what was given. */
-function defined<T extends object>(value: { [K in keyof T]-?: T[K] | undefined }): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
-}
+/** The addon's fields that come from an option of the same name (the rest: the id and the command). */
+type SpecField = Exclude<keyof RunSpecOptions, 'id' | 'command'>;
 
-/** The spec-building input for `options`. */
+/** run()'s options that say how this process runs the container, not what goes in its config. */
+type ProcessOption = 'stdio' | 'interactive' | 'remove' | 'signal' | 'killTimeout' | 'root';
+
+/** Each field of the addon's input made from the option of run() of the same name. */
+type SpecFields = {
+  readonly [K in SpecField]-?: (value: NonNullable<RunOptions[K]>) => NonNullable<RunSpecOptions[K]>;
+};
+
+/** An option of run() that neither reaches the addon nor is a ProcessOption. */
+type Unmapped = Exclude<keyof RunOptions, SpecField | ProcessOption | 'command' | 'name'>;
+
+/** Nothing when every option of run() is accounted for; else a property the table lacks, named for why. */
+type EveryOptionMapped = [Unmapped] extends [never]
+  ? unknown
+  : { [K in Unmapped]: `run() option ${K} reaches neither the addon nor processOptions()` };
+
+/**
+ * How each field of the addon's input is made from the option of the same name: the shape
+ * only (objects to `K=V` strings, numbers to text); the core checks and parses every value.
+ * Typed against the addon's own type (generated from the Rust), so a field without an entry,
+ * or an option of run() with no field and no ProcessOption, does not compile.
+ */
+const SPEC_FIELDS: SpecFields & EveryOptionMapped = {
+  rootfs: same,
+  hostname: same,
+  memory: String,
+  pidsLimit: same,
+  cpus: String,
+  env: environment,
+  workdir: same,
+  user: String,
+  network: same,
+  publish: list,
+  volumes: (volumes) => volumes.map(volume),
+  readOnly: same,
+  tty: same,
+  capAdd: list,
+  capDrop: list,
+  privileged: same,
+  securityOpt: list,
+};
+
+/** The spec-building input for `options`: only the options given, and the id. */
 export function toSpecOptions(options: RunOptions, id: string): RunSpecOptions {
-  return defined<RunSpecOptions>({
-    id,
-    // napi copies the list into the core and checks its type, so a non-list from
-    // JavaScript fails there as a bad option instead of being spread into characters.
-    command: options.command as string[],
-    rootfs: options.rootfs,
-    hostname: options.hostname,
-    memory: text(options.memory),
-    pidsLimit: options.pidsLimit,
-    cpus: text(options.cpus),
-    env: environment(options.env),
-    workdir: options.workdir,
-    user: text(options.user),
-    network: options.network,
-    publish: options.publish as string[] | undefined,
-    volumes: options.volumes?.map(volume),
-    readOnly: options.readOnly,
-    tty: options.tty,
-    capAdd: options.capAdd as string[] | undefined,
-    capDrop: options.capDrop as string[] | undefined,
-    privileged: options.privileged,
-    securityOpt: options.securityOpt as string[] | undefined,
-  });
+  const spec: Record<string, unknown> = { id, command: list(options.command) };
+  for (const [field, convert] of Object.entries(SPEC_FIELDS) as [SpecField, (value: unknown) => unknown][]) {
+    const value = options[field];
+    if (value !== undefined) spec[field] = convert(value);
+  }
+  return spec as unknown as RunSpecOptions;
 }
 
 /** How the runtime process is attached to this one. */

@@ -22,7 +22,7 @@ function start(options: RunOptions, id: string): ContainerProcess {
   const root = options.root ?? callNative((native) => native.defaultStateRoot());
   const stdinIsTTY = isatty(0);
   const how = attachment(processOpts, stdinIsTTY);
-  const bundle = createBundle(config);
+  const bundle = createBundle(id, config);
   const args = runArgs({ root, bundle: bundle.dir, logPath: bundle.logPath, id, keep: !processOpts.remove });
   let child: ChildProcess;
   try {

@@ -48,6 +48,8 @@ export interface CreateInvocation {
   id: string;
   /** Delete the container as soon as its process ends. */
   remove: boolean;
+  /** Where the supervisor writes the container's stdout and stderr, and how much it keeps. */
+  output: { path: string; maxSize: number; maxFiles: number };
 }
 
 /**
@@ -55,13 +57,16 @@ export interface CreateInvocation {
  * stays as its parent until its process ends, recording how it ended.
  */
 export function supervisedCreateArgs(invocation: CreateInvocation): string[] {
-  const { root, bundle, logPath, id, remove } = invocation;
+  const { root, bundle, logPath, id, remove, output } = invocation;
   return [
     '--root', root,
     '--log', logPath,
     '--log-format', 'json',
     'create', '--supervise',
     ...(remove ? ['--rm'] : []),
+    '--output', output.path,
+    '--output-max-size', String(output.maxSize),
+    '--output-max-files', String(output.maxFiles),
     '--bundle', bundle,
     id,
   ];
@@ -77,6 +82,8 @@ export interface ExecInvocation {
   cwd?: string | undefined;
   /** `uid[:gid]`. */
   user?: string | undefined;
+  /** Supplementary groups of `user` (none: the container process's stay). */
+  additionalGids?: readonly number[] | undefined;
   tty: boolean;
   /** Return once the process runs instead of waiting for it. */
   detach: boolean;
@@ -86,7 +93,7 @@ export interface ExecInvocation {
 
 /** The runtime's arguments for running another process in a container. */
 export function execArgs(invocation: ExecInvocation): string[] {
-  const { root, logPath, id, command, env, cwd, user, tty, detach, pidFile } = invocation;
+  const { root, logPath, id, command, env, cwd, user, additionalGids = [], tty, detach, pidFile } = invocation;
   return [
     '--root', root,
     '--log', logPath,
@@ -97,6 +104,7 @@ export function execArgs(invocation: ExecInvocation): string[] {
     ...env.flatMap((entry) => ['--env', entry]),
     ...(cwd === undefined ? [] : ['--cwd', cwd]),
     ...(user === undefined ? [] : ['--user', user]),
+    ...additionalGids.flatMap((gid) => ['--additional-gids', String(gid)]),
     ...(pidFile === undefined ? [] : ['--pid-file', pidFile]),
     // The command's own flags (`ls -l`) must not be read as the runtime's.
     '--',
@@ -136,11 +144,12 @@ export function spawnRuntime(runtime: string, args: readonly string[], how: Atta
 
 /**
  * Starts a container's supervisor (`create --supervise`) detached from this process: in
- * its own session, so it outlives this process and no terminal signal reaches it; stdin
- * /dev/null; stdout and stderr (the container's too) to `outputFd`.
+ * its own session, so it outlives this process and no terminal signal reaches it; stdio
+ * /dev/null. The container's stdout and stderr go to the supervisor, which writes them to
+ * the output file its arguments name (`--output`), rotating it.
  */
-export function spawnSupervisor(runtime: string, args: readonly string[], outputFd: number): ChildProcess {
-  const child = spawn(runtime, args, { argv0: ARGV0, detached: true, stdio: ['ignore', outputFd, outputFd] });
+export function spawnSupervisor(runtime: string, args: readonly string[]): ChildProcess {
+  const child = spawn(runtime, args, { argv0: ARGV0, detached: true, stdio: 'ignore' });
   child.unref();
   return child;
 }

@@ -6,8 +6,8 @@
  */
 import { constants } from 'node:os';
 
-import { InvalidOptionError } from './errors.js';
 import type { ContainerProcess } from './attached.js';
+import { callNative } from './native.js';
 
 export const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const;
 
@@ -40,22 +40,23 @@ export function isSignalName(value: unknown): value is NodeJS.Signals {
   return typeof value === 'string' && value.startsWith('SIG') && Object.hasOwn(constants.signals, value);
 }
 
-/** The highest signal number Linux has (SIGRTMAX). */
-const MAX_SIGNAL = 64;
+/** Node's name of each signal number; where two names share one (SIGABRT, SIGIOT), the first. */
+let signalNames: Map<number, NodeJS.Signals> | undefined;
+
+function signalName(number: number): NodeJS.Signals | undefined {
+  signalNames ??= new Map(
+    (Object.entries(constants.signals) as [NodeJS.Signals, number][]).reverse().map(([name, n]) => [n, name]),
+  );
+  return signalNames.get(number);
+}
 
 /**
- * A signal as the runtime's `kill` takes it: `SIGUSR1`, `usr1`, `USR1` become `SIGUSR1`;
- * a number from 1 to 64 (realtime signals included) stays a number.
+ * A signal as the runtime's `kill` takes it, read by the core's rule (the runtime's own):
+ * `SIGUSR1`, `usr1` and `USR1` are `SIGUSR1`; a number from 1 to SIGRTMAX (realtime signals
+ * included), and `RTMIN+n`, `RTMAX-n`, are numbers.
  */
 export function parseSignal(signal: string | number): string {
   const text = String(signal).trim();
-  if (/^\d+$/.test(text)) {
-    const number = Number(text);
-    if (number >= 1 && number <= MAX_SIGNAL) return text;
-  } else {
-    const upper = text.toUpperCase();
-    const name = upper.startsWith('SIG') ? upper : `SIG${upper}`;
-    if (isSignalName(name)) return name;
-  }
-  throw new InvalidOptionError(`invalid signal \`${text}\`: expected a name such as SIGTERM or TERM, or a number from 1 to ${MAX_SIGNAL}`);
+  const number = callNative((native) => native.parseSignal(text));
+  return (/^\d+$/.test(text) ? undefined : signalName(number)) ?? String(number);
 }

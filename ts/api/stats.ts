@@ -1,9 +1,12 @@
 /**
  * A container's resource usage, typed from what the core reads in its cgroup (runc's
  * `events --stats` shape): CPU time, memory, processes. Limits the kernel reports as
- * "none" are null.
+ * "none" are null. Read once, or as a stream of readings a given interval apart.
  */
-import { InternalError } from './errors.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { ContainerAbortedError, InvalidOptionError } from './errors.js';
+import { counters, limit, number, numbers, object, parseJson } from './json.js';
 
 export interface CpuStats {
   /** CPU time used, in nanoseconds: in all, per CPU, in user and kernel mode. */
@@ -44,49 +47,9 @@ export interface ContainerStats {
   pids: { current: number; limit: number | null };
 }
 
-/**
- * Where "no limit" starts. cgroup v1 reports it as LONG_MAX rounded down to a page
- * (2^63 - 4096 with 4 KiB pages), v2 as `max`, which the core reads as 2^64 - 1; no real
- * limit comes near 2^62 bytes (4 EiB).
- */
-const UNLIMITED = 2 ** 62;
-
-type Json = Record<string, unknown>;
-
-function object(value: unknown): Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : {};
-}
-
-function number(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
-}
-
-/** A limit, or null when it is the kernel's "none". */
-export function limit(value: unknown, zeroIsUnlimited = false): number | null {
-  const n = number(value);
-  if (n >= UNLIMITED || (zeroIsUnlimited && n === 0)) return null;
-  return n;
-}
-
-function numbers(value: unknown): number[] {
-  return Array.isArray(value) ? value.map(number) : [];
-}
-
-function counters(value: unknown): Record<string, number> {
-  return Object.fromEntries(
-    Object.entries(object(value)).filter((entry): entry is [string, number] => typeof entry[1] === 'number'),
-  );
-}
-
 /** Parses the core's stats JSON, read at `read`. */
 export function parseStats(json: string, read: Date = new Date()): ContainerStats {
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch (error) {
-    throw new InternalError(`the core's stats are not JSON: ${String(error)}`, { cause: error });
-  }
-  const stats = object(value);
+  const stats = object(parseJson(json, "the core's stats are not JSON"));
   const cpu = object(stats['cpu']);
   const usage = object(cpu['usage']);
   const throttling = object(cpu['throttling']);
@@ -117,7 +80,7 @@ export function parseStats(json: string, read: Date = new Date()): ContainerStat
       raw: counters(memory['raw']),
     },
     // The core reports an unlimited pids controller as 0, as runc does.
-    pids: { current: number(pids['current']), limit: limit(pids['limit'], true) },
+    pids: { current: number(pids['current']), limit: limit(pids['limit'], { zeroIsUnlimited: true }) },
   };
 }
 
@@ -139,4 +102,80 @@ export function cpuPercent(previous: ContainerStats, current: ContainerStats): n
 export function memoryInUse(memory: MemoryStats): number {
   const inactiveFile = memory.raw['total_inactive_file'] ?? memory.raw['inactive_file'] ?? 0;
   return Math.max(0, memory.usage - inactiveFile);
+}
+
+export interface StatsOptions {
+  /**
+   * Readings one `interval` apart, as an async iterator, until the container stops or
+   * is deleted (or `signal` aborts), instead of one reading now.
+   */
+  stream?: boolean | undefined;
+  /** Milliseconds between the readings of a stream (default 1000). */
+  interval?: number | undefined;
+  /** Ends a stream: the pending reading rejects with a ContainerAbortedError. */
+  signal?: AbortSignal | undefined;
+}
+
+/** One reading of a stream. */
+export interface StatsReading extends ContainerStats {
+  /** CPU use since the reading before, as cpuPercent() computes it. */
+  cpuPercent: number | null;
+}
+
+/** Where a stream's readings come from. */
+export interface StatsSource {
+  id: string;
+  /** A reading now. */
+  read(): Promise<ContainerStats>;
+  /** Whether the container has stopped or gone: its stream is over. */
+  ended(): boolean;
+}
+
+export const DEFAULT_STATS_INTERVAL = 1000;
+
+/**
+ * Readings of `source`, each `interval` ms after the one before and with the CPU use
+ * between them: a first reading is taken at once, unreported, so that every reading
+ * yielded has one (as `docker stats` waits for two samples). Ends once the container
+ * has stopped (its cgroup, kept until delete, has nothing more to say) or is gone; a read
+ * that fails while it runs rejects. Between readings only the timer of the pending sleep
+ * exists, cleared by an abort; a consumer that stops iterating leaves none.
+ */
+export async function* statsStream(
+  source: StatsSource,
+  options: StatsOptions = {},
+): AsyncGenerator<StatsReading, void, undefined> {
+  const interval = options.interval ?? DEFAULT_STATS_INTERVAL;
+  if (!Number.isFinite(interval) || interval <= 0) {
+    throw new InvalidOptionError(
+      `invalid stats interval \`${String(interval)}\`: expected a number of milliseconds above 0`,
+    );
+  }
+  const { signal } = options;
+  const abort = () =>
+    new ContainerAbortedError(`reading the stats of container ${source.id} was aborted`, { cause: signal?.reason });
+  const read = async (): Promise<ContainerStats | undefined> => {
+    let stats: ContainerStats;
+    try {
+      stats = await source.read();
+    } catch (error) {
+      if (source.ended()) return undefined;
+      throw error;
+    }
+    return source.ended() ? undefined : stats;
+  };
+  if (signal?.aborted === true) throw abort();
+  let previous = await read();
+  while (previous !== undefined) {
+    try {
+      await sleep(interval, undefined, { signal });
+    } catch (error) {
+      if (error instanceof Error && error.name === 'AbortError') throw abort();
+      throw error;
+    }
+    const current = await read();
+    if (current === undefined) return;
+    yield { ...current, cpuPercent: cpuPercent(previous, current) };
+    previous = current;
+  }
 }

@@ -15,7 +15,8 @@ import { join } from 'node:path';
 
 import { splitCommand, type FlagShape } from './argv.js';
 import { apiFailure } from './failure.js';
-import { RUN_FLAG_KINDS, runContainer, type RunFlags } from './run-container.js';
+import { runContainer } from './run-container.js';
+import { isIntegerFlag, isRunFlag, type RunFlags } from './run-options.js';
 
 /** A flag as oclif's manifest describes it. */
 export interface ManifestFlag extends FlagShape {
@@ -67,7 +68,10 @@ type Parsed = Record<string, string | number | boolean | string[]>;
  * Parses `options` (the words before the container's command) as oclif would, or
  * returns undefined wherever oclif's answer might differ or be an error.
  */
-export function parseRunFlags(options: readonly string[], flags: Readonly<Record<string, ManifestFlag>>): RunFlags | undefined {
+export function parseRunFlags(
+  options: readonly string[],
+  flags: Readonly<Record<string, ManifestFlag>>,
+): Partial<RunFlags> | undefined {
   const long = new Map<string, ManifestFlag>();
   const short = new Map<string, ManifestFlag>();
   for (const [name, flag] of Object.entries(flags)) {
@@ -76,14 +80,15 @@ export function parseRunFlags(options: readonly string[], flags: Readonly<Record
   }
   const parsed: Parsed = {};
   const set = (flag: ManifestFlag, value: string | true): boolean => {
-    const kind = RUN_FLAG_KINDS[flag.name as keyof RunFlags] as string | undefined;
-    if (kind === undefined) return false;
+    // A flag runContainer does not map is oclif's to handle (and report).
+    if (!isRunFlag(flag.name)) return false;
+    const integer = isIntegerFlag(flag.name);
     if ((flag.type === 'boolean') !== (value === true)) return false;
     if (typeof value === 'string') {
-      if (value === '' || (value.startsWith('-') && kind !== 'integer')) return false;
+      if (value === '' || (value.startsWith('-') && !integer)) return false;
       if (flag.options !== undefined && !flag.options.includes(value)) return false;
     }
-    const converted = kind === 'integer' ? (/^-?\d+$/.test(String(value)) ? Number(value) : undefined) : value;
+    const converted = integer ? (/^-?\d+$/.test(String(value)) ? Number(value) : undefined) : value;
     if (converted === undefined) return false;
     const previous = parsed[flag.name];
     if (flag.multiple === true) {
@@ -110,13 +115,16 @@ export function parseRunFlags(options: readonly string[], flags: Readonly<Record
         if (value === undefined || !set(flag, value)) return undefined;
       }
     } else if (word.startsWith('-') && word.length > 1) {
+      // Short flags as oclif reads them: a group of booleans (`-it`), or one flag that takes a
+      // value, the rest of the word (`-eA=1`, `-e=A=1`) or else the next word. A group that
+      // mixes them (`-ie A=1`) is left to oclif.
       const letters = [...word.slice(1)].map((c) => short.get(c));
-      if (letters.some((f) => f === undefined)) return undefined;
       const [first] = letters;
-      if (letters.length === 1 && first!.type === 'option') {
-        const value = options[++i];
-        if (value === undefined || !set(first!, value)) return undefined;
-      } else if (letters.every((f) => f!.type === 'boolean')) {
+      if (first?.type === 'option') {
+        const rest = word.slice(2);
+        const value = rest === '' ? options[++i] : rest.startsWith('=') ? rest.slice(1) : rest;
+        if (value === undefined || !set(first, value)) return undefined;
+      } else if (letters.every((f) => f?.type === 'boolean')) {
         for (const f of letters) if (!set(f!, true)) return undefined;
       } else {
         return undefined;
@@ -128,7 +136,7 @@ export function parseRunFlags(options: readonly string[], flags: Readonly<Record
   for (const name of Object.keys(parsed)) {
     if ((flags[name]?.exclusive ?? []).some((other) => parsed[other] !== undefined)) return undefined;
   }
-  return parsed as RunFlags;
+  return parsed as Partial<RunFlags>;
 }
 
 function readJson(path: string): unknown {

@@ -12,7 +12,7 @@ export default class Run extends TscontainerCommand {
   static override description = `Flags end at the first word that is not a flag, as with docker run; \`--\` ends them too.
 Without --rootfs the container sees a read-only view of the host's root filesystem, with its own /proc, /dev and /tmp.
 Exits with the command's status, 128+N when signal N killed it, 125 when the container could not be created, 126 when the command cannot be executed and 127 when it does not exist.
-With --detach the container runs on its own, after tscontainer exits: its id is printed, its output kept for logs, and its exit status recorded for ps and inspect (see stop, kill, exec, rm).`;
+With --detach the container runs on its own, after tscontainer exits: its id is printed, its output kept for logs (10 MiB per file, 3 files, unless --log-opt says otherwise), and its exit status recorded for ps and inspect (see stop, kill, exec, rm).`;
 
   static override usage = '<%= command.id %> [FLAGS] [--] COMMAND [ARG...]';
 
@@ -32,7 +32,10 @@ With --detach the container runs on its own, after tscontainer exits: its id is 
     name: Flags.string({ description: 'container id (default: 12 random hex characters)' }),
     hostname: Flags.string({ description: 'hostname inside the container (default: from the id)' }),
     memory: Flags.string({ description: 'memory limit, such as 50M or 1g', helpValue: 'SIZE' }),
-    'pids-limit': Flags.integer({ description: 'maximum number of processes (-1: unlimited)', helpValue: 'N' }),
+    'pids-limit': Flags.integer({
+      description: 'maximum number of processes (default 2048 where a limit can apply; 0 or -1: unlimited)',
+      helpValue: 'N',
+    }),
     cpus: Flags.string({ description: 'CPU limit, such as 0.5 or 2', helpValue: 'N' }),
     ...processFlags,
     net: Flags.string({
@@ -83,6 +86,13 @@ With --detach the container runs on its own, after tscontainer exits: its id is 
       char: 'd',
       description: 'run the container in the background and print its id',
       exclusive: ['tty', 'interactive'],
+    }),
+    'log-opt': Flags.string({
+      description:
+        "with --detach: how much output to keep, as Docker's json-file options: max-size=SIZE (10m), max-file=N (3)",
+      helpValue: 'KEY=VALUE',
+      multiple: true,
+      multipleNonGreedy: true,
     }),
   };
 

@@ -1,24 +1,22 @@
 import { totalmem } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 
-import { get, type Container } from '../api/container.js';
+import { get } from '../api/container.js';
 import { list } from '../api/containers.js';
-import { cpuPercent, memoryInUse, type ContainerStats } from '../api/stats.js';
+import { memoryInUse, type StatsReading } from '../api/stats.js';
 import { TscontainerCommand } from '../cli/command.js';
+import { failure } from '../cli/errors.js';
 import { bytesSize, percent } from '../cli/format.js';
 import { table } from '../cli/table.js';
 
 /** Milliseconds between readings: CPU use is what was used between two of them. */
 const INTERVAL = 1000;
 
-interface Reading {
+interface Stream {
   id: string;
-  cpuPercent: number | null;
-  memoryPercent: number | null;
-  stats: ContainerStats;
+  readings: AsyncGenerator<StatsReading, void, undefined>;
 }
 
 export default class Stats extends TscontainerCommand {
@@ -44,40 +42,42 @@ export default class Stats extends TscontainerCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Stats);
     const ids = args.ids ?? (await list()).map((c) => c.id);
-    let containers = await Promise.all(ids.map((id) => get(id)));
-    let previous = await this.read(containers);
-    for (;;) {
-      await sleep(INTERVAL);
-      const current = await this.read(containers);
-      // A container deleted since the last reading is left out from now on.
-      containers = containers.filter((c) => current.has(c.id));
-      const readings = containers.flatMap((c) => {
-        const now = current.get(c.id);
-        const before = previous.get(c.id);
-        return now === undefined ? [] : [reading(c.id, before, now)];
-      });
-      this.show(readings, flags.json, flags['no-stream']);
-      if (flags['no-stream'] || containers.length === 0) return;
-      previous = current;
-    }
-  }
-
-  private async read(containers: readonly Container[]): Promise<Map<string, ContainerStats>> {
-    const read = new Map<string, ContainerStats>();
-    for (const container of containers) {
-      try {
-        read.set(container.id, await container.stats());
-      } catch {
-        // Deleted meanwhile: it has no cgroup to read any more.
+    const containers = await Promise.all(ids.map((id) => get(id)));
+    let streams: Stream[] = containers.map((c) => ({ id: c.id, readings: c.stats({ stream: true, interval: INTERVAL }) }));
+    try {
+      for (;;) {
+        const next = await Promise.all(streams.map(async (stream) => ({ stream, reading: await this.next(stream) })));
+        // A container that stopped or was deleted since the last reading is left out from now on.
+        streams = next.flatMap(({ stream, reading }) => (reading === undefined ? [] : [stream]));
+        this.show(
+          next.flatMap(({ stream, reading }) => (reading === undefined ? [] : [{ id: stream.id, ...reading }])),
+          flags.json,
+          flags['no-stream'],
+        );
+        if (flags['no-stream'] || streams.length === 0) return;
       }
+    } finally {
+      await Promise.all(streams.map((stream) => stream.readings.return()));
     }
-    return read;
   }
 
-  private show(readings: readonly Reading[], json: boolean, once: boolean): void {
+  /** The stream's next reading; undefined once it has ended, or failed (reported in one line). */
+  private async next(stream: Stream): Promise<StatsReading | undefined> {
+    try {
+      const { done, value } = await stream.readings.next();
+      return done === true ? undefined : value;
+    } catch (error) {
+      const { message, exitCode } = failure(error, this.failureExitCode);
+      if (message !== undefined) this.report(message);
+      process.exitCode = exitCode;
+      return undefined;
+    }
+  }
+
+  private show(readings: readonly (StatsReading & { id: string })[], json: boolean, once: boolean): void {
     if (json) {
-      for (const r of readings) {
-        this.log(JSON.stringify({ id: r.id, cpuPercent: r.cpuPercent, memoryPercent: r.memoryPercent, ...r.stats }));
+      for (const { id, cpuPercent, ...stats } of readings) {
+        this.log(JSON.stringify({ id, cpuPercent, memoryPercent: memoryPercent(stats), ...stats }));
       }
       return;
     }
@@ -89,21 +89,17 @@ export default class Stats extends TscontainerCommand {
         readings.map((r) => [
           r.id,
           percent(r.cpuPercent),
-          `${bytesSize(memoryInUse(r.stats.memory))} / ${bytesSize(r.stats.memory.limit ?? totalmem())}`,
-          percent(r.memoryPercent),
-          String(r.stats.pids.current),
+          `${bytesSize(memoryInUse(r.memory))} / ${bytesSize(r.memory.limit ?? totalmem())}`,
+          percent(memoryPercent(r)),
+          String(r.pids.current),
         ]),
       ),
     );
   }
 }
 
-function reading(id: string, before: ContainerStats | undefined, now: ContainerStats): Reading {
-  const limit = now.memory.limit ?? totalmem();
-  return {
-    id,
-    cpuPercent: before === undefined ? null : cpuPercent(before, now),
-    memoryPercent: limit > 0 ? (memoryInUse(now.memory) / limit) * 100 : null,
-    stats: now,
-  };
+/** Memory in use as a percentage of the limit, or of the host's memory when there is none. */
+function memoryPercent(stats: Pick<StatsReading, 'memory'>): number | null {
+  const limit = stats.memory.limit ?? totalmem();
+  return limit > 0 ? (memoryInUse(stats.memory) / limit) * 100 : null;
 }

@@ -139,8 +139,9 @@ impl Channel {
         Ok(Some((message, fd)))
     }
 
-    /// Waits for one message that must arrive.
-    pub fn expect(&self, expected: &'static str) -> Result<(Message, Option<OwnedFd>), ChannelError> {
+    /// Waits for one message that must arrive: the peer closing its end first is a
+    /// `Closed` error naming the message (`expected`) that never came.
+    pub fn recv_required(&self, expected: &'static str) -> Result<(Message, Option<OwnedFd>), ChannelError> {
         self.recv()?.ok_or(ChannelError::Closed { expected })
     }
 }

@@ -32,6 +32,8 @@ pub enum Error {
     Hook(#[from] crate::hooks::HookError),
     #[error(transparent)]
     Network(#[from] crate::network::NetworkError),
+    #[error(transparent)]
+    Trust(#[from] crate::trusted::TrustError),
 }
 
 impl Error {
@@ -46,14 +48,18 @@ impl Error {
     }
 }
 
-/// An error and its causes, joined by `": "` (anyhow's `{:#}`): for errors of the new
-/// convention (a message never embeds its cause) where an older message takes a string.
+/// An error and its causes as one line, joined by `": "` (what anyhow's `{:#}` prints). A
+/// cause whose text the message already holds is not repeated: enums that still embed their
+/// cause in their message read the same as those that leave it to their `source`.
 pub fn chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut cause = error.source();
     while let Some(e) = cause {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
+        let part = e.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
         cause = e.source();
     }
     text
@@ -84,5 +90,20 @@ impl<T> IoContext<T> for std::io::Result<T> {
 impl<T> IoContext<T> for nix::Result<T> {
     fn at(self, op: &'static str, path: impl AsRef<Path>) -> Result<T, PathError> {
         self.map_err(|errno| PathError { op, path: path.as_ref().to_path_buf(), source: std::io::Error::from(errno) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chain_names_each_cause_once() {
+        let io = || std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let untrusted =
+            crate::trusted::TrustError::Io { op: "create", what: "state directory", path: "/x".into(), source: io() };
+        assert_eq!(chain(&untrusted), "cannot create state directory /x: permission denied");
+        let embedded = PathError { op: "open", path: "/y".into(), source: io() };
+        assert_eq!(chain(&embedded), "open /y: permission denied");
     }
 }

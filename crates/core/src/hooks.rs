@@ -60,6 +60,8 @@ pub enum HookError {
     Failed { kind: &'static str, path: String, status: String, stderr: String },
     #[error("{kind} hook {path} timed out after {seconds}s")]
     Timeout { kind: &'static str, path: String, seconds: i64 },
+    #[error("invalid {kind} hook #{index}: its path `{path}` is not absolute, as the runtime-spec requires")]
+    RelativePath { kind: &'static str, index: usize, path: String },
 }
 
 fn stderr_suffix(stderr: &str) -> String {
@@ -85,6 +87,32 @@ pub struct HookState {
     pub annotations: std::collections::HashMap<String, String>,
 }
 
+const ALL_KINDS: [HookKind; 6] = [
+    HookKind::Prestart,
+    HookKind::CreateRuntime,
+    HookKind::CreateContainer,
+    HookKind::StartContainer,
+    HookKind::Poststart,
+    HookKind::Poststop,
+];
+
+/// Every hook's path is absolute, as the runtime-spec requires: a relative one would be
+/// looked up through the runtime's own PATH (or its cwd), a program nobody chose. Checked at
+/// `create`, so a config with one is refused before anything exists.
+pub fn validate(spec: &Spec) -> Result<(), HookError> {
+    let Some(hooks) = spec.hooks() else { return Ok(()) };
+    for kind in ALL_KINDS {
+        if let Some((index, hook)) = kind.of(hooks).iter().enumerate().find(|(_, h)| !h.path().is_absolute()) {
+            return Err(relative(kind, index, hook));
+        }
+    }
+    Ok(())
+}
+
+fn relative(kind: HookKind, index: usize, hook: &Hook) -> HookError {
+    HookError::RelativePath { kind: kind.name(), index, path: hook.path().display().to_string() }
+}
+
 /// Whether the config has hooks of this kind.
 pub fn has(spec: &Spec, kind: HookKind) -> bool {
     spec.hooks().as_ref().is_some_and(|h| !kind.of(h).is_empty())
@@ -94,8 +122,8 @@ pub fn has(spec: &Spec, kind: HookKind) -> bool {
 pub fn run(spec: &Spec, kind: HookKind, state: &HookState) -> Result<(), HookError> {
     let Some(hooks) = spec.hooks() else { return Ok(()) };
     let input = serde_json::to_vec(state).unwrap_or_default();
-    for hook in kind.of(hooks) {
-        run_one(hook, kind, &input)?;
+    for (index, hook) in kind.of(hooks).iter().enumerate() {
+        run_one(hook, kind, index, &input)?;
     }
     Ok(())
 }
@@ -105,10 +133,20 @@ pub fn run(spec: &Spec, kind: HookKind, state: &HookState) -> Result<(), HookErr
 pub fn run_all(spec: &Spec, kind: HookKind, state: &HookState) -> Vec<String> {
     let Some(hooks) = spec.hooks() else { return Vec::new() };
     let input = serde_json::to_vec(state).unwrap_or_default();
-    kind.of(hooks).iter().filter_map(|hook| run_one(hook, kind, &input).err()).map(|e| e.to_string()).collect()
+    kind.of(hooks)
+        .iter()
+        .enumerate()
+        .filter_map(|(index, hook)| run_one(hook, kind, index, &input).err())
+        .map(|e| e.to_string())
+        .collect()
 }
 
-fn run_one(hook: &Hook, kind: HookKind, input: &[u8]) -> Result<(), HookError> {
+fn run_one(hook: &Hook, kind: HookKind, index: usize, input: &[u8]) -> Result<(), HookError> {
+    // Checked at create already; a state written before that check existed is not trusted
+    // with a PATH lookup either.
+    if !hook.path().is_absolute() {
+        return Err(relative(kind, index, hook));
+    }
     let path = hook.path().display().to_string();
     let args = hook.args().clone().unwrap_or_default();
     let mut command = Command::new(hook.path());
@@ -219,6 +257,21 @@ mod tests {
         let s = spec(r#"{"poststart":[{"path":"/bin/sleep","args":["sleep","5"],"timeout":1}]}"#);
         let err = run(&s, HookKind::Poststart, &state()).unwrap_err();
         assert!(matches!(err, HookError::Timeout { seconds: 1, .. }), "{err}");
+    }
+
+    #[test]
+    fn a_relative_hook_path_is_refused_and_never_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("ran");
+        let s = spec(&format!(
+            r#"{{"prestart":[{{"path":"/bin/true"}}],"poststop":[{{"path":"/bin/true"}},{{"path":"sh","args":["sh","-c","echo > {}"]}}]}}"#,
+            out.display()
+        ));
+        let err = validate(&s).unwrap_err().to_string();
+        assert_eq!(err, "invalid poststop hook #1: its path `sh` is not absolute, as the runtime-spec requires");
+        assert_eq!(run_all(&s, HookKind::Poststop, &state()), vec![err]);
+        assert!(!out.exists());
+        validate(&spec(r#"{"poststart":[{"path":"/usr/bin/env"}]}"#)).unwrap();
     }
 
     #[test]

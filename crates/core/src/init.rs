@@ -3,12 +3,12 @@
 //! namespaces, reports every failure to the runtime over the channel (so the user reads
 //! a reason, never "channel closed"), and exits; it never returns.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 
-use nix::fcntl::{open, openat, OFlag};
-use nix::sys::signal::Signal;
+use nix::fcntl::{open, OFlag};
 use nix::sys::stat::Mode;
+use nix::sys::signal::Signal;
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
 use crate::cgroups::{ContainerView, PendingJoin};
@@ -17,7 +17,6 @@ use crate::hooks::{self, HookKind, HookState};
 use crate::namespaces::Namespaces;
 use crate::process::{self, setup, ProcessError};
 use crate::rootfs::{self, RootfsPlan};
-use crate::state::EXEC_FIFO;
 use crate::syscall::Syscall;
 use crate::Error;
 
@@ -30,9 +29,10 @@ pub struct InitArgs<'a> {
     pub namespaces: &'a Namespaces,
     pub cgroup_view: &'a ContainerView,
     pub channel: &'a Channel,
-    /// The container's state directory, opened before any pivot or chroot: the exec
-    /// fifo in it is opened relative to this descriptor, which needs no /proc.
-    pub state_dir: &'a OwnedFd,
+    /// The exec fifo, open for reading and writing: `start` writes one byte to it. The
+    /// only descriptor of the host's state directory the init holds, and a FIFO leads
+    /// nowhere else (runc's init holds the same, opened `O_PATH`).
+    pub exec_fifo: &'a OwnedFd,
     pub no_pivot: bool,
     /// Join a new session keyring (runc's default), so the container cannot reach the
     /// keys of the session that started it.
@@ -83,8 +83,13 @@ pub(crate) fn report_and_exit(channel: &Channel, failure: Error) -> ! {
     unsafe { libc::_exit(exec.map_or(1, |k| k.exit_code())) }
 }
 
-fn expect(channel: &Channel, expected: &'static str, matches: impl Fn(&Message) -> bool) -> Result<Message, Error> {
-    let (message, _) = channel.expect(expected)?;
+/// The next message, which must arrive and be the one `matches` accepts (named `expected`).
+fn recv_matching(
+    channel: &Channel,
+    expected: &'static str,
+    matches: impl Fn(&Message) -> bool,
+) -> Result<Message, Error> {
+    let (message, _) = channel.recv_required(expected)?;
     if matches(&message) {
         Ok(message)
     } else {
@@ -96,12 +101,17 @@ fn expect(channel: &Channel, expected: &'static str, matches: impl Fn(&Message) 
 /// failure, or with Ok when there is no process to run.
 fn setup_and_exec(args: &InitArgs<'_>, cgroup_join: Option<PendingJoin>) -> Result<(), Error> {
     let (spec, sys, ns) = (args.spec, args.sys, args.namespaces);
-    let Message::Proceed { pid } = expect(args.channel, "proceed", |m| matches!(m, Message::Proceed { .. }))? else {
+    let Message::Proceed { pid } = recv_matching(args.channel, "proceed", |m| matches!(m, Message::Proceed { .. }))?
+    else {
         return Ok(());
     };
     // Joined once the runtime is listening for how setup goes: a memory limit too small
     // for the init kills it here, and the runtime reports that, as an OOM kill.
     cgroup_join.map(PendingJoin::join).transpose()?;
+    // Nothing the runtime had open stays with the init: its log, its caller's stray
+    // descriptors. What is left while the init waits for `start` is its stdio, the
+    // descriptors passed on purpose, the channel and the exec fifo.
+    close_inherited(args.preserve_fds, &[args.channel.as_fd().as_raw_fd(), args.exec_fifo.as_raw_fd()]);
     let hook_state = |status: &str| HookState {
         oci_version: spec.version().clone(),
         id: args.id.to_string(),
@@ -129,6 +139,14 @@ fn setup_and_exec(args: &InitArgs<'_>, cgroup_join: Option<PendingJoin>) -> Resu
     if let Some(adj) = spec.process().as_ref().and_then(|p| p.oom_score_adj()) {
         process::set_oom_score_adj(adj)?;
     }
+    // From here to its execve the init runs the runtime's code with privileges the
+    // container's processes lack, and soon in their pid namespace: non-dumpable, none of
+    // them may ptrace it or open its /proc/<pid>/{fd,cwd,root,mem} (without CAP_SYS_PTRACE
+    // over the runtime's user namespace). After the oom score, which a non-dumpable
+    // process in a user namespace can no longer write; the execve makes the command
+    // dumpable again, as any program. (crun does the same; runc's init stays dumpable
+    // unless it joins namespaces, but holds nothing that leads out.)
+    nix::sys::prctl::set_dumpable(false).map_err(ProcessError::Dumpable)?;
     let seccomp = args.seccomp;
 
     // Modes below are exactly what the spec says, not what the caller's umask leaves.
@@ -149,7 +167,7 @@ fn setup_and_exec(args: &InitArgs<'_>, cgroup_join: Option<PendingJoin>) -> Resu
     if hooks::has(spec, HookKind::Prestart) || hooks::has(spec, HookKind::CreateRuntime) {
         // Those run in the runtime's namespaces, so the runtime runs them.
         args.channel.send(&Message::RunRuntimeHooks)?;
-        expect(args.channel, "hooks done", |m| *m == Message::HooksDone)?;
+        recv_matching(args.channel, "hooks done", |m| *m == Message::HooksDone)?;
     }
     hooks::run(spec, HookKind::CreateContainer, &hook_state("creating"))?;
     rootfs::switch_root(&plan, &mounted, sys)?;
@@ -168,7 +186,9 @@ fn setup_and_exec(args: &InitArgs<'_>, cgroup_join: Option<PendingJoin>) -> Resu
     let prepared = spec.process().as_ref().map(|p| setup::prepare(p, seccomp, args.channel, sys)).transpose()?;
     setup::close_descriptors_on_exec(args.preserve_fds);
     args.channel.send(&Message::Ready)?;
-    wait_for_start(args.state_dir)?;
+    // Created: a signal that would end a process ends it, as runc's (PID 1 would ignore it).
+    process::end_on_terminating_signals();
+    wait_for_start(args.exec_fifo)?;
     hooks::run(spec, HookKind::StartContainer, &hook_state("created"))?;
     match prepared {
         Some(p) => Err(p.exec(seccomp, args.parent_death_signal, sys)),
@@ -214,20 +234,52 @@ fn join_session_keyring(id: &str) {
     unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.as_ptr()) };
 }
 
-/// Blocks until `start` opens the exec fifo for reading, then tells it we are going.
-fn wait_for_start(state_dir: &OwnedFd) -> Result<(), Error> {
-    let fd = loop {
-        match openat(
-            state_dir.as_fd(),
-            EXEC_FIFO,
-            OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
-            Mode::empty(),
-        ) {
+/// Blocks until `start` writes its byte to the exec fifo. The init holds the fifo open for
+/// writing too, so the read waits for data and never sees end-of-file, whoever opens and
+/// closes the fifo meanwhile.
+fn wait_for_start(fifo: &OwnedFd) -> Result<(), Error> {
+    let mut byte = [0u8; 1];
+    loop {
+        match nix::unistd::read(fifo, &mut byte) {
+            Ok(1) => return Ok(()),
             Err(nix::errno::Errno::EINTR) => continue,
-            other => break other,
+            Ok(_) => return Err(ProcessError::ExecFifo(nix::errno::Errno::EPIPE).into()),
+            Err(e) => return Err(ProcessError::ExecFifo(e).into()),
         }
     }
-    .map_err(|e| ProcessError::Proc { path: PathBuf::from(EXEC_FIFO), source: e.into() })?;
-    let _ = nix::unistd::write(fd.as_fd(), &[0u8]);
-    Ok(())
+}
+
+/// Closes every descriptor but 0-2, the `preserve_fds` after them, and `keep`.
+pub(crate) fn close_inherited(preserve_fds: i32, keep: &[RawFd]) {
+    let first = 3 + preserve_fds.max(0) as u32;
+    let mut kept: Vec<u32> = keep.iter().filter_map(|fd| u32::try_from(*fd).ok()).filter(|fd| *fd >= first).collect();
+    kept.sort_unstable();
+    kept.dedup();
+    let mut from = first;
+    for fd in kept.into_iter().chain([u32::MAX]) {
+        if fd > from {
+            close_range(from, fd - 1);
+        }
+        from = fd.saturating_add(1);
+    }
+}
+
+/// Closes the descriptors `from..=to`.
+fn close_range(from: u32, to: u32) {
+    // SAFETY: close_range takes plain integers. Every descriptor in the range was
+    // inherited from the runtime and is not used by the init again: Rust objects of the
+    // runtime that still own some are never dropped in this process (it ends in execve
+    // or _exit), so nothing closes or reuses them later.
+    let rc = unsafe { libc::syscall(libc::SYS_close_range, from, to, 0) };
+    if rc == 0 {
+        return;
+    }
+    // Kernels before 5.9: one by one, from what /proc lists.
+    let open: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.flatten().filter_map(|e| e.file_name().to_str()?.parse().ok()).collect())
+        .unwrap_or_default();
+    for fd in open.into_iter().filter(|fd| (from as i64..=to as i64).contains(&i64::from(*fd))) {
+        // SAFETY: as above; the directory read's own descriptor is closed by now.
+        unsafe { libc::close(fd) };
+    }
 }

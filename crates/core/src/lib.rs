@@ -10,9 +10,11 @@
 //! This crate never starts threads: `create` clones the container's init from the calling
 //! process, which must be single-threaded (see DESIGN.md, invariant 1).
 
+pub mod bundle;
 pub mod cgroups;
 pub mod channel;
 pub mod container;
+pub mod datadir;
 pub mod error;
 pub mod features;
 pub mod hooks;
@@ -20,6 +22,7 @@ pub mod init;
 pub mod mountinfo;
 pub mod namespaces;
 pub mod network;
+pub mod output;
 pub mod passwd;
 pub mod proc;
 pub mod process;
@@ -29,6 +32,7 @@ pub mod signal;
 pub mod spec;
 pub mod state;
 pub mod syscall;
+pub mod trusted;
 pub mod userns;
 
 /// Callers build and read specs with the same `oci-spec` version this library uses.

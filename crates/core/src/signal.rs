@@ -11,7 +11,8 @@ pub struct InvalidSignal(pub String);
 pub fn parse_signal(text: &str) -> Result<i32, InvalidSignal> {
     let bad = || InvalidSignal(text.to_string());
     if let Ok(n) = text.parse::<i32>() {
-        return if (1..=libc::SIGRTMAX()).contains(&n) { Ok(n) } else { Err(bad()) };
+        // 0 sends nothing and only checks that the process exists, as kill(2) and runc read it.
+        return if (0..=libc::SIGRTMAX()).contains(&n) { Ok(n) } else { Err(bad()) };
     }
     let upper = text.to_ascii_uppercase();
     let name = upper.strip_prefix("SIG").unwrap_or(&upper);
@@ -42,7 +43,8 @@ mod tests {
         }
         assert_eq!(parse_signal("TERM").unwrap(), 15);
         assert_eq!(parse_signal("RTMIN+1").unwrap(), libc::SIGRTMIN() + 1);
-        for s in ["", "0", "99", "FLY", "SIG", "RTMIN+99"] {
+        assert_eq!(parse_signal("0").unwrap(), 0);
+        for s in ["", "-1", "99", "FLY", "SIG", "RTMIN+99"] {
             assert!(parse_signal(s).is_err(), "{s}");
         }
         assert_eq!(signal_name(15), "SIGTERM");

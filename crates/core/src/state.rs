@@ -2,14 +2,17 @@
 //! `state.json` (written atomically: temp file, fsync, rename) and the exec fifo.
 
 use std::collections::HashMap;
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
+
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
 
 use oci_spec::runtime::Spec;
 use serde::{Deserialize, Serialize};
 
 use crate::cgroups::CgroupPath;
+use crate::trusted::{Kind, TrustError, TrustedDir};
 
 pub const STATE_FILE: &str = "state.json";
 pub const EXEC_FIFO: &str = "exec.fifo";
@@ -41,6 +44,8 @@ pub enum StateError {
         #[source]
         source: serde_json::Error,
     },
+    #[error(transparent)]
+    Untrusted(#[from] TrustError),
 }
 
 /// Where container state lives when no `--root` is given: `/run/tscontainer` for root,
@@ -113,8 +118,10 @@ impl Status {
     pub fn can_delete(self) -> bool {
         self == Status::Stopped
     }
+    /// A created container too, as runc: its init is frozen before it ever runs, and a
+    /// resume leaves it created.
     pub fn can_pause(self) -> bool {
-        self == Status::Running
+        matches!(self, Status::Created | Status::Running)
     }
     pub fn can_resume(self) -> bool {
         self == Status::Paused
@@ -184,11 +191,18 @@ impl ContainerState {
     }
 }
 
-/// The state root (`/run/tscontainer` for root) and the containers in it.
+/// The state root (`/run/tscontainer` for root) and the containers in it. Every access
+/// goes through descriptors of the root and of the container's directory, each checked
+/// once opened (see [`crate::trusted`]): state written by anyone but the caller is never
+/// read, and its hooks never run.
 #[derive(Debug, Clone)]
 pub struct StateStore {
     root: PathBuf,
 }
+
+/// What the state root and the directories in it are called in errors.
+const ROOT_WHAT: &str = "state directory";
+const CONTAINER_WHAT: &str = "container state directory";
 
 impl StateStore {
     pub fn new(root: impl Into<PathBuf>) -> Self {
@@ -199,93 +213,64 @@ impl StateStore {
         &self.root
     }
 
-    pub fn dir(&self, id: &str) -> PathBuf {
-        self.root.join(id)
+    /// The root, checked; `None` when it does not exist yet.
+    fn open_root(&self) -> Result<Option<TrustedDir>, StateError> {
+        match TrustedDir::open(&self.root, ROOT_WHAT) {
+            Ok(dir) => Ok(Some(dir)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
-    fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StateError + 'a {
-        move |source| StateError::Io { op, path: path.to_path_buf(), source }
+    /// The root, created if need be: root's may be traversed by anyone (as runc's), a
+    /// user's is that user's alone. One made by someone else first is refused.
+    fn create_root(&self) -> Result<TrustedDir, StateError> {
+        let mode = if nix::unistd::geteuid().is_root() { 0o711 } else { 0o700 };
+        Ok(TrustedDir::create(&self.root, mode, mode, ROOT_WHAT)?)
+    }
+
+    /// A container's directory, checked.
+    pub fn open(&self, id: &str) -> Result<ContainerDir, StateError> {
+        validate_id(id)?;
+        let root = self.open_root()?.ok_or_else(|| StateError::NotFound(id.to_string()))?;
+        match root.open_dir(id, CONTAINER_WHAT) {
+            Ok(dir) => Ok(ContainerDir { id: id.to_string(), dir }),
+            Err(e) if e.is_not_found() => Err(StateError::NotFound(id.to_string())),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Claims `id` by creating its directory; fails if another container holds it.
-    pub fn create_dir(&self, id: &str) -> Result<PathBuf, StateError> {
+    pub fn create_dir(&self, id: &str) -> Result<ContainerDir, StateError> {
         validate_id(id)?;
-        // Root's state may be read by anyone (as runc's); a user's is that user's alone.
-        let mode = if nix::unistd::geteuid().is_root() { 0o711 } else { 0o700 };
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(mode)
-            .create(&self.root)
-            .map_err(Self::io("create", &self.root))?;
-        let dir = self.dir(id);
-        match std::fs::DirBuilder::new().mode(0o711).create(&dir) {
-            Ok(()) => Ok(dir),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(StateError::Exists(id.to_string())),
-            Err(e) => Err(StateError::Io { op: "create", path: dir, source: e }),
+        let root = self.create_root()?;
+        // 0711: a container in a user namespace reaches its rootfs mount point below it
+        // as a host uid other than the owner.
+        match root.create_dir(id, 0o711, CONTAINER_WHAT) {
+            Ok(dir) => Ok(ContainerDir { id: id.to_string(), dir }),
+            Err(e) if e.is_already_existing() => Err(StateError::Exists(id.to_string())),
+            Err(e) => Err(e.into()),
         }
     }
 
     /// Takes an exclusive lock on a container's directory for as long as the returned
     /// descriptor (and every copy of it) stays open: `create` holds it until it is done, so
     /// others can tell a container being created from one whose creator died.
-    pub fn lock(&self, id: &str) -> Result<std::os::fd::OwnedFd, StateError> {
-        let dir = self.dir(id);
-        let fd = nix::fcntl::open(
-            &dir,
-            nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
-            nix::sys::stat::Mode::empty(),
-        )
-        .map_err(|e| StateError::Io { op: "open", path: dir.clone(), source: e.into() })?;
-        // SAFETY: flock on a descriptor we own; it takes no pointers.
-        let rc = unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&fd), libc::LOCK_EX) };
-        nix::errno::Errno::result(rc).map_err(|e| StateError::Io { op: "lock", path: dir, source: e.into() })?;
-        Ok(fd)
+    pub fn lock(&self, id: &str) -> Result<OwnedFd, StateError> {
+        self.open(id)?.lock()
     }
 
     /// Whether a `create` is still working on this container.
     pub fn is_locked(&self, id: &str) -> bool {
-        let Ok(fd) = nix::fcntl::open(
-            &self.dir(id),
-            nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
-            nix::sys::stat::Mode::empty(),
-        ) else {
-            return false;
-        };
-        // SAFETY: flock on a descriptor we own; it takes no pointers.
-        let rc = unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&fd), libc::LOCK_SH | libc::LOCK_NB) };
-        rc != 0 && nix::errno::Errno::last() == nix::errno::Errno::EWOULDBLOCK
+        self.open(id).is_ok_and(|dir| dir.is_locked())
     }
 
     pub fn exists(&self, id: &str) -> bool {
-        validate_id(id).is_ok() && self.dir(id).is_dir()
+        self.open(id).is_ok()
     }
 
     pub fn load(&self, id: &str) -> Result<ContainerState, StateError> {
-        validate_id(id)?;
-        let path = self.dir(id).join(STATE_FILE);
-        let text = match std::fs::read(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(StateError::NotFound(id.to_string())),
-            Err(e) => return Err(StateError::Io { op: "read", path, source: e }),
-        };
-        serde_json::from_slice(&text).map_err(|source| StateError::Corrupt { path, source })
-    }
-
-    /// Holds a container's update lock while `f` runs; `None` if the container is gone.
-    fn with_update_lock<T>(&self, id: &str, f: impl FnOnce() -> T) -> Result<T, StateError> {
-        validate_id(id)?;
-        let path = self.dir(id).join(UPDATE_LOCK);
-        let file = match std::fs::OpenOptions::new().create(true).truncate(false).write(true).mode(0o600).open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(StateError::NotFound(id.to_string())),
-            Err(e) => return Err(StateError::Io { op: "open", path, source: e }),
-        };
-        // SAFETY: flock on a descriptor we own; it takes no pointers.
-        let rc = unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&file), libc::LOCK_EX) };
-        nix::errno::Errno::result(rc).map_err(|e| StateError::Io { op: "lock", path, source: e.into() })?;
-        let result = f();
-        drop(file);
-        Ok(result)
+        self.open(id)?.load()
     }
 
     /// Loads the container's state, lets `f` change it, and saves it, with no other
@@ -295,46 +280,33 @@ impl StateStore {
         id: &str,
         f: impl FnOnce(&mut ContainerState) -> Result<T, E>,
     ) -> Result<T, E> {
-        self.with_update_lock(id, || {
+        let dir = self.open(id)?;
+        dir.with_update_lock(|| {
             // A delete that held the lock before us may have removed everything.
-            let mut state = self.load(id)?;
+            let mut state = dir.load()?;
             let value = f(&mut state)?;
-            self.save(&state)?;
+            dir.save(&state)?;
             Ok(value)
         })?
     }
 
     /// Writes `state.json` so a reader sees the old file or the new one, never a torn one.
     pub fn save(&self, state: &ContainerState) -> Result<(), StateError> {
-        let dir = self.dir(&state.id);
-        // A name of this process's own: two writers never share a temporary file.
-        let tmp = dir.join(format!("{STATE_FILE}.{}.tmp", std::process::id()));
-        let path = dir.join(STATE_FILE);
-        let bytes = serde_json::to_vec(state).map_err(|source| StateError::Corrupt { path: path.clone(), source })?;
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(Self::io("write", &tmp))?;
-        file.write_all(&bytes).map_err(Self::io("write", &tmp))?;
-        file.sync_all().map_err(Self::io("sync", &tmp))?;
-        std::fs::rename(&tmp, &path).map_err(Self::io("rename", &path))
+        self.open(&state.id)?.save(state)
     }
 
     /// Removes a container's directory and everything in it; a missing one is fine. No
     /// update runs meanwhile (one waiting finds the container gone).
     pub fn remove(&self, id: &str) -> Result<(), StateError> {
         validate_id(id)?;
-        let dir = self.dir(id);
-        let remove = || match std::fs::remove_dir_all(&dir) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(StateError::Io { op: "remove", path: dir.clone(), source: e }),
+        let Some(root) = self.open_root()? else { return Ok(()) };
+        let dir = match root.open_dir(id, CONTAINER_WHAT) {
+            Ok(dir) => ContainerDir { id: id.to_string(), dir },
+            Err(e) if e.is_not_found() => return Ok(()),
+            Err(e) => return Err(e.into()),
         };
-        match self.with_update_lock(id, remove) {
-            Ok(result) => result,
+        match dir.with_update_lock(|| root.remove_tree(id)) {
+            Ok(result) => Ok(result?),
             // No directory (hence no lock file): nothing to remove.
             Err(StateError::NotFound(_)) => Ok(()),
             Err(e) => Err(e),
@@ -343,19 +315,125 @@ impl StateStore {
 
     /// Ids of every container directory, sorted.
     pub fn list(&self) -> Result<Vec<String>, StateError> {
-        let entries = match std::fs::read_dir(&self.root) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(StateError::Io { op: "read", path: self.root.clone(), source: e }),
-        };
-        let mut ids: Vec<String> = entries
-            .flatten()
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-            .filter_map(|e| e.file_name().into_string().ok())
+        let Some(root) = self.open_root()? else { return Ok(Vec::new()) };
+        let mut ids: Vec<String> = root
+            .entries()?
+            .into_iter()
             .filter(|id| validate_id(id).is_ok())
+            .filter(|id| root.stat(id).is_some_and(|s| s.st_mode & libc::S_IFMT == libc::S_IFDIR))
             .collect();
         ids.sort();
         Ok(ids)
+    }
+}
+
+/// One container's directory in the state root, held open and checked.
+#[derive(Debug)]
+pub struct ContainerDir {
+    id: String,
+    dir: TrustedDir,
+}
+
+impl ContainerDir {
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The directory itself, for files others keep in it (the network helper's).
+    pub fn trusted(&self) -> &TrustedDir {
+        &self.dir
+    }
+
+    /// See [`StateStore::lock`].
+    pub fn lock(&self) -> Result<OwnedFd, StateError> {
+        let fd = self.dir.reopen()?;
+        // SAFETY: flock on a descriptor we own; it takes no pointers.
+        let rc = unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX) };
+        nix::errno::Errno::result(rc).map_err(|e| StateError::Io {
+            op: "lock",
+            path: self.path().to_path_buf(),
+            source: e.into(),
+        })?;
+        Ok(fd)
+    }
+
+    fn is_locked(&self) -> bool {
+        let Ok(fd) = self.dir.reopen() else { return false };
+        // SAFETY: flock on a descriptor we own; it takes no pointers.
+        let rc = unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) };
+        rc != 0 && nix::errno::Errno::last() == nix::errno::Errno::EWOULDBLOCK
+    }
+
+    pub fn load(&self) -> Result<ContainerState, StateError> {
+        let path = self.dir.join(STATE_FILE);
+        let file = match self.dir.open_file(STATE_FILE, OFlag::O_RDONLY, Kind::Regular, "state file") {
+            Ok(f) => f,
+            Err(e) if e.is_not_found() => return Err(StateError::NotFound(self.id.clone())),
+            Err(e) => return Err(e.into()),
+        };
+        let mut text = Vec::new();
+        std::io::Read::read_to_end(&mut &file, &mut text).map_err(|source| StateError::Io {
+            op: "read",
+            path: path.clone(),
+            source,
+        })?;
+        serde_json::from_slice(&text).map_err(|source| StateError::Corrupt { path, source })
+    }
+
+    /// See [`StateStore::save`].
+    pub fn save(&self, state: &ContainerState) -> Result<(), StateError> {
+        let path = self.dir.join(STATE_FILE);
+        let bytes = serde_json::to_vec(state).map_err(|source| StateError::Corrupt { path, source })?;
+        Ok(self.dir.write_atomically(STATE_FILE, &bytes, 0o600, "state file")?)
+    }
+
+    /// Holds the container's update lock while `f` runs.
+    fn with_update_lock<T>(&self, f: impl FnOnce() -> T) -> Result<T, StateError> {
+        let file = match self.dir.open_or_create_file(UPDATE_LOCK, OFlag::O_WRONLY, 0o600, "state lock") {
+            Ok(f) => f,
+            Err(e) if e.is_not_found() => return Err(StateError::NotFound(self.id.clone())),
+            Err(e) => return Err(e.into()),
+        };
+        // SAFETY: flock on a descriptor we own; it takes no pointers.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+        nix::errno::Errno::result(rc).map_err(|e| StateError::Io {
+            op: "lock",
+            path: self.dir.join(UPDATE_LOCK),
+            source: e.into(),
+        })?;
+        // The directory may have been removed while we waited for the lock.
+        if self.dir.stat(".").is_none_or(|s| s.st_nlink == 0) {
+            return Err(StateError::NotFound(self.id.clone()));
+        }
+        let result = f();
+        drop(file);
+        Ok(result)
+    }
+
+    /// Creates the exec fifo `start` writes to, private to the caller.
+    pub fn make_exec_fifo(&self) -> Result<(), StateError> {
+        nix::unistd::mkfifoat(self.dir.as_fd(), EXEC_FIFO, Mode::from_bits_truncate(0o600))
+            .map_err(|e| StateError::Io { op: "create", path: self.dir.join(EXEC_FIFO), source: e.into() })
+    }
+
+    /// Opens the exec fifo with `flags`, checked to be ours.
+    pub fn open_exec_fifo(&self, flags: OFlag) -> Result<OwnedFd, StateError> {
+        Ok(self.dir.open_file(EXEC_FIFO, flags, Kind::Fifo, "exec fifo")?.into())
+    }
+
+    /// Whether the exec fifo is there: the container was created and not started yet.
+    pub fn has_exec_fifo(&self) -> bool {
+        self.dir.stat(EXEC_FIFO).is_some_and(|s| s.st_mode & libc::S_IFMT == libc::S_IFIFO)
+    }
+
+    pub fn remove_exec_fifo(&self) -> Result<(), StateError> {
+        Ok(self.dir.remove_file(EXEC_FIFO)?)
+    }
+
+    /// Runs `f` under the update lock: what `start` does, so that two starts never both
+    /// find the fifo.
+    pub fn locked<T>(&self, f: impl FnOnce() -> T) -> Result<T, StateError> {
+        self.with_update_lock(f)
     }
 }
 
@@ -407,6 +485,7 @@ mod tests {
         assert!(!Status::Created.can_delete());
         assert!(!Status::Stopped.can_kill());
         assert!(Status::Paused.can_resume());
+        assert!(Status::Created.can_pause() && Status::Running.can_pause() && !Status::Paused.can_pause());
     }
 
     fn state(id: &str) -> ContainerState {
@@ -437,7 +516,7 @@ mod tests {
         assert!(matches!(store.load("c1"), Err(StateError::NotFound(_))));
         store.save(&state("c1")).unwrap();
         assert_eq!(store.load("c1").unwrap().pid, Some(42));
-        assert!(std::fs::read_dir(store.dir("c1"))
+        assert!(std::fs::read_dir(store.open("c1").unwrap().path())
             .unwrap()
             .flatten()
             .all(|e| !e.file_name().to_string_lossy().ends_with(".tmp")));
@@ -460,8 +539,52 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = StateStore::new(dir.path());
         store.create_dir("c").unwrap();
-        std::fs::write(store.dir("c").join(STATE_FILE), "{\"id\":").unwrap();
+        std::fs::write(store.open("c").unwrap().path().join(STATE_FILE), "{\"id\":").unwrap();
         assert!(matches!(store.load("c"), Err(StateError::Corrupt { .. })));
+    }
+
+    #[test]
+    fn a_state_root_or_container_directory_others_may_write_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("root");
+        std::fs::create_dir(&root).unwrap();
+        std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let store = StateStore::new(&root);
+        let err = store.create_dir("c").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "refusing state directory {}: other users may write to it (mode 0777); only its owner may",
+                root.display()
+            )
+        );
+        assert!(store.load("c").is_err() && store.list().is_err());
+        std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o700)).unwrap();
+        store.create_dir("c").unwrap();
+        store.save(&state("c")).unwrap();
+        let file = root.join("c").join(STATE_FILE);
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o646)).unwrap();
+        assert!(matches!(store.load("c"), Err(StateError::Untrusted(_))), "a state file others may write is not read");
+        std::fs::remove_file(&file).unwrap();
+        std::os::unix::fs::symlink(tmp.path(), root.join("link")).unwrap();
+        assert!(matches!(store.load("link"), Err(StateError::Untrusted(_))));
+        assert_eq!(store.list().unwrap(), vec!["c"], "a symlink in the root is no container");
+    }
+
+    #[test]
+    fn the_exec_fifo_is_private() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = StateStore::new(tmp.path().join("root"));
+        let dir = store.create_dir("c").unwrap();
+        assert!(!dir.has_exec_fifo());
+        dir.make_exec_fifo().unwrap();
+        assert!(dir.has_exec_fifo());
+        let mode = std::fs::metadata(dir.path().join(EXEC_FIFO)).unwrap().permissions();
+        assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777, 0o600);
+        dir.open_exec_fifo(OFlag::O_RDWR).unwrap();
+        dir.remove_exec_fifo().unwrap();
+        assert!(!dir.has_exec_fifo());
     }
 
     #[test]

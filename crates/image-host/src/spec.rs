@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use oci_spec::image::ImageConfiguration;
 use tscontainer_core::passwd::{self, Group, User, MAX_DATABASE_SIZE};
-use tscontainer_core::spec::{resolve_user, ResolvedUser};
+use tscontainer_core::spec::{resolve_user_in, ResolvedUser};
 use tscontainer_image::layer::open_in_layers;
 use tscontainer_image::store::ImageRecord;
 use tscontainer_image::Store;
@@ -63,7 +63,7 @@ impl ImageForSpec {
     pub fn resolve_user(&self, user: Option<&str>) -> Result<ResolvedUser> {
         let configured = self.config.config().as_ref().and_then(|c| c.user().clone());
         let user = user.filter(|u| !u.is_empty()).or(configured.as_deref()).filter(|u| !u.is_empty());
-        resolve_user(user, &self.users()?, &self.groups()?)
+        resolve_user_in(user, &self.users()?, &self.groups()?)
             .map_err(|e| HostError::invalid_option(tscontainer_core::error::chain(&e)))
     }
 

@@ -166,6 +166,25 @@ pub enum Error {
 
     #[error("the pull was canceled")]
     Canceled,
+
+    #[error("{archive} is not a valid image archive: {reason}")]
+    InvalidArchive {
+        archive: String,
+        reason: String,
+        #[source]
+        source: Option<BoxError>,
+    },
+
+    #[error("no image to save: name at least one")]
+    NothingToSave,
+
+    #[error("an {0} is a directory, which cannot be written to a stream: give a path")]
+    NotAStream(&'static str),
+
+    #[error(
+        "cannot save image {image}: the store has no blob of its layer {layer} (remove the images that use that layer, then pull or load them again)"
+    )]
+    LayerBlobMissing { image: String, layer: Digest },
 }
 
 impl Error {
@@ -209,6 +228,9 @@ impl Error {
             Error::ContainerNotKnown(_) => "container-not-known",
             Error::InvalidContainerId(_) => "invalid-container-id",
             Error::Canceled => "canceled",
+            Error::InvalidArchive { .. } => "invalid-archive",
+            Error::NothingToSave | Error::NotAStream(_) => "invalid-argument",
+            Error::LayerBlobMissing { .. } => "blob-unknown",
         }
     }
 }

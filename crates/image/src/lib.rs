@@ -11,8 +11,12 @@
 //! - pull: [`registry::pull_image`]`(&store, &client, &reference, &PullOptions { platform,
 //!   progress, cancel, unpacker, parallel })` with a [`registry::RegistryClient::from_env`]
 //!   (registries.conf, auth files; `ClientOptions` for `--tls-verify`, `--cert-dir`, `--creds`);
-//!   any other source (an OCI layout, a docker-archive) implements [`ImageSource`] and goes
-//!   through [`pull()`]. Progress events carry the layer digest, bytes and a [`Phase`].
+//!   any other source implements [`ImageSource`] and goes through [`pull()`] (archives do,
+//!   through `archive::load`). Progress events carry the layer digest, bytes and a [`Phase`].
+//! - load/save: [`archive::load`]`(&store, path, &PullOptions)` (or [`archive::load_reader`]
+//!   for standard input) gives each image's id and names ([`archive::Loaded`]);
+//!   [`archive::save`]`(&store, &refs, dest, `[`archive::Format`]`)` (or
+//!   [`archive::save_to_writer`] for standard output).
 //! - login/logout: [`registry::RegistryClient::login`] and `logout`.
 //! - images: [`Store::open`]`(`[`Store::default_root`]`())`, then `images`, `image(spec)` (a
 //!   reference, an id or an id prefix), `image_config`, `tag`, `remove_image`, `prune`,
@@ -21,6 +25,7 @@
 //!   directories (top first) for overlayfs; `container_layers(id)`, `remove_container(id)`.
 //! - errors: one [`Error`] with a stable [`Error::code`].
 
+pub mod archive;
 pub mod digest;
 pub mod error;
 pub mod layer;

@@ -21,7 +21,7 @@ use crate::layer::{self, Compression, LayerError, UnpackOptions, Unpacked};
 use crate::manifest::{self, FetchedManifest, Manifest, CONFIG_LIMIT};
 use crate::platform::Platform;
 use crate::reference::Reference;
-use crate::store::{BlobWriter, ImageRecord, LayerRecord, Store, StoreLock};
+use crate::store::{BlobWriter, ImageRecord, LayerBlob, LayerRecord, Store, StoreLock};
 
 /// Where images come from. Implementations verify what they fetch by digest (manifests);
 /// blobs are verified by the pipeline as they stream.
@@ -125,11 +125,42 @@ pub struct Pulled {
 /// Pulls the image `reference` names from `source` into `store`, recording it under that
 /// name (its tag, and `NAME@DIGEST`).
 pub fn pull(store: &Store, source: &dyn ImageSource, reference: &Reference, options: &PullOptions) -> Result<Pulled> {
-    let shown = reference.to_string();
-    let canceled = || options.cancel.is_some_and(|c| c.load(Ordering::Relaxed));
     // Shared for the whole pull: GC (exclusive) cannot remove a layer this pull found
     // present, or a blob it stored, before the image that uses them is recorded.
     let _store_lock = StoreLock::shared(store)?;
+    let fetched = fetch_image(store, source, &reference.to_string(), options)?;
+    let mut digests = vec![reference.with_digest_only(fetched.top.clone()).to_string()];
+    if fetched.record.manifest != fetched.top {
+        digests.push(reference.with_digest_only(fetched.record.manifest.clone()).to_string());
+    }
+    let names = match reference.tag() {
+        Some(tag) => vec![format!("{}:{tag}", reference.name())],
+        None => Vec::new(),
+    };
+    store.add_image(ImageRecord { names, digests, ..fetched.record })?;
+    let image = store.find_image(reference)?.ok_or_else(|| Error::ImageNotKnown(reference.to_string()))?;
+    Ok(Pulled { image, digest: fetched.top })
+}
+
+/// An image whose layers, config and manifests are stored but not yet recorded: nothing
+/// refers to them until its record (given names and digests) is added to the store.
+pub(crate) struct Fetched {
+    /// Without names or digests.
+    pub(crate) record: ImageRecord,
+    /// The digest of the top manifest (an index for a multi-platform image).
+    pub(crate) top: Digest,
+}
+
+/// Fetches, verifies and stores the image `source` serves; `shown` names it in errors. The
+/// caller holds the store lock shared until the image is recorded.
+pub(crate) fn fetch_image(
+    store: &Store,
+    source: &dyn ImageSource,
+    shown: &str,
+    options: &PullOptions,
+) -> Result<Fetched> {
+    let shown = shown.to_string();
+    let canceled = || options.cancel.is_some_and(|c| c.load(Ordering::Relaxed));
 
     let top = source.manifest(None)?;
     let (image_manifest, child) = match manifest::parse_manifest(&top.bytes, top.media_type.as_deref(), &shown)? {
@@ -208,17 +239,10 @@ pub fn pull(store: &Store, source: &dyn ImageSource, reference: &Reference, opti
     for job in &layers {
         size += store.layer_info(&job.diff_id)?.size;
     }
-    let mut digests = vec![reference.with_digest_only(top.digest.clone()).to_string()];
-    if manifest_digest != top.digest {
-        digests.push(reference.with_digest_only(manifest_digest.clone()).to_string());
-    }
     let record = ImageRecord {
         id: config_digest,
-        names: match reference.tag() {
-            Some(tag) => vec![format!("{}:{tag}", reference.name())],
-            None => Vec::new(),
-        },
-        digests,
+        names: Vec::new(),
+        digests: Vec::new(),
         manifest: manifest_digest,
         layers: layers
             .iter()
@@ -234,9 +258,7 @@ pub fn pull(store: &Store, source: &dyn ImageSource, reference: &Reference, opti
         size,
         platform: image_platform.to_string(),
     };
-    store.add_image(record)?;
-    let image = store.find_image(reference)?.ok_or_else(|| Error::ImageNotKnown(reference.to_string()))?;
-    Ok(Pulled { image, digest: top.digest })
+    Ok(Fetched { record, top: top.digest })
 }
 
 fn check_size(bytes: &[u8], expected: u64, what: &str) -> Result<()> {
@@ -387,7 +409,12 @@ fn fetch_layer(
     }
     // The blob before the layer: a layer that exists always has its blob beside it.
     blob.persist(store)?;
-    slot.commit(staged, unpacked.size)?;
+    let from = LayerBlob {
+        digest: job.digest.clone(),
+        media_type: job.descriptor.media_type().to_string(),
+        size: job.descriptor.size(),
+    };
+    slot.commit_with_blob(staged, unpacked.size, Some(from))?;
     report(job, Phase::Done, job.descriptor.size());
     Ok(())
 }

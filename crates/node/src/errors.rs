@@ -48,6 +48,8 @@ pub enum Code {
     NotFound,
     /// The runtime binary is not where it should be.
     RuntimeNotFound,
+    /// What a container needs cannot be made (its bundle exists, a directory is not safe).
+    Create,
     /// Anything else: reading state failed.
     Internal,
 }
@@ -60,6 +62,7 @@ impl AsRef<str> for Code {
             Code::InvalidRootfs => "ERR_TSC_INVALID_ROOTFS",
             Code::NotFound => "ERR_TSC_NOT_FOUND",
             Code::RuntimeNotFound => "ERR_TSC_RUNTIME_NOT_FOUND",
+            Code::Create => "ERR_TSC_CREATE",
             Code::Internal => "ERR_TSC_INTERNAL",
         }
     }
@@ -96,8 +99,27 @@ impl ToJs for StateError {
     }
 }
 
-pub fn to_js<E: ToJs + std::fmt::Display>(e: E) -> napi::Error<Code> {
-    napi::Error::new(e.code(), e.to_string())
+impl ToJs for tscontainer_core::datadir::DataDirError {
+    fn code(&self) -> Code {
+        match self {
+            Self::Id(_) => Code::InvalidOption,
+            _ => Code::Create,
+        }
+    }
+}
+
+impl ToJs for tscontainer_core::output::OutputError {
+    fn code(&self) -> Code {
+        match self {
+            Self::MaxSize { .. } | Self::MaxFiles { .. } => Code::InvalidOption,
+            _ => Code::Internal,
+        }
+    }
+}
+
+/// The error with its causes, each once (see `tscontainer_core::error::chain`).
+pub fn to_js<E: ToJs + std::error::Error>(e: E) -> napi::Error<Code> {
+    napi::Error::new(e.code(), tscontainer_core::error::chain(&e))
 }
 
 /// An image operation's failure as the JavaScript `Error` a promise rejects with: `code` is

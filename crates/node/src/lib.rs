@@ -9,10 +9,12 @@ mod errors;
 pub mod images;
 mod locate;
 
-use std::path::PathBuf;
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
 
 use napi_derive::napi;
 use tscontainer_core::cgroups::Roots;
+use tscontainer_core::datadir::DataDir;
 use tscontainer_core::spec::{self, Network, RunOptions, SecurityFlags};
 use tscontainer_core::state::StateStore;
 
@@ -88,13 +90,55 @@ pub fn build_run_spec(options: RunSpecOptions) -> Result<String> {
 pub fn validate_spec(config_json: String) -> Result<()> {
     let spec = spec::parse(config_json.as_bytes())
         .map_err(|e| napi::Error::new(Code::InvalidSpec, format!("not a valid OCI runtime config: {e}")))?;
-    spec::validate(&spec).map_err(to_js)
+    spec::validate(&spec).map_err(to_js)?;
+    tscontainer_core::hooks::validate(&spec).map_err(|e| napi::Error::new(Code::InvalidSpec, e.to_string()))
 }
 
 /// Parses a memory size (`50M`, `1g`, `1048576`) into bytes.
 #[napi]
 pub fn parse_memory(value: String) -> Result<i64> {
     spec::parse_memory(&value).map_err(to_js)
+}
+
+/// A signal name or number (`SIGUSR1`, `usr1`, `10`, `RTMIN+1`) as its number, read as the
+/// runtime's `kill` reads it.
+#[napi]
+pub fn parse_signal(signal: String) -> Result<i32> {
+    tscontainer_core::signal::parse_signal(&signal).map_err(|e| {
+        invalid_option(format!(
+            "{e}: expected a name such as SIGTERM or TERM, or a number from 1 to {}",
+            libc::SIGRTMAX()
+        ))
+    })
+}
+
+/// `-e` entries as `run` reads them, for the other ways in (`exec`): `NAME=VALUE` as given,
+/// a bare `NAME` with this process's value, left out when it is unset here.
+#[napi]
+pub fn resolve_env(entries: Vec<String>) -> Vec<String> {
+    entries.iter().filter_map(|entry| spec::env_entry(entry)).map(|(k, v)| format!("{k}={v}")).collect()
+}
+
+/// A user as the container sees it.
+#[napi(object)]
+pub struct ResolvedUser {
+    pub uid: u32,
+    pub gid: u32,
+    /// Supplementary groups: the user's memberships in the rootfs's /etc/group, unless a
+    /// group was given.
+    pub additional_gids: Vec<u32>,
+}
+
+/// `uid[:gid]` or `name[:group]` resolved in `rootfs`'s /etc/passwd and /etc/group, as
+/// `run --user` resolves it: the files are read inside the rootfs (a symlink or `..` in them
+/// cannot leave it), regular files only and bounded. The rootfs may be the host's `/` (a
+/// container over the host's root): reading inside it is then reading the host's databases.
+#[napi]
+pub fn resolve_user(user: String, rootfs: String) -> Result<ResolvedUser> {
+    let rootfs = PathBuf::from(rootfs);
+    let root = spec::open_rootfs_directory(&rootfs).map_err(to_js)?;
+    let resolved = spec::resolve_user(Some(&user), root.as_fd(), &rootfs).map_err(to_js)?;
+    Ok(ResolvedUser { uid: resolved.uid, gid: resolved.gid, additional_gids: resolved.additional_gids })
 }
 
 /// The `tscontainer-runtime` executable: `TSCONTAINER_RUNTIME_PATH` if set, else the one
@@ -108,6 +152,63 @@ pub fn runtime_path() -> Result<String> {
 #[napi]
 pub fn default_state_root() -> String {
     tscontainer_core::state::default_root().display().to_string()
+}
+
+/// Where this user's bundles and exec files go (`/var/lib/tscontainer` for root).
+#[napi]
+pub fn data_dir() -> Result<String> {
+    tscontainer_core::datadir::default_dir().map(|p| p.display().to_string()).map_err(to_js)
+}
+
+fn data() -> Result<DataDir> {
+    DataDir::open(None).map_err(to_js)
+}
+
+/// Makes container `id`'s bundle in this user's data directory, holding `config`, and
+/// returns its path: a new directory no one else can write to, never in `$TMPDIR`.
+#[napi]
+pub fn create_bundle(id: String, config: String) -> Result<String> {
+    data()?.create_bundle(&id, config.as_bytes()).map(|p| p.display().to_string()).map_err(to_js)
+}
+
+/// Where container `id`'s bundle is when this package made it.
+#[napi]
+pub fn bundle_path(id: String) -> Result<String> {
+    Ok(data()?.bundle_path(&id).display().to_string())
+}
+
+/// Removes container `id`'s bundle (a missing one is fine), through the data directory.
+#[napi]
+pub fn remove_bundle(id: String) -> Result<()> {
+    data()?.remove_bundle(&id).map_err(to_js)
+}
+
+/// A new private directory for an exec's log and pid file; its path.
+#[napi]
+pub fn create_scratch_dir() -> Result<String> {
+    data()?.create_scratch().map(|p| p.display().to_string()).map_err(to_js)
+}
+
+/// Removes a directory `createScratchDir` made; any other path is refused.
+#[napi]
+pub fn remove_scratch_dir(path: String) -> Result<()> {
+    data()?.remove_scratch(Path::new(&path)).map_err(to_js)
+}
+
+/// A detached container's output limits, as Docker's `--log-opt max-size` and `max-file`.
+#[napi(object)]
+pub struct OutputLimits {
+    /// Bytes per file.
+    pub max_size: i64,
+    /// Files kept, the current one included.
+    pub max_files: u32,
+}
+
+/// Checks and reads the output limits (`10m`, `3`); a missing one takes its default.
+#[napi]
+pub fn output_limits(max_size: Option<String>, max_files: Option<String>) -> Result<OutputLimits> {
+    let limits = tscontainer_core::output::Limits::parse(max_size.as_deref(), max_files.as_deref()).map_err(to_js)?;
+    Ok(OutputLimits { max_size: limits.max_size as i64, max_files: limits.max_files })
 }
 
 /// The version of the native core.

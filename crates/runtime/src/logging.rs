@@ -118,7 +118,7 @@ pub fn warn_all(msgs: &[String]) {
 /// Reports the error that ends this invocation: to the log (with a machine-readable
 /// `execFailure` when the command could not be run) and, as runc does, to stderr.
 pub fn fatal(error: &anyhow::Error) {
-    let message = error.to_string();
+    let message = tscontainer_core::error::chain(error.as_ref());
     let exec = error.downcast_ref::<tscontainer_core::Error>().and_then(|e| e.exec_failure());
     let fields: Vec<(&str, Value)> = exec
         .map(|k| vec![("execFailure", Value::from(if k.exit_code() == 127 { "not-found" } else { "not-executable" }))])

@@ -22,11 +22,12 @@ fn main() {
             logging::warn(&format!("running unprotected against CVE-2019-5736: {e}"));
         }
     }
+    let failure_status = cli.command.failure_status();
     let code = match commands::dispatch(cli) {
         Ok(code) => code,
         Err(e) => {
             logging::fatal(&e);
-            1
+            failure_status
         }
     };
     std::process::exit(code);

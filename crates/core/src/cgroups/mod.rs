@@ -84,6 +84,8 @@ pub enum CgroupError {
     DeviceProgram { path: PathBuf, reason: String },
     #[error("cannot find this process's {controller} cgroup in /proc/self/cgroup")]
     OwnCgroup { controller: String },
+    #[error("container's cgroup {} is not empty: {count} process(es) found in {}; a container needs a cgroup of its own", path.display(), dir.display())]
+    Occupied { path: PathBuf, dir: PathBuf, count: usize },
 }
 
 /// Whether a cgroup's processes may run.
@@ -131,6 +133,10 @@ pub trait CgroupManager {
     fn freezer_state(&self) -> Result<FreezerState, CgroupError>;
     /// Processes in the container's cgroup.
     fn pids(&self) -> Result<Vec<i32>, CgroupError>;
+    /// The first of the container's cgroup directories, in any hierarchy, that exists and
+    /// holds processes (in it or below), with how many: a cgroup that is not the
+    /// container's own, which `create` refuses.
+    fn occupied(&self) -> Option<(PathBuf, usize)>;
     /// How many times the OOM killer killed a process in this cgroup.
     fn oom_kill_count(&self) -> Result<u64, CgroupError>;
     /// Current resource usage.
@@ -256,6 +262,9 @@ impl CgroupManager for AnyManager {
     fn pids(&self) -> Result<Vec<i32>, CgroupError> {
         dispatch!(self, m => m.pids())
     }
+    fn occupied(&self) -> Option<(PathBuf, usize)> {
+        dispatch!(self, m => m.occupied())
+    }
     fn oom_kill_count(&self) -> Result<u64, CgroupError> {
         dispatch!(self, m => m.oom_kill_count())
     }
@@ -307,6 +316,21 @@ pub(crate) fn all_pids(dir: &Path) -> Vec<i32> {
     pids
 }
 
+/// Whether `pids` (the processes of a cgroup tree) include this process: the tree is the
+/// caller's own cgroup or one above it (`/`, `.`), whose processes are never the
+/// container's to signal.
+pub fn holds_caller(pids: &[i32]) -> bool {
+    pids.contains(&(std::process::id() as i32))
+}
+
+/// The first of `dirs` that holds processes, with how many.
+pub(crate) fn first_occupied<'a>(dirs: impl IntoIterator<Item = &'a Path>) -> Option<(PathBuf, usize)> {
+    dirs.into_iter().filter(|d| d.exists()).find_map(|d| {
+        let n = all_pids(d).len();
+        (n > 0).then(|| (d.to_path_buf(), n))
+    })
+}
+
 /// Creates `dir` and any missing parents, returning the parents it created (deepest last).
 pub(crate) fn create_dir_all(dir: &Path) -> Result<Vec<PathBuf>, CgroupError> {
     let mut missing: Vec<&Path> = dir.ancestors().skip(1).take_while(|p| !p.exists()).collect();
@@ -326,6 +350,15 @@ pub fn remove_created_parents(dirs: &[PathBuf]) {
 /// Removes a cgroup directory, waiting briefly for exiting processes to leave it; a
 /// directory that is already gone is not an error.
 pub(crate) fn remove_dir(dir: &Path) -> Result<(), CgroupError> {
+    // Cgroups the container made below its own (systemd in a container, a nested runtime)
+    // go first, deepest first, as runc removes them: a cgroup with children cannot be removed.
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                remove_dir(&entry.path())?;
+            }
+        }
+    }
     let mut delay = std::time::Duration::from_millis(1);
     for _ in 0..12 {
         match std::fs::remove_dir(dir) {
@@ -346,6 +379,18 @@ pub(crate) fn remove_dir(dir: &Path) -> Result<(), CgroupError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cgroup_is_removed_with_the_cgroups_below_it() {
+        // Plain directories stand in for cgroups: what matters is the order of the rmdirs.
+        let root = tempfile::tempdir().unwrap();
+        let container = root.path().join("container");
+        std::fs::create_dir_all(container.join("made-inside/deeper")).unwrap();
+        std::fs::create_dir_all(container.join("another")).unwrap();
+        remove_dir(&container).unwrap();
+        assert!(!container.exists());
+        remove_dir(&container).unwrap();
+    }
 
     #[test]
     fn shares_map_onto_weights() {

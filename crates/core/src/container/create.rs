@@ -5,7 +5,6 @@
 //! failed create leaves nothing behind.
 
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 
 use nix::fcntl::{open, OFlag};
@@ -23,7 +22,7 @@ use crate::hooks::{self, HookKind};
 use crate::init::{self, InitArgs};
 use crate::namespaces::Namespaces;
 use crate::network::NetworkRequest;
-use crate::state::{rfc3339, ContainerState, StateStore, Status, EXEC_FIFO, ROOTFS_DIR};
+use crate::state::{rfc3339, ContainerDir, ContainerState, StateError, StateStore, Status, ROOTFS_DIR};
 use crate::syscall::Syscall;
 use crate::{spec, Error};
 
@@ -39,6 +38,10 @@ pub struct CreateOptions<'a> {
     /// Keep the caller's session keyring instead of giving the container a new one.
     pub no_new_keyring: bool,
     pub preserve_fds: i32,
+    /// Sockets systemd handed the caller (socket activation: `LISTEN_FDS` descriptors from
+    /// 3): passed on to the container's process before the preserved ones, with
+    /// `LISTEN_FDS=N` and `LISTEN_PID=1` in its environment, as runc does.
+    pub listen_fds: i32,
     /// The caller supervises the container in the foreground (`run`): the container is
     /// killed if the caller dies.
     pub foreground: bool,
@@ -91,7 +94,9 @@ impl Undo<'_> {
         }
         if let Some((store, id)) = self.store {
             // With the init dead, a network helper's watcher stops it and quits.
-            crate::network::wait_until_stopped(&store.dir(id));
+            if let Ok(dir) = store.open(id) {
+                crate::network::wait_until_stopped(dir.trusted());
+            }
             if let Err(e) = store.remove(id) {
                 failures.push(e.to_string());
             }
@@ -106,12 +111,24 @@ impl Undo<'_> {
 
 pub fn create(opts: &CreateOptions<'_>) -> Result<Created, Error> {
     crate::state::validate_id(opts.id)?;
-    let bundle = std::fs::canonicalize(opts.bundle)
-        .map_err(|source| ContainerError::Bundle { path: opts.bundle.to_path_buf(), source })?;
-    let spec = spec::load(&bundle)?;
+    // Opened and checked once; its config read through that descriptor.
+    let crate::bundle::Bundle { path: bundle, mut spec, unknown_capabilities, .. } =
+        crate::bundle::Bundle::open(opts.bundle)?;
+    spec::fill_missing_id_maps(&mut spec, nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw())?;
+    if opts.listen_fds > 0 {
+        if let Some(process) = spec.process_mut() {
+            let mut env = process.env().clone().unwrap_or_default();
+            env.extend([format!("LISTEN_FDS={}", opts.listen_fds), "LISTEN_PID=1".to_string()]);
+            process.set_env(Some(env));
+        }
+    }
     spec::validate(&spec)?;
     spec::check_sysctl_network_namespace(&spec)?;
+    hooks::validate(&spec)?;
     let rootfs = spec::open_rootfs(&spec, &bundle)?;
+    if let Some(overlay) = crate::rootfs::overlay::from_spec(&spec)? {
+        overlay.check_directories()?;
+    }
     let namespaces = Namespaces::from_spec(&spec);
     let network = NetworkRequest::from_spec(&spec)?;
     if network.is_some() && !namespaces.is_new(LinuxNamespaceType::Network) {
@@ -137,7 +154,15 @@ pub fn create(opts: &CreateOptions<'_>) -> Result<Created, Error> {
     let dir = opts.store.create_dir(opts.id)?;
     let mut undo = Undo { store: Some((opts.store, opts.id)), systemd, ..Undo::default() };
     match create_in(opts, &spec, &bundle, &rootfs, &namespaces, network.as_ref(), &dir, cgroup_path, &mut undo) {
-        Ok(created) => Ok(created),
+        Ok(mut created) => {
+            let caps = spec.process().as_ref().and_then(|p| p.capabilities().as_ref());
+            let host = crate::process::HostCapabilities::current();
+            created.warnings.extend(crate::process::capability_warnings(caps, &unknown_capabilities, host));
+            if let Some(p) = spec.process() {
+                created.warnings.extend(crate::process::lsm_warnings(p, crate::process::apparmor_enabled()));
+            }
+            Ok(created)
+        }
         Err(e) => Err(std::mem::take(&mut undo).run(e)),
     }
 }
@@ -150,27 +175,14 @@ fn create_in<'a>(
     rootfs: &spec::Rootfs,
     namespaces: &Namespaces,
     network: Option<&NetworkRequest>,
-    dir: &Path,
+    dir: &ContainerDir,
     cgroup_path: CgroupPath,
     undo: &mut Undo<'a>,
 ) -> Result<Created, Error> {
-    let lock = opts.store.lock(opts.id)?;
-    let staging = dir.join(ROOTFS_DIR);
-    std::fs::DirBuilder::new().mode(0o700).create(&staging).map_err(|source| ContainerError::Write {
-        what: "rootfs mount point",
-        path: staging.clone(),
-        source,
-    })?;
-    let fifo = dir.join(EXEC_FIFO);
-    // 0622: the command may run as any user and must still be able to open it for writing.
-    nix::unistd::mkfifo(&fifo, Mode::from_bits_truncate(0o622)).map_err(|e| ContainerError::Write {
-        what: "exec fifo",
-        path: fifo.clone(),
-        source: e.into(),
-    })?;
-    // mkfifo's mode went through the umask; set it exactly.
-    std::fs::set_permissions(&fifo, std::os::unix::fs::PermissionsExt::from_mode(0o622))
-        .map_err(|source| ContainerError::Write { what: "exec fifo", path: fifo.clone(), source })?;
+    let lock = dir.lock()?;
+    dir.trusted().create_dir(ROOTFS_DIR, 0o700, "rootfs mount point").map_err(StateError::from)?;
+    let staging = dir.path().join(ROOTFS_DIR);
+    dir.make_exec_fifo()?;
 
     let linux = spec.linux().as_ref();
     let mut state = ContainerState {
@@ -189,9 +201,15 @@ fn create_in<'a>(
         config: spec.clone(),
         exit: None,
     };
-    opts.store.save(&state)?;
+    dir.save(&state)?;
 
     let cgroup = cgroups::manager(&cgroup_path, opts.cgroup_roots)?;
+    // A cgroup that already holds processes (in any hierarchy) is not the container's:
+    // its limits, freezing and `delete` would reach those processes. Refused before
+    // anything of it is registered for removal.
+    if let Some((dir, count)) = cgroup.occupied() {
+        return Err(cgroups::CgroupError::Occupied { path: cgroup_path.0.clone(), dir, count }.into());
+    }
     let resources = linux.and_then(|l| l.resources().as_ref()).map(|resources| {
         let mut resources = resources.clone();
         if let Some(rules) = resources.devices().as_ref().filter(|r| !r.is_empty()) {
@@ -236,8 +254,10 @@ fn create_in<'a>(
         .map(|profile| crate::seccomp::compile_cached(profile, crate::seccomp::cache_dir().as_deref()))
         .transpose()?;
     namespaces.join_for_children(opts.sys)?;
-    let state_dir = open(dir, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
-        .map_err(|e| ContainerError::Write { what: "state directory", path: dir.to_path_buf(), source: e.into() })?;
+    // The init's end of the exec fifo, the only thing of the state directory it holds: a
+    // FIFO leads nowhere else. Read and write, so it never sees end-of-file while it waits
+    // for `start` to write (see init::wait_for_start).
+    let exec_fifo = dir.open_exec_fifo(OFlag::O_RDWR)?;
     let (ours, theirs) = channel::pair()?;
     // The cgroupfs driver has the init born in its cgroup; systemd moves it into the scope.
     let join = if in_cgroup && !systemd { Some(cgroup.joiner()?) } else { None };
@@ -258,10 +278,10 @@ fn create_in<'a>(
                 namespaces,
                 cgroup_view: &view,
                 channel: &theirs,
-                state_dir: &state_dir,
+                exec_fifo: &exec_fifo,
                 no_pivot: opts.no_pivot,
                 new_keyring: !opts.no_new_keyring,
-                preserve_fds: opts.preserve_fds,
+                preserve_fds: opts.listen_fds.max(0) + opts.preserve_fds,
                 parent_death_signal: opts.foreground.then_some(Signal::SIGKILL),
                 seccomp: seccomp.as_ref(),
                 cgroup_join: join.map(|j| j.pending(placed)),
@@ -272,11 +292,11 @@ fn create_in<'a>(
     undo.init = Some(pid);
     drop(join);
     drop(theirs);
-    drop(state_dir);
+    drop(exec_fifo);
 
     state.pid = Some(pid.as_raw());
     state.pid_start_time = crate::proc::stat(pid.as_raw()).map(|s| s.start_time);
-    opts.store.save(&state)?;
+    dir.save(&state)?;
     if let Some(systemd) = undo.systemd.as_mut() {
         // The init waits for `Proceed`; systemd moves it into the scope it makes.
         let started = systemd.start(pid.as_raw(), resources.as_ref());
@@ -293,11 +313,16 @@ fn create_in<'a>(
         if resources.is_some() {
             cgroup.apply(&written)?;
         }
-        opts.store.save(&state)?;
+        dir.save(&state)?;
     }
     if namespaces.is_new(LinuxNamespaceType::User) {
         crate::userns::write_id_maps(pid.as_raw(), spec).map_err(crate::namespaces::NamespaceError::from)?;
     }
+    // Opened while the init may still be opened by us: it stops being dumpable once told
+    // to proceed.
+    let mut network_target = network
+        .map(|_| crate::network::Target::open(pid.as_raw(), namespaces.is_new(LinuxNamespaceType::User)))
+        .transpose()?;
     // The init may have ended already (a memory limit too small for it is reached as soon
     // as it is in its cgroup): the loop below reads how.
     ours.send_unless_ended(&Message::Proceed { pid: pid.as_raw() })?;
@@ -319,8 +344,8 @@ fn create_in<'a>(
             Some((Message::Ready, _)) => {
                 // The network namespace exists and the process waits for `start`: the
                 // helper configures the namespace now, before anything in it runs.
-                if let Some(request) = network {
-                    crate::network::start(request, pid.as_raw(), dir)?;
+                if let (Some(request), Some(target)) = (network, network_target.take()) {
+                    crate::network::start(request, pid.as_raw(), target, dir.trusted())?;
                 }
                 break;
             }
@@ -348,7 +373,7 @@ fn create_in<'a>(
     }
 
     state.status = Status::Created;
-    opts.store.save(&state)?;
+    dir.save(&state)?;
     if let Some(path) = opts.pid_file {
         write_pid_file(path, pid.as_raw())?;
     }
@@ -444,35 +469,49 @@ fn warnings(spec: &oci_spec::runtime::Spec, namespaces: &Namespaces) -> Vec<Stri
             }
         }
     }
-    match spec.process() {
-        None => out.push("the config has no process: the container will have nothing to run when started".into()),
-        Some(p) => {
-            let missing = crate::process::ungrantable(p.capabilities().as_ref(), crate::process::grantable());
-            if !missing.is_empty() {
-                out.push(format!(
-                    "this host withholds {} from the runtime (not in its bounding set), so the container runs without {}",
-                    missing.join(", "),
-                    if missing.len() == 1 { "it" } else { "them" }
-                ));
-            }
-        }
+    if spec.process().is_none() {
+        out.push("the config has no process: the container will have nothing to run when started".into());
     }
     out
 }
 
-/// Writes the pid the way runc does: to a temporary file renamed into place, so a reader
-/// never sees a partial number.
+/// Writes the pid to a temporary file renamed into place, so a reader never sees a partial
+/// number. The temporary gets a random name and is created with `O_EXCL|O_NOFOLLOW`, both
+/// in the directory opened once: a file or symlink planted beside the pid file is never
+/// written through (runc creates its `.NAME` with `O_EXCL` too), and the rename replaces a
+/// symlink at the pid file's own name instead of following it.
 pub(super) fn write_pid_file(path: &Path, pid: i32) -> Result<(), ContainerError> {
     let absolute =
         if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir().unwrap_or_default().join(path) };
-    let tmp =
-        absolute.with_file_name(format!(".{}.tmp", absolute.file_name().and_then(|n| n.to_str()).unwrap_or("pid")));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o644).open(&tmp)?;
-        std::io::Write::write_all(&mut f, pid.to_string().as_bytes())?;
-        std::fs::rename(&tmp, &absolute)
+    let fail = |source| ContainerError::Write { what: "pid file", path: absolute.clone(), source };
+    let (Some(parent), Some(name)) = (absolute.parent(), absolute.file_name()) else {
+        return Err(fail(std::io::Error::from(std::io::ErrorKind::InvalidInput)));
     };
-    write().map_err(|source| ContainerError::Write { what: "pid file", path: absolute.clone(), source })
+    let dir = nix::fcntl::open(parent, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| fail(e.into()))?;
+    let tmp = format!(".{}.{:016x}.tmp", name.to_string_lossy(), random_u64());
+    let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let file =
+        nix::fcntl::openat(&dir, tmp.as_str(), flags, Mode::from_bits_truncate(0o644)).map_err(|e| fail(e.into()))?;
+    let written = std::io::Write::write_all(&mut std::fs::File::from(file), pid.to_string().as_bytes())
+        .and_then(|()| nix::fcntl::renameat(&dir, tmp.as_str(), &dir, name).map_err(Into::into));
+    if written.is_err() {
+        let _ = nix::unistd::unlinkat(&dir, tmp.as_str(), nix::unistd::UnlinkatFlags::NoRemoveDir);
+    }
+    written.map_err(fail)
+}
+
+/// Eight random bytes from the kernel (getrandom(2)); the time if even that fails.
+pub(crate) fn random_u64() -> u64 {
+    let mut bytes = [0u8; 8];
+    // SAFETY: getrandom writes at most `bytes.len()` bytes into the buffer, which outlives
+    // the call.
+    let n = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
+    if n == bytes.len() as isize {
+        u64::from_ne_bytes(bytes)
+    } else {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
+    }
 }
 
 /// Hands the pty master to whoever listens on the console socket, as runc does: one

@@ -63,7 +63,9 @@ pub fn delete(store: &StateStore, id: &str, force: bool, roots: &Roots) -> Resul
         }
     }
     // The init is gone: a network helper's watcher stops the helper and quits.
-    crate::network::wait_until_stopped(&store.dir(id));
+    if let Ok(dir) = store.open(id) {
+        crate::network::wait_until_stopped(dir.trusted());
+    }
     cgroup.remove()?;
     if let Some(unit) = &state.systemd {
         // Nothing runs in the scope any more: systemd stops it at once and forgets it.

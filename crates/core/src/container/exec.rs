@@ -5,7 +5,7 @@
 //! container's init — capabilities, user, no_new_privs and the container's seccomp
 //! profile included — so exec cannot be a way out.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 
 use nix::sys::signal::{kill as send, Signal};
@@ -15,11 +15,11 @@ use oci_spec::runtime::Process;
 
 use super::{fork, live_status, ContainerError};
 use crate::cgroups::systemd::Systemd;
-use crate::cgroups::{self, CgroupJoin, CgroupManager, PendingJoin, Roots};
+use crate::cgroups::{self, CgroupJoin, CgroupManager, CgroupPath, PendingJoin, Roots};
 use crate::channel::{self, Channel, ChannelError, Message};
 use crate::namespaces::Namespaces;
 use crate::process::setup;
-use crate::state::StateStore;
+use crate::state::{StateStore, Status};
 use crate::syscall::Syscall;
 use crate::Error;
 
@@ -32,6 +32,12 @@ pub struct ExecOptions<'a> {
     pub preserve_fds: i32,
     /// The caller waits for the process in the foreground: it dies with the caller.
     pub foreground: bool,
+    /// Exec in a paused container too (runc's `--ignore-paused`): the process is frozen
+    /// with the rest until the container is resumed.
+    pub ignore_paused: bool,
+    /// An existing cgroup below the container's, in every hierarchy, for the process
+    /// (runc's `--cgroup PATH`); relative, without `..`.
+    pub sub_cgroup: Option<&'a Path>,
     pub cgroup_roots: &'a Roots,
     pub sys: &'a dyn Syscall,
 }
@@ -47,16 +53,37 @@ pub struct Execed {
 pub fn exec(opts: &ExecOptions<'_>) -> Result<Execed, Error> {
     let state = opts.store.load(opts.id)?;
     let status = live_status(opts.store, &state, opts.cgroup_roots);
-    if !status.can_exec() {
+    if !(status.can_exec() || opts.ignore_paused && status == Status::Paused) {
         return Err(ContainerError::InvalidStatus { id: opts.id.to_string(), status, action: "exec in" }.into());
     }
+    // The process cloned below lives in the container's pid namespace before it has joined
+    // the rest (its root and cwd are still the host's until the mount namespace is joined)
+    // and runs the runtime's code until its execve: non-dumpable, and so this process too
+    // (the flag is inherited), nothing in the container may ptrace it or open its
+    // /proc/<pid>/{fd,cwd,root,mem}. The execve makes the command dumpable again.
+    nix::sys::prctl::set_dumpable(false).map_err(crate::process::ProcessError::Dumpable)?;
     let init = state.pid.unwrap_or(0);
     let spec = &state.config;
+    // An unprivileged user may not open the namespaces of an init that is not dumpable,
+    // which it is until `start`: say so rather than "permission denied".
+    let before_start = |e: crate::namespaces::NamespaceError| -> Error {
+        let denied = matches!(&e, crate::namespaces::NamespaceError::Open { source, .. }
+            if matches!(source, nix::errno::Errno::EACCES | nix::errno::Errno::EPERM));
+        if denied && status == crate::state::Status::Created {
+            ContainerError::ExecBeforeStart { id: opts.id.to_string() }.into()
+        } else {
+            e.into()
+        }
+    };
     let mut namespaces = Namespaces::of_container(spec, init);
     if !crate::userns::privileged() {
-        namespaces = namespaces.enter_user_namespace_first(opts.sys)?;
+        namespaces = namespaces.enter_user_namespace_first(opts.sys).map_err(before_start)?;
     }
-    let cgroup = cgroups::manager(&state.cgroup_path, opts.cgroup_roots)?;
+    let cgroup_path = match opts.sub_cgroup {
+        Some(sub) => CgroupPath(state.cgroup_path.0.join(sub)),
+        None => state.cgroup_path.clone(),
+    };
+    let cgroup = cgroups::manager(&cgroup_path, opts.cgroup_roots)?;
     let seccomp = spec
         .linux()
         .as_ref()
@@ -83,7 +110,7 @@ pub fn exec(opts: &ExecOptions<'_>) -> Result<Execed, Error> {
         Err(e) => return Err(e.into()),
     };
 
-    namespaces.join_for_children(opts.sys)?;
+    namespaces.join_for_children(opts.sys).map_err(before_start)?;
     let (ours, theirs) = channel::pair()?;
     let target = join.as_ref().and_then(CgroupJoin::clone_target);
     let pid = match fork::clone_init(nix::sched::CloneFlags::empty(), target)? {
@@ -147,11 +174,13 @@ fn run_child(
         let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
     }
     let result = (|| -> Result<Error, Error> {
-        let (message, _) = channel.expect("proceed")?;
+        let (message, _) = channel.recv_required("proceed")?;
         if !matches!(message, Message::Proceed { .. }) {
             return Err(ChannelError::Unexpected { expected: "proceed", got: format!("{message:?}") }.into());
         }
         cgroup_join.map(PendingJoin::join).transpose()?;
+        // Nothing of the runtime's (its log, its caller's strays) goes any further.
+        crate::init::close_inherited(opts.preserve_fds, &[channel.as_fd().as_raw_fd()]);
         namespaces.join(opts.sys)?;
         let _ = nix::unistd::setsid();
         let prepared = setup::prepare(opts.process, seccomp, channel, opts.sys)?;

@@ -118,7 +118,14 @@ fn write_all(fd: BorrowedFd<'_>, mut data: &[u8]) -> nix::Result<()> {
 
 /// Waits for the container's init, forwarding signals and relaying the terminal.
 /// `channel` is the init channel after `start`: end-of-file means the command runs.
-pub fn supervise(pid: Pid, console: Option<OwnedFd>, channel: Option<&Channel>) -> Result<Outcome, Error> {
+/// `output`, for a detached container, carries its stdout and stderr into its log: read
+/// as it comes, and drained of what is left once the init has ended.
+pub fn supervise(
+    pid: Pid,
+    console: Option<OwnedFd>,
+    channel: Option<&Channel>,
+    mut output: Option<&mut crate::output::Relay>,
+) -> Result<Outcome, Error> {
     let wait_err = |action| move |source| ContainerError::Wait { action, source };
     let signals = SignalFd::with_flags(&supervised_set(), SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
         .map_err(wait_err("read signals"))?;
@@ -151,6 +158,10 @@ pub fn supervise(pid: Pid, console: Option<OwnedFd>, channel: Option<&Channel>) 
             fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
             fds.len() - 1
         });
+        let output_index = output.as_deref().filter(|o| o.is_open()).map(|o| {
+            fds.push(PollFd::new(o.as_fd(), PollFlags::POLLIN));
+            fds.len() - 1
+        });
         // Once the init is gone, only drain what is left on the terminal.
         let timeout = if status.is_some() { PollTimeout::from(100u16) } else { PollTimeout::NONE };
         match poll(&mut fds, timeout) {
@@ -162,7 +173,14 @@ pub fn supervise(pid: Pid, console: Option<OwnedFd>, channel: Option<&Channel>) 
         let ready = |i: Option<usize>| i.and_then(|i| fds[i].revents()).is_some_and(|r| !r.is_empty());
         let (sig_ready, ch_ready, m_ready, in_ready) =
             (ready(Some(0)), ready(channel_index), ready(master_index), ready(stdin_index));
+        let out_ready = ready(output_index);
         drop(fds);
+        if out_ready {
+            if let Some(relay) = output.as_deref_mut() {
+                // A log that cannot be written loses output, not the container.
+                let _ = relay.pump();
+            }
+        }
 
         if sig_ready {
             while let Ok(Some(info)) = signals.read_signal() {
@@ -236,5 +254,10 @@ pub fn supervise(pid: Pid, console: Option<OwnedFd>, channel: Option<&Channel>) 
         }
     }
     let status = status.ok_or(ContainerError::InitDied("its exit status was lost".into()))?;
+    if let Some(relay) = output {
+        // What the container wrote before it ended; processes it left behind (without a pid
+        // namespace of its own) are not waited for.
+        let _ = relay.pump();
+    }
     Ok(Outcome { status, exec_failure })
 }

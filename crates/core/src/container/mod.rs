@@ -13,6 +13,7 @@ mod pause;
 mod start;
 mod update;
 
+pub(crate) use create::random_u64;
 pub use create::{create, CreateOptions, Created};
 pub use delete::delete;
 pub use exec::{exec, ExecOptions, Execed};
@@ -28,12 +29,14 @@ use serde::Serialize;
 
 use crate::cgroups::{self, CgroupManager, FreezerState, Roots};
 use crate::channel::InitFailure;
-use crate::state::{ContainerState, StateError, StateStore, Status, EXEC_FIFO};
+use crate::state::{ContainerState, StateError, StateStore, Status};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ContainerError {
-    #[error("container `{id}` is {status}: cannot {action} it")]
+    #[error("container `{id}` is {status}: cannot {action} it{}", runc_words(action, *status))]
     InvalidStatus { id: String, status: Status, action: &'static str },
+    #[error("container `{id}` is created: without root, exec can enter it only once it is started (until then its init may not be entered)")]
+    ExecBeforeStart { id: String },
     #[error("unable to start container process: {}", .0.message)]
     Init(InitFailure),
     #[error("the {what} cannot be applied: {error}; this user may not create cgroups there (on a cgroup v2 host, run from a cgroup delegated to you, e.g. `systemd-run --user --scope -p Delegate=yes`), or run without the limit")]
@@ -56,12 +59,6 @@ pub enum ContainerError {
         "refusing to create a container from a multithreaded process ({0} threads): namespaces cannot be set up safely"
     )]
     Multithreaded(usize),
-    #[error("bundle {}: {source}", path.display())]
-    Bundle {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
     #[error("cannot write {what} {}: {source}", path.display())]
     Write {
         what: &'static str,
@@ -87,6 +84,8 @@ pub enum ContainerError {
         #[source]
         source: nix::Error,
     },
+    #[error("refusing to signal every process in the cgroup of container `{id}`: it holds this runtime too, so it is not the container's own")]
+    SharedCgroup { id: String },
     #[error("container `{id}` did not stop within {seconds}s of SIGKILL")]
     StuckAfterKill { id: String, seconds: u64 },
     #[error("cannot {action}: {source}")]
@@ -103,6 +102,15 @@ pub enum ContainerError {
     },
 }
 
+/// runc's words for a refusal, where managers match on them: containerd's shim reads
+/// "container not running" from a kill as "the process already finished".
+fn runc_words(action: &str, status: Status) -> &'static str {
+    match (action, status) {
+        ("kill", Status::Stopped) => " (container not running)",
+        _ => "",
+    }
+}
+
 /// The container's status now, derived from its process, not just read back: a container
 /// whose init has exited is stopped whatever the file says, and a reused pid (another
 /// start time) does not count as its init.
@@ -114,14 +122,14 @@ pub fn live_status(store: &StateStore, state: &ContainerState, roots: &Roots) ->
     if state.status == Status::Creating {
         return if store.is_locked(&state.id) { Status::Creating } else { Status::Stopped };
     }
-    if store.dir(&state.id).join(EXEC_FIFO).exists() {
-        return Status::Created;
-    }
+    // Frozen first: a created container can be paused too (and is created again once resumed).
     let frozen = cgroups::manager(&state.cgroup_path, roots)
         .and_then(|m| m.freezer_state())
         .is_ok_and(|s| s == FreezerState::Frozen);
     if frozen {
         Status::Paused
+    } else if store.open(&state.id).is_ok_and(|dir| dir.has_exec_fifo()) {
+        Status::Created
     } else {
         Status::Running
     }

@@ -3,7 +3,7 @@
 
 use super::{live_status, ContainerError};
 use crate::cgroups::{self, CgroupManager, FreezerState, Roots};
-use crate::state::{StateStore, Status};
+use crate::state::StateStore;
 use crate::Error;
 
 fn freeze(store: &StateStore, id: &str, roots: &Roots, to: FreezerState) -> Result<(), Error> {
@@ -17,7 +17,7 @@ fn freeze(store: &StateStore, id: &str, roots: &Roots, to: FreezerState) -> Resu
             return Err(ContainerError::InvalidStatus { id: id.to_string(), status, action }.into());
         }
         cgroups::manager(&state.cgroup_path, roots)?.freeze(to)?;
-        state.status = if to == FreezerState::Frozen { Status::Paused } else { Status::Running };
+        state.status = live_status(store, state, roots);
         Ok(())
     })
 }

@@ -8,11 +8,14 @@
 //! watcher dies first (parent-death signal), and slirp4netns also watches a pipe only the
 //! watcher holds. The watcher holds a lock on `network.lock` in the container's state
 //! directory for its whole life, so `delete` can wait until nothing of the network is left.
+//!
+//! The helper reaches the container's namespaces through descriptors `create` opened right
+//! after the clone ([`Target`]), never through `/proc/<init>/ns`: by the time the helper
+//! runs, the init is no longer dumpable, and an unprivileged user could not open those.
 
 use std::fs::File;
 use std::io::Read;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -22,7 +25,10 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::{fork, setsid, ForkResult, Pid};
 
+use nix::fcntl::OFlag;
+
 use super::{Helper, NetworkError, NetworkRequest, PortMapping};
+use crate::trusted::{Kind, TrustedDir};
 
 const LOCK_FILE: &str = "network.lock";
 const LOG_FILE: &str = "network.log";
@@ -37,9 +43,13 @@ const ADDRESS: &str = "10.0.2.100";
 const PREFIX: &str = "24";
 const GATEWAY: &str = "10.0.2.2";
 const CIDR: &str = "10.0.2.0/24";
-/// Where the helper's end of the readiness pipe (and slirp4netns's exit pipe) go.
+/// Where the helper's end of the readiness pipe (and slirp4netns's exit pipe) go, and the
+/// container's namespaces and state directory.
 const READY_FD: RawFd = 3;
 const EXIT_FD: RawFd = 4;
+const USERNS_FD: RawFd = 5;
+const NETNS_FD: RawFd = 6;
+const STATE_DIR_FD: RawFd = 7;
 
 fn io(what: &'static str) -> impl FnOnce(std::io::Error) -> NetworkError {
     move |source| NetworkError::Io { what, source }
@@ -59,18 +69,35 @@ fn pidfd_open(pid: i32) -> std::io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
-/// Starts `request`'s helper for the container whose init is `init`; returns once the
-/// container's network is configured and its ports are published.
-pub fn start(request: &NetworkRequest, init: i32, state_dir: &Path) -> Result<(), NetworkError> {
+/// The container's network namespace and, when the container has a user namespace of its
+/// own, that one (which owns the network namespace), held open from right after the clone.
+#[derive(Debug)]
+pub struct Target {
+    net: OwnedFd,
+    user: Option<OwnedFd>,
+}
+
+impl Target {
+    /// Opens the namespaces of the just-cloned `init`, while it may still be opened by its
+    /// creator (it becomes non-dumpable once told to proceed).
+    pub fn open(init: i32, own_user_namespace: bool) -> Result<Self, NetworkError> {
+        let open = |kind: &str| {
+            std::fs::File::open(format!("/proc/{init}/ns/{kind}"))
+                .map(OwnedFd::from)
+                .map_err(io("namespace of the init"))
+        };
+        Ok(Target { net: open("net")?, user: own_user_namespace.then(|| open("user")).transpose()? })
+    }
+}
+
+/// Starts `request`'s helper for the container whose init is `init` and whose namespaces
+/// `target` holds; returns once the container's network is configured and its ports are
+/// published.
+pub fn start(request: &NetworkRequest, init: i32, target: Target, state_dir: &TrustedDir) -> Result<(), NetworkError> {
     let program = request.helper.require(&format!("the network `{}`", request.helper.name()))?;
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o600)
-        .custom_flags(libc::O_CLOEXEC)
-        .open(state_dir.join(LOCK_FILE))
-        .map_err(io("network lock"))?;
+    let lock = state_dir
+        .open_or_create_file(LOCK_FILE, OFlag::O_WRONLY, 0o600, "network lock")
+        .map_err(|e| NetworkError::State(Box::new(e)))?;
     let (report_r, report_w) = pipe()?;
     // SAFETY: the runtime is single-threaded (crate invariant), so the child may do anything.
     match unsafe { fork() }.map_err(|e| NetworkError::Io { what: "fork", source: e.into() })? {
@@ -81,7 +108,7 @@ pub fn start(request: &NetworkRequest, init: i32, state_dir: &Path) -> Result<()
             let _ = setsid();
             // SAFETY: as above; this intermediate process only forks and exits.
             if let Ok(ForkResult::Child) = unsafe { fork() } {
-                let watcher = Watcher { request, program, init, state_dir };
+                let watcher = Watcher { request, program, init, target, state_dir };
                 watcher.run(lock, report_w);
             }
             // SAFETY: _exit skips the runtime's atexit work, which belongs to the parent.
@@ -90,6 +117,7 @@ pub fn start(request: &NetworkRequest, init: i32, state_dir: &Path) -> Result<()
         ForkResult::Parent { child } => {
             drop(report_w);
             drop(lock);
+            drop(target);
             let _ = nix::sys::wait::waitpid(child, None);
             let mut report = String::new();
             File::from(report_r).read_to_string(&mut report).map_err(io("network helper report"))?;
@@ -107,8 +135,8 @@ pub fn start(request: &NetworkRequest, init: i32, state_dir: &Path) -> Result<()
 
 /// Waits until the helper of a container whose init has exited is gone (a no-op when the
 /// container had none).
-pub fn wait_until_stopped(state_dir: &Path) {
-    let Ok(lock) = File::open(state_dir.join(LOCK_FILE)) else { return };
+pub fn wait_until_stopped(state_dir: &TrustedDir) {
+    let Ok(lock) = state_dir.open_file(LOCK_FILE, OFlag::O_RDONLY, Kind::Regular, "network lock") else { return };
     // SAFETY: flock on a descriptor we own; it takes no pointers. The watcher holds the
     // lock until it has reaped the helper.
     unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
@@ -118,7 +146,8 @@ struct Watcher<'a> {
     request: &'a NetworkRequest,
     program: PathBuf,
     init: i32,
-    state_dir: &'a Path,
+    target: Target,
+    state_dir: &'a TrustedDir,
 }
 
 impl Watcher<'_> {
@@ -126,7 +155,9 @@ impl Watcher<'_> {
     fn run(&self, lock: File, report: OwnedFd) -> ! {
         let mut report = File::from(report);
         let (lock_fd, report_fd) = (lock.as_raw_fd(), report.as_raw_fd());
-        close_inherited(&[lock_fd, report_fd]);
+        let mut keep = vec![lock_fd, report_fd, self.target.net.as_raw_fd(), self.state_dir.as_fd().as_raw_fd()];
+        keep.extend(self.target.user.as_ref().map(AsRawFd::as_raw_fd));
+        close_inherited(&keep);
         // SAFETY: flock on a descriptor we own; it takes no pointers.
         unsafe { libc::flock(lock_fd, libc::LOCK_EX) };
         let outcome = self.start_helper();
@@ -150,18 +181,33 @@ impl Watcher<'_> {
         let init_fd = pidfd_open(self.init).map_err(|e| format!("the container's init is gone: {e}"))?;
         let (ready_r, ready_w) = high_pipe()?;
         let (exit_r, exit_w) = high_pipe()?;
-        let log = File::create(self.state_dir.join(LOG_FILE)).map_err(|e| format!("cannot write its log: {e}"))?;
+        let log = self
+            .state_dir
+            .open_or_create_file(LOG_FILE, OFlag::O_WRONLY | OFlag::O_TRUNC, 0o600, "network helper log")
+            .map_err(|e| format!("cannot write its log: {e}"))?;
         let mut command = Command::new(&self.program);
         command.args(self.arguments()).stdin(Stdio::null()).stdout(log.try_clone().map_err(|e| e.to_string())?);
         command.stderr(log);
         let watcher = std::process::id() as i32;
         let (ready, exit) = (ready_w.as_raw_fd(), exit_r.as_raw_fd());
+        let net_copy = raise(self.target.net.as_fd())?;
+        let user_copy = self.target.user.as_ref().map(|u| raise(u.as_fd())).transpose()?;
+        let dir_copy = raise(self.state_dir.as_fd())?;
+        let (net, user, state_dir) =
+            (net_copy.as_raw_fd(), user_copy.as_ref().map(AsRawFd::as_raw_fd), dir_copy.as_raw_fd());
         // SAFETY: only async-signal-safe calls (dup2, prctl, getppid, _exit) between fork
         // and exec.
         unsafe {
             command.pre_exec(move || {
-                if libc::dup2(ready, READY_FD) < 0 || libc::dup2(exit, EXIT_FD) < 0 {
-                    return Err(std::io::Error::last_os_error());
+                // Every source was raised above the targets (see `raise`), so no dup2
+                // overwrites a descriptor a later one reads.
+                let moved = [(ready, READY_FD), (exit, EXIT_FD), (net, NETNS_FD), (state_dir, STATE_DIR_FD)]
+                    .into_iter()
+                    .chain(user.map(|u| (u, USERNS_FD)));
+                for (from, to) in moved {
+                    if libc::dup2(from, to) < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
                 }
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) < 0 {
                     return Err(std::io::Error::last_os_error());
@@ -173,7 +219,7 @@ impl Watcher<'_> {
             });
         }
         let mut child = command.spawn().map_err(|e| format!("cannot run {}: {e}", self.program.display()))?;
-        drop((ready_w, exit_r));
+        drop((ready_w, exit_r, net_copy, user_copy, dir_copy));
         // The write end stays open in the watcher only: slirp4netns quits when it closes.
         std::mem::forget(exit_w);
         if let Err(e) = self.wait_ready(&ready_r, &init_fd, &mut child) {
@@ -181,8 +227,9 @@ impl Watcher<'_> {
             return Err(e);
         }
         if self.request.helper == Helper::Slirp4netns {
+            let socket = self.state_dir.fd_path().join(API_SOCKET);
             for port in &self.request.ports {
-                if let Err(e) = slirp_forward(&self.state_dir.join(API_SOCKET), port) {
+                if let Err(e) = slirp_forward(&socket, port) {
                     stop(&mut child);
                     return Err(format!("cannot publish {port}: {e}"));
                 }
@@ -192,7 +239,6 @@ impl Watcher<'_> {
     }
 
     fn arguments(&self) -> Vec<String> {
-        let pid = self.init.to_string();
         let ports = &self.request.ports;
         match self.request.helper {
             Helper::Pasta => {
@@ -237,12 +283,12 @@ impl Watcher<'_> {
                 args.extend(["--udp-ports".into(), spec(super::Protocol::Udp)]);
                 // pasta writes its pid here once the namespace is configured: our ready signal.
                 args.extend(["--pid".into(), format!("/dev/fd/{READY_FD}")]);
-                if shares_user_namespace(self.init) {
-                    // A root container without a user namespace: joining our own would fail.
-                    args.extend(["--netns".into(), format!("/proc/{pid}/ns/net"), "--no-netns-quit".into()]);
-                } else {
-                    args.push(pid);
+                // Without --userns (a root container without a user namespace), pasta
+                // stays in its own, as joining that one would fail.
+                if self.target.user.is_some() {
+                    args.extend(["--userns".into(), format!("/proc/self/fd/{USERNS_FD}")]);
                 }
+                args.extend(["--netns".into(), format!("/proc/self/fd/{NETNS_FD}"), "--no-netns-quit".into()]);
                 args
             }
             Helper::Slirp4netns => {
@@ -255,9 +301,13 @@ impl Watcher<'_> {
                     format!("--exit-fd={EXIT_FD}"),
                 ];
                 if !ports.is_empty() {
-                    args.push(format!("--api-socket={}", self.state_dir.join(API_SOCKET).display()));
+                    args.push(format!("--api-socket=/proc/self/fd/{STATE_DIR_FD}/{API_SOCKET}"));
                 }
-                args.extend([pid, "eth0".into()]);
+                args.push("--netns-type=path".into());
+                if self.target.user.is_some() {
+                    args.push(format!("--userns-path=/proc/self/fd/{USERNS_FD}"));
+                }
+                args.extend([format!("/proc/self/fd/{NETNS_FD}"), "eth0".into()]);
                 args
             }
         }
@@ -287,7 +337,10 @@ impl Watcher<'_> {
 
     /// What the helper said before it quit, less the noise of a host without syslog.
     fn failure_log(&self) -> String {
-        let text = std::fs::read_to_string(self.state_dir.join(LOG_FILE)).unwrap_or_default();
+        let mut text = String::new();
+        if let Ok(mut log) = self.state_dir.open_file(LOG_FILE, OFlag::O_RDONLY, Kind::Regular, "network helper log") {
+            let _ = log.read_to_string(&mut text);
+        }
         let lines: Vec<&str> =
             text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with("Failed to send")).collect();
         if lines.is_empty() {
@@ -298,23 +351,18 @@ impl Watcher<'_> {
     }
 }
 
-/// Whether the container shares this process's user namespace.
-fn shares_user_namespace(pid: i32) -> bool {
-    let ours = std::fs::read_link("/proc/self/ns/user").ok();
-    ours.is_some() && ours == std::fs::read_link(format!("/proc/{pid}/ns/user")).ok()
-}
-
 /// A close-on-exec pipe above the descriptors the helper gets, so moving them into place
 /// never overwrites one another.
 fn high_pipe() -> Result<(OwnedFd, OwnedFd), String> {
     let (r, w) = pipe().map_err(|e| e.to_string())?;
-    let raise = |fd: OwnedFd| -> Result<OwnedFd, String> {
-        let raised =
-            nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(10)).map_err(|e| format!("pipe: {e}"))?;
-        // SAFETY: fcntl just returned this new descriptor; nothing else owns it.
-        Ok(unsafe { OwnedFd::from_raw_fd(raised) })
-    };
-    Ok((raise(r)?, raise(w)?))
+    Ok((raise(r.as_fd())?, raise(w.as_fd())?))
+}
+
+/// A close-on-exec copy of `fd` above the descriptors the helper gets.
+fn raise(fd: std::os::fd::BorrowedFd<'_>) -> Result<OwnedFd, String> {
+    let raised = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(10)).map_err(|e| format!("dup: {e}"))?;
+    // SAFETY: fcntl just returned this new descriptor; nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(raised) })
 }
 
 /// Closes everything the runtime had open (its stdio included, so whoever reads the

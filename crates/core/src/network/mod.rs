@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::Spec;
 
-pub use helper::{start, wait_until_stopped};
+pub use helper::{start, wait_until_stopped, Target};
 pub use ports::{PortMapping, Protocol};
 
 /// The annotation naming the helper: `pasta` or `slirp4netns`.
@@ -38,6 +38,8 @@ pub enum NetworkError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    State(Box<crate::trusted::TrustError>),
 }
 
 /// A program that gives a network namespace a user-mode network.

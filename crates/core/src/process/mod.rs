@@ -7,13 +7,18 @@ mod exec;
 mod lsm;
 mod rlimits;
 pub mod setup;
+mod signals;
 mod tty;
 mod user;
 
-pub use capabilities::{apply_capabilities, capability_index, drop_bounding_set, grantable, ungrantable};
+pub use capabilities::{
+    apply_capabilities, capability_index, capability_warnings, drop_bounding_set, plan as capability_plan,
+    CapabilityPlan, HostCapabilities,
+};
 pub use exec::{exec, find_executable};
-pub use lsm::{apparmor_enabled, set_apparmor_exec_profile};
+pub use lsm::{apparmor_enabled, lsm_warnings, set_apparmor_exec_profile};
 pub use rlimits::apply_rlimits;
+pub use signals::{end_on_terminating_signals, restore_sigpipe};
 pub use tty::{open_console, set_winsize, winsize_of};
 pub use user::switch_user;
 
@@ -99,6 +104,10 @@ pub enum ProcessError {
     Sysctl { key: String, reason: String },
     #[error("cannot bring up the loopback interface: {0}")]
     Loopback(#[source] SyscallError),
+    #[error("cannot make the process non-dumpable: {0}")]
+    Dumpable(#[source] nix::Error),
+    #[error("cannot wait for `start` on the exec fifo: {0}")]
+    ExecFifo(#[source] nix::Error),
 }
 
 /// Writes the config's sysctls (validated already, see `spec::sysctl`) beneath `proc_sys`, a

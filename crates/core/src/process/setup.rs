@@ -9,8 +9,8 @@ use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 use oci_spec::runtime::Process;
 
 use super::{
-    apparmor_enabled, apply_capabilities, apply_rlimits, drop_bounding_set, exec, find_executable, grantable,
-    open_console, set_apparmor_exec_profile, switch_user, ProcessError,
+    apparmor_enabled, apply_capabilities, apply_rlimits, capability_plan, drop_bounding_set, exec, find_executable,
+    open_console, set_apparmor_exec_profile, switch_user, HostCapabilities, ProcessError,
 };
 use crate::channel::{Channel, Message};
 use crate::seccomp::Filter;
@@ -58,10 +58,11 @@ pub fn prepare(
         // before the capabilities are dropped.
         sys.load_seccomp(filter).map_err(ProcessError::Seccomp)?;
     }
-    let grantable = grantable();
-    drop_bounding_set(process.capabilities().as_ref(), sys)?;
+    let host = HostCapabilities::current();
+    let capabilities = capability_plan(process.capabilities().as_ref(), host);
+    drop_bounding_set(&capabilities, host, sys)?;
     switch_user(process.user(), setgroups_allowed(), sys)?;
-    apply_capabilities(process.capabilities().as_ref(), grantable, sys)?;
+    apply_capabilities(&capabilities, sys)?;
     sys.umask(process.user().umask().unwrap_or(0o022));
     sys.chdir(process.cwd()).map_err(|source| ProcessError::Cwd { path: process.cwd().clone(), source })?;
     // The kernel names a directory unreachable from our root `(unreachable)/...`, which
@@ -135,7 +136,14 @@ impl Prepared {
             // After the user switch: changing credentials clears the parent-death signal.
             let _ = nix::sys::prctl::set_pdeathsig(sig);
         }
+        super::restore_sigpipe();
         let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+        // Rust programs, this runtime included, ignore SIGPIPE, and an ignored signal stays
+        // ignored across execve: the container's programs get the default back (a writer to a
+        // closed pipe ends), as under runc and crun.
+        // SAFETY: SIG_DFL installs no handler. Should execve fail, the report goes over the
+        // channel with MSG_NOSIGNAL, so it cannot raise SIGPIPE.
+        let _ = unsafe { nix::sys::signal::signal(Signal::SIGPIPE, nix::sys::signal::SigHandler::SigDfl) };
         if let Some(filter) = seccomp.filter(|_| self.late_seccomp) {
             // As close to execve as possible: only execve itself runs under the filter.
             if let Err(source) = sys.load_seccomp(filter) {

@@ -11,6 +11,7 @@ mod copyup;
 mod devices;
 mod mount;
 mod options;
+pub mod overlay;
 mod paths;
 mod pivot;
 mod procfs;
@@ -78,6 +79,12 @@ pub enum RootfsError {
     NotProcfs { path: PathBuf },
     #[error("cannot mask files: the container's /dev/null is not the null device")]
     NoNullDevice,
+    #[error(transparent)]
+    Overlay(#[from] crate::spec::SpecError),
+    #[error(
+        "cannot mount the root overlay: its {layers} layers take {bytes} bytes of mount options even named by descriptors, more than the {limit} mount(2) takes; Linux 6.8 or later takes them one by one"
+    )]
+    OverlayTooLong { layers: usize, bytes: usize, limit: usize },
 }
 
 /// Everything the rootfs step needs to know.
@@ -162,9 +169,15 @@ pub fn mount_all(plan: &RootfsPlan<'_>, sys: &dyn Syscall) -> Result<Mounted, Ro
         sys.mount(None, mount_point, None, MsFlags::MS_PRIVATE, None)
             .map_err(mount_err(&format!("{} as private", mount_point.display())))?;
     }
-    let root = open_dir(plan.staging)?;
+    let mut root = open_dir(plan.staging)?;
+    let (root_overlay, mounts) = overlay::split(plan.spec.mounts().as_deref().unwrap_or_default());
+    if let Some(m) = root_overlay {
+        // Everything after it is resolved in, and mounted on, the overlay; the overlay is the
+        // root itself, so it is not among the mounts made (it turns read-only with the root).
+        root = overlay::mount(m, root.as_fd(), plan, sys)?;
+    }
     let mut mounted = Mounted::default();
-    for m in plan.spec.mounts().as_deref().unwrap_or_default() {
+    for m in mounts {
         let mount = mount::mount_entry(m, root.as_fd(), plan, sys)?;
         let options = MountOptions::parse(m.options().as_deref().unwrap_or_default());
         mounted.mounts.push(Made {

@@ -1,6 +1,7 @@
 //! The OCI runtime-spec `config.json`: loading it from a bundle, validating it once, and
 //! building the spec that `tscontainer run` uses.
 
+mod capabilities;
 mod defaults;
 mod rootless;
 mod run;
@@ -11,17 +12,18 @@ mod units;
 mod user;
 mod validate;
 
+pub use capabilities::known_capability;
 #[cfg(test)]
 pub(crate) use defaults::device_allowlist as default_device_rules;
 pub use defaults::{default_rootless_spec, default_spec, DEFAULT_PATH};
-pub use rootless::{delegated_cgroup, id_maps, make_rootless, mapped, IdMaps};
-pub use run::{build_run_spec, Network, RunOptions};
+pub use rootless::{delegated_cgroup, fill_missing_id_maps, id_maps, make_rootless, mapped, IdMaps};
+pub use run::{build_run_spec, env_entry, Network, RunOptions};
 pub use seccomp::default_profile as default_seccomp_profile;
 pub use security::SecurityFlags;
 pub use sysctl::check_network_namespace as check_sysctl_network_namespace;
 pub(crate) use sysctl::sysctl_path;
 pub use units::{parse_cpus, parse_memory, parse_size, MIN_MEMORY};
-pub use user::{resolve_in as resolve_user, ResolvedUser};
+pub use user::{resolve as resolve_user, resolve_in as resolve_user_in, ResolvedUser};
 pub(crate) use validate::ns_name;
 pub use validate::validate;
 
@@ -31,7 +33,8 @@ use std::path::{Path, PathBuf};
 use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
 use nix::sys::stat::Mode;
-use oci_spec::runtime::Spec;
+use oci_spec::runtime::{Process, Spec};
+use serde_json::Value;
 
 /// The lowest and highest runtime-spec versions this runtime accepts in `ociVersion`.
 pub const OCI_VERSION_MIN: (u64, u64) = (1, 0);
@@ -79,9 +82,17 @@ impl SpecError {
 /// are tens of kilobytes), small enough that a hostile file cannot exhaust memory.
 pub const MAX_CONFIG_SIZE: u64 = 16 * 1024 * 1024;
 
+/// A config as read from a bundle: the spec, and the capability names it asked for that
+/// the runtime does not know (left out, for a warning: see `capabilities`).
+#[derive(Debug)]
+pub struct Loaded {
+    pub spec: Spec,
+    pub unknown_capabilities: Vec<String>,
+}
+
 /// Reads and parses `config.json` from a bundle directory. Unknown fields are allowed, as
 /// the runtime-spec requires; malformed JSON and wrong types are errors naming the file.
-pub fn load(bundle: &Path) -> Result<Spec, SpecError> {
+pub fn load(bundle: &Path) -> Result<Loaded, SpecError> {
     use std::io::Read;
     let path = bundle.join("config.json");
     let read_error = |source| SpecError::Read { path: path.clone(), source };
@@ -91,12 +102,41 @@ pub fn load(bundle: &Path) -> Result<Spec, SpecError> {
     if text.len() as u64 > MAX_CONFIG_SIZE {
         return Err(SpecError::TooLarge { path, limit: MAX_CONFIG_SIZE });
     }
-    parse(&text).map_err(|source| SpecError::Parse { path, source })
+    parse_lenient(&text).map_err(|source| SpecError::Parse { path, source })
 }
 
 /// Parses a config from JSON text.
 pub fn parse(text: &[u8]) -> Result<Spec, serde_json::Error> {
     serde_json::from_slice(text)
+}
+
+/// Parses a config as `load` does: capability names the runtime does not know are left out
+/// and returned instead of failing the parse.
+pub fn parse_lenient(text: &[u8]) -> Result<Loaded, serde_json::Error> {
+    let unknown_capabilities = capabilities::unknown_in_config(text);
+    if unknown_capabilities.is_empty() {
+        return Ok(Loaded { spec: serde_json::from_slice(text)?, unknown_capabilities });
+    }
+    // Names to leave out (rare): the document as a value, less them.
+    let mut value: Value = serde_json::from_slice(text)?;
+    if let Some(caps) = value.get_mut("process").and_then(|p| p.get_mut("capabilities")) {
+        capabilities::strip_unknown(caps);
+    }
+    Ok(Loaded { spec: serde_json::from_value(value)?, unknown_capabilities })
+}
+
+/// Parses a runtime-spec `process` object (`exec --process`), leaving out and returning the
+/// capability names the runtime does not know.
+pub fn parse_process(text: &[u8]) -> Result<(Process, Vec<String>), serde_json::Error> {
+    let unknown = capabilities::unknown_in_process(text);
+    if unknown.is_empty() {
+        return Ok((serde_json::from_slice(text)?, unknown));
+    }
+    let mut value: Value = serde_json::from_slice(text)?;
+    if let Some(caps) = value.get_mut("capabilities") {
+        capabilities::strip_unknown(caps);
+    }
+    Ok((serde_json::from_value(value)?, unknown))
 }
 
 /// The container's root directory, resolved once: `fd` is the directory that was checked,
@@ -149,6 +189,14 @@ pub fn open_rootfs_argument(path: &Path) -> Result<Rootfs, SpecError> {
     }
     let real = crate::rootfs::secure::real_path(fd.as_fd()).map_err(|e| refused(e.desc().to_string()))?;
     Ok(Rootfs { path: real, fd })
+}
+
+/// Opens the rootfs of an existing container (its state's `root.path`) to read files inside
+/// it, such as its user database for `exec --user NAME`. The host's `/` is accepted: the
+/// container runs over it, and every read through the descriptor stays inside it anyway.
+pub fn open_rootfs_directory(path: &Path) -> Result<OwnedFd, SpecError> {
+    open(path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| SpecError::Rootfs { path: path.to_path_buf(), reason: describe_open_error(e) })
 }
 
 const HOST_ROOT_BY_ANOTHER_NAME: &str =

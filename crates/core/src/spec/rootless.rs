@@ -85,6 +85,31 @@ pub fn make_rootless(spec: &mut Spec, maps: &IdMaps) -> Result<(), SpecError> {
     Ok(())
 }
 
+/// A config that asks for a new user namespace without uid (or gid) mappings gets the one
+/// mapping every user may write: container root is the caller's own uid (gid). crun does
+/// the same (`crun spec --rootless` writes no mappings); runc refuses such a config, and the
+/// runtime-spec does not require a refusal. Returns whether anything was filled in.
+pub fn fill_missing_id_maps(spec: &mut Spec, uid: u32, gid: u32) -> Result<bool, SpecError> {
+    let Some(linux) = spec.linux_mut() else { return Ok(false) };
+    let new_user_namespace = linux
+        .namespaces()
+        .as_ref()
+        .is_some_and(|ns| ns.iter().any(|n| n.typ() == LinuxNamespaceType::User && n.path().is_none()));
+    if !new_user_namespace {
+        return Ok(false);
+    }
+    let mut filled = false;
+    if linux.uid_mappings().as_ref().is_none_or(Vec::is_empty) {
+        linux.set_uid_mappings(Some(vec![mapping(0, uid, 1)?]));
+        filled = true;
+    }
+    if linux.gid_mappings().as_ref().is_none_or(Vec::is_empty) {
+        linux.set_gid_mappings(Some(vec![mapping(0, gid, 1)?]));
+        filled = true;
+    }
+    Ok(filled)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,6 +138,29 @@ mod tests {
         let found = delegated_cgroup("0::/delegated/shell\n", root.path(), me);
         assert_eq!(found.as_deref(), Some(Path::new("/delegated")));
         assert_eq!(delegated_cgroup("4:memory:/x\n", root.path(), me), None, "no cgroup v2 line");
+    }
+
+    #[test]
+    fn a_user_namespace_without_maps_maps_root_to_the_caller() {
+        let mut spec: Spec = serde_json::from_value(serde_json::json!({
+            "ociVersion": "1.0.0", "root": {"path": "rootfs"},
+            "linux": {"namespaces": [{"type": "user"}, {"type": "mount"}],
+                      "gidMappings": [{"containerID": 0, "hostID": 7, "size": 2}]}
+        }))
+        .unwrap();
+        assert!(fill_missing_id_maps(&mut spec, 1000, 1001).unwrap());
+        let linux = spec.linux().as_ref().unwrap();
+        assert_eq!(linux.uid_mappings().as_ref().unwrap(), &vec![mapping(0, 1000, 1).unwrap()]);
+        assert_eq!(linux.gid_mappings().as_ref().unwrap(), &vec![mapping(0, 7, 2).unwrap()], "given maps stay");
+        assert!(!fill_missing_id_maps(&mut spec, 1000, 1001).unwrap());
+
+        let mut joined: Spec = serde_json::from_value(serde_json::json!({
+            "ociVersion": "1.0.0", "root": {"path": "rootfs"},
+            "linux": {"namespaces": [{"type": "user", "path": "/proc/1/ns/user"}]}
+        }))
+        .unwrap();
+        assert!(!fill_missing_id_maps(&mut joined, 1000, 1001).unwrap(), "a joined namespace has its maps");
+        assert!(!fill_missing_id_maps(&mut super::super::default_spec().unwrap(), 0, 0).unwrap());
     }
 
     #[test]

@@ -21,6 +21,12 @@ use crate::network::{Helper, NetworkRequest, PortMapping};
 /// The CFS period `--cpus` is expressed against (Docker's).
 const CPU_PERIOD: u64 = 100_000;
 
+/// The pids limit `tscontainer run` and the API give a container unless told otherwise:
+/// podman's default (containers.conf `pids_limit`), which stops a fork bomb long before it
+/// exhausts the host's pid space and is far above what a service needs. Only for the front
+/// ends' own specs: a config a manager hands the runtime is run as written.
+pub const DEFAULT_PIDS_LIMIT: i64 = 2048;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Network {
     /// Its own network namespace with only `lo`, which the runtime brings up; with
@@ -175,18 +181,19 @@ fn environment(opts: &RunOptions, hostname: &str, home: &str) -> Vec<String> {
     if opts.tty {
         set("TERM", "xterm".into());
     }
-    for entry in &opts.env {
-        match entry.split_once('=') {
-            Some((k, v)) => set(k, v.to_string()),
-            // `-e NAME` passes the caller's value through, as Docker does; unset stays unset.
-            None => {
-                if let Ok(v) = std::env::var(entry) {
-                    set(entry, v)
-                }
-            }
-        }
+    for (k, v) in opts.env.iter().filter_map(|entry| env_entry(entry)) {
+        set(k, v);
     }
     ordered.into_iter().map(|k| format!("{k}={}", values[&k])).collect()
+}
+
+/// The variable one `-e` entry sets: `NAME=VALUE` as given; a bare `NAME` passes this
+/// process's value through, as Docker does, and sets nothing when it is unset here.
+pub fn env_entry(entry: &str) -> Option<(&str, String)> {
+    match entry.split_once('=') {
+        Some((k, v)) => Some((k, v.to_string())),
+        None => std::env::var(entry).ok().map(|v| (entry, v)),
+    }
 }
 
 fn validate_env(env: &[String]) -> Result<(), SpecError> {
@@ -206,7 +213,29 @@ fn all_devices() -> Vec<oci_spec::runtime::LinuxDeviceCgroup> {
     vec![rule]
 }
 
-fn resources(opts: &RunOptions, online_cpus: u64, privileged: bool) -> Result<LinuxResources, SpecError> {
+/// The pids limit for `requested` (`--pids-limit`): as with Docker and podman, 0 and -1 mean
+/// none; nothing given means the default, where the caller's containers can have one (a
+/// pids controller for root, or in a cgroup delegated to the user). Elsewhere, as podman
+/// does, the default is skipped, so an unprivileged run without a cgroup works as before.
+fn pids_limit(requested: Option<i64>, caller: &Caller) -> Result<Option<i64>, SpecError> {
+    match requested {
+        None => Ok(caller.pids_controller.then_some(DEFAULT_PIDS_LIMIT)),
+        Some(0 | -1) => Ok(None),
+        Some(limit) if limit > 0 => Ok(Some(limit)),
+        Some(limit) => Err(SpecError::option(
+            "pids limit",
+            limit.to_string(),
+            "expected a positive number, or 0 or -1 for unlimited",
+        )),
+    }
+}
+
+fn resources(
+    opts: &RunOptions,
+    online_cpus: u64,
+    privileged: bool,
+    pids: Option<i64>,
+) -> Result<LinuxResources, SpecError> {
     let mut resources = LinuxResources::default();
     resources.set_devices(Some(if privileged { all_devices() } else { device_allowlist() }));
     if let Some(memory) = &opts.memory {
@@ -217,14 +246,7 @@ fn resources(opts: &RunOptions, online_cpus: u64, privileged: bool) -> Result<Li
         m.set_limit(Some(limit)).set_swap(Some(limit));
         resources.set_memory(Some(m));
     }
-    if let Some(limit) = opts.pids_limit {
-        if limit == 0 || limit < -1 {
-            return Err(SpecError::option(
-                "pids limit",
-                limit.to_string(),
-                "expected a positive number, or -1 for unlimited",
-            ));
-        }
+    if let Some(limit) = pids {
         let mut p = LinuxPids::default();
         p.set_limit(limit);
         resources.set_pids(Some(p));
@@ -255,24 +277,41 @@ pub(crate) struct Caller {
     delegated_cgroup: Option<PathBuf>,
     /// The user-mode network helpers installed here, in order of preference.
     network_helpers: Vec<Helper>,
+    /// Whether this caller's containers can get a pids limit: a pids controller for root,
+    /// available in the cgroup delegated to a user.
+    pids_controller: bool,
 }
 
 impl Caller {
     fn this_process() -> Self {
         let (uid, gid) = (nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw());
         let network_helpers = Helper::ALL.into_iter().filter(|h| h.program().is_some()).collect();
+        let root = Path::new(crate::cgroups::DEFAULT_CGROUP_ROOT);
+        let setup = crate::cgroups::detect(root).ok();
+        let v2_controller = |dir: &Path| {
+            std::fs::read_to_string(dir.join("cgroup.controllers"))
+                .is_ok_and(|c| c.split_whitespace().any(|c| c == "pids"))
+        };
         if uid == 0 {
-            return Caller { uid, gid, ranges: None, delegated_cgroup: None, network_helpers };
+            let pids_controller = match setup {
+                Some(crate::cgroups::Setup::Unified) => v2_controller(root),
+                Some(_) => root.join("pids").join("cgroup.procs").exists(),
+                None => false,
+            };
+            return Caller { uid, gid, ranges: None, delegated_cgroup: None, network_helpers, pids_controller };
         }
         let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
-        let root = Path::new(crate::cgroups::DEFAULT_CGROUP_ROOT);
-        let unified = crate::cgroups::detect(root).is_ok_and(|s| s == crate::cgroups::Setup::Unified);
+        let unified = setup == Some(crate::cgroups::Setup::Unified);
+        let delegated_cgroup = unified.then(|| super::delegated_cgroup(&own, root, uid)).flatten();
+        let pids_controller =
+            delegated_cgroup.as_ref().is_some_and(|d| v2_controller(&root.join(d.strip_prefix("/").unwrap_or(d))));
         Caller {
             uid,
             gid,
             ranges: crate::userns::subordinate_ranges(uid, gid),
-            delegated_cgroup: unified.then(|| super::delegated_cgroup(&own, root, uid)).flatten(),
+            delegated_cgroup,
             network_helpers,
+            pids_controller,
         }
     }
 }
@@ -407,7 +446,7 @@ fn build_run_spec_in(opts: &RunOptions, cwd: &Path, online_cpus: u64, caller: &C
     let mut linux = LinuxBuilder::default()
         .namespaces(namespaces(&ns_types))
         .cgroups_path(PathBuf::from(format!("/tscontainer-{}", opts.id)))
-        .resources(resources(opts, online_cpus, confined.privileged)?)
+        .resources(resources(opts, online_cpus, confined.privileged, pids_limit(opts.pids_limit, caller)?)?)
         .masked_paths(hidden(&MASKED_PATHS))
         .readonly_paths(hidden(&READONLY_PATHS))
         .rootfs_propagation("rprivate")
@@ -532,6 +571,7 @@ mod tests {
                 ranges: None,
                 delegated_cgroup: None,
                 network_helpers: vec![Helper::Pasta, Helper::Slirp4netns],
+                pids_controller: true,
             },
         )
     }
@@ -570,8 +610,42 @@ mod tests {
         o.memory = Some("10Q".into());
         assert!(build(&o).unwrap_err().to_string().starts_with("invalid memory limit `10Q`"));
         let mut o = opts(&["sh"]);
-        o.pids_limit = Some(0);
-        assert!(build(&o).unwrap_err().to_string().starts_with("invalid pids limit `0`"));
+        o.pids_limit = Some(-2);
+        assert!(build(&o).unwrap_err().to_string().starts_with("invalid pids limit `-2`"));
+    }
+
+    #[test]
+    fn the_pids_limit_defaults_to_podmans_where_it_can_apply() {
+        let limit = |o: &RunOptions, caller: &Caller| {
+            let spec = build_run_spec_in(o, Path::new("/"), 2, caller).unwrap();
+            spec.linux().as_ref().unwrap().resources().as_ref().unwrap().pids().map(|p| p.limit())
+        };
+        let root = |pids_controller| Caller {
+            uid: 0,
+            gid: 0,
+            ranges: None,
+            delegated_cgroup: None,
+            network_helpers: vec![],
+            pids_controller,
+        };
+        let o = opts(&["sh"]);
+        assert_eq!(limit(&o, &root(true)), Some(DEFAULT_PIDS_LIMIT));
+        assert_eq!(limit(&o, &root(false)), None, "no pids controller: no default");
+        for unlimited in [0, -1] {
+            let mut o = opts(&["sh"]);
+            o.pids_limit = Some(unlimited);
+            assert_eq!(limit(&o, &root(true)), None, "{unlimited} means unlimited, as with Docker and podman");
+        }
+        let user = |delegated: bool| Caller {
+            uid: 1000,
+            gid: 1000,
+            ranges: None,
+            delegated_cgroup: delegated.then(|| "/d".into()),
+            network_helpers: vec![],
+            pids_controller: delegated,
+        };
+        assert_eq!(limit(&o, &user(false)), None, "a user without a cgroup runs as before");
+        assert_eq!(limit(&o, &user(true)), Some(DEFAULT_PIDS_LIMIT));
     }
 
     #[test]
@@ -605,6 +679,7 @@ mod tests {
             ranges: None,
             delegated_cgroup: None,
             network_helpers: vec![Helper::Pasta, Helper::Slirp4netns],
+            pids_controller: false,
         };
         let spec = build_run_spec_in(&o, Path::new("/"), 2, &user).unwrap();
         assert_eq!(spec.annotations().as_ref().unwrap()[crate::network::HELPER_ANNOTATION], "pasta");
@@ -618,7 +693,14 @@ mod tests {
         o.network = Network::None;
         assert!(build(&o).unwrap_err().to_string().starts_with("invalid published port `80`"));
 
-        let bare = Caller { uid: 0, gid: 0, ranges: None, delegated_cgroup: None, network_helpers: vec![] };
+        let bare = Caller {
+            uid: 0,
+            gid: 0,
+            ranges: None,
+            delegated_cgroup: None,
+            network_helpers: vec![],
+            pids_controller: true,
+        };
         let mut o = opts(&["sh"]);
         o.network = "slirp4netns".parse().unwrap();
         let err = build_run_spec_in(&o, Path::new("/"), 2, &bare).unwrap_err().to_string();
@@ -700,6 +782,15 @@ mod tests {
     }
 
     #[test]
+    fn a_bare_env_name_copies_the_value_here_or_sets_nothing() {
+        assert_eq!(env_entry("A=b=c"), Some(("A", "b=c".to_string())));
+        assert_eq!(env_entry("A="), Some(("A", String::new())));
+        let path = std::env::var("PATH").unwrap();
+        assert_eq!(env_entry("PATH"), Some(("PATH", path)));
+        assert_eq!(env_entry("TSCONTAINER_TEST_SURELY_UNSET"), None);
+    }
+
+    #[test]
     fn non_root_users_get_no_effective_capabilities() {
         let mut o = opts(&["sh"]);
         o.user = Some("1000:1000".into());
@@ -711,7 +802,14 @@ mod tests {
 
     #[test]
     fn unprivileged_callers_get_a_user_namespace() {
-        let alone = Caller { uid: 1000, gid: 1000, ranges: None, delegated_cgroup: None, network_helpers: vec![] };
+        let alone = Caller {
+            uid: 1000,
+            gid: 1000,
+            ranges: None,
+            delegated_cgroup: None,
+            network_helpers: vec![],
+            pids_controller: false,
+        };
         let spec = build_run_spec_in(&opts(&["sh"]), Path::new("/"), 2, &alone).unwrap();
         let linux = spec.linux().as_ref().unwrap();
         assert!(linux.namespaces().as_ref().unwrap().iter().any(|n| n.typ() == LinuxNamespaceType::User));
@@ -728,6 +826,7 @@ mod tests {
             ranges: Some((r, r)),
             delegated_cgroup: Some("/d".into()),
             network_helpers: vec![],
+            pids_controller: true,
         };
         let spec = build_run_spec_in(&o, Path::new("/"), 2, &delegated).unwrap();
         let linux = spec.linux().as_ref().unwrap();

@@ -17,7 +17,7 @@ pub struct ResolvedUser {
 
 /// Resolves `spec` (`uid`, `uid:gid`, `name`, `name:group`, or none for root) against the
 /// databases of the rootfs `root` (at `rootfs` on the host, for messages).
-pub(crate) fn resolve(spec: Option<&str>, root: BorrowedFd<'_>, rootfs: &Path) -> Result<ResolvedUser, SpecError> {
+pub fn resolve(spec: Option<&str>, root: BorrowedFd<'_>, rootfs: &Path) -> Result<ResolvedUser, SpecError> {
     let unreadable = |e: crate::rootfs::confined::ConfinedError| SpecError::Rootfs {
         path: rootfs.to_path_buf(),
         reason: crate::error::chain(&e),

@@ -81,6 +81,8 @@ pub fn validate(spec: &Spec) -> Result<(), SpecError> {
 
     let linux = spec.linux().as_ref();
     let namespaces = linux.and_then(|l| l.namespaces().as_deref()).unwrap_or_default();
+    let mount_namespace = namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::Mount);
+    crate::rootfs::overlay::validate(spec.mounts().as_deref().unwrap_or_default(), mount_namespace)?;
     let mut kinds = HashSet::new();
     for ns in namespaces {
         if !kinds.insert(ns.typ()) {
@@ -143,6 +145,16 @@ pub fn validate(spec: &Spec) -> Result<(), SpecError> {
             }
         }
         super::sysctl::check(spec)?;
+        // As runc without resctrl: a cache or bandwidth allocation the runtime cannot make is
+        // refused, not silently dropped. This runtime has no Intel RDT support at all.
+        if let Some(rdt) = linux.intel_rdt() {
+            if rdt.clos_id().is_some() || rdt.l3_cache_schema().is_some() || rdt.mem_bw_schema().is_some() {
+                return Err(SpecError::invalid(
+                    "linux.intelRdt",
+                    "Intel RDT (resctrl) cache and memory bandwidth allocation is not supported by this runtime",
+                ));
+            }
+        }
         if let Some(propagation) = linux.rootfs_propagation() {
             crate::rootfs::Propagation::parse(propagation).ok_or_else(|| {
                 SpecError::invalid("linux.rootfsPropagation", format!("`{propagation}` is not a propagation type"))
@@ -212,8 +224,21 @@ mod tests {
     }
 
     #[test]
-    fn unknown_capabilities_do_not_parse() {
-        let text = MINIMAL.replace(r#""cwd":"/""#, r#""cwd":"/","capabilities":{"bounding":["CAP_FLY"]}"#);
-        assert!(serde_json::from_str::<Spec>(&text).is_err());
+    fn unknown_capabilities_are_left_out_and_named_not_refused() {
+        let text = MINIMAL.replace(r#""cwd":"/""#, r#""cwd":"/","capabilities":{"bounding":["CAP_FLY","CAP_KILL"]}"#);
+        let loaded = super::super::parse_lenient(text.as_bytes()).unwrap();
+        assert_eq!(loaded.unknown_capabilities, vec!["CAP_FLY"]);
+        let caps = loaded.spec.process().as_ref().unwrap().capabilities().clone().unwrap();
+        assert_eq!(caps.bounding().as_ref().unwrap().len(), 1);
+        validate(&loaded.spec).unwrap();
+    }
+
+    #[test]
+    fn intel_rdt_allocations_are_refused() {
+        let s = spec(
+            &MINIMAL.replace(r#""ociVersion""#, r#""linux":{"intelRdt":{"l3CacheSchema":"L3:0=f"}},"ociVersion""#),
+        );
+        assert!(validate(&s).unwrap_err().to_string().contains("Intel RDT"));
+        validate(&spec(&MINIMAL.replace(r#""ociVersion""#, r#""linux":{"intelRdt":{}},"ociVersion""#))).unwrap();
     }
 }

@@ -2,7 +2,7 @@
 //! its arguments, and can be told to fail the n-th call of a kind with an errno.
 
 use std::cell::RefCell;
-use std::os::fd::{BorrowedFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
@@ -10,7 +10,7 @@ use nix::mount::{MntFlags, MsFlags};
 use nix::sched::CloneFlags;
 use nix::sys::stat::{Mode, SFlag};
 
-use super::{display_path, fd_display, CapabilitySets, MountAttributes, SysResult, Syscall, SyscallError};
+use super::{display_path, fd_display, CapabilitySets, FsParam, MountAttributes, SysResult, Syscall, SyscallError};
 
 /// One recorded call. Paths given as `/proc/self/fd/N` are recorded as the path they
 /// resolve to, so tests can assert on real locations.
@@ -50,6 +50,12 @@ pub enum Call {
         fstype: String,
         attributes: u64,
     },
+    MountFs {
+        fstype: String,
+        params: Vec<FsParam>,
+        attrs: u64,
+        target: PathBuf,
+    },
     Unshare(CloneFlags),
     Setns(CloneFlags),
     Sethostname(String),
@@ -70,6 +76,7 @@ pub enum Call {
         link: PathBuf,
     },
     Chdir(PathBuf),
+    Fchdir(PathBuf),
     Chroot(PathBuf),
     LoopbackUp,
     SetIds {
@@ -80,6 +87,7 @@ pub enum Call {
     SetKeepCapabilities(bool),
     DropBoundingCapability(u8),
     SetCapabilities(CapabilitySets),
+    ClearAmbientCapabilities,
     RaiseAmbientCapability(u8),
     Setrlimit {
         resource: libc::c_int,
@@ -102,6 +110,7 @@ impl Call {
             Call::SetMountAttributes { .. } => "set_mount_attributes",
             Call::MoveMount { .. } => "move_mount",
             Call::NewMount { .. } => "new_mount",
+            Call::MountFs { .. } => "mount_fs",
             Call::Unshare(_) => "unshare",
             Call::Setns(_) => "setns",
             Call::Sethostname(_) => "sethostname",
@@ -110,6 +119,7 @@ impl Call {
             Call::Chown { .. } => "chown",
             Call::Symlink { .. } => "symlink",
             Call::Chdir(_) => "chdir",
+            Call::Fchdir(_) => "fchdir",
             Call::Chroot(_) => "chroot",
             Call::LoopbackUp => "loopback_up",
             Call::SetIds { .. } => "set_ids",
@@ -117,6 +127,7 @@ impl Call {
             Call::SetKeepCapabilities(_) => "set_keep_capabilities",
             Call::DropBoundingCapability(_) => "drop_bounding_capability",
             Call::SetCapabilities(_) => "set_capabilities",
+            Call::ClearAmbientCapabilities => "clear_ambient_capabilities",
             Call::RaiseAmbientCapability(_) => "raise_ambient_capability",
             Call::Setrlimit { .. } => "setrlimit",
             Call::SetNoNewPrivs => "set_no_new_privs",
@@ -214,6 +225,19 @@ impl Syscall for FakeSyscall {
         nix::fcntl::open("/", nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC, Mode::empty())
             .map_err(|e| SyscallError::new("new_mount", fstype, e))
     }
+    /// Returns a duplicate of `target`, standing for the new mount's root.
+    fn mount_fs(&self, fstype: &str, params: &[FsParam], attrs: u64, target: BorrowedFd<'_>) -> SysResult<OwnedFd> {
+        let path = display_path(&crate::rootfs::secure::fd_path(target));
+        self.record(Call::MountFs {
+            fstype: fstype.to_string(),
+            params: params.to_vec(),
+            attrs,
+            target: path.clone(),
+        })?;
+        target.try_clone_to_owned().map_err(|e| {
+            SyscallError::new("dup", path.display(), Errno::from_raw(e.raw_os_error().unwrap_or(libc::EBADF)))
+        })
+    }
     fn unshare(&self, flags: CloneFlags) -> SysResult {
         self.record(Call::Unshare(flags))
     }
@@ -238,6 +262,9 @@ impl Syscall for FakeSyscall {
     fn chdir(&self, path: &Path) -> SysResult {
         self.record(Call::Chdir(display_path(path)))
     }
+    fn fchdir(&self, dir: BorrowedFd<'_>) -> SysResult {
+        self.record(Call::Fchdir(display_path(Path::new(&format!("/proc/self/fd/{}", dir.as_raw_fd())))))
+    }
     fn chroot(&self, path: &Path) -> SysResult {
         self.record(Call::Chroot(display_path(path)))
     }
@@ -258,6 +285,9 @@ impl Syscall for FakeSyscall {
     }
     fn set_capabilities(&self, sets: CapabilitySets) -> SysResult {
         self.record(Call::SetCapabilities(sets))
+    }
+    fn clear_ambient_capabilities(&self) -> SysResult {
+        self.record(Call::ClearAmbientCapabilities)
     }
     fn raise_ambient_capability(&self, cap: u8) -> SysResult {
         self.record(Call::RaiseAmbientCapability(cap))

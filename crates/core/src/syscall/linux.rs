@@ -1,6 +1,7 @@
 //! The real system calls.
 
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::ffi::CString;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::path::Path;
 
 use nix::errno::Errno;
@@ -9,7 +10,7 @@ use nix::sched::CloneFlags;
 use nix::sys::stat::{Mode, SFlag};
 use nix::unistd::{Gid, Uid};
 
-use super::{display_path, fd_display, CapabilitySets, MountAttributes, SysResult, Syscall, SyscallError};
+use super::{display_path, fd_display, CapabilitySets, FsParam, MountAttributes, SysResult, Syscall, SyscallError};
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct LinuxSyscall;
@@ -38,6 +39,40 @@ struct CapData {
 }
 
 const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+
+/// What a filesystem context logged (`e overlay: ...` lines, read one message per `read`),
+/// for the error of the step that failed.
+fn fs_context_log(fs: BorrowedFd<'_>) -> Vec<String> {
+    let mut messages = Vec::new();
+    let mut buf = [0u8; 1024];
+    // The log holds at most 8 messages; a read past them fails with ENODATA.
+    while messages.len() < 8 {
+        match nix::unistd::read(fs, &mut buf) {
+            Ok(n) if n > 0 => {
+                let line = String::from_utf8_lossy(&buf[..n]);
+                // Each message starts with its level: `e ` error, `w ` warning, `i ` info.
+                messages.push(line.get(2..).unwrap_or_default().trim_end().to_string());
+            }
+            _ => break,
+        }
+    }
+    messages
+}
+
+/// A failed step of [`LinuxSyscall::mount_fs`], with the kernel's own words when it gave any.
+fn fs_err(op: &'static str, what: String, errno: Errno, fs: Option<BorrowedFd<'_>>) -> SyscallError {
+    let log = fs.map(fs_context_log).unwrap_or_default();
+    let target = if log.is_empty() { what } else { format!("{what} ({})", log.join("; ")) };
+    SyscallError::new(op, target, errno)
+}
+
+/// A descriptor returned by a syscall, or its errno.
+fn owned_fd(rc: libc::c_long) -> Result<OwnedFd, Errno> {
+    let fd = Errno::result(rc)?;
+    // SAFETY: a non-negative return value of fsopen/fsmount is a descriptor the kernel just
+    // opened for this process and nobody else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
 
 impl Syscall for LinuxSyscall {
     fn mount(
@@ -146,6 +181,62 @@ impl Syscall for LinuxSyscall {
         Ok(unsafe { OwnedFd::from_raw_fd(mount as i32) })
     }
 
+    fn mount_fs(&self, fstype: &str, params: &[FsParam], attrs: u64, target: BorrowedFd<'_>) -> SysResult<OwnedFd> {
+        let name = CString::new(fstype).map_err(|_| fs_err("fsopen", fstype.to_string(), Errno::EINVAL, None))?;
+        // SAFETY: fsopen reads one NUL-terminated name that outlives the call.
+        let fs = owned_fd(unsafe { libc::syscall(libc::SYS_fsopen, name.as_ptr(), libc::FSOPEN_CLOEXEC) })
+            .map_err(|e| fs_err("fsopen", fstype.to_string(), e, None))?;
+        for param in params {
+            let what = || format!("{fstype} `{param}`");
+            let (cmd, key, value) = match param {
+                FsParam::Flag(key) => (libc::FSCONFIG_SET_FLAG, key, None),
+                FsParam::String(key, value) => (libc::FSCONFIG_SET_STRING, key, Some(value)),
+            };
+            let key = CString::new(key.as_str()).map_err(|_| fs_err("fsconfig", what(), Errno::EINVAL, None))?;
+            let value = value
+                .map(|v| CString::new(v.as_str()))
+                .transpose()
+                .map_err(|_| fs_err("fsconfig", what(), Errno::EINVAL, None))?;
+            let value_ptr = value.as_ref().map_or(std::ptr::null(), |v| v.as_ptr());
+            // SAFETY: `key` and `value` (or NULL for a flag) are NUL-terminated strings that
+            // outlive the call; fsconfig copies them and takes no other pointer.
+            let rc = unsafe {
+                libc::syscall(libc::SYS_fsconfig, fs.as_raw_fd(), cmd, key.as_ptr(), value_ptr, 0 as libc::c_int)
+            };
+            Errno::result(rc).map_err(|e| fs_err("fsconfig", what(), e, Some(fs.as_fd())))?;
+        }
+        // SAFETY: FSCONFIG_CMD_CREATE takes no key, value or aux.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_fsconfig,
+                fs.as_raw_fd(),
+                libc::FSCONFIG_CMD_CREATE,
+                std::ptr::null::<libc::c_char>(),
+                std::ptr::null::<libc::c_void>(),
+                0 as libc::c_int,
+            )
+        };
+        Errno::result(rc).map_err(|e| fs_err("create", fstype.to_string(), e, Some(fs.as_fd())))?;
+        // SAFETY: fsmount takes the context descriptor and two integer flag sets.
+        let mnt = owned_fd(unsafe { libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), libc::FSMOUNT_CLOEXEC, attrs) })
+            .map_err(|e| fs_err("fsmount", fstype.to_string(), e, Some(fs.as_fd())))?;
+        let empty = c"";
+        // SAFETY: both paths are the empty NUL-terminated string, which with the *_EMPTY_PATH
+        // flags makes move_mount act on the two descriptors themselves.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_move_mount,
+                mnt.as_raw_fd(),
+                empty.as_ptr(),
+                target.as_raw_fd(),
+                empty.as_ptr(),
+                libc::MOVE_MOUNT_F_EMPTY_PATH | libc::MOVE_MOUNT_T_EMPTY_PATH,
+            )
+        };
+        Errno::result(rc).map_err(|e| err("move_mount", &crate::rootfs::secure::fd_path(target), e))?;
+        Ok(mnt)
+    }
+
     fn unshare(&self, flags: CloneFlags) -> SysResult {
         nix::sched::unshare(flags).map_err(|e| SyscallError::new("unshare", format!("{flags:?}"), e))
     }
@@ -179,6 +270,10 @@ impl Syscall for LinuxSyscall {
 
     fn chdir(&self, path: &Path) -> SysResult {
         nix::unistd::chdir(path).map_err(|e| err("chdir", path, e))
+    }
+
+    fn fchdir(&self, dir: BorrowedFd<'_>) -> SysResult {
+        nix::unistd::fchdir(dir).map_err(|e| SyscallError::new("fchdir", dir.as_raw_fd(), e))
     }
 
     fn chroot(&self, path: &Path) -> SysResult {
@@ -242,6 +337,12 @@ impl Syscall for LinuxSyscall {
         // we pass; both live until the call returns.
         let rc = unsafe { libc::syscall(libc::SYS_capset, &mut header as *mut CapHeader, data.as_ptr()) };
         Errno::result(rc).map(drop).map_err(|e| SyscallError::new("capset", format!("{sets:?}"), e))
+    }
+
+    fn clear_ambient_capabilities(&self) -> SysResult {
+        // SAFETY: PR_CAP_AMBIENT_CLEAR_ALL takes no pointers.
+        let rc = unsafe { libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong, 0, 0, 0) };
+        Errno::result(rc).map(drop).map_err(|e| SyscallError::new("clear ambient capabilities", "", e))
     }
 
     fn raise_ambient_capability(&self, cap: u8) -> SysResult {

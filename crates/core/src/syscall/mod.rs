@@ -60,6 +60,27 @@ impl MountAttributes {
     }
 }
 
+/// Attributes for `mount_setattr(2)` and `fsmount(2)` (`MOUNT_ATTR_*`).
+pub const MOUNT_ATTR_RDONLY: u64 = 0x0000_0001;
+
+/// One `fsconfig(2)` parameter of a filesystem made with [`Syscall::mount_fs`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FsParam {
+    /// A key alone (`FSCONFIG_SET_FLAG`): `userxattr`.
+    Flag(String),
+    /// A key and its value (`FSCONFIG_SET_STRING`): `lowerdir+` and a path.
+    String(String, String),
+}
+
+impl std::fmt::Display for FsParam {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FsParam::Flag(key) => f.write_str(key),
+            FsParam::String(key, value) => write!(f, "{key}={value}"),
+        }
+    }
+}
+
 pub trait Syscall {
     fn mount(
         &self,
@@ -84,6 +105,11 @@ pub trait Syscall {
     /// A new filesystem of `fstype`, with no options, as a detached mount with the
     /// `MOUNT_ATTR_*` `attributes` (`fsopen`, `fsconfig`, `fsmount`; Linux 5.2+).
     fn new_mount(&self, fstype: &str, attributes: u64) -> SysResult<OwnedFd>;
+    /// Makes a filesystem with the mount API (Linux 5.2+: `fsopen`, one `fsconfig` per
+    /// parameter, `FSCONFIG_CMD_CREATE`, `fsmount` with the `MOUNT_ATTR_*` bits in `attrs`),
+    /// attaches it on top of the directory `target` (`move_mount`) and returns a descriptor
+    /// of the new mount's root. A failure names the step and what the kernel logged.
+    fn mount_fs(&self, fstype: &str, params: &[FsParam], attrs: u64, target: BorrowedFd<'_>) -> SysResult<OwnedFd>;
     fn unshare(&self, flags: CloneFlags) -> SysResult;
     fn setns(&self, fd: BorrowedFd<'_>, nstype: CloneFlags) -> SysResult;
     fn sethostname(&self, name: &str) -> SysResult;
@@ -92,6 +118,7 @@ pub trait Syscall {
     fn chown(&self, path: &Path, uid: Option<u32>, gid: Option<u32>) -> SysResult;
     fn symlink(&self, original: &Path, link: &Path) -> SysResult;
     fn chdir(&self, path: &Path) -> SysResult;
+    fn fchdir(&self, dir: BorrowedFd<'_>) -> SysResult;
     fn chroot(&self, path: &Path) -> SysResult;
     /// Brings the loopback interface of the current network namespace up.
     fn set_loopback_up(&self) -> SysResult;
@@ -103,6 +130,8 @@ pub trait Syscall {
     fn drop_bounding_capability(&self, cap: u8) -> SysResult;
     /// Sets effective, permitted and inheritable in one `capset(2)`.
     fn set_capabilities(&self, sets: CapabilitySets) -> SysResult;
+    /// PR_CAP_AMBIENT_CLEAR_ALL.
+    fn clear_ambient_capabilities(&self) -> SysResult;
     fn raise_ambient_capability(&self, cap: u8) -> SysResult;
     fn setrlimit(&self, resource: libc::c_int, soft: u64, hard: u64) -> SysResult;
     fn set_no_new_privs(&self) -> SysResult;

@@ -54,6 +54,9 @@ pub(crate) enum Resolve {
     NoSymlinks,
 }
 
+/// openat2 calls that fail with EAGAIN before the walk in user space takes over.
+const OPENAT2_RETRIES: usize = 32;
+
 /// Opens `path` (relative, no `..`) below `root`.
 pub(crate) fn open_below(root: BorrowedFd<'_>, path: &CStr, flags: OFlag, resolve: Resolve) -> nix::Result<OwnedFd> {
     if path.is_empty() {
@@ -66,9 +69,15 @@ pub(crate) fn open_below(root: BorrowedFd<'_>, path: &CStr, flags: OFlag, resolv
         } | ResolveFlag::RESOLVE_NO_MAGICLINKS
             | ResolveFlag::RESOLVE_NO_XDEV;
         let how = OpenHow::new().flags(flags | OFlag::O_CLOEXEC).resolve(resolve_flags);
-        match openat2(root, path, how) {
-            Err(Errno::ENOSYS) => NO_OPENAT2.store(true, Ordering::Relaxed),
-            other => return other,
+        // EAGAIN: a rename or mount somewhere in the system raced a lookup through `..`, and
+        // the kernel asks for a retry (openat2(2)). Past a few, the walk resolves it.
+        for _ in 0..OPENAT2_RETRIES {
+            match openat2(root, path, how) {
+                Err(Errno::EAGAIN) => continue,
+                Err(Errno::ENOSYS) => NO_OPENAT2.store(true, Ordering::Relaxed),
+                other => return other,
+            }
+            break;
         }
     }
     walk(root, path.to_bytes(), flags, resolve)
@@ -242,6 +251,34 @@ mod tests {
             assert_eq!(strict("a/b").map(|fd| resolved(&fd)).unwrap(), real.join("a/b"));
         }
         assert!(!openat2_missing(), "this kernel has openat2");
+    }
+
+    /// openat2 fails with EAGAIN when a rename or a mount happens anywhere in the system
+    /// while it resolves a path with `..` (RESOLVE_IN_ROOT); a busy host renames all the time.
+    #[test]
+    fn a_rename_elsewhere_does_not_fail_a_lookup() {
+        let (_dir, root) = setup();
+        let busy = tempfile::tempdir().unwrap();
+        std::fs::write(busy.path().join("a"), "x").unwrap();
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let failures = std::thread::scope(|s| {
+            s.spawn(|| {
+                let (a, b) = (busy.path().join("a"), busy.path().join("b"));
+                while !stop.load(Ordering::Relaxed) {
+                    std::fs::rename(&a, &b).unwrap();
+                    std::fs::rename(&b, &a).unwrap();
+                }
+            });
+            let mut failures = 0;
+            for _ in 0..20_000 {
+                if with_openat2(root.as_fd(), b"a/up/a/b", OFlag::O_PATH, Resolve::InRoot).is_err() {
+                    failures += 1;
+                }
+            }
+            stop.store(true, Ordering::Relaxed);
+            failures
+        });
+        assert_eq!(failures, 0, "lookups failed while another directory saw renames");
     }
 
     #[test]

@@ -28,11 +28,14 @@ use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
 
 pub use compression::Compression;
+/// The decoder that follows a stream's magic bytes: archives use it for compressed archives
+/// and for the layer tars a docker-archive holds uncompressed.
+pub(crate) use compression::Decoder;
 pub use error::LayerError;
 pub use union::open_in_layers;
 
 use apply::Applier;
-use compression::{drain, read_error, Decoder};
+use compression::{drain, read_error};
 use digest::Digesting;
 use tar_stream::TarStream;
 

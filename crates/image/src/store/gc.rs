@@ -67,6 +67,11 @@ impl Store {
             for l in &image.layers {
                 blobs.insert(l.digest.clone());
                 layers.insert(layer_key(&l.diff_id));
+                // The blob the layer was unpacked from, which may not be this image's own
+                // (see LayerInfo::blob): kept for `save`.
+                if let Some(blob) = self.layer_info(&l.diff_id).ok().and_then(|info| info.blob) {
+                    blobs.insert(blob.digest);
+                }
             }
         }
         for c in self.containers()? {
@@ -93,26 +98,54 @@ impl Store {
         for (key, path) in self.all_layers()? {
             if !reachable.layers.contains(&key) {
                 freed += tree_size(&path);
-                // Out of sight first: a process killed while the files go leaves a temporary,
-                // never a partial layer under layers/.
-                let tmp = self.tmp_dir();
-                let doomed = tempfile::Builder::new()
-                    .prefix("removing-")
-                    .tempdir_in(&tmp)
-                    .map_err(io("create a temporary in", &tmp))?;
-                fs::rename(&path, doomed.path().join("layer")).map_err(io("remove", &path))?;
-                super::remove_any(&doomed.keep())?;
+                self.remove_layer_dir(&path)?;
             }
         }
-        // Lock files of layers that are gone: nobody holds one (everyone who does holds the
-        // store lock shared, and our caller holds it exclusive).
+        self.remove_stale_layer_locks()?;
+        Ok(freed)
+    }
+
+    /// Lock files of layers that are gone: nobody holds one (everyone who does holds the
+    /// store lock shared, and the caller holds it exclusive).
+    fn remove_stale_layer_locks(&self) -> Result<()> {
         for (name, path) in list_dir(&self.root.join("locks"))? {
             let layer = name.strip_prefix("layer-").and_then(|n| n.strip_suffix(".lock"));
             if layer.is_some_and(|key| !self.root.join("layers").join(key).exists()) {
                 super::remove_any(&path)?;
             }
         }
-        Ok(freed)
+        Ok(())
+    }
+
+    /// Removes the blobs `stored`, and the layers unpacked from them, that no image or
+    /// container references: what a load that failed had stored. The caller holds the
+    /// exclusive store lock.
+    pub(crate) fn discard_unreferenced(&self, stored: &HashSet<Digest>) -> Result<()> {
+        let reachable = self.reachable()?;
+        for (key, path) in self.all_layers()? {
+            let from_stored = fs::read(path.join("layer.json"))
+                .ok()
+                .and_then(|bytes| serde_json::from_slice::<super::LayerInfo>(&bytes).ok())
+                .and_then(|info| info.blob)
+                .is_some_and(|blob| stored.contains(&blob.digest));
+            if from_stored && !reachable.layers.contains(&key) {
+                self.remove_layer_dir(&path)?;
+            }
+        }
+        for digest in stored.iter().filter(|d| !reachable.blobs.contains(d)) {
+            super::remove_any(&self.blob_path(digest))?;
+        }
+        self.remove_stale_layer_locks()
+    }
+
+    /// Moves a layer directory out of sight, then removes it: a process killed while the files
+    /// go leaves a temporary, never a partial layer under layers/.
+    fn remove_layer_dir(&self, path: &Path) -> Result<()> {
+        let tmp = self.tmp_dir();
+        let doomed =
+            tempfile::Builder::new().prefix("removing-").tempdir_in(&tmp).map_err(io("create a temporary in", &tmp))?;
+        fs::rename(path, doomed.path().join("layer")).map_err(io("remove", path))?;
+        super::remove_any(&doomed.keep())
     }
 
     /// `image prune`: removes dangling images (neither a name nor a digest), or with `all` every image that no
@@ -239,6 +272,62 @@ mod tests {
         assert_eq!(list_dir(&store.root.join("blobs/sha256")).unwrap().len(), 0);
         assert_eq!(list_dir(&store.root.join("locks")).unwrap().len(), 0, "lock files of removed layers went");
         assert_eq!(fs::read_dir(store.tmp_dir()).unwrap().count(), 0);
+    }
+
+    /// A layer unpacked from a blob of its own, which is stored.
+    fn layer_from_blob(store: &Store, content: &[u8], blob: &[u8]) -> (Digest, super::super::LayerBlob) {
+        let diff_id = Digest::sha256_of(content);
+        let from = super::super::LayerBlob {
+            digest: Digest::sha256_of(blob),
+            media_type: "application/vnd.oci.image.layer.v1.tar+zstd".into(),
+            size: blob.len() as u64,
+        };
+        store.put_blob(&from.digest, blob, "layer").unwrap();
+        let slot = store.claim_layer(&diff_id, || {}).unwrap().unwrap();
+        let staged = slot.stage().unwrap();
+        slot.commit_with_blob(staged, content.len() as u64, Some(from.clone())).unwrap();
+        (diff_id, from)
+    }
+
+    #[test]
+    fn the_blob_a_layer_was_unpacked_from_is_kept_while_an_image_uses_the_layer() {
+        let (_d, store) = store();
+        let (diff_id, from) = layer_from_blob(&store, b"base", b"zstd:base");
+        assert_eq!(store.layer_info(&diff_id).unwrap().blob.as_ref(), Some(&from));
+        // An image of that layer whose own blob (another compression) was never fetched.
+        let image = fake_image(&store, "a", &[&b"base"[..]]);
+        std::fs::remove_file(store.blob_path(&image.layers[0].digest)).unwrap();
+        store.prune(true).unwrap();
+        assert!(store.image("a").is_err(), "prune -a removed the image");
+        assert!(!store.has_blob(&from.digest), "and then the blob");
+        let (diff_id, from) = layer_from_blob(&store, b"base", b"zstd:base");
+        fake_image(&store, "b", &[&b"base"[..]]);
+        let _lock = StoreLock::exclusive(&store).unwrap();
+        store.collect_garbage().unwrap();
+        assert!(store.has_blob(&from.digest), "kept while image b uses layer {diff_id}");
+    }
+
+    #[test]
+    fn what_a_failed_load_stored_is_discarded_unless_referenced() {
+        let (_d, store) = store();
+        let (orphan, orphan_blob) = layer_from_blob(&store, b"orphan", b"gz:orphan");
+        let (used, used_blob) = layer_from_blob(&store, b"base", b"gz:base");
+        fake_image(&store, "a", &[&b"base"[..]]);
+        let config = Digest::sha256_of(b"config");
+        store.put_blob(&config, b"config", "config").unwrap();
+        let stale_lock = store.layer_lock_path(&layer_key(&Digest::sha256_of(b"never committed")));
+        std::fs::write(&stale_lock, "").unwrap();
+        let stored: HashSet<Digest> = [orphan_blob.digest.clone(), used_blob.digest.clone(), config.clone()].into();
+        let _lock = StoreLock::exclusive(&store).unwrap();
+        store.discard_unreferenced(&stored).unwrap();
+        assert!(
+            !store.has_layer(&orphan) && !store.has_blob(&orphan_blob.digest),
+            "the unreferenced layer and blob went"
+        );
+        assert!(!store.has_blob(&config));
+        assert!(store.has_layer(&used) && store.has_blob(&used_blob.digest), "what image a uses stayed");
+        assert!(!stale_lock.exists(), "the lock file of a layer that was never committed went");
+        assert_eq!(std::fs::read_dir(store.tmp_dir()).unwrap().count(), 0);
     }
 
     #[test]

@@ -20,6 +20,20 @@ pub struct LayerInfo {
     /// Bytes of the uncompressed tar stream.
     pub size: u64,
     pub created: String,
+    /// The blob this layer was unpacked from. An image pulled later with the same layer in
+    /// another compression does not store its own blob (the layer is not fetched again), so
+    /// this one is what `save` writes for it, and garbage collection keeps it as long as the
+    /// layer is used by an image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blob: Option<LayerBlob>,
+}
+
+/// A stored layer blob as a manifest describes it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LayerBlob {
+    pub digest: Digest,
+    pub media_type: String,
+    pub size: u64,
 }
 
 /// The right to create one layer: held while it is fetched and unpacked.
@@ -84,9 +98,16 @@ impl LayerSlot<'_> {
         Ok(StagedLayer { dir })
     }
 
-    /// Records the layer's size and renames the staged directory into place.
+    /// A layer of the tests, with no blob.
+    #[cfg(test)]
     pub(crate) fn commit(self, staged: StagedLayer, size: u64) -> Result<()> {
-        let info = LayerInfo { diff_id: self.diff_id.clone(), size, created: super::now_rfc3339() };
+        self.commit_with_blob(staged, size, None)
+    }
+
+    /// Records the layer's size and the (stored) blob it was unpacked from, and renames the
+    /// staged directory into place.
+    pub(crate) fn commit_with_blob(self, staged: StagedLayer, size: u64, blob: Option<LayerBlob>) -> Result<()> {
+        let info = LayerInfo { diff_id: self.diff_id.clone(), size, created: super::now_rfc3339(), blob };
         let info_path = staged.dir.path().join("layer.json");
         let json = serde_json::to_vec_pretty(&info)
             .map_err(|e| Error::InvalidContent { what: "layer.json".into(), source: e.into() })?;

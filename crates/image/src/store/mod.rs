@@ -9,7 +9,7 @@
 //!   images.json             every image: id (config digest), names, digests, layers, ...
 //!   blobs/sha256/HEX        manifests, configs and compressed layers, by digest
 //!   layers/HEX/             one per diff_id: diff/ (the unpacked tree, an overlay lowerdir)
-//!                           and layer.json
+//!                           and layer.json (its size, the blob it was unpacked from)
 //!   containers/ID/          upper/, work/ and container.json (image and layers it uses)
 //!   locks/layer-HEX.lock    flock: one process fetches and unpacks a layer; others wait
 //!   tmp/                    temporaries, renamed into place when complete
@@ -35,6 +35,7 @@ pub use blobs::{BlobWriter, VerifiedBlob};
 pub use containers::{ContainerLayers, ContainerRecord};
 pub use gc::{DiskUsage, Pruned, UsageLine};
 pub use images::{ImageRecord, LayerRecord, Removed};
+pub use layers::{LayerBlob, LayerInfo};
 pub use lock::StoreLock;
 
 use crate::digest::Digest;

@@ -40,4 +40,16 @@ pub struct Create {
     /// With --supervise: delete the container once its process has ended
     #[arg(long, requires = "supervise")]
     pub rm: bool,
+    /// With --supervise: the container's stdout and stderr go to this file, which the
+    /// supervisor writes and rotates by size (created 0600; its directory must be writable by
+    /// its owner alone). A tscontainer extension
+    #[arg(long, requires = "supervise")]
+    pub output: Option<PathBuf>,
+    /// With --output: rotate the file at this size (`10m`, `512k`, bytes; default 10m)
+    #[arg(long, requires = "output")]
+    pub output_max_size: Option<String>,
+    /// With --output: how many files to keep, the current one included (default 3; 1 empties
+    /// the file instead)
+    #[arg(long, requires = "output")]
+    pub output_max_files: Option<String>,
 }

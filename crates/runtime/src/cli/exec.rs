@@ -47,10 +47,17 @@ pub struct Exec {
     /// Pass this many extra descriptors (3 onwards) to the process
     #[arg(long, default_value_t = 0)]
     pub preserve_fds: i32,
-    /// Accepted for runc compatibility: no SELinux support
-    #[arg(long, hide = true)]
+    /// Run the process in an existing cgroup below the container's: PATH, relative to it, in
+    /// every hierarchy (runc's `[CONTROLLER:]PATH` with a controller is not supported)
+    #[arg(long = "cgroup", value_name = "PATH")]
+    pub cgroup: Vec<String>,
+    /// Allow exec in a paused container (the process waits, frozen, for a resume)
+    #[arg(long)]
+    pub ignore_paused: bool,
+    /// The SELinux label for the process (recorded; this runtime applies no SELinux labels)
+    #[arg(long)]
     pub process_label: Option<String>,
-    /// Accepted for runc compatibility: no AppArmor support
-    #[arg(long, hide = true)]
+    /// The AppArmor profile for the process (applied where AppArmor is enabled)
+    #[arg(long)]
     pub apparmor: Option<String>,
 }

@@ -90,6 +90,16 @@ impl Command {
     pub fn enters_containers(&self) -> bool {
         matches!(self, Command::Create(_) | Command::Run(_) | Command::Exec(_))
     }
+
+    /// The exit status when the command itself fails: 255 for `exec`, as runc, so that it
+    /// stands apart from any status of the command exec runs; 1 otherwise.
+    pub fn failure_status(&self) -> i32 {
+        if matches!(self, Command::Exec(_)) {
+            255
+        } else {
+            1
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

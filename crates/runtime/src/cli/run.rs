@@ -13,4 +13,7 @@ pub struct Run {
     /// Keep the stopped container's state instead of deleting it
     #[arg(long)]
     pub keep: bool,
+    /// Accepted for runc compatibility: this runtime does not make itself a child subreaper
+    #[arg(long)]
+    pub no_subreaper: bool,
 }

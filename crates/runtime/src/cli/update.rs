@@ -46,4 +46,10 @@ pub struct Update {
     /// Block IO weight (10-1000)
     #[arg(long)]
     pub blkio_weight: Option<u16>,
+    /// Intel RDT/CAT L3 cache schema (not supported: an error, as runc's without resctrl)
+    #[arg(long)]
+    pub l3_cache_schema: Option<String>,
+    /// Intel RDT/MBA memory bandwidth schema (not supported: an error, as runc's without resctrl)
+    #[arg(long)]
+    pub mem_bw_schema: Option<String>,
 }

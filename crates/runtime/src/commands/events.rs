@@ -32,6 +32,12 @@ fn parse_interval(text: &str) -> anyhow::Result<Duration> {
 pub fn run(ctx: &Context, args: Events) -> anyhow::Result<i32> {
     let interval = parse_interval(&args.interval)?;
     let state = ctx.store.load(&args.id)?;
+    // As runc: a stopped container has no events, not even the stats of what is left.
+    let status = container::live_status(&ctx.store, &state, &ctx.roots);
+    if status == Status::Stopped {
+        let refused = container::ContainerError::InvalidStatus { id: args.id, status, action: "report events for" };
+        return Err(tscontainer_core::Error::from(refused).into());
+    }
     let cgroup = cgroups::manager(&state.cgroup_path, &ctx.roots)?;
     let emit =
         |kind: &str, data: serde_json::Value| println!("{}", json!({ "type": kind, "id": args.id, "data": data }));

@@ -46,11 +46,23 @@ impl Context {
             no_pivot: args.no_pivot,
             no_new_keyring: args.no_new_keyring,
             preserve_fds: args.preserve_fds,
+            listen_fds: listen_fds(),
             foreground,
             cgroup_roots: &self.roots,
             systemd_cgroup: self.systemd_cgroup,
             sys: &LinuxSyscall,
         }
+    }
+}
+
+/// How many sockets systemd passed this process (`LISTEN_FDS`, when `LISTEN_PID` names it).
+fn listen_fds() -> i32 {
+    let ours = std::env::var("LISTEN_PID").ok().and_then(|p| p.parse::<u32>().ok()) == Some(std::process::id());
+    let count = std::env::var("LISTEN_FDS").ok().and_then(|n| n.parse::<i32>().ok()).unwrap_or(0);
+    if ours {
+        count.max(0)
+    } else {
+        0
     }
 }
 

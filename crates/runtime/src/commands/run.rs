@@ -34,5 +34,5 @@ pub fn run(ctx: &Context, args: Run) -> anyhow::Result<i32> {
     let created = container::create(&options)?;
     logging::warn_all(&created.warnings);
     let started = container::start(&ctx.store, id, &ctx.roots).map(|w| logging::warn_all(&w)).map_err(Into::into);
-    supervise::until_exit(ctx, id, created, started, args.keep)
+    supervise::until_exit(ctx, id, created, started, args.keep, None)
 }

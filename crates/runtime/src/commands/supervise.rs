@@ -6,6 +6,7 @@ use nix::unistd::Pid;
 use serde_json::Value;
 use tscontainer_core::cgroups::{self, CgroupManager};
 use tscontainer_core::container::{self, ContainerError, Created, ExitStatus};
+use tscontainer_core::output::Relay;
 use tscontainer_core::signal::signal_name;
 
 use super::Context;
@@ -32,9 +33,11 @@ pub fn until_exit(
     created: Created,
     started: anyhow::Result<()>,
     keep: bool,
+    output: Option<&mut Relay>,
 ) -> anyhow::Result<i32> {
     let pid = Pid::from_raw(created.state.pid.unwrap_or(0));
-    let supervised = started.and_then(|()| Ok(container::supervise(pid, created.console, Some(&created.channel))?));
+    let supervised =
+        started.and_then(|()| Ok(container::supervise(pid, created.console, Some(&created.channel), output)?));
     let oom_killed =
         cgroups::manager(&created.state.cgroup_path, &ctx.roots).and_then(|m| m.oom_kill_count()).is_ok_and(|n| n > 0);
     if let Ok(outcome) = &supervised {

@@ -89,6 +89,15 @@ fn resources(args: &Update) -> anyhow::Result<LinuxResources> {
 }
 
 pub fn run(ctx: &Context, args: Update) -> anyhow::Result<i32> {
+    // runc refuses these too wherever resctrl is not enabled; this runtime has no Intel RDT.
+    if args.l3_cache_schema.is_some() {
+        anyhow::bail!("--l3-cache-schema: Intel RDT (resctrl) cache allocation is not supported by this runtime");
+    }
+    if args.mem_bw_schema.is_some() {
+        anyhow::bail!(
+            "--mem-bw-schema: Intel RDT (resctrl) memory bandwidth allocation is not supported by this runtime"
+        );
+    }
     let r = resources(&args)?;
     container::update(&ctx.store, &args.id, &r, &ctx.roots)?;
     Ok(0)

@@ -262,9 +262,10 @@ impl super::CgroupManager for Manager {
 
     fn remove(&self) -> Result<(), CgroupError> {
         // Stragglers would keep the directories busy: a frozen cgroup must thaw before
-        // SIGKILL can take effect.
+        // SIGKILL can take effect. Never in a cgroup that holds this runtime, too: that is
+        // not the container's own.
         let leftover = self.pids().unwrap_or_default();
-        if !leftover.is_empty() {
+        if !leftover.is_empty() && !super::holds_caller(&leftover) {
             let _ = self.freeze(FreezerState::Thawed);
             for pid in leftover {
                 let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
@@ -299,6 +300,10 @@ impl super::CgroupManager for Manager {
             return Ok(Vec::new());
         }
         Ok(all_pids(&dir))
+    }
+
+    fn occupied(&self) -> Option<(PathBuf, usize)> {
+        super::first_occupied(self.dirs())
     }
 
     fn oom_kill_count(&self) -> Result<u64, CgroupError> {

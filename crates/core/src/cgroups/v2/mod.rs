@@ -166,8 +166,10 @@ impl super::CgroupManager for Manager {
         if !self.dir.exists() {
             return Ok(());
         }
+        // Never in a cgroup that holds this runtime too: not the container's own. Then
         // cgroup.kill (5.14+) kills every process, frozen or not, in one write.
-        if write_value(&self.dir, "cgroup.kill", 1).is_err() {
+        let shared = super::holds_caller(&self.pids().unwrap_or_default());
+        if !shared && write_value(&self.dir, "cgroup.kill", 1).is_err() {
             let _ = self.freeze(FreezerState::Thawed);
             for pid in self.pids().unwrap_or_default() {
                 let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
@@ -217,6 +219,10 @@ impl super::CgroupManager for Manager {
 
     fn pids(&self) -> Result<Vec<i32>, CgroupError> {
         Ok(all_pids(&self.dir))
+    }
+
+    fn occupied(&self) -> Option<(PathBuf, usize)> {
+        super::first_occupied([self.dir.as_path()])
     }
 
     fn oom_kill_count(&self) -> Result<u64, CgroupError> {
