@@ -176,6 +176,17 @@ export interface InspectRootFs {
 }
 
 /**
+ * One image a load stored: podman's `Loaded image: NAME` line per name, or
+ * `Loaded image: sha256:ID` for an image the archive does not name.
+ */
+export interface LoadedImage {
+  /** `sha256:HEX` of its config. */
+  id: string
+  /** Its names from the archive, full references with a tag; empty when it has none. */
+  names: Array<string>
+}
+
+/**
  * One layer's state during a pull: what `onProgress` receives, and what the runtime prints
  * as `{"progress": ...}`. Per layer, phases come in order: `waiting`, then `downloading`
  * (repeated, `done` growing), `extracting`, `done`; or `waiting` then `already-exists`.
@@ -324,6 +335,22 @@ export declare function inspectImage(image: string, options?: StorageOptions | u
 
 /** Every container in the state root. */
 export declare function listContainers(root?: string | undefined | null): Array<ContainerInfo>
+
+/**
+ * `load`: every image of a docker-archive, an oci-archive (plain, gzip or zstd) or an OCI
+ * layout directory, through the pull pipeline's checks; all of them or none. `input` is a
+ * path, or an open descriptor (standard input) whose tar is read whole first.
+ */
+export declare function loadImage(input: string | number, options?: LoadOptions | undefined | null): Promise<Array<LoadedImage>>
+
+/** `loadImage`'s options. */
+export interface LoadOptions {
+  storageRoot?: string
+  /** Each layer's progress, as for `pull`. */
+  onProgress?: (event: ProgressEvent) => void
+  /** Aborting it stops the load; it rejects with `ERR_TSC_CANCELED` and keeps nothing. */
+  signal?: AbortSignal
+}
 
 /**
  * `login REGISTRY`: checks the credentials against the registry, then records them where
@@ -511,6 +538,19 @@ export interface RunSpecOptions {
  * installed beside this addon.
  */
 export declare function runtimePath(): string
+
+/**
+ * `save`: the images `refs` name into one archive, at the path `output` (replaced once
+ * complete) or written to the open descriptor `output` (a tar format only).
+ */
+export declare function saveImage(refs: Array<string>, output: string | number, options?: SaveOptions | undefined | null): Promise<void>
+
+/** `saveImage`'s options. */
+export interface SaveOptions {
+  /** `docker-archive` (default), `oci-archive` or `oci-dir`. */
+  format?: string
+  storageRoot?: string
+}
 
 /** Where the store is. */
 export interface StorageOptions {

@@ -529,6 +529,152 @@ else
   skip "tsrl-sub: rootless podman with tscontainer-runtime" "podman is not installed"
 fi
 
+# --- images ---------------------------------------------------------------------------------------
+# tsrl-sub pulls, removes and prunes through `tscontainer-runtime storage`, inside a user
+# namespace that maps its subordinate ids (imageHost() says so); tsrl-plain through the
+# addon. Both from a plain registry on 127.0.0.1, each into a store of its own.
+images_missing=
+for tool in docker-registry skopeo; do command -v "$tool" >/dev/null || images_missing+="$tool "; done
+if [ -n "$images_missing" ] && [ -z "${CI:-}" ]; then
+  skip "images as tsrl-sub and tsrl-plain" "${images_missing}not installed (see .ci/run)"
+else
+  # shellcheck source=test/images/fixtures.sh
+  . "$repo/test/images/fixtures.sh"
+  trap 'fixtures_cleanup; cleanup' EXIT
+  registry_ok=0
+  registry_start >/dev/null && image_push busybox "$REGISTRY_HOST/tests/busybox:latest" &&
+    image_push layers "$REGISTRY_HOST/tests/layers:latest" && registry_ok=1
+  busybox_ref=$REGISTRY_HOST/tests/busybox:latest layers_ref=$REGISTRY_HOST/tests/layers:latest
+  code=$registry_ok out="" err=""
+  check "images: a registry with busybox and layers on 127.0.0.1" '[ $registry_ok = 1 ]'
+
+  # json EXPR: EXPR (JavaScript, over v, the last line of $out parsed) printed.
+  json() { node -e 'const lines = require("fs").readFileSync(0, "utf8").trim().split("\n");
+    const v = JSON.parse(lines[lines.length - 1]); console.log(String(eval(process.argv[1])))' "$1" <<<"$out" 2>/dev/null; }
+  storage() { local user=$1; shift; capture as "$user" "$runtime" storage "$@"; }
+  addon() { local user=$1; shift; capture as "$user" node "$repo/test/rootless/images.mjs" "$repo" "$@"; }
+  # layer_file STORE PATH: PATH in the store's unpacked layers (the first found).
+  layer_file() { find "$1/layers" -mindepth 3 -maxdepth 3 -path "*/diff/${2%%/*}" -print0 2>/dev/null |
+    while IFS= read -r -d '' top; do [ -e "${top%/*}/$2" ] && { echo "${top%/*}/$2"; break; }; done; }
+
+  sub_store=$work/tsrl-sub/store
+  addon tsrl-sub host
+  check "tsrl-sub: imageHost() is the runtime, files as the image says (mapped)" \
+    '[ $code = 0 ] && [ "$(json "v.host + \" \" + v.ownership")" = "runtime as-in-tar" ]'
+  storage tsrl-sub --storage-root "$sub_store" pull --tls-verify=false "$busybox_ref"
+  check "tsrl-sub: runtime storage pull busybox: progress lines, then the image" \
+    '[ $code = 0 ] && [ "$(head -n 1 <<<"$out" | cut -c1-12)" = "{\"progress\":" ] && [ "$(json "v.result.image.repoTags[0]")" = "$busybox_ref" ]'
+  storage tsrl-sub --storage-root "$sub_store" pull --tls-verify=false "$layers_ref"
+  owned=$(layer_file "$sub_store" data/owned) private=$(layer_file "$sub_store" data/private-dir)
+  root_file=$(layer_file "$sub_store" data/setuid)
+  check "tsrl-sub: layers unpacked in its namespace: 1000:50 in the image is $((sub_range_start + 999)):$((sub_range_start + 49)), 0 is tsrl-sub" \
+    '[ $code = 0 ] && [ "$(stat -c %u:%g "$owned")" = "$((sub_range_start + 999)):$((sub_range_start + 49))" ] &&
+     [ "$(stat -c %u:%g "$private")" = "$((sub_range_start + 999)):$((sub_range_start + 999))" ] &&
+     [ "$(stat -c %u:%g:%a "$root_file")" = "$sub_uid:$sub_gid:4755" ]'
+  addon tsrl-sub images "$sub_store"
+  check "tsrl-sub: the addon lists the store the runtime filled" '[ $code = 0 ] && [ "$(json "v.length")" = 2 ]'
+  addon tsrl-sub pull "$busybox_ref" "$sub_store"
+  check "tsrl-sub: the addon refuses to pull for it (ERR_TSC_WRONG_HOST)" \
+    '[ $code = 1 ] && [ "$(json "v.error.code")" = ERR_TSC_WRONG_HOST ]'
+
+  # SIGKILL in the middle of a pull, inside the namespace: nothing half-stored is used later.
+  killed_store=$work/tsrl-sub/store-killed
+  if faulty_proxy_start "$REGISTRY_URL" --fault 'slow=100000@GET /v2/.*/blobs/'; then
+    as tsrl-sub "$runtime" storage --storage-root "$killed_store" pull --tls-verify=false "$PROXY_HOST/tests/layers:latest" \
+      >"$scratch/killed" 2>&1 </dev/null &
+    pulling=$!
+    for _ in $(seq 1 200); do grep -q '"phase":"downloading","done":[1-9]' "$scratch/killed" && break; sleep 0.05; done
+    kill -KILL "$(pgrep -u tsrl-sub -f "storage --storage-root $killed_store" | head -n 1)" 2>/dev/null
+    wait "$pulling" 2>/dev/null
+    left_processes=$(pgrep -u tsrl-sub -a . || true)
+    half_layers=$(find "$killed_store/tmp" -mindepth 1 -maxdepth 1 -name 'layer-*' 2>/dev/null | wc -l)
+    code=0 out=$(tail -c 300 "$scratch/killed") err=""
+    whole=$(for d in "$killed_store"/layers/*; do [ -e "$d" ] && [ ! -f "$d/layer.json" ] && echo "$d"; done)
+    check "tsrl-sub: a pull killed by SIGKILL in its namespace left no process, no image, only whole layers ($half_layers half-unpacked in tmp/)" \
+      'grep -q "\"downloading\"" "$scratch/killed" && [ -z "$left_processes" ] && [ ! -s "$killed_store/images.json" ] &&
+       [ -z "$whole" ] && [ "$half_layers" -ge 1 ]'
+    # What a kill leaves when the half layer has a directory of a subordinate id with files in
+    # it (the user cannot remove them outside its namespace), made here so it is certain.
+    # Its parents are the user's own, as the runtime makes them (root-owned ones would be
+    # nobody's in the namespace, and could never be removed there).
+    leftover=$killed_store/tmp/layer-killed/diff/home/tester
+    as tsrl-sub mkdir -p "${leftover%/*}" && mkdir "$leftover" && echo x >"$leftover/file"
+    chown -R "$((sub_range_start + 999)):$((sub_range_start + 999))" "$leftover"
+    addon tsrl-sub images "$killed_store"
+    check "tsrl-sub: the addon still opens that store; the temporaries of its subordinate ids wait for the namespace" \
+      '[ $code = 0 ] && [ "$out" = "[]" ] && [ -e "$leftover/file" ]'
+    storage tsrl-sub --storage-root "$killed_store" pull --tls-verify=false "$layers_ref"
+    # tree DIR: every entry's path, owner, mode and size.
+    tree() { (cd "$1" && find . -printf '%P %U:%G %m %s %l\n' | sort); }
+    differs=$(for d in "$killed_store"/layers/*/diff; do
+      diff -q <(tree "$d") <(tree "$sub_store/layers/$(basename "$(dirname "$d")")/diff") >/dev/null || echo "$d"; done)
+    check "tsrl-sub: the next pull in its namespace completes, removes the temporaries, and its layers equal a clean pull's" \
+      '[ $code = 0 ] && [ -z "$(ls -A "$killed_store/tmp")" ] && [ "$(json "v.result.upToDate")" = false ] &&
+       [ "$(ls "$killed_store/layers" | wc -l)" = 4 ] && [ -z "$differs" ]'
+    storage tsrl-sub --storage-root "$killed_store" prune --all
+    faulty_proxy_stop
+  else
+    not_ok "tsrl-sub: a pull killed by SIGKILL in its namespace" "the faulty proxy did not start"
+  fi
+
+  storage tsrl-sub --storage-root "$sub_store" remove-image no-such-image
+  check "tsrl-sub: runtime storage errors are one JSON line with the code, exit 1" \
+    '[ $code = 1 ] && [ "$out" = "{\"error\":{\"code\":\"ERR_TSC_IMAGE_NOT_KNOWN\",\"message\":\"image no-such-image is not in the store\"}}" ]'
+  storage tsrl-sub --storage-root "$sub_store" remove-image "$layers_ref"
+  removed=$(json 'v.result.deleted')
+  storage tsrl-sub --storage-root "$sub_store" prune --all
+  sub_owned=$(find "$sub_store" "$killed_store" ! -uid "$sub_uid" 2>/dev/null | head -n 3)
+  check "tsrl-sub: remove-image and prune --all in its namespace remove every file of its subordinate ids" \
+    '[ $code = 0 ] && [[ $removed == sha256:* ]] && [ -z "$(ls -A "$sub_store/layers")" ] && [ -z "$sub_owned" ]'
+
+  # The typed API and the CLI choose the host themselves: for tsrl-sub, the runtime.
+  api_store=$work/tsrl-sub/store-api load_store=$work/tsrl-sub/store-load archive=$work/tsrl-sub/layers.tar
+  capture as tsrl-sub node --input-type=module -e '
+    const api = await import(process.argv[1] + "/dist/index.js");
+    const [ref, storageRoot, archive, other] = process.argv.slice(2);
+    const phases = new Set();
+    const pulled = await api.pull(ref, { tlsVerify: false, storageRoot, onProgress: (e) => phases.add(e.phase) });
+    await api.saveImage([ref], archive, { storageRoot });
+    const loaded = await api.loadImage(archive, { storageRoot: other });
+    const unknown = await api.removeImage("no-such-image", { storageRoot }).catch((e) => e);
+    console.log(JSON.stringify({ host: api.imageHost().host, phases: [...phases].sort(), tags: pulled.image.repoTags,
+      loaded, id: pulled.image.id, unknown: [unknown.name, unknown.code] }));' "$repo" "$layers_ref" "$api_store" "$archive" "$load_store"
+  owned=$(layer_file "$api_store" data/owned) loaded_owned=$(layer_file "$load_store" data/owned)
+  check "tsrl-sub: API pull, saveImage and loadImage through the runtime: progress, the image, owners mapped" \
+    '[ $code = 0 ] && [ "$(json "v.host + \" \" + v.phases.join(\",\")")" = "runtime done,downloading,extracting,waiting" ] &&
+     [ "$(json "v.loaded[0].names[0] === v.tags[0] && v.loaded[0].id === v.id")" = true ] &&
+     [ "$(json "v.unknown.join(\" \")")" = "ImageNotKnownError ERR_TSC_IMAGE_NOT_KNOWN" ] &&
+     [ "$(stat -c %u:%g "$owned")" = "$((sub_range_start + 999)):$((sub_range_start + 49))" ] &&
+     [ "$(stat -c %u:%g "$loaded_owned")" = "$((sub_range_start + 999)):$((sub_range_start + 49))" ]'
+  cli tsrl-sub rmi --storage-root "$load_store" "$layers_ref"
+  capture as tsrl-sub sh -c 'node "$1" load -q --storage-root "$2" <"$3"' sh "$cli_js" "$load_store" "$archive"
+  check "tsrl-sub: CLI load from standard input through the runtime" \
+    '[ $code = 0 ] && [ "$out" = "Loaded image: $layers_ref" ] && [ -n "$(layer_file "$load_store" data/owned)" ]'
+  cli tsrl-sub image prune -a -f --storage-root "$load_store"
+  cli tsrl-sub rmi --storage-root "$api_store" "$layers_ref"
+  sub_owned=$(find "$api_store" "$load_store" ! -uid "$sub_uid" 2>/dev/null | head -n 3)
+  check "tsrl-sub: CLI rmi and image prune -a through the runtime leave no file of its subordinate ids" \
+    '[ $code = 0 ] && [ -z "$sub_owned" ] && [ -z "$(ls -A "$api_store/layers")" ] && [ -z "$(ls -A "$load_store/layers")" ]'
+
+  plain_store=$work/tsrl-plain/store
+  addon tsrl-plain host
+  check "tsrl-plain: imageHost() is the addon, every file the user's" \
+    '[ $code = 0 ] && [ "$(json "v.host + \" \" + v.ownership")" = "addon caller" ]'
+  addon tsrl-plain pull "$layers_ref" "$plain_store"
+  owned=$(layer_file "$plain_store" data/owned)
+  others=$(find "$plain_store" ! -uid "$plain_uid" 2>/dev/null | head -n 3)
+  check "tsrl-plain: the addon pulls layers; data/owned (1000:50 in the image) and every other file belong to tsrl-plain" \
+    '[ $code = 0 ] && [ "$(stat -c %u "$owned")" = "$plain_uid" ] && [ -z "$others" ]'
+  addon tsrl-plain remove "$layers_ref" "$plain_store"
+  check "tsrl-plain: the addon removes it, layers and all" \
+    '[ $code = 0 ] && [[ $(json "v.deleted") == sha256:* ]] && [ -z "$(ls -A "$plain_store/layers")" ]'
+  cli tsrl-plain pull -q --tls-verify=false --storage-root "$plain_store" "$busybox_ref"
+  id=$out
+  cli tsrl-plain images --storage-root "$plain_store" --format '{{.ID}} {{.Repository}}:{{.Tag}}'
+  check "tsrl-plain: CLI pull and images through the addon" '[ $code = 0 ] && [ "$out" = "${id:0:12} $busybox_ref" ]'
+  rm -rf "$sub_store" "$killed_store" "$plain_store" "$api_store" "$load_store" "$archive"
+fi
+
 # --- nothing left behind ----------------------------------------------------------------------
 for user in tsrl-sub tsrl-plain; do
   root=$(state_root_of $user)

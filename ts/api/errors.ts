@@ -19,7 +19,7 @@ export type ErrorCode =
   | 'ABORT_ERR';
 
 export interface TscontainerErrorOptions {
-  code: ErrorCode;
+  code: ErrorCode | ImageErrorCode;
   exitCode?: number | undefined;
   signal?: NodeJS.Signals | undefined;
   cause?: unknown;
@@ -28,7 +28,7 @@ export interface TscontainerErrorOptions {
 
 export class TscontainerError extends Error {
   override name = 'TscontainerError';
-  readonly code: ErrorCode;
+  readonly code: ErrorCode | ImageErrorCode;
   /** The exit status a Docker-compatible CLI uses for this failure. */
   readonly exitCode: number | undefined;
   /** The signal that ended the runtime or the container, when one did. */
@@ -177,6 +177,133 @@ export function fromNative(error: unknown): TscontainerError {
     case 'ERR_TSC_CREATE':
       return new ContainerCreateError(message, { cause: error });
     default:
+      if (typeof code === 'string' && code.startsWith('ERR_TSC_') && code !== 'ERR_TSC_INTERNAL') {
+        return imageError(code as ImageErrorCode, message, error);
+      }
       return new InternalError(message, { cause: error });
   }
+}
+
+/**
+ * The stable codes of image operations: `ERR_TSC_` and the image library's kind in upper
+ * case (crates/node/src/errors.rs lists when each is raised). A kind added later keeps that
+ * form, so programs may also compare against codes not listed here.
+ */
+export type ImageErrorCode =
+  | 'ERR_TSC_IMAGE_NOT_KNOWN'
+  | 'ERR_TSC_AMBIGUOUS_IMAGE_ID'
+  | 'ERR_TSC_IN_USE'
+  | 'ERR_TSC_INVALID_REFERENCE'
+  | 'ERR_TSC_INVALID_PLATFORM'
+  | 'ERR_TSC_INVALID_DIGEST'
+  | 'ERR_TSC_INVALID_ARGUMENT'
+  | 'ERR_TSC_INVALID_ARCHIVE'
+  | 'ERR_TSC_MANIFEST_UNKNOWN'
+  | 'ERR_TSC_BLOB_UNKNOWN'
+  | 'ERR_TSC_UNAUTHORIZED'
+  | 'ERR_TSC_NOT_LOGGED_IN'
+  | 'ERR_TSC_CREDENTIAL_HELPER_UNSUPPORTED'
+  | 'ERR_TSC_REGISTRY_UNREACHABLE'
+  | 'ERR_TSC_TLS'
+  | 'ERR_TSC_REGISTRY_ERROR'
+  | 'ERR_TSC_BLOCKED_REGISTRY'
+  | 'ERR_TSC_AMBIGUOUS_SHORT_NAME'
+  | 'ERR_TSC_DIGEST_MISMATCH'
+  | 'ERR_TSC_UNSUPPORTED_MEDIA_TYPE'
+  | 'ERR_TSC_NO_MATCHING_PLATFORM'
+  | 'ERR_TSC_TOO_LARGE'
+  | 'ERR_TSC_HOSTILE_LAYER'
+  | 'ERR_TSC_CORRUPT_LAYER'
+  | 'ERR_TSC_UNPACK'
+  | 'ERR_TSC_NO_SPACE'
+  | 'ERR_TSC_PERMISSION_DENIED'
+  | 'ERR_TSC_IO'
+  | 'ERR_TSC_NOT_REGULAR_FILE'
+  | 'ERR_TSC_UNSAFE_STORAGE'
+  | 'ERR_TSC_INVALID_CONFIG'
+  | 'ERR_TSC_INVALID_CONTENT'
+  | 'ERR_TSC_CONTAINER_EXISTS'
+  | 'ERR_TSC_CONTAINER_NOT_KNOWN'
+  | 'ERR_TSC_INVALID_CONTAINER_ID'
+  | 'ERR_TSC_CANCELED'
+  | 'ERR_TSC_WRONG_HOST'
+  | 'ERR_TSC_USER_NAMESPACE';
+
+/** An image operation failed (pull, load, save, rmi, ...); `code` says which way. Exit 125. */
+export class ImageError extends TscontainerError {
+  override name = 'ImageError';
+  declare readonly code: ImageErrorCode;
+  constructor(message: string, code: ImageErrorCode, options: SubclassOptions & { exitCode?: number } = {}) {
+    super(message, { ...options, code, exitCode: options.exitCode ?? 125 });
+  }
+}
+
+/** No image in the store has that name, id or id prefix (podman's "image not known"). */
+export class ImageNotKnownError extends ImageError {
+  override name = 'ImageNotKnownError';
+  constructor(message: string, options: SubclassOptions = {}) {
+    super(message, 'ERR_TSC_IMAGE_NOT_KNOWN', options);
+  }
+}
+
+/**
+ * The image cannot be removed without `force`: a container uses it, or it has several
+ * names and was named by id. Exit 2, podman's status for an image in use.
+ */
+export class ImageInUseError extends ImageError {
+  override name = 'ImageInUseError';
+  constructor(message: string, options: SubclassOptions = {}) {
+    super(message, 'ERR_TSC_IN_USE', { ...options, exitCode: 2 });
+  }
+}
+
+/** The kinds of failure that come from reaching a registry. */
+export type RegistryErrorCode = Extract<
+  ImageErrorCode,
+  | 'ERR_TSC_UNAUTHORIZED'
+  | 'ERR_TSC_NOT_LOGGED_IN'
+  | 'ERR_TSC_CREDENTIAL_HELPER_UNSUPPORTED'
+  | 'ERR_TSC_REGISTRY_UNREACHABLE'
+  | 'ERR_TSC_TLS'
+  | 'ERR_TSC_REGISTRY_ERROR'
+  | 'ERR_TSC_BLOCKED_REGISTRY'
+  | 'ERR_TSC_AMBIGUOUS_SHORT_NAME'
+  | 'ERR_TSC_MANIFEST_UNKNOWN'
+  | 'ERR_TSC_BLOB_UNKNOWN'
+  | 'ERR_TSC_DIGEST_MISMATCH'
+>;
+
+const REGISTRY_CODES: ReadonlySet<string> = new Set<RegistryErrorCode>([
+  'ERR_TSC_UNAUTHORIZED',
+  'ERR_TSC_NOT_LOGGED_IN',
+  'ERR_TSC_CREDENTIAL_HELPER_UNSUPPORTED',
+  'ERR_TSC_REGISTRY_UNREACHABLE',
+  'ERR_TSC_TLS',
+  'ERR_TSC_REGISTRY_ERROR',
+  'ERR_TSC_BLOCKED_REGISTRY',
+  'ERR_TSC_AMBIGUOUS_SHORT_NAME',
+  'ERR_TSC_MANIFEST_UNKNOWN',
+  'ERR_TSC_BLOB_UNKNOWN',
+  'ERR_TSC_DIGEST_MISMATCH',
+]);
+
+/**
+ * A registry could not be used: unreachable, untrusted (TLS), refusing the credentials,
+ * without that image or tag, or serving content that does not match its digest.
+ */
+export class RegistryError extends ImageError {
+  override name = 'RegistryError';
+  declare readonly code: RegistryErrorCode;
+  constructor(message: string, code: RegistryErrorCode, options: SubclassOptions = {}) {
+    super(message, code, options);
+  }
+}
+
+/** The error class for an image operation's `code` (the addon's, or the runtime's JSON line's). */
+export function imageError(code: ImageErrorCode, message: string, cause?: unknown): ImageError {
+  const options = cause === undefined ? {} : { cause };
+  if (code === 'ERR_TSC_IMAGE_NOT_KNOWN') return new ImageNotKnownError(message, options);
+  if (code === 'ERR_TSC_IN_USE') return new ImageInUseError(message, options);
+  if (REGISTRY_CODES.has(code)) return new RegistryError(message, code as RegistryErrorCode, options);
+  return new ImageError(message, code, options);
 }

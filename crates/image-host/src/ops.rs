@@ -2,9 +2,11 @@
 //! [`crate::view`] type. Both hosts call exactly these functions, so the addon's objects and
 //! the runtime's JSON lines come from the same code.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
+use tscontainer_image::archive::{self, Format};
 use tscontainer_image::pull::Phase;
 use tscontainer_image::registry::{self, AuthFiles, ClientOptions, Credentials, RegistriesConf, RegistryClient};
 use tscontainer_image::store::{ContainerRecord, ImageRecord, Removed};
@@ -13,9 +15,10 @@ use tscontainer_image::{ImageSource, Platform, Progress, PullOptions, Pulled, Re
 use crate::error::Result;
 use crate::inspect::run_config;
 use crate::view::{
-    ContainerLayers, ContainerSize, DiskUsage, ImageSummary, ProgressEvent, PrunedImages, PulledImage, RemovedImage,
-    UsageLine,
+    ContainerLayers, ContainerSize, DiskUsage, ImageSummary, LoadedImage, ProgressEvent, PrunedImages, PulledImage,
+    RemovedImage, UsageLine,
 };
+use crate::HostError;
 
 /// How to reach registries: podman's `--tls-verify`, `--cert-dir` and `--authfile`.
 #[derive(Debug, Clone, Default)]
@@ -122,6 +125,105 @@ fn pull_with(
         image: summary(&pulled.image, &containers),
         digest: pulled.digest.to_string(),
     })
+}
+
+/// `load`: every image of the archive at `path` (a docker-archive or an oci-archive, plain or
+/// gzip/zstd compressed, or an OCI layout directory; a pipe such as `/dev/stdin` is read
+/// whole first), through the pull pipeline: the same checks, progress and cancellation. A
+/// load stores all of its images or none.
+pub fn load(
+    store: &Store,
+    path: &Path,
+    progress: &(dyn Fn(&ProgressEvent) + Sync),
+    cancel: &AtomicBool,
+) -> Result<Vec<LoadedImage>> {
+    let report = |p: &Progress| progress(&progress_event(p));
+    let options = PullOptions { progress: Some(&report), cancel: Some(cancel), ..PullOptions::default() };
+    let loaded = archive::load(store, path, &options)?;
+    Ok(loaded.into_iter().map(|l| LoadedImage { id: l.id.to_string(), names: l.names }).collect())
+}
+
+/// `load` from an open descriptor (standard input), read whole into the store's tmp/ first.
+/// `name` says where it came from in errors.
+pub fn load_from_descriptor(
+    store: &Store,
+    fd: std::os::fd::OwnedFd,
+    name: &str,
+    progress: &(dyn Fn(&ProgressEvent) + Sync),
+    cancel: &AtomicBool,
+) -> Result<Vec<LoadedImage>> {
+    let report = |p: &Progress| progress(&progress_event(p));
+    let options = PullOptions { progress: Some(&report), cancel: Some(cancel), ..PullOptions::default() };
+    let loaded = archive::load_reader(store, Blocking(std::fs::File::from(fd)), name, &options)?;
+    Ok(loaded.into_iter().map(|l| LoadedImage { id: l.id.to_string(), names: l.names }).collect())
+}
+
+/// The archive format `save --format` names (`docker-archive` when none).
+pub fn save_format(format: Option<&str>) -> Result<Format> {
+    format
+        .unwrap_or("docker-archive")
+        .parse()
+        .map_err(|e: archive::UnknownFormat| HostError::invalid_option(e.to_string()))
+}
+
+/// `save -o DEST`: the images `refs` name into one archive at `dest`, replacing what is there
+/// once complete.
+pub fn save(store: &Store, refs: &[String], dest: &Path, format: Format) -> Result<()> {
+    let refs: Vec<&str> = refs.iter().map(String::as_str).collect();
+    Ok(archive::save(store, &refs, dest, format)?)
+}
+
+/// `save` to a stream (standard output): a docker-archive or an oci-archive.
+pub fn save_to_writer(store: &Store, refs: &[String], out: impl Write, format: Format) -> Result<()> {
+    let refs: Vec<&str> = refs.iter().map(String::as_str).collect();
+    Ok(archive::save_to_writer(store, &refs, out, format)?)
+}
+
+/// `save` to an open descriptor (standard output, a pipe), which may be non-blocking: Node
+/// leaves pipes so, and a write that would block waits until the descriptor is writable.
+pub fn save_to_descriptor(store: &Store, refs: &[String], fd: std::os::fd::OwnedFd, format: Format) -> Result<()> {
+    save_to_writer(store, refs, std::io::BufWriter::with_capacity(1 << 20, Blocking(std::fs::File::from(fd))), format)
+}
+
+/// A descriptor read or written as if it were blocking: Node leaves its standard streams
+/// non-blocking (pipes, sockets), and an operation that would block waits in poll(2).
+struct Blocking(std::fs::File);
+
+impl Blocking {
+    fn wait(&self, events: nix::poll::PollFlags) -> std::io::Result<()> {
+        use std::os::fd::AsFd;
+        let mut fds = [nix::poll::PollFd::new(self.0.as_fd(), events)];
+        match nix::poll::poll(&mut fds, nix::poll::PollTimeout::NONE) {
+            Ok(_) | Err(nix::errno::Errno::EINTR) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+impl std::io::Read for Blocking {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            match self.0.read(buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => self.wait(nix::poll::PollFlags::POLLIN)?,
+                other => return other,
+            }
+        }
+    }
+}
+
+impl Write for Blocking {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        loop {
+            match self.0.write(buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => self.wait(nix::poll::PollFlags::POLLOUT)?,
+                other => return other,
+            }
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
 }
 
 /// `images`: every image in the store, in the order they were first stored.

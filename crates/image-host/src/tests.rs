@@ -170,7 +170,7 @@ fn a_pull_reports_each_layer_in_order_and_a_second_is_up_to_date() {
         assert_eq!(phases, &["waiting", "already-exists"]);
     }
     let listed = ops::images(&store).unwrap();
-    assert_eq!(listed, [pulled.image.clone()]);
+    assert_eq!(listed, std::slice::from_ref(&pulled.image));
     // The JSON the runtime prints: camelCase, an absent field left out.
     let json = serde_json::to_value(&pulled).unwrap();
     assert_eq!(json["upToDate"], false);
@@ -272,7 +272,7 @@ fn tag_remove_prune_and_disk_usage() {
     ops::remove_container_layers(&store, "c1").unwrap();
     assert_eq!(ops::remove_container_layers(&store, "c1").unwrap_err().code, "ERR_TSC_CONTAINER_NOT_KNOWN");
     let pruned = ops::prune(&store, true).unwrap();
-    assert_eq!(pruned.images, [pulled.image.id.clone()]);
+    assert_eq!(pruned.images, std::slice::from_ref(&pulled.image.id));
     assert!(pruned.reclaimed > 0);
     assert!(ops::images(&store).unwrap().is_empty());
     assert_eq!(std::fs::read_dir(store.root().join("layers")).unwrap().count(), 0);

@@ -90,6 +90,18 @@ pub struct RemovedImage {
     pub deleted: Option<String>,
 }
 
+/// One image a load stored: podman's `Loaded image: NAME` line per name, or
+/// `Loaded image: sha256:ID` for an image the archive does not name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "napi", napi(object, object_from_js = false))]
+#[serde(rename_all = "camelCase")]
+pub struct LoadedImage {
+    /// `sha256:HEX` of its config.
+    pub id: String,
+    /// Its names from the archive, full references with a tag; empty when it has none.
+    pub names: Vec<String>,
+}
+
 /// What `pruneImages` removed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "napi", napi(object, object_from_js = false))]

@@ -10,12 +10,15 @@
 //! (`ERR_TSC_IMAGE_NOT_KNOWN`, `ERR_TSC_UNAUTHORIZED`, ...; `crate::errors` lists them) and
 //! whose message is one sentence with its causes.
 
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use napi::bindgen_prelude::{AsyncTask, FnArgs, Function, JsObjectValue, Object, ToNapiValue, TypeName, Unknown};
+use napi::bindgen_prelude::{
+    AsyncTask, Either, FnArgs, Function, JsObjectValue, Object, ToNapiValue, TypeName, Unknown,
+};
 
 use crate::errors::image_error;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode, UnknownReturnValue};
@@ -25,8 +28,8 @@ use tscontainer_image::Store;
 use tscontainer_image_host::ops::{self, RegistryOptions};
 use tscontainer_image_host::spec::ImageForSpec;
 use tscontainer_image_host::view::{
-    ContainerLayers, DiskUsage, ImageHostInfo, ImageInspect, ImageSummary, ImageUser, ProgressEvent, PrunedImages,
-    PulledImage, RemovedImage,
+    ContainerLayers, DiskUsage, ImageHostInfo, ImageInspect, ImageSummary, ImageUser, LoadedImage, ProgressEvent,
+    PrunedImages, PulledImage, RemovedImage,
 };
 use tscontainer_image_host::{open_store, storage_root, HostError, Placement};
 
@@ -201,6 +204,51 @@ fn watch_abort(env: &Env, signal: Object, cancel: &Arc<AtomicBool>) -> napi::Res
     Ok(())
 }
 
+/// An operation's progress callback and cancellation, set up on the main thread.
+struct Watched {
+    cancel: Arc<AtomicBool>,
+    delivery: Option<Arc<Delivery>>,
+}
+
+impl Watched {
+    fn new(
+        env: &Env,
+        on_progress: Option<&Function<'_, ProgressEvent, UnknownReturnValue>>,
+        signal: Option<Object>,
+    ) -> napi::Result<Watched> {
+        let cancel = Arc::new(AtomicBool::new(false));
+        if let Some(signal) = signal {
+            watch_abort(env, signal, &cancel)?;
+        }
+        let delivery = match on_progress {
+            Some(f) => {
+                let callback = f.build_threadsafe_function().callee_handled::<false>().weak::<true>().build()?;
+                Some(Arc::new(Delivery { callback, pending: Mutex::new(0), delivered: Condvar::new() }))
+            }
+            None => None,
+        };
+        Ok(Watched { cancel, delivery })
+    }
+
+    /// Runs `work` with the progress reporter and the cancel flag, then waits until every
+    /// progress event has reached JavaScript.
+    fn run<T>(
+        &self,
+        work: impl FnOnce(&(dyn Fn(&ProgressEvent) + Sync), &AtomicBool) -> Result<T, HostError>,
+    ) -> Result<T, HostError> {
+        let report = |e: &ProgressEvent| {
+            if let Some(d) = &self.delivery {
+                d.send(e.clone());
+            }
+        };
+        let result = work(&report, &self.cancel);
+        if let Some(d) = &self.delivery {
+            d.wait();
+        }
+        result
+    }
+}
+
 /// Pulls an image from its registry into the store, reporting each layer's progress.
 /// Resolves once the image is stored.
 #[napi(ts_return_type = "Promise<PulledImage>")]
@@ -209,16 +257,10 @@ pub fn pull(
     reference: String,
     options: Option<PullOptions>,
 ) -> napi::Result<AsyncTask<ImageTask<PulledImage>>> {
-    let cancel = Arc::new(AtomicBool::new(false));
-    let (mut platform, mut registry, mut root, mut delivery) = (None, RegistryOptions::default(), None, None);
+    let (mut platform, mut registry, mut root) = (None, RegistryOptions::default(), None);
+    let mut watched = Watched::new(env, None, None)?;
     if let Some(o) = options {
-        if let Some(signal) = o.signal {
-            watch_abort(env, signal, &cancel)?;
-        }
-        if let Some(f) = &o.on_progress {
-            let callback = f.build_threadsafe_function().callee_handled::<false>().weak::<true>().build()?;
-            delivery = Some(Arc::new(Delivery { callback, pending: Mutex::new(0), delivered: Condvar::new() }));
-        }
+        watched = Watched::new(env, o.on_progress.as_ref(), o.signal)?;
         platform = o.platform;
         registry = registry_options(o.tls_verify, o.cert_dir, o.auth_file);
         root = o.storage_root;
@@ -226,17 +268,91 @@ pub fn pull(
     Ok(task(move || {
         let store = writable_store(root, "pull")?;
         let client = registry.client()?;
-        let report = |e: &ProgressEvent| {
-            if let Some(d) = &delivery {
-                d.send(e.clone());
-            }
-        };
-        let pulled = ops::pull(&store, &client, &reference, platform.as_deref(), &report, &cancel);
-        if let Some(d) = &delivery {
-            d.wait();
-        }
-        pulled
+        watched.run(|report, cancel| ops::pull(&store, &client, &reference, platform.as_deref(), report, cancel))
     }))
+}
+
+/// `loadImage`'s options.
+#[napi(object, object_to_js = false)]
+pub struct LoadOptions<'a> {
+    pub storage_root: Option<String>,
+    /// Each layer's progress, as for `pull`.
+    #[napi(ts_type = "(event: ProgressEvent) => void")]
+    pub on_progress: Option<Function<'a, ProgressEvent, UnknownReturnValue>>,
+    /// Aborting it stops the load; it rejects with `ERR_TSC_CANCELED` and keeps nothing.
+    #[napi(ts_type = "AbortSignal")]
+    pub signal: Option<Object<'a>>,
+}
+
+/// `load`: every image of a docker-archive, an oci-archive (plain, gzip or zstd) or an OCI
+/// layout directory, through the pull pipeline's checks; all of them or none. `input` is a
+/// path, or an open descriptor (standard input) whose tar is read whole first.
+#[napi(ts_return_type = "Promise<Array<LoadedImage>>")]
+pub fn load_image(
+    env: &Env,
+    input: Either<String, i32>,
+    options: Option<LoadOptions>,
+) -> napi::Result<AsyncTask<ImageTask<Vec<LoadedImage>>>> {
+    let (watched, root) = match options {
+        Some(o) => (Watched::new(env, o.on_progress.as_ref(), o.signal)?, o.storage_root),
+        None => (Watched::new(env, None, None)?, None),
+    };
+    let input = match input {
+        Either::A(path) => Either::A(PathBuf::from(path)),
+        Either::B(fd) => Either::B(duplicate(fd)?),
+    };
+    Ok(task(move || {
+        let store = writable_store(root, "loading images")?;
+        watched.run(|report, cancel| match input {
+            Either::A(path) => ops::load(&store, &path, report, cancel),
+            Either::B(fd) => ops::load_from_descriptor(&store, fd, "standard input", report, cancel),
+        })
+    }))
+}
+
+/// `saveImage`'s options.
+#[napi(object, object_to_js = false)]
+pub struct SaveOptions {
+    /// `docker-archive` (default), `oci-archive` or `oci-dir`.
+    pub format: Option<String>,
+    pub storage_root: Option<String>,
+}
+
+/// `save`: the images `refs` name into one archive, at the path `output` (replaced once
+/// complete) or written to the open descriptor `output` (a tar format only).
+#[napi(ts_return_type = "Promise<void>")]
+pub fn save_image(
+    refs: Vec<String>,
+    output: Either<String, i32>,
+    options: Option<SaveOptions>,
+) -> napi::Result<AsyncTask<ImageTask<()>>> {
+    let (format, root) = options.map(|o| (o.format, o.storage_root)).unwrap_or_default();
+    let output = match output {
+        Either::A(path) => Either::A(PathBuf::from(path)),
+        // Our own copy now, on the main thread: the caller may close its descriptor after
+        // this returns.
+        Either::B(fd) => Either::B(duplicate(fd)?),
+    };
+    Ok(task(move || {
+        let format = ops::save_format(format.as_deref())?;
+        let (store, _) = store(root)?;
+        match output {
+            Either::A(path) => ops::save(&store, &refs, &path, format),
+            Either::B(fd) => ops::save_to_descriptor(&store, &refs, fd, format),
+        }
+    }))
+}
+
+/// A copy of the caller's descriptor `fd`, owned by the save.
+fn duplicate(fd: i32) -> napi::Result<OwnedFd> {
+    // SAFETY: F_DUPFD_CLOEXEC on any integer is sound: one that is not open fails with EBADF.
+    let copy = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
+    if copy < 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(napi::Error::new(Status::InvalidArg, format!("cannot use descriptor {fd}: {e}")));
+    }
+    // SAFETY: `copy` was just returned by fcntl and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(copy) })
 }
 
 /// Every image in the store.

@@ -30,7 +30,7 @@ pub use run::Run;
 pub use spec::SpecCmd;
 pub use start::Start;
 pub use state::State;
-pub use storage::{Storage, StorageOperation, StoragePrune, StorageRemoveContainer, StorageRemoveImage};
+pub use storage::{Storage, StorageLoad, StorageOperation, StoragePrune, StorageRemoveContainer, StorageRemoveImage};
 pub use update::Update;
 
 use std::path::PathBuf;

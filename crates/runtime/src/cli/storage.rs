@@ -5,10 +5,8 @@
 //! addon runs, with the same results). Output: one JSON object per line on stdout (see
 //! `commands/storage`).
 //!
-//! `load` and `save` come here too once the archives module (`tscontainer_image::archive`)
-//! exists: `load` is a pull from an archive's `ImageSource` through
-//! `tscontainer_image_host::ops::pull_from` (the same progress lines and result), `save`
-//! reads the store (no namespace needed, but hosted here beside load for the same ids).
+//! `load` writes layers, so it is here; `save` only reads the store (the addon does it for
+//! every user).
 
 use std::path::PathBuf;
 
@@ -28,6 +26,7 @@ pub struct Storage {
 #[derive(Debug, Subcommand)]
 pub enum StorageOperation {
     Pull(StoragePull),
+    Load(StorageLoad),
     RemoveImage(StorageRemoveImage),
     Prune(StoragePrune),
     RemoveContainer(StorageRemoveContainer),
@@ -50,6 +49,15 @@ pub struct StoragePull {
     /// The only credentials file read
     #[arg(long, value_name = "FILE")]
     pub authfile: Option<PathBuf>,
+}
+
+/// Load the images of a docker-archive, an oci-archive or an OCI layout directory; progress
+/// and the result as JSON lines
+#[derive(Debug, Args)]
+pub struct StorageLoad {
+    /// The archive (a file or a directory; - for standard input)
+    #[arg(short, long, value_name = "PATH")]
+    pub input: PathBuf,
 }
 
 /// Remove an image (by name: that name, and the image with its last name; by id: the image)

@@ -8,6 +8,8 @@
 //! Everything that depends on who this process is (the placement, the store's root, the
 //! auth files, registries.conf) is decided before the namespace, where it would be root.
 
+use std::os::fd::AsFd;
+
 mod output;
 mod signals;
 mod userns;
@@ -18,7 +20,7 @@ use tscontainer_image_host::ops::{self, RegistryOptions};
 use tscontainer_image_host::view::{ProgressEvent, PulledImage};
 use tscontainer_image_host::{open_store, storage_root, HostError, Placement};
 
-use crate::cli::{Storage, StorageOperation, StoragePrune, StorageRemoveContainer, StorageRemoveImage};
+use crate::cli::{Storage, StorageLoad, StorageOperation, StoragePrune, StorageRemoveContainer, StorageRemoveImage};
 
 pub fn run(args: Storage) -> anyhow::Result<i32> {
     let canceled_by = |e: &HostError| match signals::received() {
@@ -37,6 +39,7 @@ pub fn run(args: Storage) -> anyhow::Result<i32> {
 /// An operation with what it needs from outside the namespace.
 enum Prepared {
     Pull { client: Box<RegistryClient>, reference: String, platform: Option<String> },
+    Load(StorageLoad),
     RemoveImage(StorageRemoveImage),
     Prune(StoragePrune),
     RemoveContainer(StorageRemoveContainer),
@@ -54,6 +57,7 @@ fn execute(args: Storage) -> Result<(), HostError> {
             reference: p.reference,
             platform: p.platform,
         },
+        StorageOperation::Load(l) => Prepared::Load(l),
         StorageOperation::RemoveImage(r) => Prepared::RemoveImage(r),
         StorageOperation::Prune(p) => Prepared::Prune(p),
         StorageOperation::RemoveContainer(r) => Prepared::RemoveContainer(r),
@@ -66,6 +70,20 @@ fn execute(args: Storage) -> Result<(), HostError> {
     match operation {
         Prepared::Pull { client, reference, platform } => {
             output::result(&pull(&store, &client, &reference, platform.as_deref())?)
+        }
+        Prepared::Load(l) => {
+            let cancel = canceling()?;
+            let report = |event: &ProgressEvent| output::progress(event, cancel);
+            let loaded = if l.input.as_os_str() == "-" {
+                let stdin = std::io::stdin()
+                    .as_fd()
+                    .try_clone_to_owned()
+                    .map_err(|e| HostError::invalid_option(format!("cannot read standard input: {e}")))?;
+                ops::load_from_descriptor(&store, stdin, "standard input", &report, cancel)?
+            } else {
+                ops::load(&store, &l.input, &report, cancel)?
+            };
+            output::result(&loaded)
         }
         Prepared::RemoveImage(r) => output::result(&ops::remove_image(&store, &r.image, r.force)?),
         Prepared::Prune(p) => output::result(&ops::prune(&store, p.all)?),
@@ -83,9 +101,14 @@ fn pull(
     reference: &str,
     platform: Option<&str>,
 ) -> Result<PulledImage, HostError> {
-    signals::cancel_on_signals()
-        .map_err(|e| HostError::invalid_option(format!("cannot install the signal handlers: {e}")))?;
-    let cancel = &signals::CANCEL;
+    let cancel = canceling()?;
     let report = |event: &ProgressEvent| output::progress(event, cancel);
     ops::pull(store, client, reference, platform, &report, cancel)
+}
+
+/// The flag SIGINT and SIGTERM set, to stop a pull or a load.
+fn canceling() -> Result<&'static std::sync::atomic::AtomicBool, HostError> {
+    signals::cancel_on_signals()
+        .map_err(|e| HostError::invalid_option(format!("cannot install the signal handlers: {e}")))?;
+    Ok(&signals::CANCEL)
 }

@@ -1,0 +1,337 @@
+// The image commands of the CLI (`node bin/run.cjs`, the built package) against real
+// registries on 127.0.0.1 (test/helpers/registry.ts): pull (plain HTTP with
+// --tls-verify=false; TLS + htpasswd with --cert-dir and login), images and image inspect
+// compared with what skopeo reports, tag/rmi/prune/system df, load of skopeo's and podman's
+// archives, save then podman load, and bad input: one line `tscontainer: ...`, exit 125,
+// nothing left in the store's tmp/. Each test has its own --storage-root under test/.work.
+import test from 'ava';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { CLI } from '../helpers/cli.js';
+import { isRoot, requires } from '../helpers/host.js';
+import { imageArchive, imageConfig } from '../helpers/images.js';
+import { repoRoot, workRoot } from '../helpers/paths.js';
+import { privatePodman, pushImage, skopeo, startRegistry, type Registry } from '../helpers/registry.js';
+
+const run = promisify(execFile);
+
+function installed(tool: string): [boolean, string] {
+  const found = ['/usr/bin', '/usr/sbin', '/bin', '/sbin'].some((d) => existsSync(path.join(d, tool)));
+  return [found, `${tool} is not installed (see .ci/run)`];
+}
+
+const imageTest = requires(
+  [isRoot, 'the test images are built as root'],
+  [existsSync(path.join(repoRoot, 'dist', 'commands', 'pull.js')), 'the CLI is not built (npm run build:ts)'],
+  ...(process.env.CI ? [] : [installed('docker-registry'), installed('skopeo'), installed('htpasswd'), installed('podman')]),
+);
+
+let plain: Registry;
+let secure: Registry;
+const pushed = new Map<string, { ref: string; digest: string }>();
+
+test.before(async () => {
+  if (!isRoot) return;
+  plain = await startRegistry();
+  secure = await startRegistry({ tls: true, auth: true });
+  pushed.set('busybox', await pushImage(plain, 'busybox'));
+  pushed.set('configured', await pushImage(plain, 'busybox:configured'));
+  pushed.set('layers', await pushImage(plain, 'layers'));
+  pushed.set('secure', await pushImage(secure, 'busybox:configured'));
+});
+test.after.always(async () => {
+  await plain?.stop();
+  await secure?.stop();
+});
+
+const scratch = path.join(workRoot, `cli-images-${process.pid}`);
+let counter = 0;
+/** A new directory for one test (a store, an auth file), removed after it. */
+function tempDir(t: { teardown(fn: () => void): void }): string {
+  const dir = path.join(scratch, String(counter++));
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+test.after.always(() => rmSync(scratch, { recursive: true, force: true }));
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `tscontainer ARGS` to completion, stdin from `input` (or /dev/null). */
+function cli(args: readonly string[], input?: string | Buffer, env: Record<string, string> = {}): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+    // A CLI that fails before it reads its input closes the pipe: not the test's error.
+    child.stdin.on('error', () => {});
+    child.stdin.end(input);
+  });
+}
+
+/** A failure as the CLI must report it: exit 125 (or `code`), one line `tscontainer: ...`, nothing on stdout. */
+function failedWith(t: { is(a: unknown, b: unknown, m?: string): void; regex(s: string, r: RegExp, m?: string): void }, r: Result, pattern: RegExp, code = 125): void {
+  t.is(r.code, code, r.stderr);
+  const lines = r.stderr.split('\n').filter(Boolean);
+  t.is(lines.length, 1, r.stderr);
+  t.regex(lines[0] ?? '', /^tscontainer: \S/);
+  t.regex(lines[0] ?? '', pattern);
+}
+
+function tmpOf(store: string): string[] {
+  const dir = path.join(store, 'tmp');
+  return existsSync(dir) ? readdirSync(dir) : [];
+}
+
+imageTest('pull over plain HTTP: a line per layer event, Docker\'s last lines; -q prints the id; images lists it', async (t) => {
+  const store = tempDir(t);
+  const { ref, digest } = pushed.get('layers')!;
+  const r = await cli(['pull', '--tls-verify=false', '--storage-root', store, ref]);
+  t.is(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  t.deepEqual(lines.slice(-3), [`Digest: ${digest}`, `Status: Downloaded newer image for ${ref}`, ref]);
+  const events = lines.slice(0, -3);
+  // Four layers, each: Pulling fs layer, Download complete, Pull complete (not a TTY: no redraw).
+  t.is(events.length, 12, r.stdout);
+  for (const line of events) t.regex(line, /^[0-9a-f]{12}: (Pulling fs layer|Download complete|Pull complete)$/);
+  t.false(r.stdout.includes('\u001B['), 'no terminal control codes off a terminal');
+
+  const again = await cli(['pull', '--tls-verify=false', '--storage-root', store, ref]);
+  t.is(again.code, 0, again.stderr);
+  t.true(again.stdout.includes(`Status: Image is up to date for ${ref}`));
+  t.is(again.stdout.split('\n').filter((l) => l.endsWith(': Already exists')).length, 4);
+
+  const quiet = await cli(['pull', '-q', '--tls-verify=false', '--storage-root', store, ref]);
+  t.is(quiet.code, 0);
+  const id = quiet.stdout.trim();
+  t.regex(id, /^[0-9a-f]{64}$/);
+
+  const listed = await cli(['images', '--storage-root', store]);
+  t.is(listed.code, 0, listed.stderr);
+  const [header, row, ...rest] = listed.stdout.trim().split('\n');
+  t.regex(header ?? '', /^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE$/);
+  t.deepEqual(rest, []);
+  const cells = (row ?? '').split(/\s{3,}/);
+  t.deepEqual([cells[0], cells[1], cells[2]], [ref.replace(/:latest$/, ''), 'latest', id.slice(0, 12)]);
+  t.regex(cells[3] ?? '', / ago$/);
+  t.regex(cells[4] ?? '', /^\d+(\.\d+)? (B|kB|MB)$/);
+
+  const formatted = await cli(['images', '--storage-root', store, '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']);
+  t.is(formatted.stdout, `${ref} ${id.slice(0, 12)}\n`);
+  const digests = await cli(['images', '--storage-root', store, '--digests', '--no-trunc']);
+  t.true(digests.stdout.includes(digest), digests.stdout);
+  t.regex(digests.stdout.split('\n')[0] ?? '', /DIGEST/);
+  t.true(digests.stdout.includes(`sha256:${id}`));
+  const ids = await cli(['images', '-q', '--storage-root', store]);
+  t.is(ids.stdout, `${id.slice(0, 12)}\n`);
+  const json = await cli(['images', '--json', '--storage-root', store]);
+  const parsed = JSON.parse(json.stdout) as { Id: string; RepoTags: string[]; Digest: string; Size: number; Containers: number }[];
+  t.is(parsed.length, 1);
+  t.is(parsed[0]?.Id, id);
+  t.deepEqual(parsed[0]?.RepoTags, [ref]);
+  t.deepEqual(JSON.parse((await cli(['images', '--format', 'json', '--storage-root', store])).stdout), parsed);
+  failedWith(t, await cli(['images', '--storage-root', store, '--format', '{{.Nope}}']), /--format/);
+  t.deepEqual(tmpOf(store), []);
+});
+
+imageTest('TLS + htpasswd: refused without credentials, login --password-stdin with --cert-dir, pull, inspect as skopeo sees it, logout', async (t) => {
+  const store = tempDir(t);
+  const auth = path.join(tempDir(t), 'auth.json');
+  const { ref, digest } = pushed.get('secure')!;
+  const access = ['--cert-dir', secure.certDir!, '--authfile', auth];
+
+  failedWith(t, await cli(['pull', ...access, '--storage-root', store, ref]), /unauthorized|credentials|authentication/i);
+  failedWith(t, await cli(['login', '-u', secure.username!, '--password-stdin', ...access, secure.host], 'wrong\n'), /refused the credentials/);
+  const untrusted = await cli(['login', '-u', secure.username!, '--password-stdin', '--authfile', auth, secure.host], `${secure.password}\n`);
+  failedWith(t, untrusted, /certificate|tls/i);
+  const login = await cli(['login', '-u', secure.username!, '--password-stdin', ...access, secure.host], `${secure.password}\n`);
+  t.is(login.code, 0, login.stderr);
+  t.is(login.stdout, 'Login Succeeded!\n');
+
+  const pulled = await cli(['pull', '-q', ...access, '--storage-root', store, ref]);
+  t.is(pulled.code, 0, pulled.stderr);
+
+  const inspected = await cli(['image', 'inspect', '--storage-root', store, ref]);
+  t.is(inspected.code, 0, inspected.stderr);
+  const [image] = JSON.parse(inspected.stdout) as {
+    Id: string;
+    Digest: string;
+    RepoTags: string[];
+    Created: string;
+    Architecture: string;
+    Os: string;
+    Config: Record<string, unknown>;
+    RootFS: { Type: string; Layers: string[] };
+  }[];
+  const creds = `--creds=${secure.username}:${secure.password}`;
+  const seen = JSON.parse(await skopeo('inspect', `--cert-dir=${secure.certDir}`, creds, `docker://${ref}`)) as {
+    Digest: string;
+    Created: string;
+    Architecture: string;
+    Os: string;
+    Env: string[];
+    Labels: Record<string, string>;
+  };
+  const config = JSON.parse(await skopeo('inspect', '--config', `--cert-dir=${secure.certDir}`, creds, `docker://${ref}`)) as {
+    rootfs: { diff_ids: string[] };
+    config: Record<string, unknown>;
+  };
+  t.is(image?.Id, pulled.stdout.trim());
+  t.is(image?.Digest, seen.Digest);
+  t.is(image?.Digest, digest);
+  t.deepEqual(image?.RepoTags, [ref]);
+  t.is(Date.parse(image?.Created ?? ''), Date.parse(seen.Created));
+  t.is(image?.Architecture, seen.Architecture);
+  t.is(image?.Os, seen.Os);
+  t.deepEqual(image?.Config.Env, seen.Env);
+  t.deepEqual(image?.Config.Labels, seen.Labels);
+  for (const key of ['User', 'WorkingDir', 'Entrypoint', 'Cmd', 'StopSignal']) t.deepEqual(image?.Config[key], config.config[key], key);
+  t.deepEqual(Object.keys(image?.Config.ExposedPorts ?? {}).sort(), Object.keys(imageConfig('busybox-configured').config.ExposedPorts ?? {}).sort());
+  t.deepEqual(image?.RootFS, { Type: 'layers', Layers: config.rootfs.diff_ids });
+
+  const logout = await cli(['logout', '--authfile', auth, secure.host]);
+  t.is(logout.code, 0, logout.stderr);
+  t.is(logout.stdout, `Removed login credentials for ${secure.host}\n`);
+  failedWith(t, await cli(['logout', '--authfile', auth, secure.host]), /not logged in/i);
+  t.deepEqual(tmpOf(store), []);
+});
+
+imageTest('tag, rmi (Untagged/Deleted, by id with two names refused), image prune, system df', async (t) => {
+  const store = tempDir(t);
+  const at = ['--storage-root', store];
+  const busybox = pushed.get('busybox')!.ref;
+  const layers = pushed.get('layers')!.ref;
+  for (const ref of [busybox, layers]) t.is((await cli(['pull', '-q', '--tls-verify=false', ...at, ref])).code, 0);
+  t.is((await cli(['tag', ...at, busybox, 'localhost/mine'])).code, 0);
+  const names = await cli(['images', ...at, '--format', '{{.Repository}}:{{.Tag}}']);
+  t.deepEqual(names.stdout.trim().split('\n').sort(), [busybox, layers, 'localhost/mine:latest'].sort());
+
+  const df = await cli(['system', 'df', ...at]);
+  t.is(df.code, 0, df.stderr);
+  const dfLines = df.stdout.trim().split('\n');
+  t.regex(dfLines[0] ?? '', /^TYPE\s+TOTAL\s+ACTIVE\s+SIZE\s+RECLAIMABLE$/);
+  t.regex(dfLines[1] ?? '', /^Images\s+2\s+0\s+\S+ \S+\s+\S+ \S+ \(100%\)$/);
+  t.regex(dfLines[2] ?? '', /^Containers\s+0\s+0\s/);
+  t.regex(dfLines[3] ?? '', /^Local Volumes\s+0\s+0\s/);
+  const dfJson = JSON.parse((await cli(['system', 'df', '--json', ...at])).stdout) as { images: { total: number }; layers: { total: number } };
+  t.is(dfJson.images.total, 2);
+  t.is(dfJson.layers.total, 4, 'busybox shares its layer with layers');
+
+  const id = JSON.parse((await cli(['images', '--json', ...at])).stdout)[0].Id as string;
+  failedWith(t, await cli(['rmi', ...at, id.slice(0, 12)]), /./, 2);
+  const untag = await cli(['rmi', ...at, 'localhost/mine']);
+  t.is(untag.code, 0, untag.stderr);
+  t.is(untag.stdout, 'Untagged: localhost/mine:latest\n');
+  const removed = await cli(['rmi', ...at, busybox]);
+  t.is(removed.code, 0, removed.stderr);
+  t.is(removed.stdout, `Untagged: ${busybox}\nDeleted: ${id}\n`);
+  failedWith(t, await cli(['rmi', ...at, busybox]), /not in the store|not known/);
+
+  const dangling = await cli(['image', 'prune', '-f', ...at]);
+  t.is(dangling.code, 0, dangling.stderr);
+  t.regex(dangling.stdout, /^Total reclaimed space: \S+ \S+\n$/);
+  const all = await cli(['image', 'prune', '-a', '-f', ...at]);
+  t.is(all.code, 0, all.stderr);
+  const pruned = all.stdout.trim().split('\n');
+  t.is(pruned.length, 2);
+  t.regex(pruned[0] ?? '', /^[0-9a-f]{64}$/);
+  t.regex(pruned[1] ?? '', /^Total reclaimed space: [1-9]/);
+  t.is((await cli(['images', '-q', ...at])).stdout, '');
+  t.deepEqual(readdirSync(path.join(store, 'layers')), []);
+  t.deepEqual(tmpOf(store), []);
+});
+
+imageTest('load: skopeo\'s docker-archive and oci-archive, podman save\'s archives, from -i and from stdin', async (t) => {
+  const cases = [
+    ['busybox.docker-archive.tar', ['localhost/tsfixture/busybox:latest']],
+    ['busybox.oci-archive.tar', ['localhost/tsfixture/busybox:latest']],
+    ['podman-save.docker-archive.tar', ['localhost/tsfixture/busybox:latest', 'localhost/tsfixture/busybox:configured']],
+    ['podman-save.oci-archive.tar', ['localhost/tsfixture/busybox:configured']],
+    ['podman-save.oci-dir', ['localhost/tsfixture/busybox:configured']],
+  ] as const;
+  for (const [file, expected] of cases) {
+    const store = tempDir(t);
+    const r = await cli(['load', '-q', '-i', imageArchive(file), '--storage-root', store]);
+    t.is(r.code, 0, `${file}: ${r.stderr}`);
+    const loaded = r.stdout.trim().split('\n');
+    t.deepEqual(
+      loaded.map((l) => l.replace(/^Loaded image: /, '')).sort(),
+      [...expected].sort(),
+      `${file}: ${r.stdout}`,
+    );
+    const listed = JSON.parse((await cli(['images', '--json', '--storage-root', store])).stdout) as { RepoTags: string[] }[];
+    t.deepEqual(listed.flatMap((i) => i.RepoTags).sort(), [...expected].sort(), file);
+    t.deepEqual(tmpOf(store), [], file);
+  }
+  const store = tempDir(t);
+  const piped = await cli(['load', '--storage-root', store], readFileSync(imageArchive('busybox.docker-archive.tar')));
+  t.is(piped.code, 0, piped.stderr);
+  t.is(piped.stdout, 'Loaded image: localhost/tsfixture/busybox:latest\n');
+  t.deepEqual(tmpOf(store), []);
+});
+
+imageTest('save then podman load, in docker-archive and oci-archive; podman runs nothing of ours', async (t) => {
+  const store = tempDir(t);
+  const out = tempDir(t);
+  const { ref } = pushed.get('configured')!;
+  const pulled = await cli(['pull', '-q', '--tls-verify=false', '--storage-root', store, ref]);
+  t.is(pulled.code, 0, pulled.stderr);
+  const id = pulled.stdout.trim();
+  const podman = await privatePodman();
+  t.teardown(() => podman.remove());
+  for (const format of ['docker-archive', 'oci-archive'] as const) {
+    const file = path.join(out, `${format}.tar`);
+    const saved = await cli(['save', '--storage-root', store, '--format', format, '-o', file, ref]);
+    t.is(saved.code, 0, saved.stderr);
+    t.is(saved.stdout, '');
+    const { stdout } = await run(podman.podman, ['load', '-i', file]);
+    t.regex(stdout, new RegExp(`Loaded image: ${ref.replace(/[.]/g, '\\.')}`), stdout);
+    const { stdout: inspected } = await run(podman.podman, ['image', 'inspect', '--format', '{{.Id}}', ref]);
+    t.is(inspected.trim(), id, `${format}: the same image id in podman`);
+    await run(podman.podman, ['rmi', '-f', ref]);
+  }
+  // To stdout, and loaded back by us.
+  const piped = path.join(out, 'stdout.tar');
+  const child = await cli(['save', '--storage-root', store, ref]);
+  t.is(child.code, 0, child.stderr);
+  writeFileSync(piped, Buffer.from(child.stdout, 'latin1'));
+  const other = tempDir(t);
+  const viaShell = await run('sh', ['-c', `node "${CLI}" save --storage-root "$1" "$2" | node "${CLI}" load -q --storage-root "$3"`, 'sh', store, ref, other]);
+  t.is(viaShell.stdout, `Loaded image: ${ref}\n`);
+  t.deepEqual(tmpOf(store), []);
+  t.deepEqual(tmpOf(other), []);
+});
+
+imageTest('bad input: one sentence, exit 125, nothing left in tmp/', async (t) => {
+  const store = tempDir(t);
+  const at = ['--storage-root', store];
+  failedWith(t, await cli(['image', 'inspect', ...at, 'no-such-image']), /^tscontainer: image no-such-image is not in the store$/);
+  failedWith(t, await cli(['pull', ...at, '--tls-verify=false', `${plain.host}/tests/busybox:no-such-tag`]), /no-such-tag|manifest/i);
+  failedWith(t, await cli(['pull', ...at, 'Not A Reference']), /reference/i);
+  failedWith(t, await cli(['pull', ...at, '--tls-verify=maybe', 'busybox']), /--tls-verify/);
+  const down = await startRegistry();
+  await down.stop();
+  failedWith(t, await cli(['pull', ...at, '--tls-verify=false', `${down.host}/tests/busybox`]), /cannot reach registry/);
+  const garbage = path.join(tempDir(t), 'garbage.tar');
+  writeFileSync(garbage, Buffer.alloc(10_000, 7));
+  failedWith(t, await cli(['load', ...at, '-i', garbage]), /garbage\.tar/);
+  failedWith(t, await cli(['load', ...at], Buffer.alloc(5000, 1)), /./);
+  failedWith(t, await cli(['load', ...at, '-i', path.join(store, 'missing.tar')]), /missing\.tar/);
+  failedWith(t, await cli(['save', ...at, '-o', path.join(store, 'x.tar'), 'no-such-image']), /no-such-image/);
+  failedWith(t, await cli(['save', ...at, '--format', 'oci-dir', 'no-such-image']), /-o/);
+  failedWith(t, await cli(['tag', ...at, 'no-such-image', 'x']), /no-such-image/);
+  failedWith(t, await cli(['login', '-u', 'x', '--password-stdin', '--tls-verify=false', `${down.host}`], 'y\n'), /cannot reach/);
+  t.false(existsSync(path.join(store, 'x.tar')));
+  t.deepEqual(tmpOf(store), []);
+  t.is((await cli(['images', '-q', ...at])).stdout, '');
+});

@@ -1,0 +1,262 @@
+/**
+ * What the image commands share: their flags (the store, how registries are reached), and
+ * how images are shown as podman shows them — short ids, decimal sizes (`4.26 MB`), Go
+ * templates for `--format` — plus the pull's progress, as Docker draws it.
+ */
+import * as Flags from '@oclif/core/flags';
+
+import type { ImageSummary, ProgressEvent } from '../api/images.js';
+import { InvalidOptionError } from '../api/errors.js';
+import { TscontainerCommand } from './command.js';
+
+/** An image command: every failure is one line and exit 125 (podman's), rmi of an image in use 2. */
+export abstract class ImageCommand extends TscontainerCommand {
+  protected override readonly failureExitCode: number = 125;
+}
+
+export const storageFlags = {
+  'storage-root': Flags.string({
+    description: 'the image store (default: $TSCONTAINER_STORAGE, /var/lib/tscontainer for root, $XDG_DATA_HOME/tscontainer)',
+    env: 'TSCONTAINER_STORAGE',
+    helpValue: 'DIR',
+  }),
+};
+
+export const registryFlags = {
+  'tls-verify': Flags.boolean({
+    description: 'verify TLS and refuse plain HTTP (--tls-verify=false: allow both for every registry)',
+    allowNo: true,
+  }),
+  'cert-dir': Flags.string({ description: 'the only directory of CA (*.crt) and client certificates', helpValue: 'DIR' }),
+  authfile: Flags.string({ description: 'the credentials file (default podman\'s, $XDG_RUNTIME_DIR/containers/auth.json)', helpValue: 'FILE' }),
+};
+
+/**
+ * oclif's boolean flags take no `=value`; podman writes `--tls-verify=false`. Rewritten to
+ * `--no-tls-verify` / `--tls-verify` before oclif parses (up to a `--`).
+ */
+export function normalizeTlsVerify(argv: readonly string[]): string[] {
+  const end = argv.indexOf('--');
+  return argv.map((arg, i) => {
+    if (end !== -1 && i > end) return arg;
+    const match = /^--tls-verify=(.*)$/.exec(arg);
+    if (match === null) return arg;
+    const value = (match[1] ?? '').toLowerCase();
+    if (value === 'false' || value === '0') return '--no-tls-verify';
+    if (value === 'true' || value === '1') return '--tls-verify';
+    throw new InvalidOptionError(`invalid --tls-verify value ${JSON.stringify(match[1])}: true or false`);
+  });
+}
+
+/** The registry access options of the API from the flags. */
+export function registryAccess(flags: { 'tls-verify'?: boolean | undefined; 'cert-dir'?: string | undefined; authfile?: string | undefined }): {
+  tlsVerify?: boolean;
+  certDir?: string;
+  authFile?: string;
+} {
+  return {
+    ...(flags['tls-verify'] === undefined ? {} : { tlsVerify: flags['tls-verify'] }),
+    ...(flags['cert-dir'] === undefined ? {} : { certDir: flags['cert-dir'] }),
+    ...(flags.authfile === undefined ? {} : { authFile: flags.authfile }),
+  };
+}
+
+/** `{ storageRoot }` from the flags. */
+export function storage(flags: { 'storage-root'?: string | undefined }): { storageRoot?: string } {
+  return flags['storage-root'] === undefined ? {} : { storageRoot: flags['storage-root'] };
+}
+
+/** The hex of a digest (`sha256:ab...` → `ab...`). */
+export function hex(digest: string): string {
+  const colon = digest.indexOf(':');
+  return colon === -1 ? digest : digest.slice(colon + 1);
+}
+
+/** IMAGE ID: the first 12 hex digits. */
+export function shortId(digest: string): string {
+  return hex(digest).slice(0, 12);
+}
+
+const DECIMAL = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
+
+/** Bytes with a decimal unit and three significant digits, as podman shows sizes: `4.26 MB`. */
+export function humanSize(bytes: number): string {
+  let size = bytes;
+  let unit = 0;
+  while (size >= 1000 && unit < DECIMAL.length - 1) {
+    size /= 1000;
+    unit++;
+  }
+  return `${Number(size.toPrecision(3))} ${DECIMAL[unit] ?? 'B'}`;
+}
+
+/** `REPOSITORY` and `TAG` of a full name (`host:5000/a/b:tag`, `name@sha256:...`). */
+export function splitName(name: string): { repository: string; tag: string } {
+  const at = name.indexOf('@');
+  if (at !== -1) return { repository: name.slice(0, at), tag: '<none>' };
+  const colon = name.lastIndexOf(':');
+  if (colon > name.lastIndexOf('/')) return { repository: name.slice(0, colon), tag: name.slice(colon + 1) };
+  return { repository: name, tag: '<none>' };
+}
+
+/** One row per name of an image (one `<none>` row for an image without one), as podman lists them. */
+export interface ImageRow {
+  Repository: string;
+  Tag: string;
+  Digest: string;
+  ID: string;
+  Created: string;
+  CreatedAt: string;
+  Size: string;
+  image: ImageSummary;
+}
+
+export function imageRows(list: readonly ImageSummary[], created: (time: string | undefined) => string, noTrunc: boolean): ImageRow[] {
+  return list.flatMap((image) => {
+    const names = image.repoTags.length > 0 ? image.repoTags : ['<none>:<none>'];
+    return names.map((name) => {
+      const { repository, tag } = name === '<none>:<none>' ? { repository: '<none>', tag: '<none>' } : splitName(name);
+      return {
+        Repository: repository,
+        Tag: tag,
+        Digest: image.digest,
+        ID: noTrunc ? image.id : shortId(image.id),
+        Created: created(image.created),
+        CreatedAt: image.created ?? '',
+        Size: humanSize(image.size),
+        image,
+      };
+    });
+  });
+}
+
+/**
+ * A Go template of the common form (`{{.Repository}}:{{.Tag}}`, `table {{.ID}}\t{{.Size}}`)
+ * applied to `rows`: each `{{.Field}}` replaced by that field, `\t` and `\n` as written in
+ * a shell. Other template syntax is refused in one sentence.
+ */
+export function applyTemplate(template: string, rows: readonly Record<string, unknown>[], fields: readonly string[]): string[] {
+  let body = template;
+  const table = /^table\s+/.exec(body);
+  if (table !== null) body = body.slice(table[0].length);
+  body = body.replaceAll('\\t', '\t').replaceAll('\\n', '\n');
+  const parts: (string | { field: string })[] = [];
+  const re = /\{\{\s*(.*?)\s*\}\}/g;
+  let last = 0;
+  for (let m = re.exec(body); m !== null; m = re.exec(body)) {
+    parts.push(body.slice(last, m.index));
+    const field = /^\.([A-Za-z]+)$/.exec(m[1] ?? '');
+    if (field === null || !fields.includes(field[1] ?? '')) {
+      throw new InvalidOptionError(
+        `invalid --format ${JSON.stringify(template)}: ${JSON.stringify(`{{${m[1] ?? ''}}}`)} is not one of ${fields.map((f) => `{{.${f}}}`).join(', ')}`,
+      );
+    }
+    parts.push({ field: field[1] ?? '' });
+    last = m.index + m[0].length;
+  }
+  parts.push(body.slice(last));
+  const render = (value: (field: string) => string) => parts.map((p) => (typeof p === 'string' ? p : value(p.field))).join('');
+  const lines = rows.map((row) => render((field) => String(row[field] ?? '')));
+  if (table === null) return lines;
+  const header = render((field) => field.replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase());
+  return alignTabs([header, ...lines]);
+}
+
+/** Tab-separated cells aligned in columns (Go's tabwriter with padding 3). */
+function alignTabs(lines: readonly string[]): string[] {
+  const cells = lines.map((l) => l.split('\t'));
+  const widths: number[] = [];
+  for (const row of cells) row.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  return cells.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd((widths[i] ?? 0) + 3))).join('').trimEnd());
+}
+
+/** A layer's id as Docker shows it in progress lines: 12 hex digits. */
+function layerId(layer: string): string {
+  return shortId(layer);
+}
+
+/** Bytes as Docker's progress shows them (go-units HumanSize, decimal, 4 significant digits): `12.3MB`. */
+function progressSize(bytes: number): string {
+  let size = bytes;
+  let unit = 0;
+  while (size >= 1000 && unit < DECIMAL.length - 1) {
+    size /= 1000;
+    unit++;
+  }
+  return `${Number(size.toPrecision(4))}${DECIMAL[unit] ?? 'B'}`;
+}
+
+/**
+ * A pull's progress as Docker prints it. On a terminal, one line per layer redrawn in place
+ * (`ab12cd34ef56: Downloading  12.3MB/45.6MB  5.2MB/s`); otherwise one line per event of
+ * note (`Pulling fs layer`, `Already exists`, `Download complete`, `Pull complete`).
+ */
+export class PullProgress {
+  readonly #write: (text: string) => void;
+  readonly #tty: boolean;
+  readonly #layers = new Map<string, { line: string; phase: string; started: number; done: number }>();
+  #drawn = 0;
+
+  constructor(write: (text: string) => void, tty: boolean) {
+    this.#write = write;
+    this.#tty = tty;
+  }
+
+  readonly onProgress = (event: ProgressEvent): void => {
+    const now = Date.now();
+    const known = this.#layers.get(event.layer);
+    const layer = known ?? { line: '', phase: '', started: now, done: 0 };
+    if (event.phase === 'downloading' && layer.phase !== 'downloading') layer.started = now;
+    const changed = layer.phase !== event.phase;
+    layer.phase = event.phase;
+    layer.done = event.done;
+    layer.line = `${layerId(event.layer)}: ${this.#text(event, layer.started, now)}`;
+    this.#layers.set(event.layer, layer);
+    if (this.#tty) this.#redraw();
+    else if (changed) {
+      const plain = this.#plain(event);
+      if (plain !== undefined) this.#write(`${layerId(event.layer)}: ${plain}\n`);
+    }
+  };
+
+  #text(event: ProgressEvent, started: number, now: number): string {
+    switch (event.phase) {
+      case 'waiting':
+        return 'Pulling fs layer';
+      case 'downloading': {
+        const seconds = (now - started) / 1000;
+        const rate = seconds > 0.2 ? `  ${progressSize(event.done / seconds)}/s` : '';
+        return `Downloading  ${progressSize(event.done)}/${progressSize(event.total)}${rate}`;
+      }
+      case 'extracting':
+        return 'Extracting';
+      case 'done':
+        return 'Pull complete';
+      case 'already-exists':
+        return 'Already exists';
+    }
+  }
+
+  #plain(event: ProgressEvent): string | undefined {
+    switch (event.phase) {
+      case 'waiting':
+        return 'Pulling fs layer';
+      case 'downloading':
+        return undefined;
+      case 'extracting':
+        return 'Download complete';
+      case 'done':
+        return 'Pull complete';
+      case 'already-exists':
+        return 'Already exists';
+    }
+  }
+
+  #redraw(): void {
+    // Up to the first layer line, then each line cleared and written again.
+    let out = this.#drawn > 0 ? `\u001B[${this.#drawn}A` : '';
+    for (const { line } of this.#layers.values()) out += `\r\u001B[2K${line}\n`;
+    this.#drawn = this.#layers.size;
+    this.#write(out);
+  }
+}

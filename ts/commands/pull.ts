@@ -1,0 +1,58 @@
+import * as Args from '@oclif/core/args';
+import * as Flags from '@oclif/core/flags';
+
+import { pull } from '../api/images.js';
+import { ImageCommand, PullProgress, hex, normalizeTlsVerify, registryAccess, registryFlags, storage, storageFlags } from '../cli/images.js';
+
+export default class Pull extends ImageCommand {
+  static override summary = 'Pull an image from a registry.';
+
+  static override description = `Fetches the image REF names (docker.io/library/debian:latest for debian) into the store, verifying every blob's digest, and unpacks its layers once for every image that shares them. On a terminal each layer's progress is drawn in place; otherwise one line per layer event. Ends with Docker's Digest: and Status: lines and the full reference; with -q, only the image id. Registries are reached as registries.conf, certs.d and the auth file say (podman's files); --tls-verify=false allows plain HTTP and unverified TLS.`;
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> debian:12',
+    '<%= config.bin %> <%= command.id %> --tls-verify=false 127.0.0.1:5000/tests/busybox',
+    '<%= config.bin %> <%= command.id %> --platform linux/arm64/v8 alpine',
+  ];
+
+  static override args = {
+    ref: Args.string({ description: 'the image: NAME[:TAG], HOST[:PORT]/NAME[:TAG], NAME@sha256:...', required: true }),
+  };
+
+  static override flags = {
+    quiet: Flags.boolean({ char: 'q', description: 'print only the image id' }),
+    platform: Flags.string({ description: 'the platform to pull from a multi-platform image', helpValue: 'OS/ARCH[/VARIANT]' }),
+    ...registryFlags,
+    ...storageFlags,
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(Pull, normalizeTlsVerify(this.argv));
+    const progress = flags.quiet ? undefined : new PullProgress((text) => process.stdout.write(text), process.stdout.isTTY === true);
+    const controller = new AbortController();
+    // ^C stops the pull, keeping nothing of it, then exits as a signal would.
+    const interrupt = () => controller.abort();
+    process.once('SIGINT', interrupt);
+    process.once('SIGTERM', interrupt);
+    try {
+      const pulled = await pull(args.ref, {
+        ...registryAccess(flags),
+        ...storage(flags),
+        ...(flags.platform === undefined ? {} : { platform: flags.platform }),
+        signal: controller.signal,
+        ...(progress === undefined ? {} : { onProgress: progress.onProgress }),
+      });
+      if (flags.quiet) {
+        this.log(hex(pulled.image.id));
+        return;
+      }
+      const name = pulled.image.repoTags.find((t) => t === args.ref || t.endsWith(`/${args.ref}`)) ?? pulled.image.repoTags[0] ?? args.ref;
+      this.log(`Digest: ${pulled.digest}`);
+      this.log(pulled.upToDate ? `Status: Image is up to date for ${args.ref}` : `Status: Downloaded newer image for ${args.ref}`);
+      this.log(name);
+    } finally {
+      process.off('SIGINT', interrupt);
+      process.off('SIGTERM', interrupt);
+    }
+  }
+}
