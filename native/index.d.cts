@@ -245,7 +245,7 @@ export interface UsageLine {
   reclaimable: number
 }
 
-/** Builds the complete OCI config (`config.json` text) for a `run`. */
+/** Builds the complete OCI config (`config.json` text) for a `run` without an image. */
 export declare function buildRunSpec(options: RunSpecOptions): string
 
 /** Where container `id`'s bundle is when this package made it. */
@@ -289,6 +289,16 @@ export declare function createBundle(id: string, config: string): string
  */
 export declare function createContainerLayers(id: string, image: string, options?: StorageOptions | undefined | null): Promise<ContainerLayers>
 
+/**
+ * Makes the directory of a container of `options.image` in the store
+ * (`<storage root>/containers/<id>`: its writable layer, an empty `rootfs`, `hosts`,
+ * `hostname`, `resolv.conf` and `config.json`, whose first mount is the overlay of the
+ * image's layers on `/`) and returns its path, the container's bundle. Synchronous: the
+ * files are small, and run() returns its streams at once. The image must be stored
+ * (`ERR_TSC_IMAGE_NOT_KNOWN` otherwise); nothing is left when it fails.
+ */
+export declare function createImageBundle(options: RunSpecOptions): ImageBundle
+
 /** A new private directory for an exec's log and pid file; its path. */
 export declare function createScratchDir(): string
 
@@ -316,6 +326,14 @@ export interface ExitInfo {
   oomKilled: boolean
   /** RFC 3339, UTC. */
   finished: string
+}
+
+/** A container of an image, as createImageBundle made it. */
+export interface ImageBundle {
+  /** Its directory in the store: the bundle. */
+  dir: string
+  /** The image's StopSignal, which stop and an abort send first. */
+  stopSignal?: string
 }
 
 /**
@@ -457,6 +475,13 @@ export declare function removeContainerLayers(id: string, options?: StorageOptio
 /** `rmi`: by name, removes that name (and the image with its last name); by id, the image. */
 export declare function removeImage(image: string, options?: RemoveImageOptions | undefined | null): Promise<RemovedImage>
 
+/**
+ * Removes container `id`'s directory in the store at `storage_root` (a missing one is
+ * fine): for root and users without subordinate ids; a user with them removes it through
+ * `tscontainer-runtime storage remove-container` (`ERR_TSC_WRONG_HOST` here).
+ */
+export declare function removeImageBundle(id: string, storageRoot: string): void
+
 /** `removeImage`'s options. */
 export interface RemoveImageOptions {
   /**
@@ -531,6 +556,12 @@ export interface RunSpecOptions {
    * `systempaths=unconfined`.
    */
   securityOpt?: Array<string>
+  /** The image to run (a reference, an id or an id prefix): createImageBundle only. */
+  image?: string
+  /** `--entrypoint`: replaces the image's Entrypoint; an empty string clears it. */
+  entrypoint?: string
+  /** The store the image and the container's storage are in. */
+  storageRoot?: string
 }
 
 /**

@@ -10,6 +10,7 @@
 //!   `load`), images, remove, prune, tag, disk usage, login, logout, a container's layers.
 //! - [`inspect`]: `image inspect` in podman's shape.
 //! - [`spec`]: what a spec builder reads from an image (run defaults, `--user NAME`).
+//! - [`run_spec`]: a container of an image: its directory in the store and its spec.
 //! - [`view`]: the result types (serde for the runtime's JSON, napi-rs objects for the
 //!   addon with the feature `napi`).
 //! - [`error`]: `ERR_TSC_*` codes and one sentence.
@@ -18,6 +19,7 @@ pub mod error;
 pub mod inspect;
 pub mod ops;
 pub mod placement;
+pub mod run_spec;
 pub mod spec;
 pub mod view;
 

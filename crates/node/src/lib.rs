@@ -49,16 +49,21 @@ pub struct RunSpecOptions {
     /// Docker's `--security-opt`: `seccomp=FILE|unconfined`, `no-new-privileges[=BOOL]`,
     /// `systempaths=unconfined`.
     pub security_opt: Option<Vec<String>>,
+    /// The image to run (a reference, an id or an id prefix): createImageBundle only.
+    pub image: Option<String>,
+    /// `--entrypoint`: replaces the image's Entrypoint; an empty string clears it.
+    pub entrypoint: Option<String>,
+    /// The store the image and the container's storage are in.
+    pub storage_root: Option<String>,
 }
 
-/// Builds the complete OCI config (`config.json` text) for a `run`.
-#[napi]
-pub fn build_run_spec(options: RunSpecOptions) -> Result<String> {
+/// run's options as the core takes them.
+fn run_options(options: RunSpecOptions) -> Result<RunOptions> {
     let network = match options.network.as_deref() {
         None => Network::None,
         Some(n) => n.parse().map_err(to_js)?,
     };
-    let run = RunOptions {
+    Ok(RunOptions {
         id: options.id,
         command: options.command,
         rootfs: options.rootfs.map(PathBuf::from),
@@ -69,6 +74,7 @@ pub fn build_run_spec(options: RunSpecOptions) -> Result<String> {
         env: options.env.unwrap_or_default(),
         workdir: options.workdir,
         user: options.user,
+        resolved_user: None,
         network,
         publish: options.publish.unwrap_or_default(),
         volumes: options.volumes.unwrap_or_default(),
@@ -80,9 +86,68 @@ pub fn build_run_spec(options: RunSpecOptions) -> Result<String> {
             privileged: options.privileged.unwrap_or(false),
             security_opt: options.security_opt.unwrap_or_default(),
         },
-    };
-    let spec = spec::build_run_spec(&run).map_err(to_js)?;
+    })
+}
+
+/// Builds the complete OCI config (`config.json` text) for a `run` without an image.
+#[napi]
+pub fn build_run_spec(options: RunSpecOptions) -> Result<String> {
+    if options.image.is_some() {
+        return Err(invalid_option("a run of an image is made by createImageBundle".into()));
+    }
+    let spec = spec::build_run_spec(&run_options(options)?).map_err(to_js)?;
     serde_json::to_string_pretty(&spec).map_err(|e| invalid_option(e.to_string()))
+}
+
+/// Makes the directory of a container of `options.image` in the store
+/// (`<storage root>/containers/<id>`: its writable layer, an empty `rootfs`, `hosts`,
+/// `hostname`, `resolv.conf` and `config.json`, whose first mount is the overlay of the
+/// image's layers on `/`) and returns its path, the container's bundle. Synchronous: the
+/// files are small, and run() returns its streams at once. The image must be stored
+/// (`ERR_TSC_IMAGE_NOT_KNOWN` otherwise); nothing is left when it fails.
+#[napi]
+pub fn create_image_bundle(options: RunSpecOptions) -> napi::Result<ImageBundle, String> {
+    let host = |e: tscontainer_image_host::HostError| napi::Error::new(e.code, e.message);
+    let js = |e: napi::Error<Code>| napi::Error::new(e.status.as_ref().to_string(), e.reason.clone());
+    let Some(image) = options.image.clone() else {
+        return Err(napi::Error::new("ERR_TSC_INVALID_OPTION".to_string(), "createImageBundle needs an image"));
+    };
+    let run = tscontainer_image_host::run_spec::ImageRun { image, entrypoint: options.entrypoint.clone() };
+    let placement = tscontainer_image_host::Placement::detect();
+    let root = tscontainer_image_host::storage_root(options.storage_root.clone().map(PathBuf::from)).map_err(host)?;
+    let store = tscontainer_image_host::open_store(root, &placement).map_err(host)?;
+    let opts = run_options(options).map_err(js)?;
+    let made = tscontainer_image_host::run_spec::create_image_bundle(&store, opts, &run).map_err(host)?;
+    Ok(ImageBundle { dir: made.dir.display().to_string(), stop_signal: made.stop_signal })
+}
+
+/// A container of an image, as createImageBundle made it.
+#[napi(object)]
+pub struct ImageBundle {
+    /// Its directory in the store: the bundle.
+    pub dir: String,
+    /// The image's StopSignal, which stop and an abort send first.
+    pub stop_signal: Option<String>,
+}
+
+/// Removes container `id`'s directory in the store at `storage_root` (a missing one is
+/// fine): for root and users without subordinate ids; a user with them removes it through
+/// `tscontainer-runtime storage remove-container` (`ERR_TSC_WRONG_HOST` here).
+#[napi]
+pub fn remove_image_bundle(id: String, storage_root: String) -> napi::Result<(), String> {
+    let host = |e: tscontainer_image_host::HostError| napi::Error::new(e.code, e.message);
+    let placement = tscontainer_image_host::Placement::detect();
+    if placement.needs_runtime() {
+        return Err(napi::Error::new(
+            "ERR_TSC_WRONG_HOST".to_string(),
+            "this user's container storage is removed by tscontainer-runtime storage",
+        ));
+    }
+    let store = tscontainer_image_host::open_store(PathBuf::from(storage_root), &placement).map_err(host)?;
+    match store.remove_container(&id) {
+        Ok(()) | Err(tscontainer_image::Error::ContainerNotKnown(_)) => Ok(()),
+        Err(e) => Err(host(e.into())),
+    }
 }
 
 /// Checks an OCI config the way `create` will, without creating anything.

@@ -14,7 +14,7 @@ use super::defaults::{
     default_mounts, device_allowlist, host_root_private_mounts, namespaces, rlimits, MASKED_PATHS, READONLY_PATHS,
 };
 use super::security::{confinement, Confinement, SecurityFlags};
-use super::user::resolve;
+use super::user::{resolve, ResolvedUser};
 use super::{open_rootfs_argument, parse_cpus, parse_memory, Rootfs, SpecError, DEFAULT_PATH, OCI_VERSION};
 use crate::network::{Helper, NetworkRequest, PortMapping};
 
@@ -71,6 +71,9 @@ pub struct RunOptions {
     pub env: Vec<String>,
     pub workdir: Option<String>,
     pub user: Option<String>,
+    /// The user already resolved elsewhere (against an image's databases, read from its
+    /// layers before its root exists); `user` then only names it in messages.
+    pub resolved_user: Option<ResolvedUser>,
     pub network: Network,
     /// Published ports, `[host-ip:]host-port:container-port[/tcp|udp]`.
     pub publish: Vec<String>,
@@ -364,7 +367,10 @@ fn build_run_spec_in(opts: &RunOptions, cwd: &Path, online_cpus: u64, caller: &C
         None => hostname_for(&opts.id),
     };
 
-    let user = resolve(opts.user.as_deref(), root.as_fd(), &rootfs)?;
+    let user = match &opts.resolved_user {
+        Some(user) => user.clone(),
+        None => resolve(opts.user.as_deref(), root.as_fd(), &rootfs)?,
+    };
     let cwd_in_container = opts.workdir.clone().unwrap_or_else(|| "/".into());
     if !lexically_normal(Path::new(&cwd_in_container)) {
         return Err(SpecError::option("workdir", &cwd_in_container, "must be an absolute path without `.` or `..`"));
