@@ -9,10 +9,13 @@
  * the bundle holds nothing else. Every make and remove goes through the native core, on
  * descriptors of the checked directories: nothing this package did not make is removed.
  */
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 
 import { onExit } from './cleanup.js';
-import { callNative } from './native.js';
+import { OperationFailedError } from './errors.js';
+import { callNative, type RunSpecOptions } from './native.js';
 import { OUTPUT_FILE } from './output.js';
 
 export interface ScratchDir {
@@ -31,6 +34,11 @@ export interface ScratchDir {
 export interface Bundle extends ScratchDir {
   /** Where a detached container's stdout and stderr go (rotated, see output.ts). */
   readonly outputPath: string;
+  /**
+   * For a container of an image: its directory is its storage too (the overlay's upper
+   * layer), so it stays while the container does, and goes when the container is removed.
+   */
+  readonly image?: { readonly stopSignal: string | undefined } | undefined;
 }
 
 /**
@@ -79,4 +87,59 @@ export function isOwnBundle(dir: string, id: string): boolean {
 /** The runtime's log in a bundle this package made, from its directory. */
 export function bundleLog(dir: string): string {
   return join(dir, 'runtime.log');
+}
+
+/** The annotation of a container's config that carries its image's StopSignal (OCI image-spec's conversion rule). */
+export const STOP_SIGNAL_ANNOTATION = 'org.opencontainers.image.stopSignal';
+
+/**
+ * Makes container `spec.id`'s directory in the image store (its writable layer, hosts,
+ * hostname, resolv.conf and the config whose first mount is the overlay of the image's
+ * layers on `/`). The image must be stored already (an ImageNotKnownError otherwise).
+ */
+export function createImageBundle(spec: RunSpecOptions): Bundle {
+  const made = callNative((native) => native.createImageBundle(spec));
+  const storageRoot = dirname(dirname(made.dir));
+  return {
+    ...scratch(made.dir, () => removeImageContainer(spec.id, storageRoot)),
+    outputPath: join(made.dir, OUTPUT_FILE),
+    image: { stopSignal: made.stopSignal ?? undefined },
+  };
+}
+
+/**
+ * Whether `dir` is container `id`'s directory in an image store (`STORE/containers/ID`
+ * holding the store's record), and so the store it belongs to; `dir` comes from the
+ * container's state, which only this package and the runtime write.
+ */
+export function imageStoreOf(dir: string, id: string): string | undefined {
+  if (dir === '' || basename(dir) !== id || basename(dirname(dir)) !== 'containers') return undefined;
+  return existsSync(join(dir, 'container.json')) ? dirname(dirname(dir)) : undefined;
+}
+
+/**
+ * Removes container `id`'s directory (and so its writable layer) from the store at
+ * `storageRoot`; a missing one is fine. Synchronous, so it also runs as this process exits.
+ * An ordinary user with subordinate ids has files of those ids in it, which only a process
+ * in the user's namespace can remove: `tscontainer-runtime storage remove-container`.
+ */
+export function removeImageContainer(id: string, storageRoot: string): void {
+  if (callNative((native) => native.imageHost()).host !== 'runtime') {
+    callNative((native) => native.removeImageBundle(id, storageRoot));
+    return;
+  }
+  const runtime = callNative((native) => native.runtimePath());
+  const args = ['storage', '--storage-root', storageRoot, 'remove-container', id];
+  const result = spawnSync(runtime, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  if (result.status === 0) return;
+  const line = result.stdout?.trim().split('\n').pop() ?? '';
+  let error: { code?: string; message?: string } | undefined;
+  try {
+    error = (JSON.parse(line) as { error?: { code?: string; message?: string } }).error;
+  } catch {
+    error = undefined;
+  }
+  if (error?.code === 'ERR_TSC_CONTAINER_NOT_KNOWN') return;
+  const why = error?.message ?? (result.stderr?.trim() || `tscontainer-runtime storage exited with status ${String(result.status)}`);
+  throw new OperationFailedError(`cannot remove the storage of container ${id}: ${why}`);
 }
