@@ -156,6 +156,18 @@ imageTest.serial('no Entrypoint, no Cmd and no command: 125, no command specifie
   t.deepEqual(containerDirs(), []);
 });
 
+imageTest.serial('a container that cannot be made or started leaves nothing of its storage', async (t) => {
+  const bad = await runImage(await cli.container(t), '--rm', '-q', '--memory', '10Q', refs.configured, 'true');
+  t.is(bad.code, 125);
+  t.regex(bad.errorLines[0] ?? '', /^tscontainer: invalid memory/);
+  const user = await runImage(await cli.container(t), '--rm', '-q', '-u', 'nosuchuser', refs.configured, 'true');
+  t.is(user.code, 125);
+  t.regex(user.errorLines[0] ?? '', /no user `nosuchuser` in the container's \/etc\/passwd/);
+  const missing = await runImage(await cli.container(t), '--rm', '-q', refs.configured, 'no-such-command');
+  t.is(missing.code, 127, missing.stderr);
+  t.deepEqual(containerDirs(), []);
+});
+
 imageTest.serial('--pull never with an image that is not stored: 125 and one sentence, nothing made', async (t) => {
   const c = await cli.container(t);
   const r = await runImage(c, '--rm', '--pull', 'never', `${registry?.host}/tests/not-pushed:1`, 'true');

@@ -211,6 +211,10 @@ pub fn create_image_bundle(store: &Store, mut opts: RunOptions, run: &ImageRun) 
         opts.workdir = config.working_dir.clone().filter(|w| !w.is_empty());
     }
     opts.resolved_user = Some(image.resolve_user(opts.user.as_deref())?);
+    // The user's name, for messages about it: the image's own when -u gave none.
+    if opts.user.as_deref().is_none_or(str::is_empty) {
+        opts.user = config.user.clone().filter(|u| !u.is_empty());
+    }
     let id = opts.id.clone();
     // By id: the name may move to another image meanwhile.
     let layers = store.create_container(&id, &image.image.id.to_string())?;
