@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/run-image.sh — starting a container of an image that is already stored, side by side
-# in one run (hyperfine, interleaved by command, the same machine and load):
+# in one run (hyperfine: each command's rounds in turn, on the same machine; compare only
+# within one run, and rerun when the load changed during it):
 #
 #   tscontainer run --rm IMAGE true           the CLI: overlay of the image's layers, mounted
 #                                             by the runtime inside the container
