@@ -189,6 +189,14 @@ imageTest.serial('writes stay in the container: the image is unchanged, a second
   t.is(clean.stdout, 'cat: can\'t open \'/etc/marker\': No such file or directory\nID=tscontainer-busybox\n');
   const layers = readdirSync(path.join(store, 'layers'));
   t.false(layers.some((l) => existsSync(path.join(store, 'layers', l, 'diff', 'etc', 'marker'))));
+  // inspect shows what the image recorded.
+  const [details] = JSON.parse((await c.cli('inspect', c.id)).stdout) as { config: { annotations: Record<string, string> } }[];
+  t.like(details?.config.annotations, {
+    'io.tscontainer.image': refs.configured,
+    'org.opencontainers.image.stopSignal': 'SIGUSR1',
+    'org.opencontainers.image.exposedPorts': '5353/udp,8080/tcp',
+    'org.tscontainer.test.fixture': 'busybox-configured',
+  });
   const rm = await c.cli('rm', c.id);
   t.is(rm.code, 0, rm.stderr);
   t.deepEqual(containerDirs(), []);
