@@ -212,12 +212,15 @@ imageTest.serial('--read-only: the root refuses writes; /etc/hosts, hostname and
   t.is(resolv.stdout, readFileSync('/etc/resolv.conf', 'utf8'), '--net none: the host\'s file as it is');
 });
 
-imageTest.serial("stop sends the image's StopSignal; a detached --rm container's storage goes when it ends", async (t) => {
+imageTest.serial("exec -u NAME resolves in the image; stop sends its StopSignal; a detached --rm container's storage goes when it ends", async (t) => {
   const c = await cli.container(t);
   const trap = 'trap "echo got USR1; exit 0" USR1; echo ready; while :; do sleep 0.1; done';
   const d = await runImage(c, '-d', '-q', refs.configured, 'sh', '-c', trap);
   t.is(d.code, 0, d.stderr);
   t.true(await eventually(async () => (await c.cli('logs', c.id)).stdout.includes('ready')));
+  // exec -u NAME:GROUP resolves through the image's databases, as the container sees them.
+  const exec = await c.cli('exec', '-u', 'tester:staff', c.id, 'sh', '-c', 'id -un; id -gn');
+  t.is(exec.stdout, 'tester\nstaff\n', exec.stderr);
   t.is((await c.cli('stop', '-t', '20', c.id)).code, 0);
   t.is((await c.cli('logs', c.id)).stdout, 'ready\ngot USR1\n');
   t.is((await c.cli('rm', c.id)).code, 0);
