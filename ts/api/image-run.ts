@@ -4,7 +4,7 @@
  * own pull(). The container's directory and config are made by the native core
  * (bundle.ts's createImageBundle), which refuses an image that is not stored.
  */
-import { InvalidOptionError, TscontainerError } from './errors.js';
+import { ImageNotKnownError, InvalidOptionError } from './errors.js';
 import { pull } from './images.js';
 import type { PullPolicy, RunOptions } from './options.js';
 
@@ -22,11 +22,9 @@ export function pullPolicy(options: RunOptions): PullPolicy {
   return policy;
 }
 
-/** Whether `error` says the image is not in the store (its code, or its native cause's). */
+/** Whether `error` says the image is not in the store. */
 export function isImageNotKnown(error: unknown): boolean {
-  if (!(error instanceof TscontainerError)) return false;
-  const cause = error.cause as { code?: unknown } | undefined;
-  return (error.code as string) === 'ERR_TSC_IMAGE_NOT_KNOWN' || cause?.code === 'ERR_TSC_IMAGE_NOT_KNOWN';
+  return error instanceof ImageNotKnownError;
 }
 
 /** Pulls `options.image` (`missing`: because it is not stored), telling `options.onPull`. */

@@ -5,10 +5,10 @@
  * so both run containers the same way; free of oclif, so the fast start never loads it.
  */
 import { InvalidOptionError } from '../api/errors.js';
-import type { ProgressEvent } from '../api/images.js';
 import type { PullReport } from '../api/options.js';
 import { run } from '../api/run.js';
 import { forwardSignals } from '../api/signals.js';
+import { PullProgress } from './pull-progress.js';
 import { runCommand, type RunFlags } from './run-options.js';
 
 export interface Output {
@@ -21,27 +21,16 @@ export interface Output {
 /**
  * A pull's progress on stderr, as `docker run` prints it when the image is not stored:
  * `Unable to find image 'REF' locally` (podman's `Trying to pull REF...` for `--pull
- * always`), each layer's progress (drawn by the `pull`
- * command's renderer, loaded only when a pull happens), then the digest and status lines.
+ * always`), each layer's progress (the `pull` command's renderer), then the digest and
+ * status lines.
  */
 function pullReport(): PullReport {
   const write = (text: string) => process.stderr.write(text);
-  let draw: ((event: ProgressEvent) => void) | undefined;
-  let renderer: Promise<void> = Promise.resolve();
-  const early: ProgressEvent[] = [];
+  const progress = new PullProgress(write, process.stderr.isTTY === true);
   return {
-    start: (ref, missing) => {
-      write(missing ? `Unable to find image '${ref}' locally\n` : `Trying to pull ${ref}...\n`);
-      renderer = import('./pull-progress.js').then(({ PullProgress: Renderer }) => {
-        const render = new Renderer(write, process.stderr.isTTY === true).onProgress;
-        draw = render;
-        for (const event of early.splice(0)) render(event);
-      });
-    },
-    progress: (event) => (draw === undefined ? early.push(event) : draw(event)),
-    done: ({ ref, digest }) => {
-      void renderer.then(() => write(`Digest: ${digest}\nStatus: Downloaded newer image for ${ref}\n`));
-    },
+    start: (ref, missing) => write(missing ? `Unable to find image '${ref}' locally\n` : `Trying to pull ${ref}...\n`),
+    progress: progress.onProgress,
+    done: ({ ref, digest }) => write(`Digest: ${digest}\nStatus: Downloaded newer image for ${ref}\n`),
   };
 }
 
