@@ -89,10 +89,14 @@ async function eventually(check: () => Promise<boolean>): Promise<boolean> {
 }
 
 test.afterEach.always(() => {
-  // Nothing of a removed container stays: no directory in the store, no mount on the host.
+  // Nothing of a removed container stays: no mount on the host, no temporary in the store.
   if (!isRoot) return;
   const mounts = hostMountsOfStore();
   if (mounts.length > 0) throw new Error(`mounts of the store on the host: ${mounts.join('; ')}`);
+  // A removal renames the directory into tmp/ first, then empties it.
+  const tmp = path.join(store, 'tmp');
+  const temporaries = existsSync(tmp) ? readdirSync(tmp) : [];
+  if (temporaries.length > 0) throw new Error(`temporaries left in the store: ${temporaries.join(', ')}`);
 });
 
 imageTest.serial('run --rm IMAGE pulls a missing Debian image, runs its programs, and leaves nothing', async (t) => {
