@@ -317,7 +317,8 @@ fn an_image_bundle_is_the_containers_directory_with_the_overlay_first_and_the_im
     let layers = store.container_layers("c1").unwrap();
     assert_eq!(mounts[0], crate::run_spec::overlay_mount(&layers.lowerdirs, &layers.upper, &layers.work));
     assert_eq!(layers.lowerdirs.len(), 2);
-    let etc: Vec<_> = mounts.iter().filter(|m| m.destination().starts_with("/etc")).map(|m| m.source().clone()).collect();
+    let etc: Vec<_> =
+        mounts.iter().filter(|m| m.destination().starts_with("/etc")).map(|m| m.source().clone()).collect();
     assert_eq!(etc, ["hosts", "hostname", "resolv.conf"].map(|f| Some(made.dir.join(f))));
     let process = spec.process().clone().unwrap();
     assert_eq!(process.args().clone().unwrap(), ["sh"]);
@@ -336,10 +337,11 @@ fn an_image_bundle_is_the_containers_directory_with_the_overlay_first_and_the_im
     let cleared = crate::run_spec::ImageRun { image: "app".into(), entrypoint: Some(String::new()) };
     let e = crate::run_spec::create_image_bundle(&store, opts("c3"), &cleared).unwrap_err();
     assert_eq!(e.message, "no command specified");
-    let e = crate::run_spec::create_image_bundle(&store, opts("c4"), &crate::run_spec::ImageRun {
-        image: "missing".into(),
-        entrypoint: None,
-    })
+    let e = crate::run_spec::create_image_bundle(
+        &store,
+        opts("c4"),
+        &crate::run_spec::ImageRun { image: "missing".into(), entrypoint: None },
+    )
     .unwrap_err();
     assert_eq!(e.code, "ERR_TSC_IMAGE_NOT_KNOWN");
     assert_eq!(store.containers().unwrap().len(), 1);
