@@ -222,6 +222,11 @@ export interface PulledImage {
    * date"), so nothing new was stored.
    */
   upToDate: boolean
+  /**
+   * The full reference it was stored under (`docker.io/library/debian:12` for `debian:12`;
+   * for a short name, the registry that answered): Docker's last line.
+   */
+  reference: string
 }
 
 /** What `removeImage` did: podman's `Untagged:` and `Deleted:` lines. */

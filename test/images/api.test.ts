@@ -3,7 +3,7 @@
 // codes, load and save through the API, an aborted pull. The runtime-hosted path (users with
 // subordinate ids) is checked by the rootless tier (test/rootless/run.sh).
 import test from 'ava';
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import {
   ImageError,
@@ -23,6 +23,7 @@ import {
   tagImage,
   type ProgressEvent,
 } from '../../ts/index.js';
+import { createContainerLayers, removeContainerLayers, resolveImageUser } from '../../ts/api/images.js';
 import { isRoot, requires } from '../helpers/host.js';
 import { workRoot } from '../helpers/paths.js';
 import { pushImage, startFaultyProxy, startRegistry, type Registry } from '../helpers/registry.js';
@@ -64,6 +65,7 @@ imageTest('pull reports progress and resolves with the stored image; the store o
   const events: ProgressEvent[] = [];
   const pulled = await pull(ref, { tlsVerify: false, storageRoot, onProgress: (e) => events.push(e) });
   t.deepEqual(pulled.image.repoTags, [ref]);
+  t.is(pulled.reference, ref);
   t.false(pulled.upToDate);
   t.is(new Set(events.map((e) => e.layer)).size, 4);
   t.true(events.filter((e) => e.phase === 'done').length === 4);
@@ -127,4 +129,20 @@ imageTest('failures are typed: image not known, registry errors with their codes
   t.is((aborted as ImageError).code, 'ERR_TSC_CANCELED');
   t.deepEqual(await images({ storageRoot }), []);
   t.deepEqual(readdirSync(path.join(storageRoot, 'tmp')), []);
+});
+
+imageTest("a container's layers: made over an image, keeping it, removed", async (t) => {
+  const storageRoot = tempDir(t);
+  const ref = pushed.get('busybox')!;
+  const pulled = await pull(ref, { tlsVerify: false, storageRoot });
+  const layers = await createContainerLayers('api-test-c1', ref, { storageRoot });
+  t.true(statSync(layers.upper).isDirectory());
+  t.is(layers.imageId, pulled.image.id);
+  t.deepEqual(layers.config.Cmd, ['sh']);
+  t.deepEqual(await resolveImageUser(ref, 'tester', { storageRoot }), { uid: 1000, gid: 1000, additionalGids: [50], home: '/home/tester' });
+  const inUse = await removeImage(ref, { storageRoot }).catch((e: unknown) => e);
+  t.true(inUse instanceof ImageInUseError);
+  await removeContainerLayers('api-test-c1', { storageRoot });
+  t.false(existsSync(layers.upper));
+  t.is((await removeImage(ref, { storageRoot })).deleted, pulled.image.id);
 });

@@ -111,6 +111,11 @@ imageTest('pull over plain HTTP: a line per layer event, Docker\'s last lines; -
   t.true(again.stdout.includes(`Status: Image is up to date for ${ref}`));
   t.is(again.stdout.split('\n').filter((l) => l.endsWith(': Already exists')).length, 4);
 
+  // Without a tag: Docker's Status line names it as given, the last line in full.
+  const untagged = ref.replace(/:latest$/, '');
+  const short = await cli(['pull', '--tls-verify=false', '--storage-root', store, untagged]);
+  t.deepEqual(short.stdout.trim().split('\n').slice(-2), [`Status: Image is up to date for ${untagged}`, ref]);
+
   const quiet = await cli(['pull', '-q', '--tls-verify=false', '--storage-root', store, ref]);
   t.is(quiet.code, 0);
   const id = quiet.stdout.trim();
@@ -142,6 +147,34 @@ imageTest('pull over plain HTTP: a line per layer event, Docker\'s last lines; -
   t.deepEqual(JSON.parse((await cli(['images', '--format', 'json', '--storage-root', store])).stdout), parsed);
   failedWith(t, await cli(['images', '--storage-root', store, '--format', '{{.Nope}}']), /--format/);
   t.deepEqual(tmpOf(store), []);
+});
+
+imageTest('a plain-HTTP registry through registries.conf (insecure = true); --tls-verify=true overrides it', async (t) => {
+  const store = tempDir(t);
+  const conf = path.join(tempDir(t), 'registries.conf');
+  writeFileSync(conf, `[[registry]]\nlocation = "${plain.host}"\ninsecure = true\n`);
+  const env = { TSCONTAINER_REGISTRIES_CONF: conf };
+  const { ref } = pushed.get('busybox')!;
+  failedWith(t, await cli(['pull', '-q', '--storage-root', store, ref]), new RegExp(plain.host.replace(/\./g, '\\.')));
+  const pulled = await cli(['pull', '-q', '--storage-root', store, ref], undefined, env);
+  t.is(pulled.code, 0, pulled.stderr);
+  t.regex(pulled.stdout, /^[0-9a-f]{64}\n$/);
+  failedWith(t, await cli(['pull', '-q', '--tls-verify=true', '--storage-root', store, ref], undefined, env), /./);
+  t.deepEqual(tmpOf(store), []);
+});
+
+imageTest('pull on a terminal redraws one line per layer in place', async (t) => {
+  const store = tempDir(t);
+  const { ref, digest } = pushed.get('layers')!;
+  const command = [process.execPath, CLI, 'pull', '--tls-verify=false', '--storage-root', store, ref].map((w) => `'${w}'`).join(' ');
+  // script(1) gives the CLI a pseudo-terminal as stdout.
+  const { stdout } = await run('script', ['-qfec', command, '/dev/null'], { env: { ...process.env, TERM: 'xterm' } });
+  t.true(stdout.includes('\u001B[2K'), 'lines are cleared and redrawn');
+  t.regex(stdout, /\u001B\[4A/, 'the cursor goes back up over the four layers');
+  const final = stdout.split(/\r?\n/).map((l) => l.replace(/\r/g, '').replace(/^.*\u001B\[2K/, ''));
+  t.is(final.filter((l) => /^[0-9a-f]{12}: Pull complete$/.test(l)).length >= 4, true, stdout);
+  t.true(final.includes(`Digest: ${digest}`));
+  t.true(final.includes(ref));
 });
 
 imageTest('TLS + htpasswd: refused without credentials, login --password-stdin with --cert-dir, pull, inspect as skopeo sees it, logout', async (t) => {

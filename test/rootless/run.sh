@@ -661,6 +661,21 @@ else
      [ "$(json "v.unknown.join(\" \")")" = "ImageNotKnownError ERR_TSC_IMAGE_NOT_KNOWN" ] &&
      [ "$(stat -c %u:%g "$owned")" = "$((sub_range_start + 999)):$((sub_range_start + 49))" ] &&
      [ "$(stat -c %u:%g "$loaded_owned")" = "$((sub_range_start + 999)):$((sub_range_start + 49))" ]'
+  # A container's layer: made by the addon, written in by the container (as a subordinate id,
+  # here by root), removed by the runtime in the namespace.
+  capture as tsrl-sub node --input-type=module -e '
+    const api = await import(process.argv[1] + "/dist/api/images.js");
+    const layers = await api.createContainerLayers("tsrl-images-c1", process.argv[2], { storageRoot: process.argv[3] });
+    console.log(JSON.stringify(layers));' "$repo" "$layers_ref" "$load_store"
+  upper=$(json 'v.upper')
+  [ -d "$upper" ] && mkdir "$upper/home" && echo x >"$upper/home/file" &&
+    chown -R "$((sub_range_start + 999)):$((sub_range_start + 999))" "$upper/home"
+  capture as tsrl-sub node --input-type=module -e '
+    const api = await import(process.argv[1] + "/dist/api/images.js");
+    await api.removeContainerLayers("tsrl-images-c1", { storageRoot: process.argv[2] });
+    console.log(JSON.stringify({ removed: true }));' "$repo" "$load_store"
+  check "tsrl-sub: API: a container layer with files of its subordinate ids is removed through the runtime" \
+    '[ $code = 0 ] && [ -n "$upper" ] && [ ! -e "$upper" ] && [ -z "$(ls -A "$load_store/containers")" ]'
   cli tsrl-sub rmi --storage-root "$load_store" "$layers_ref"
   capture as tsrl-sub sh -c 'node "$1" load -q --storage-root "$2" <"$3"' sh "$cli_js" "$load_store" "$archive"
   check "tsrl-sub: CLI load from standard input through the runtime" \

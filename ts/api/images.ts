@@ -15,7 +15,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 
 import type * as Addon from '../../native/index.cjs';
-import { RuntimeFailedError, fromNative, imageError, type ImageErrorCode } from './errors.js';
+import { RuntimeFailedError, fromNative, imageError } from './errors.js';
 import { callNative, type NativeAddon } from './native.js';
 
 export type {
@@ -171,7 +171,8 @@ function runtimeStorage<T>(storageRoot: string | undefined, args: readonly strin
       } else if (last !== undefined && 'result' in last && code === 0) {
         resolve(last.result as T);
       } else if (last !== undefined && 'error' in last) {
-        reject(imageError(last.error.code as ImageErrorCode, last.error.message));
+        // The same classes as the addon's errors: the codes are the same.
+        reject(fromNative(Object.assign(new Error(last.error.message), { code: last.error.code })));
       } else {
         const why = signal === null ? `exited with status ${String(code)}` : `was killed by ${signal}`;
         const detail = stderr.trim() || garbled;
@@ -311,4 +312,35 @@ export function login(registry: string, options: LoginOptions): Promise<void> {
 /** `logout REGISTRY`: removes the recorded credentials (`ERR_TSC_NOT_LOGGED_IN` when there are none). */
 export function logout(registry: string, options: Pick<RegistryAccessOptions, 'authFile'> = {}): Promise<void> {
   return native((n) => n.logout(registry, defined({ authFile: options.authFile })));
+}
+
+/**
+ * Container `id`'s writable layer over the image `image` names: the directories of its
+ * overlay (upper, work, the image's layers top first) and the image's run defaults. For
+ * `run`/`create` with an image (not exported from the package).
+ */
+export function createContainerLayers(id: string, image: string, options: StorageOption = {}): Promise<Addon.ContainerLayers> {
+  return native((n) => n.createContainerLayers(id, image, defined({ storageRoot: options.storageRoot })));
+}
+
+/**
+ * Removes container `id`'s writable layer, in the host that can: for an ordinary user with
+ * subordinate ids its files belong to those ids, and only the runtime in the user's
+ * namespace can remove them.
+ */
+export async function removeContainerLayers(id: string, options: StorageOption = {}): Promise<void> {
+  const { storageRoot } = options;
+  if (hostedByRuntime()) {
+    await runtimeStorage<null>(storageRoot, ['remove-container', '--', id]);
+    return;
+  }
+  await native((n) => n.removeContainerLayers(id, defined({ storageRoot })));
+}
+
+/**
+ * `--user` (`uid`, `uid:gid`, `name`, `name:group`; undefined: the image's own `User`)
+ * resolved against the image's `/etc/passwd` and `/etc/group`, read from its layers.
+ */
+export function resolveImageUser(image: string, user: string | undefined, options: StorageOption = {}): Promise<Addon.ImageUser> {
+  return native((n) => n.resolveImageUser(image, user ?? null, defined({ storageRoot: options.storageRoot })));
 }

@@ -46,10 +46,9 @@ export default class Pull extends ImageCommand {
         this.log(hex(pulled.image.id));
         return;
       }
-      const name = pulled.image.repoTags.find((t) => t === args.ref || t.endsWith(`/${args.ref}`)) ?? pulled.image.repoTags[0] ?? args.ref;
       this.log(`Digest: ${pulled.digest}`);
       this.log(pulled.upToDate ? `Status: Image is up to date for ${args.ref}` : `Status: Downloaded newer image for ${args.ref}`);
-      this.log(name);
+      this.log(pulled.reference);
     } finally {
       process.off('SIGINT', interrupt);
       process.off('SIGTERM', interrupt);

@@ -124,6 +124,7 @@ fn pull_with(
         up_to_date: before.as_ref() == Some(&pulled.image.id),
         image: summary(&pulled.image, &containers),
         digest: pulled.digest.to_string(),
+        reference: pulled.reference.to_string(),
     })
 }
 

@@ -76,6 +76,9 @@ pub struct PulledImage {
     /// The reference already named this image before the pull (Docker's "Image is up to
     /// date"), so nothing new was stored.
     pub up_to_date: bool,
+    /// The full reference it was stored under (`docker.io/library/debian:12` for `debian:12`;
+    /// for a short name, the registry that answered): Docker's last line.
+    pub reference: String,
 }
 
 /// What `removeImage` did: podman's `Untagged:` and `Deleted:` lines.

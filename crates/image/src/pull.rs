@@ -120,6 +120,8 @@ pub struct Pulled {
     /// The digest of the top manifest (the index for a multi-platform image): the repo
     /// digest Docker prints.
     pub digest: Digest,
+    /// The reference it was recorded under: for a short name, the registry that answered.
+    pub reference: Reference,
 }
 
 /// Pulls the image `reference` names from `source` into `store`, recording it under that
@@ -139,7 +141,7 @@ pub fn pull(store: &Store, source: &dyn ImageSource, reference: &Reference, opti
     };
     store.add_image(ImageRecord { names, digests, ..fetched.record })?;
     let image = store.find_image(reference)?.ok_or_else(|| Error::ImageNotKnown(reference.to_string()))?;
-    Ok(Pulled { image, digest: fetched.top })
+    Ok(Pulled { image, digest: fetched.top, reference: reference.clone() })
 }
 
 /// An image whose layers, config and manifests are stored but not yet recorded: nothing
