@@ -14,7 +14,8 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 import { onExit } from './cleanup.js';
-import { OperationFailedError } from './errors.js';
+import { TscontainerError } from './errors.js';
+import { removeContainerLayers } from './images.js';
 import { callNative, type RunSpecOptions } from './native.js';
 import { OUTPUT_FILE } from './output.js';
 
@@ -100,9 +101,16 @@ export const STOP_SIGNAL_ANNOTATION = 'org.opencontainers.image.stopSignal';
 export function createImageBundle(spec: RunSpecOptions): Bundle {
   const made = callNative((native) => native.createImageBundle(spec));
   const storageRoot = dirname(dirname(made.dir));
+  const unregister = onExit(() => removeImageContainerNow(spec.id, storageRoot));
   return {
-    ...scratch(made.dir, () => removeImageContainer(spec.id, storageRoot)),
+    dir: made.dir,
+    logPath: join(made.dir, 'runtime.log'),
     outputPath: join(made.dir, OUTPUT_FILE),
+    async remove() {
+      unregister();
+      await removeImageContainer(spec.id, storageRoot);
+    },
+    release: unregister,
     image: { stopSignal: made.stopSignal ?? undefined },
   };
 }
@@ -119,27 +127,31 @@ export function imageStoreOf(dir: string, id: string): string | undefined {
 
 /**
  * Removes container `id`'s directory (and so its writable layer) from the store at
- * `storageRoot`; a missing one is fine. Synchronous, so it also runs as this process exits.
- * An ordinary user with subordinate ids has files of those ids in it, which only a process
- * in the user's namespace can remove: `tscontainer-runtime storage remove-container`.
+ * `storageRoot`, through removeContainerLayers (the runtime's storage host for a user
+ * with subordinate ids, whose files there only that user's namespace can remove); a
+ * missing one is fine.
  */
-export function removeImageContainer(id: string, storageRoot: string): void {
-  if (callNative((native) => native.imageHost()).host !== 'runtime') {
-    callNative((native) => native.removeImageBundle(id, storageRoot));
-    return;
-  }
-  const runtime = callNative((native) => native.runtimePath());
-  const args = ['storage', '--storage-root', storageRoot, 'remove-container', id];
-  const result = spawnSync(runtime, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
-  if (result.status === 0) return;
-  const line = result.stdout?.trim().split('\n').pop() ?? '';
-  let error: { code?: string; message?: string } | undefined;
+export async function removeImageContainer(id: string, storageRoot: string): Promise<void> {
   try {
-    error = (JSON.parse(line) as { error?: { code?: string; message?: string } }).error;
-  } catch {
-    error = undefined;
+    await removeContainerLayers(id, { storageRoot });
+  } catch (error) {
+    if (!(error instanceof TscontainerError && (error.code as string) === 'ERR_TSC_CONTAINER_NOT_KNOWN')) throw error;
   }
-  if (error?.code === 'ERR_TSC_CONTAINER_NOT_KNOWN') return;
-  const why = error?.message ?? (result.stderr?.trim() || `tscontainer-runtime storage exited with status ${String(result.status)}`);
-  throw new OperationFailedError(`cannot remove the storage of container ${id}: ${why}`);
+}
+
+/**
+ * removeImageContainer as this process exits, when only synchronous work runs: the addon
+ * directly, or `tscontainer-runtime storage remove-container` waited for. Best effort.
+ */
+function removeImageContainerNow(id: string, storageRoot: string): void {
+  try {
+    if (callNative((native) => native.imageHost()).host !== 'runtime') {
+      callNative((native) => native.removeImageBundle(id, storageRoot));
+      return;
+    }
+    const runtime = callNative((native) => native.runtimePath());
+    spawnSync(runtime, ['storage', '--storage-root', storageRoot, 'remove-container', '--', id], { stdio: 'ignore' });
+  } catch {
+    // Exiting: nothing is left to report to.
+  }
 }

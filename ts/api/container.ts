@@ -353,7 +353,7 @@ class Handle implements Container {
     this.#closeKeptLog();
     const store = state === undefined ? undefined : imageStoreOf(state.bundle, this.id);
     if (this.#origin !== undefined) await this.#origin.bundle.remove();
-    else if (store !== undefined) removeImageContainer(this.id, store);
+    else if (store !== undefined) await removeImageContainer(this.id, store);
     else if (state !== undefined && isOwnBundle(state.bundle, this.id)) removeBundle(this.id);
   }
 
