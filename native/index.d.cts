@@ -298,6 +298,16 @@ export declare function createBundle(id: string, config: string): string
  */
 export declare function createContainerLayers(id: string, image: string, options?: StorageOptions | undefined | null): Promise<ContainerLayers>
 
+/**
+ * Makes the directory of a container of `image.image` in the store
+ * (`<storage root>/containers/<id>`: its writable layer, an empty `rootfs`, `hosts`,
+ * `hostname`, `resolv.conf` and `config.json`, whose first mount is the overlay of the
+ * image's layers on `/`) and returns its path, the container's bundle. `options` are
+ * buildRunSpec's. Synchronous: the files are small, and run() returns its streams at once.
+ * The image must be stored (`image-not-known` otherwise); nothing is left when it fails.
+ */
+export declare function createImageBundle(options: object, image: ImageRunArgs): ImageBundle
+
 /** A new private directory for an exec's log and pid file; its path. */
 export declare function createScratchDir(): string
 
@@ -334,11 +344,29 @@ export interface ExitInfo {
   finished: string
 }
 
+/** A container of an image, as createImageBundle made it. */
+export interface ImageBundle {
+  /** Its directory in the store: the bundle. */
+  dir: string
+  /** The image's StopSignal, which stop and an abort send first. */
+  stopSignal?: string
+}
+
 /**
  * Which native host runs this caller's image operations, and why. Cheap (a few small
  * files read): no store is opened.
  */
 export declare function imageHost(): ImageHostInfo
+
+/** The image a run is of, beside its run options (createImageBundle). */
+export interface ImageRunArgs {
+  /** A reference, an id or an id prefix of a stored image. */
+  image: string
+  /** `--entrypoint`: replaces the image's Entrypoint; an empty string clears it. */
+  entrypoint?: string
+  /** The store the image and the container's storage are in. */
+  storageRoot?: string
+}
 
 /** Every image in the store. */
 export declare function images(options?: StorageOptions | undefined | null): Promise<Array<ImageSummary>>
@@ -364,7 +392,7 @@ export interface LoadOptions {
   storageRoot?: string
   /** Each layer's progress, as for `pull`. */
   onProgress?: (event: ProgressEvent) => void
-  /** Aborting it stops the load; it rejects with `ERR_TSC_CANCELED` and keeps nothing. */
+  /** Aborting it stops the load; it rejects with the code `canceled` and keeps nothing. */
   signal?: AbortSignal
 }
 
@@ -475,6 +503,13 @@ export declare function removeContainerLayers(id: string, options?: StorageOptio
 
 /** `rmi`: by name, removes that name (and the image with its last name); by id, the image. */
 export declare function removeImage(image: string, options?: RemoveImageOptions | undefined | null): Promise<RemovedImage>
+
+/**
+ * Removes container `id`'s directory in the store at `storage_root` (a missing one is
+ * fine): for root and users without subordinate ids; a user with them removes it through
+ * `tscontainer-runtime storage remove-container` (`wrong-host` here).
+ */
+export declare function removeImageBundle(id: string, storageRoot: string): void
 
 /** `removeImage`'s options. */
 export interface RemoveImageOptions {

@@ -112,7 +112,7 @@ containerTest('without --rootfs the host root is read-only: /root, /etc and the 
   const probe = `${c.id}-probe`;
   const dirs = ['/root', '/etc', repoRoot];
   const script = dirs.map((d) => `touch ${d}/${probe} 2>&1; echo "status $?"`).join('; ');
-  const r = await c.run('--rm', 'sh', '-c', script);
+  const r = await c.run('--rm', '--', 'sh', '-c', script);
   t.is(r.code, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
   t.is(lines.length, 2 * dirs.length, r.stdout);
@@ -134,7 +134,7 @@ containerTest("without --rootfs, /tmp and /run are the container's own empty tmp
     `awk '$2 == "/tmp" || $2 == "/run" { print $2, $3 }' /proc/self/mounts`,
     `echo inside > /tmp/${c.id}; cat /tmp/${c.id}`,
   ].join('; ');
-  const r = await c.run('--rm', 'sh', '-c', script);
+  const r = await c.run('--rm', '--', 'sh', '-c', script);
   t.is(r.code, 0, r.stderr);
   t.is(r.stdout, `tmp: 0 run: 0\n/tmp tmpfs\n/run tmpfs\ninside\n`);
   t.false(existsSync(`/tmp/${c.id}`));
@@ -142,7 +142,7 @@ containerTest("without --rootfs, /tmp and /run are the container's own empty tmp
 
 containerTest('without --rootfs the container has its own /proc', async (t) => {
   const c = await s.container(t);
-  const r = await c.run('--rm', 'sh', '-c', 'echo $$; readlink /proc/self/ns/pid; tr "\\0" " " < /proc/1/cmdline');
+  const r = await c.run('--rm', '--', 'sh', '-c', 'echo $$; readlink /proc/self/ns/pid; tr "\\0" " " < /proc/1/cmdline');
   t.is(r.code, 0, r.stderr);
   const [pid, ns, init] = r.stdout.split('\n');
   t.is(pid, '1');

@@ -560,6 +560,21 @@ else
   check "tsrl-sub: the addon refuses to pull for it (wrong-host)" \
     '[ $code = 1 ] && [ "$(json "v.error.code")" = wrong-host ]'
 
+  # run IMAGE as tsrl-sub: the overlay of layers owned by its subordinate ids, mounted by the
+  # runtime in the container's namespaces; the writable layer, with files of those ids after
+  # a copy-up, removed through the runtime's storage host.
+  cli tsrl-sub run --rm -q --storage-root "$sub_store" "$busybox_ref" \
+    sh -c 'echo x >/srv/app/new && id -u && stat -c %u:%g /srv/app /srv/app/new && grep ^ID= /etc/os-release'
+  check "tsrl-sub: run --rm IMAGE: root inside, the image's owners mapped, writes in its own layer, nothing left" \
+    '[ $code = 0 ] && [ "$out" = "$(printf "0\n1000:1000\n0:0\nID=tscontainer-busybox")" ] && [ -z "$(ls -A "$sub_store/containers")" ]'
+  cli tsrl-sub run --name tsrl-img-kept -q -u tester --storage-root "$sub_store" "$busybox_ref" \
+    sh -c 'id -un; echo kept >/srv/app/kept'
+  kept_upper=$sub_store/containers/tsrl-img-kept/upper/srv/app/kept
+  kept_owner=$(stat -c %u "$kept_upper" 2>/dev/null)
+  cli tsrl-sub rm tsrl-img-kept
+  check "tsrl-sub: run -u tester IMAGE keeps its layer (tester's file is $((sub_range_start + 999)) on the host) until rm removes it" \
+    '[ $code = 0 ] && [ "$kept_owner" = "$((sub_range_start + 999))" ] && [ -z "$(ls -A "$sub_store/containers")" ]'
+
   # SIGKILL in the middle of a pull, inside the namespace: nothing half-stored is used later.
   killed_store=$work/tsrl-sub/store-killed
   if faulty_proxy_start "$REGISTRY_URL" --fault 'slow=100000@GET /v2/.*/blobs/'; then
@@ -670,6 +685,10 @@ else
   id=$out
   cli tsrl-plain images --storage-root "$plain_store" --format '{{.ID}} {{.Repository}}:{{.Tag}}'
   check "tsrl-plain: CLI pull and images through the addon" '[ $code = 0 ] && [ "$out" = "${id:0:12} $busybox_ref" ]'
+  cli tsrl-plain run --rm -q --storage-root "$plain_store" "$busybox_ref" \
+    sh -c 'echo x >/etc/new && id -u && stat -c %u /etc/new && grep ^ID= /etc/os-release'
+  check "tsrl-plain: run --rm IMAGE without subordinate ids: root inside, writes in its own layer, nothing left" \
+    '[ $code = 0 ] && [ "$out" = "$(printf "0\n0\nID=tscontainer-busybox")" ] && [ -z "$(ls -A "$plain_store/containers")" ]'
   rm -rf "$sub_store" "$killed_store" "$plain_store" "$api_store" "$load_store" "$archive"
 fi
 

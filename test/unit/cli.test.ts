@@ -4,7 +4,7 @@ import { parse } from '@oclif/core/parser';
 import test from 'ava';
 
 import { CommandNotFoundError, InvalidOptionError } from '../../ts/api/errors.js';
-import { splitCommand } from '../../ts/cli/argv.js';
+import { runPositionals, splitCommand } from '../../ts/cli/argv.js';
 import { FlagValueError, failure, usageSentence } from '../../ts/cli/errors.js';
 import { integer } from '../../ts/cli/flags.js';
 import { table } from '../../ts/cli/table.js';
@@ -21,25 +21,38 @@ test('flags end at the first word that is neither a flag nor a value', (t) => {
   t.deepEqual(splitCommand(['--rm', '-e', 'A=1', '--memory', '50M', 'sh', '-c', 'echo $A', '--rm'], flags), {
     options: ['--rm', '-e', 'A=1', '--memory', '50M'],
     command: ['sh', '-c', 'echo $A', '--rm'],
+    dashed: false,
   });
 });
 
 test('-- ends the flags and is dropped', (t) => {
-  t.deepEqual(splitCommand(['--rm', '--', '-x', 'y'], flags), { options: ['--rm'], command: ['-x', 'y'] });
+  t.deepEqual(splitCommand(['--rm', '--', '-x', 'y'], flags), { options: ['--rm'], command: ['-x', 'y'], dashed: true });
 });
 
 test('inline values and short groups are understood', (t) => {
   t.deepEqual(splitCommand(['--memory=1g', '-eA=1', '-it', 'sh'], flags), {
     options: ['--memory=1g', '-eA=1', '-it'],
     command: ['sh'],
+    dashed: false,
   });
-  t.deepEqual(splitCommand(['-ite', 'A=1', 'sh'], flags), { options: ['-ite', 'A=1'], command: ['sh'] });
+  t.deepEqual(splitCommand(['-ite', 'A=1', 'sh'], flags), { options: ['-ite', 'A=1'], command: ['sh'], dashed: false });
 });
 
 test('unknown flags and a missing command are left for the parser', (t) => {
-  t.deepEqual(splitCommand(['--bogus', 'sh'], flags), { options: ['--bogus'], command: ['sh'] });
-  t.deepEqual(splitCommand(['--memory'], flags), { options: ['--memory'], command: [] });
-  t.deepEqual(splitCommand([], flags), { options: [], command: [] });
+  t.deepEqual(splitCommand(['--bogus', 'sh'], flags), { options: ['--bogus'], command: ['sh'], dashed: false });
+  t.deepEqual(splitCommand(['--memory'], flags), { options: ['--memory'], command: [], dashed: false });
+  t.deepEqual(splitCommand([], flags), { options: [], command: [], dashed: false });
+});
+
+test("run's positional words: the first before a -- is the image, unless --rootfs", (t) => {
+  const words = (argv: string[], rootfs = false) => runPositionals(splitCommand(argv, flags), rootfs);
+  t.deepEqual(words(['--rm', 'alpine', 'echo', 'hi']), { image: 'alpine', command: ['echo', 'hi'] });
+  t.deepEqual(words(['--rm', 'debian:12']), { image: 'debian:12', command: [] });
+  t.deepEqual(words(['--rm', 'alpine', '--', 'ls', '-l']), { image: 'alpine', command: ['ls', '-l'] });
+  t.deepEqual(words(['--rm', 'alpine', 'sh', '--', 'x']), { image: 'alpine', command: ['sh', '--', 'x'] });
+  t.deepEqual(words(['--rm', '--', 'sh', '-c', 'echo $$']), { image: undefined, command: ['sh', '-c', 'echo $$'] });
+  t.deepEqual(words(['--rm', 'sh', '-c', 'x'], true), { image: undefined, command: ['sh', '-c', 'x'] });
+  t.deepEqual(words(['--rm']), { image: undefined, command: [] });
 });
 
 test("oclif's parse errors become one sentence", (t) => {

@@ -53,7 +53,7 @@ test("exec's user is resolved in the container's rootfs as run's: names, a uid's
   for (const bad of ['1000:', ':1', '-1']) t.throws(() => execUser(bad, at), { instanceOf: InvalidOptionError }, bad);
 });
 
-test("inspect's config summary: the process, hostname, mounts, namespaces and limits; -1 and absent limits are null", (t) => {
+test("inspect's config summary: the process, hostname, mounts, namespaces, limits and annotations; -1 and absent limits are null", (t) => {
   const config = {
     root: { path: '/r', readonly: true },
     hostname: 'web',
@@ -63,6 +63,7 @@ test("inspect's config summary: the process, hostname, mounts, namespaces and li
       namespaces: [{ type: 'pid' }, { type: 'network', path: '/proc/1/ns/net' }],
       resources: { memory: { limit: 52428800, swap: -1 }, cpu: { quota: 50000, period: 100000 } },
     },
+    annotations: { 'org.opencontainers.image.stopSignal': 'SIGUSR1', odd: 7 },
   };
   t.deepEqual(summarizeConfig(JSON.stringify(config)), {
     args: ['sleep', '1'],
@@ -82,6 +83,7 @@ test("inspect's config summary: the process, hostname, mounts, namespaces and li
       cpu: { quota: 50000, period: 100000, shares: null },
       pids: { limit: null },
     },
+    annotations: { 'org.opencontainers.image.stopSignal': 'SIGUSR1' },
   });
   t.like(summarizeConfig('{}'), { args: [], cwd: '/', hostname: null, user: { uid: 0, gid: 0 } });
   t.throws(() => summarizeConfig('not json'), { instanceOf: InternalError });

@@ -127,7 +127,12 @@ const wellFormed = fc
     fc.tuple(
       ...chosen.map((f) => {
         const integer = f.name === 'pids-limit';
-        const v = integer ? fc.integer({ min: -1, max: 4096 }).map(String) : wellFormedValue;
+        // A flag with a fixed set of words (--pull, --tls-verify) takes one of them.
+        const v = integer
+          ? fc.integer({ min: -1, max: 4096 }).map(String)
+          : f.options !== undefined
+            ? fc.constantFrom(...f.options)
+            : wellFormedValue;
         const forms = [
           f.type === 'boolean' ? fc.constant([`--${f.name}`]) : v.map((x) => [`--${f.name}`, x]),
           f.type === 'boolean' ? fc.constant([`--${f.name}`]) : v.map((x) => [`--${f.name}=${x}`]),

@@ -14,7 +14,8 @@ type Definition = (typeof Run.flags)[keyof typeof Run.flags];
 async function sample(definition: Definition): Promise<unknown> {
   if (definition.type === 'boolean') return true;
   const parse = definition.parse as (input: string, context: unknown, options: unknown) => Promise<unknown>;
-  const value = await parse('7', {}, definition);
+  const options = (definition as { options?: readonly string[] }).options;
+  const value = await parse(options?.[0] ?? '7', {}, definition);
   return definition.multiple === true ? [value] : value;
 }
 
@@ -35,8 +36,10 @@ test('each flag reaches the option its entry names, with the value as parsed, an
   for (const [flag, definition] of Object.entries(Run.flags) as [keyof typeof RUN_FLAGS, Definition][]) {
     const value = await sample(definition);
     const entry = RUN_FLAGS[flag];
-    const option = typeof entry === 'string' ? entry : entry.integer;
-    t.deepEqual(runCommand({ [flag]: value }, ['sh']), { command: ['sh'], [option]: value }, flag);
+    const option = typeof entry === 'string' ? entry : 'integer' in entry ? entry.integer : entry.boolean;
+    // A `{ boolean }` entry reads the words true and false.
+    const expected = typeof entry === 'object' && 'boolean' in entry ? value === 'true' : value;
+    t.deepEqual(runCommand({ [flag]: value }, ['sh']), { command: ['sh'], [option]: expected }, flag);
   }
   t.deepEqual(runCommand({}, ['sh']), { command: ['sh'] }, 'an absent flag sets nothing');
 });

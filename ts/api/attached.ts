@@ -54,6 +54,8 @@ export interface Attached {
   killTimeout: number;
   /** Kills the process for good after an abort's grace period. */
   forceKill(): Promise<void>;
+  /** How an abort asks the process to stop (default: SIGTERM to the runtime, which forwards it). */
+  stop?: (() => void) | undefined;
   /** Clears what the runtime may have left when its log does not say how things ended. */
   recover(): Promise<void>;
   /** Removes this process's files (the bundle, the log); runs however things ended. */
@@ -94,7 +96,8 @@ export async function settle(a: Attached, signal: AbortSignal | undefined): Prom
   let killTimer: NodeJS.Timeout | undefined;
   const onAbort = () => {
     abortedBy = { reason: signal?.reason };
-    child.kill('SIGTERM');
+    if (a.stop === undefined) child.kill('SIGTERM');
+    else a.stop();
     killTimer = setTimeout(() => void a.forceKill().catch(() => undefined), a.killTimeout);
   };
   signal?.addEventListener('abort', onAbort, { once: true });

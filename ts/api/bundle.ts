@@ -9,11 +9,14 @@
  * the bundle holds nothing else. Every make and remove goes through the native core, on
  * descriptors of the checked directories: nothing this package did not make is removed.
  */
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 
 import { onExit } from './cleanup.js';
-import { ContainerCreateError, type Failure } from './errors.js';
-import { callNative } from './native.js';
+import { ContainerCreateError, TscontainerError, type Failure } from './errors.js';
+import { removeContainerLayers } from './images.js';
+import { callNative, type ImageRunArgs, type RunSpecOptions } from './native.js';
 import { OUTPUT_FILE } from './output.js';
 
 export interface ScratchDir {
@@ -32,6 +35,11 @@ export interface ScratchDir {
 export interface Bundle extends ScratchDir {
   /** Where a detached container's stdout and stderr go (rotated, see output.ts). */
   readonly outputPath: string;
+  /**
+   * For a container of an image: its directory is its storage too (the overlay's upper
+   * layer), so it stays while the container does, and goes when the container is removed.
+   */
+  readonly image?: { readonly stopSignal: string | undefined } | undefined;
 }
 
 /**
@@ -83,4 +91,70 @@ export function isOwnBundle(dir: string, id: string): boolean {
 /** The runtime's log in a bundle this package made, from its directory. */
 export function bundleLog(dir: string): string {
   return join(dir, 'runtime.log');
+}
+
+/** The annotation of a container's config that carries its image's StopSignal (OCI image-spec's conversion rule). */
+export const STOP_SIGNAL_ANNOTATION = 'org.opencontainers.image.stopSignal';
+
+/**
+ * Makes container `spec.id`'s directory in the image store (its writable layer, hosts,
+ * hostname, resolv.conf and the config whose first mount is the overlay of the image's
+ * layers on `/`). The image must be stored already (an ImageNotKnownError otherwise).
+ */
+export function createImageBundle(spec: RunSpecOptions, image: ImageRunArgs): Bundle {
+  const made = callNative((native) => native.createImageBundle(spec, image));
+  const storageRoot = dirname(dirname(made.dir));
+  const unregister = onExit(() => removeImageContainerNow(spec.id, storageRoot));
+  return {
+    dir: made.dir,
+    logPath: join(made.dir, 'runtime.log'),
+    outputPath: join(made.dir, OUTPUT_FILE),
+    async remove() {
+      unregister();
+      await removeImageContainer(spec.id, storageRoot);
+    },
+    release: unregister,
+    image: { stopSignal: made.stopSignal ?? undefined },
+  };
+}
+
+/**
+ * Whether `dir` is container `id`'s directory in an image store (`STORE/containers/ID`
+ * holding the store's record), and so the store it belongs to; `dir` comes from the
+ * container's state, which only this package and the runtime write.
+ */
+export function imageStoreOf(dir: string, id: string): string | undefined {
+  if (dir === '' || basename(dir) !== id || basename(dirname(dir)) !== 'containers') return undefined;
+  return existsSync(join(dir, 'container.json')) ? dirname(dirname(dir)) : undefined;
+}
+
+/**
+ * Removes container `id`'s directory (and so its writable layer) from the store at
+ * `storageRoot`, through removeContainerLayers (the runtime's storage host for a user
+ * with subordinate ids, whose files there only that user's namespace can remove); a
+ * missing one is fine.
+ */
+export async function removeImageContainer(id: string, storageRoot: string): Promise<void> {
+  try {
+    await removeContainerLayers(id, { storageRoot });
+  } catch (error) {
+    if (!(error instanceof TscontainerError && error.coreCode === 'container-not-known')) throw error;
+  }
+}
+
+/**
+ * removeImageContainer as this process exits, when only synchronous work runs: the addon
+ * directly, or `tscontainer-runtime storage remove-container` waited for. Best effort.
+ */
+function removeImageContainerNow(id: string, storageRoot: string): void {
+  try {
+    if (callNative((native) => native.imageHost()).host !== 'runtime') {
+      callNative((native) => native.removeImageBundle(id, storageRoot));
+      return;
+    }
+    const runtime = callNative((native) => native.runtimePath());
+    spawnSync(runtime, ['storage', '--storage-root', storageRoot, 'remove-container', '--', id], { stdio: 'ignore' });
+  } catch {
+    // Exiting: nothing is left to report to.
+  }
 }

@@ -9,7 +9,15 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 
 import type { ContainerProcess } from './attached.js';
-import { bundleLog, isOwnBundle, removeBundle, type Bundle } from './bundle.js';
+import {
+  bundleLog,
+  imageStoreOf,
+  isOwnBundle,
+  removeBundle,
+  removeImageContainer,
+  STOP_SIGNAL_ANNOTATION,
+  type Bundle,
+} from './bundle.js';
 import { findState, readState, stateRoot, type ContainerState, type RootOption } from './containers.js';
 import { ContainerNotFoundError, OperationFailedError, TscontainerError } from './errors.js';
 import { exec, execDetached, type DetachedExecOptions, type ExecOptions } from './exec.js';
@@ -168,7 +176,9 @@ class Handle implements Container {
   /** The bundle directory if it is one of ours. */
   #ownBundle(state: ContainerState | undefined): string | undefined {
     if (this.#origin !== undefined) return this.#origin.bundle.dir;
-    if (state !== undefined && isOwnBundle(state.bundle, this.id)) return state.bundle;
+    if (state !== undefined && (isOwnBundle(state.bundle, this.id) || imageStoreOf(state.bundle, this.id) !== undefined)) {
+      return state.bundle;
+    }
     return undefined;
   }
 
@@ -204,7 +214,9 @@ class Handle implements Container {
   async start(): Promise<void> {
     await runtimeAction(this.#rt, this.#args('start', this.id), this.id, 'start');
     const origin = this.#origin;
-    if (origin?.remove === true && this.#keptLog === undefined) {
+    // A container of an image runs from its directory (its writable layer): the supervisor
+    // removes it once the container has deleted itself.
+    if (origin?.remove === true && origin.bundle.image === undefined && this.#keptLog === undefined) {
       // Nothing of the bundle is needed once the container runs: its supervisor holds its
       // log and output open. Keep the log readable here to learn how the process ends.
       this.#keptLog = openSync(origin.bundle.logPath, 'r');
@@ -250,13 +262,25 @@ class Handle implements Container {
     }
   }
 
+  /** The image's StopSignal (recorded in the config as OCI's annotation), else SIGTERM. */
+  #stopSignal(): string {
+    try {
+      const config = JSON.parse(callNative((native) => native.containerConfig(this.id, this.root))) as {
+        annotations?: Record<string, string>;
+      };
+      return config.annotations?.[STOP_SIGNAL_ANNOTATION] || 'SIGTERM';
+    } catch {
+      return 'SIGTERM';
+    }
+  }
+
   async stop(options: StopOptions = {}): Promise<void> {
     const timeout = options.timeout ?? 10;
     const state = readState(this.id, this.root);
     // As with Docker, stopping what never started (or has ended) changes nothing.
     if (state.status === 'stopped' || state.status === 'created' || state.status === 'creating') return;
     try {
-      await this.kill('SIGTERM');
+      await this.kill(this.#stopSignal());
       // A frozen process cannot act on a signal: thaw it.
       if (state.status === 'paused') await this.resume();
     } catch (error) {
@@ -330,7 +354,9 @@ class Handle implements Container {
       }
     }
     this.#closeKeptLog();
+    const store = state === undefined ? undefined : imageStoreOf(state.bundle, this.id);
     if (this.#origin !== undefined) await this.#origin.bundle.remove();
+    else if (store !== undefined) await removeImageContainer(this.id, store);
     else if (state !== undefined && isOwnBundle(state.bundle, this.id)) removeBundle(this.id);
   }
 

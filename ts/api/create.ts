@@ -10,13 +10,14 @@
 import type { ChildProcess } from 'node:child_process';
 
 import { aborted, asApiError } from './attached.js';
-import { createBundle, type Bundle } from './bundle.js';
+import { createBundle, createImageBundle, type Bundle } from './bundle.js';
 import { containerHandle, type Container } from './container.js';
 import { findState, stateRoot } from './containers.js';
-import { ContainerCreateError, RuntimeFailedError } from './errors.js';
+import { ContainerCreateError, InvalidOptionError, RuntimeFailedError } from './errors.js';
+import { withImage } from './image-run.js';
 import { outcomeOf, parseLog, readLog, type Outcome } from './log.js';
 import { callNative } from './native.js';
-import { randomId, toSpecOptions, type RunOptions } from './options.js';
+import { imageRunArgs, randomId, toSpecOptions, type RunOptions } from './options.js';
 import { runtimeCommand, runtimeMissing, shortArgs, spawnSupervisor, supervisedCreateArgs } from './runtime.js';
 import { untilGone } from './supervisor.js';
 
@@ -75,13 +76,16 @@ interface Creating {
 function begin(options: CreateOptions, id: string): Creating {
   if (options.signal?.aborted === true) throw aborted(`container ${id}`, options.signal.reason);
   // A detached container has no terminal to relay, and its stdin is /dev/null.
-  const config = callNative((native) => native.buildRunSpec(toSpecOptions({ ...options, tty: false }, id)));
+  const spec = toSpecOptions({ ...options, tty: false }, id);
+  const image = imageRunArgs(options);
+  // Without an image, the config is built (and checked) now; with one, by createImageBundle.
+  const source = image === undefined ? { config: callNative((native) => native.buildRunSpec(spec)) } : { image };
   const limits = callNative((native) => native.outputLimits(logEntries(options.log)));
   const runtime = callNative((native) => native.runtimePath());
   const root = stateRoot(options.root);
   if (findState(id, root) !== undefined) throw new ContainerCreateError(`container \`${id}\` already exists`);
   const remove = options.remove ?? false;
-  const bundle = createBundle(id, config);
+  const bundle = 'config' in source ? createBundle(id, source.config) : createImageBundle(spec, source.image);
   const output = { path: bundle.outputPath, ...limits };
   const args = supervisedCreateArgs({ root, bundle: bundle.dir, logPath: bundle.logPath, id, remove, output });
   try {
@@ -162,6 +166,21 @@ async function untilCreated(c: Creating, signal: AbortSignal | undefined): Promi
  */
 export function create(options: CreateOptions): Promise<Container> {
   const id = options.name ?? randomId();
+  const image = options.image;
+  if (image !== undefined) {
+    // The image pulled first if need be (then the container made as below).
+    let made = false;
+    return withImage({ ...options, image }, () => begin(options, id))
+      .then((creating) => {
+        made = true;
+        return untilCreated(creating, options.signal);
+      })
+      .catch((error: unknown) => {
+        // An abort during the pull cancels it: the creation was aborted.
+        if (!made && options.signal?.aborted === true) throw aborted(`container ${id}`, options.signal.reason);
+        throw asApiError(error);
+      });
+  }
   let creating: Creating;
   try {
     creating = begin(options, id);

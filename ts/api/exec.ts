@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { isatty } from 'node:tty';
 
 import { aborted, asApiError, containerProcess, settle, type ContainerProcess } from './attached.js';
-import { createScratchDir } from './bundle.js';
+import { createScratchDir, imageStoreOf } from './bundle.js';
 import { readState } from './containers.js';
 import { InvalidOptionError, OperationFailedError, type Failure } from './errors.js';
 import { outcomeOf, parseLog, readLog } from './log.js';
@@ -78,9 +78,17 @@ export function execUser(user: ExecOptions['user'], rootfs: () => string): ExecU
   return { user: `${resolved.uid}:${resolved.gid}`, additionalGids: resolved.additionalGids };
 }
 
-/** The root filesystem of the container `target`, as its state records it. */
+/**
+ * The root filesystem of the container `target`, as its state records it; for a container
+ * of an image, whose root is an overlay mounted only in its own mount namespace (the
+ * recorded rootfs is the empty mount point), the root its process sees.
+ */
 function rootfsOf(target: ExecTarget): () => string {
-  return () => readState(target.id, target.root).rootfs;
+  return () => {
+    const state = readState(target.id, target.root);
+    const overlaid = imageStoreOf(state.bundle, state.id) !== undefined && state.pid > 0;
+    return overlaid ? `/proc/${state.pid}/root` : state.rootfs;
+  };
 }
 
 // Docker's status when the runtime cannot start an exec'd process.

@@ -34,6 +34,12 @@ export interface ConfigSummary {
   /** The namespace types it has of its own: `pid`, `network`, ... */
   namespaces: string[];
   resources: ResourceLimits;
+  /**
+   * The config's annotations: for a container of an image, the image (`io.tscontainer.image`,
+   * `io.tscontainer.image.id`), its StopSignal and ExposedPorts (OCI's
+   * `org.opencontainers.image.stopSignal`, `…exposedPorts`), Volumes and Labels.
+   */
+  annotations: Record<string, string>;
 }
 
 export interface ContainerDetails extends ContainerState {
@@ -52,6 +58,9 @@ export function summarizeConfig(json: string): ConfigSummary {
   const pids = object(resources['pids']);
   const mounts = Array.isArray(config['mounts']) ? config['mounts'].map(object) : [];
   const namespaces = Array.isArray(linux['namespaces']) ? linux['namespaces'].map(object) : [];
+  const annotations = Object.entries(object(config['annotations'])).filter(
+    (entry): entry is [string, string] => typeof entry[1] === 'string',
+  );
   return {
     args: strings(proc['args']),
     env: strings(proc['env']),
@@ -78,5 +87,6 @@ export function summarizeConfig(json: string): ConfigSummary {
       cpu: { quota: limit(cpu['quota']), period: limit(cpu['period']), shares: limit(cpu['shares']) },
       pids: { limit: limit(pids['limit']) },
     },
+    annotations: Object.fromEntries(annotations),
   };
 }

@@ -10,7 +10,7 @@ import type * as Addon from '../../native/index.cjs';
 import { RuntimeNotFoundError, fromNative, type Failure } from './errors.js';
 
 export type NativeAddon = typeof Addon;
-export type { ContainerInfo } from '../../native/index.cjs';
+export type { ContainerInfo, ImageRunArgs } from '../../native/index.cjs';
 /** The addon's `buildRunSpec` input: generated from the run-options crate's `RunOptions`. */
 export type { RunSpecOptions } from './generated/run-spec-options.js';
 

@@ -6,7 +6,8 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 
 import { InvalidOptionError } from './errors.js';
-import { callNative, type RunSpecOptions } from './native.js';
+import type { ProgressEvent } from './images.js';
+import { callNative, type ImageRunArgs, type RunSpecOptions } from './native.js';
 
 export type Stdio = 'inherit' | 'pipe' | 'ignore';
 export type Network = 'none' | 'host' | 'pasta' | 'slirp4netns';
@@ -19,10 +20,51 @@ export interface VolumeMount {
   readOnly?: boolean;
 }
 
+/** When run() and create() pull the image: Docker's `--pull`. */
+export type PullPolicy = 'missing' | 'always' | 'never';
+
+/** What run() and create() say of a pull they make before the container (the CLI prints it). */
+export interface PullReport {
+  /** A pull of `ref` starts: `missing`, the image is not stored; else `pull: 'always'`. */
+  start?(ref: string, missing: boolean): void;
+  /** Each layer's progress. */
+  progress?(event: ProgressEvent): void;
+  /** The pull is done: the digest the reference named. */
+  done?(result: { ref: string; digest: string }): void;
+}
+
+
 export interface RunOptions {
-  /** The command and its arguments. */
-  command: readonly string[];
-  /** A directory to use as root filesystem; without it, a read-only view of the host's root. */
+  /**
+   * The command and its arguments. With an image: replaces its Cmd (and follows its
+   * Entrypoint), and may be left out to run the image's own; without one: required.
+   */
+  command?: readonly string[] | undefined;
+  /**
+   * An image to run (`debian:12`, `HOST:PORT/NAME:TAG`, `NAME@sha256:...`, an id): the
+   * container's root is a copy-on-write overlay of its layers, and its Entrypoint, Cmd,
+   * Env, WorkingDir, User and StopSignal apply as Docker applies them. Pulled first when
+   * it is not stored (see `pull`). Not with `rootfs`.
+   */
+  image?: string | undefined;
+  /** Replaces the image's Entrypoint (Docker's `--entrypoint`); `''` clears it. */
+  entrypoint?: string | undefined;
+  /** Default `missing`: pull the image when it is not stored; `always`; `never` (an error). */
+  pull?: PullPolicy | undefined;
+  /** The platform to pull (`linux/arm64[/v8]`; default: this host's). */
+  platform?: string | undefined;
+  /** `false`: plain HTTP and unverified TLS allowed for the image's registry (podman's `--tls-verify`). */
+  tlsVerify?: boolean | undefined;
+  /** The only directory searched for the registry's CA and client certificates (podman's `--cert-dir`). */
+  certDir?: string | undefined;
+  /**
+   * The store of images and of image containers' storage (default: `TSCONTAINER_STORAGE`,
+   * else `/var/lib/tscontainer` for root, `$XDG_DATA_HOME/tscontainer` for a user).
+   */
+  storageRoot?: string | undefined;
+  /** Told of a pull made before the container, and of its progress. */
+  onPull?: PullReport | undefined;
+  /** A directory to use as root filesystem; without it (and without an image), a read-only view of the host's root. */
   rootfs?: string | undefined;
   /** The container id (default: 12 random lowercase hex characters). */
   name?: string | undefined;
@@ -137,8 +179,25 @@ const list = (value: readonly string[]): string[] => value as string[];
 /** The addon's fields that come from an option of the same name (the rest: the id and the command). */
 type SpecField = Exclude<keyof RunSpecOptions, 'id' | 'command'>;
 
-/** run()'s options that say how this process runs the container, not what goes in its config. */
-type ProcessOption = 'stdio' | 'interactive' | 'remove' | 'signal' | 'killTimeout' | 'root';
+/**
+ * run()'s options that say how this process runs the container, or how it gets the image
+ * (the pull before it), not what goes in its config.
+ */
+type ProcessOption =
+  | 'stdio'
+  | 'interactive'
+  | 'remove'
+  | 'signal'
+  | 'killTimeout'
+  | 'root'
+  | 'pull'
+  | 'platform'
+  | 'tlsVerify'
+  | 'certDir'
+  | 'onPull'
+  | 'image'
+  | 'entrypoint'
+  | 'storageRoot';
 
 /** Each field of the addon's input made from the option of run() of the same name. */
 type SpecFields = {
@@ -181,12 +240,21 @@ const SPEC_FIELDS: SpecFields & EveryOptionMapped = {
 
 /** The spec-building input for `options`: only the options given, and the id. */
 export function toSpecOptions(options: RunOptions, id: string): RunSpecOptions {
-  const spec: Record<string, unknown> = { id, command: list(options.command) };
+  const spec: Record<string, unknown> = { id, command: list(options.command ?? []) };
   for (const [field, convert] of Object.entries(SPEC_FIELDS) as [SpecField, (value: unknown) => unknown][]) {
     const value = options[field];
     if (value !== undefined) spec[field] = convert(value);
   }
   return spec as unknown as RunSpecOptions;
+}
+
+/** The image a run is of, for createImageBundle beside its spec options; none without one. */
+export function imageRunArgs(options: RunOptions): ImageRunArgs | undefined {
+  if (options.image === undefined) return undefined;
+  const args: ImageRunArgs = { image: options.image };
+  if (options.entrypoint !== undefined) args.entrypoint = options.entrypoint;
+  if (options.storageRoot !== undefined) args.storageRoot = options.storageRoot;
+  return args;
 }
 
 /** How the runtime process is attached to this one. */

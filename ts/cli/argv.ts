@@ -17,6 +17,8 @@ export interface SplitArgv {
   options: string[];
   /** The command and its arguments, untouched. */
   command: string[];
+  /** Whether a `--` ended the flags (rather than a first positional word). */
+  dashed: boolean;
 }
 
 function byName(flags: Readonly<Record<string, FlagShape>>) {
@@ -48,15 +50,33 @@ export function splitCommand(argv: readonly string[], flags: Readonly<Record<str
   let i = 0;
   while (i < argv.length) {
     const arg = argv[i] ?? '';
-    if (arg === '--') return { options: argv.slice(0, i), command: argv.slice(i + 1) };
+    if (arg === '--') return { options: argv.slice(0, i), command: argv.slice(i + 1), dashed: true };
     if (arg.startsWith('--')) {
       const takesNext = !arg.includes('=') && long.get(arg.slice(2))?.type === 'option';
       i += takesNext ? 2 : 1;
     } else if (arg.startsWith('-') && arg.length > 1) {
       i += groupTakesNext(arg, short) ? 2 : 1;
     } else {
-      return { options: argv.slice(0, i), command: argv.slice(i) };
+      return { options: argv.slice(0, i), command: argv.slice(i), dashed: false };
     }
   }
-  return { options: [...argv], command: [] };
+  return { options: [...argv], command: [], dashed: false };
+}
+
+/** What `run`'s positional words name: an image and its command, or only a command. */
+export interface RunPositionals {
+  image: string | undefined;
+  command: string[];
+}
+
+/**
+ * `run [FLAGS] IMAGE [CMD...]`: without `--rootfs`, the first positional word before a
+ * `--` is the image, and the rest (after one `--`, if one follows it) the command. With
+ * `--rootfs`, or when `--` comes before any positional word, every word is the command
+ * (no image: the rootfs, or the host's root).
+ */
+export function runPositionals(split: SplitArgv, rootfs: boolean): RunPositionals {
+  if (rootfs || split.dashed || split.command.length === 0) return { image: undefined, command: split.command };
+  const [image, ...rest] = split.command;
+  return { image, command: rest[0] === '--' ? rest.slice(1) : rest };
 }

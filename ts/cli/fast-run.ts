@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { splitCommand, type FlagShape } from './argv.js';
+import { runPositionals, splitCommand, type FlagShape } from './argv.js';
 import { apiFailure } from './failure.js';
 import { runContainer } from './run-container.js';
 import { isIntegerFlag, isRunFlag, type RunFlags } from './run-options.js';
@@ -157,14 +157,15 @@ export async function fastRun(argv: readonly string[]): Promise<boolean> {
   const packageRoot = join(import.meta.dirname, '..', '..');
   const flags = runFlagsFromManifest(readJson(join(packageRoot, 'oclif.manifest.json')));
   if (flags === undefined) return false;
-  const { options, command } = splitCommand(argv, flags);
-  const parsed = command.length === 0 ? undefined : parseRunFlags(options, flags);
+  const split = splitCommand(argv, flags);
+  const parsed = split.command.length === 0 ? undefined : parseRunFlags(split.options, flags);
   if (parsed === undefined) return false;
+  const { image, command } = runPositionals(split, parsed.rootfs !== undefined);
   const pkg = readJson(join(packageRoot, 'package.json')) as { oclif?: { bin?: string } } | undefined;
   const bin = pkg?.oclif?.bin ?? 'tscontainer';
   const report = (message: string) => process.stderr.write(`${bin}: ${message}\n`);
   try {
-    await runContainer(parsed, command, { log: (line) => process.stdout.write(`${line}\n`), report });
+    await runContainer(parsed, command, image, { log: (line) => process.stdout.write(`${line}\n`), report });
   } catch (error) {
     // As the oclif command reports it (TscontainerCommand.catch, with run's status 125).
     const { message, exitCode } = apiFailure(error, 125);

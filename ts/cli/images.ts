@@ -1,13 +1,16 @@
 /**
  * What the image commands share: their flags (the store, how registries are reached), and
  * how images are shown as podman shows them — short ids, decimal sizes (`4.26 MB`), Go
- * templates for `--format` — plus the pull's progress, as Docker draws it.
+ * templates for `--format` (the pull's progress, as Docker draws it, is pull-progress.ts).
  */
 import * as Flags from '@oclif/core/flags';
 
-import type { ImageSummary, ProgressEvent } from '../api/images.js';
+import type { ImageSummary } from '../api/images.js';
 import { InvalidOptionError } from '../api/errors.js';
 import { TscontainerCommand } from './command.js';
+import { DECIMAL, hex, shortId } from './pull-progress.js';
+
+export { hex, PullProgress, shortId } from './pull-progress.js';
 
 /** An image command: every failure is one line and exit 125 (podman's), rmi of an image in use 2. */
 export abstract class ImageCommand extends TscontainerCommand {
@@ -65,19 +68,6 @@ export function registryAccess(flags: { 'tls-verify'?: boolean | undefined; 'cer
 export function storage(flags: { 'storage-root'?: string | undefined }): { storageRoot?: string } {
   return flags['storage-root'] === undefined ? {} : { storageRoot: flags['storage-root'] };
 }
-
-/** The hex of a digest (`sha256:ab...` → `ab...`). */
-export function hex(digest: string): string {
-  const colon = digest.indexOf(':');
-  return colon === -1 ? digest : digest.slice(colon + 1);
-}
-
-/** IMAGE ID: the first 12 hex digits. */
-export function shortId(digest: string): string {
-  return hex(digest).slice(0, 12);
-}
-
-const DECIMAL = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
 
 /** Bytes with a decimal unit and three significant digits, as podman shows sizes: `4.26 MB`. */
 export function humanSize(bytes: number): string {
@@ -170,93 +160,3 @@ function alignTabs(lines: readonly string[]): string[] {
   return cells.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd((widths[i] ?? 0) + 3))).join('').trimEnd());
 }
 
-/** A layer's id as Docker shows it in progress lines: 12 hex digits. */
-function layerId(layer: string): string {
-  return shortId(layer);
-}
-
-/** Bytes as Docker's progress shows them (go-units HumanSize, decimal, 4 significant digits): `12.3MB`. */
-function progressSize(bytes: number): string {
-  let size = bytes;
-  let unit = 0;
-  while (size >= 1000 && unit < DECIMAL.length - 1) {
-    size /= 1000;
-    unit++;
-  }
-  return `${Number(size.toPrecision(4))}${DECIMAL[unit] ?? 'B'}`;
-}
-
-/**
- * A pull's progress as Docker prints it. On a terminal, one line per layer redrawn in place
- * (`ab12cd34ef56: Downloading  12.3MB/45.6MB  5.2MB/s`); otherwise one line per event of
- * note (`Pulling fs layer`, `Already exists`, `Download complete`, `Pull complete`).
- */
-export class PullProgress {
-  readonly #write: (text: string) => void;
-  readonly #tty: boolean;
-  readonly #layers = new Map<string, { line: string; phase: string; started: number; done: number }>();
-  #drawn = 0;
-
-  constructor(write: (text: string) => void, tty: boolean) {
-    this.#write = write;
-    this.#tty = tty;
-  }
-
-  readonly onProgress = (event: ProgressEvent): void => {
-    const now = Date.now();
-    const known = this.#layers.get(event.layer);
-    const layer = known ?? { line: '', phase: '', started: now, done: 0 };
-    if (event.phase === 'downloading' && layer.phase !== 'downloading') layer.started = now;
-    const changed = layer.phase !== event.phase;
-    layer.phase = event.phase;
-    layer.done = event.done;
-    layer.line = `${layerId(event.layer)}: ${this.#text(event, layer.started, now)}`;
-    this.#layers.set(event.layer, layer);
-    if (this.#tty) this.#redraw();
-    else if (changed) {
-      const plain = this.#plain(event);
-      if (plain !== undefined) this.#write(`${layerId(event.layer)}: ${plain}\n`);
-    }
-  };
-
-  #text(event: ProgressEvent, started: number, now: number): string {
-    switch (event.phase) {
-      case 'waiting':
-        return 'Pulling fs layer';
-      case 'downloading': {
-        const seconds = (now - started) / 1000;
-        const rate = seconds > 0.2 ? `  ${progressSize(event.done / seconds)}/s` : '';
-        return `Downloading  ${progressSize(event.done)}/${progressSize(event.total)}${rate}`;
-      }
-      case 'extracting':
-        return 'Extracting';
-      case 'done':
-        return 'Pull complete';
-      case 'already-exists':
-        return 'Already exists';
-    }
-  }
-
-  #plain(event: ProgressEvent): string | undefined {
-    switch (event.phase) {
-      case 'waiting':
-        return 'Pulling fs layer';
-      case 'downloading':
-        return undefined;
-      case 'extracting':
-        return 'Download complete';
-      case 'done':
-        return 'Pull complete';
-      case 'already-exists':
-        return 'Already exists';
-    }
-  }
-
-  #redraw(): void {
-    // Up to the first layer line, then each line cleared and written again.
-    let out = this.#drawn > 0 ? `\u001B[${this.#drawn}A` : '';
-    for (const { line } of this.#layers.values()) out += `\r\u001B[2K${line}\n`;
-    this.#drawn = this.#layers.size;
-    this.#write(out);
-  }
-}

@@ -5,8 +5,10 @@
  * so both run containers the same way; free of oclif, so the fast start never loads it.
  */
 import { InvalidOptionError } from '../api/errors.js';
+import type { PullReport } from '../api/options.js';
 import { run } from '../api/run.js';
 import { forwardSignals } from '../api/signals.js';
+import { PullProgress } from './pull-progress.js';
 import { runCommand, type RunFlags } from './run-options.js';
 
 export interface Output {
@@ -16,9 +18,31 @@ export interface Output {
   report(message: string): void;
 }
 
-/** Runs `command` as `flags` say; sets process.exitCode to the container's status. */
-export async function runContainer(flags: Partial<RunFlags>, command: string[], out: Output): Promise<void> {
-  const { detach, tty, interactive, log, ...options } = runCommand(flags, command);
+/**
+ * A pull's progress on stderr, as `docker run` prints it when the image is not stored:
+ * `Unable to find image 'REF' locally` (podman's `Trying to pull REF...` for `--pull
+ * always`), each layer's progress (the `pull` command's renderer), then the digest and
+ * status lines.
+ */
+function pullReport(): PullReport {
+  const write = (text: string) => process.stderr.write(text);
+  const progress = new PullProgress(write, process.stderr.isTTY === true);
+  return {
+    start: (ref, missing) => write(missing ? `Unable to find image '${ref}' locally\n` : `Trying to pull ${ref}...\n`),
+    progress: progress.onProgress,
+    done: ({ ref, digest }) => write(`Digest: ${digest}\nStatus: Downloaded newer image for ${ref}\n`),
+  };
+}
+
+/** Runs `command` (of `image`, if one is named) as `flags` say; sets process.exitCode to the container's status. */
+export async function runContainer(
+  flags: Partial<RunFlags>,
+  command: string[],
+  image: string | undefined,
+  out: Output,
+): Promise<void> {
+  const { detach, tty, interactive, log, quiet, ...options } = runCommand(flags, command, image);
+  if (image !== undefined && quiet !== true) options.onPull = pullReport();
   // Docker's default: a stopped container is kept unless --rm (the API's default is to remove).
   const settings = { ...options, remove: options.remove ?? false };
   if (detach === true) {

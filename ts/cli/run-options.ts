@@ -24,6 +24,8 @@ export interface RunCommand extends RunOptions {
   detach?: boolean | undefined;
   /** create()'s `log`: only for a detached container. */
   log?: CreateOptions['log'];
+  /** Print nothing of a pull (`-q`). */
+  quiet?: boolean | undefined;
 }
 
 /**
@@ -39,9 +41,12 @@ type OptionFor<V> = {
 
 /**
  * A flag's entry: the option it sets; for an integer flag `{ integer: option }`, which the
- * fast start reads to parse the value as oclif's integer flag does.
+ * fast start reads to parse the value as oclif's integer flag does; for a text flag whose
+ * words are `true` and `false` (podman's `--tls-verify=false`), `{ boolean: option }`.
  */
-type Entry<V> = [V] extends [number] ? { readonly integer: OptionFor<V> } : OptionFor<V>;
+type Entry<V> = [V] extends [number]
+  ? { readonly integer: OptionFor<V> }
+  : OptionFor<V> | ([V] extends [string] ? { readonly boolean: OptionFor<boolean> } : never);
 
 /** The option each flag of `run` sets. */
 export const RUN_FLAGS = {
@@ -67,6 +72,13 @@ export const RUN_FLAGS = {
   rm: 'remove',
   detach: 'detach',
   'log-opt': 'log',
+  pull: 'pull',
+  entrypoint: 'entrypoint',
+  platform: 'platform',
+  'tls-verify': { boolean: 'tlsVerify' },
+  'cert-dir': 'certDir',
+  'storage-root': 'storageRoot',
+  quiet: 'quiet',
 } as const satisfies { readonly [F in keyof RunFlags]-?: Entry<NonNullable<RunFlags[F]>> };
 
 type RunFlag = keyof typeof RUN_FLAGS;
@@ -77,7 +89,8 @@ function entry(flag: string): (typeof RUN_FLAGS)[RunFlag] | undefined {
 
 /** Whether `flag` is one of run's integer flags (the fast start's question). */
 export function isIntegerFlag(flag: string): boolean {
-  return typeof entry(flag) === 'object';
+  const target = entry(flag);
+  return typeof target === 'object' && 'integer' in target;
 }
 
 /** Whether `flag` has an entry: one runCommand() maps. */
@@ -90,16 +103,19 @@ export function unmappedFlags(definitions: Readonly<Record<string, unknown>>): s
   return Object.keys(definitions).filter((flag) => !isRunFlag(flag));
 }
 
-/** The API's options for `command` run with `flags`. */
-export function runCommand(flags: Partial<RunFlags>, command: string[]): RunCommand {
+/** The API's options for `command` (of `image`, if one is named) run with `flags`. */
+export function runCommand(flags: Partial<RunFlags>, command: string[], image?: string): RunCommand {
   const options: Record<string, unknown> = { command };
+  if (image !== undefined) options.image = image;
   for (const [flag, value] of Object.entries(flags)) {
     if (value === undefined) continue;
     const target = entry(flag);
     if (target === undefined) {
       throw new InternalError(`the run flag --${flag} sets no option: ts/cli/run-options.ts has no entry for it`);
     }
-    options[typeof target === 'string' ? target : target.integer] = value;
+    if (typeof target === 'string') options[target] = value;
+    else if ('integer' in target) options[target.integer] = value;
+    else options[target.boolean] = value === 'true';
   }
   return options as unknown as RunCommand;
 }

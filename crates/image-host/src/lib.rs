@@ -10,6 +10,7 @@
 //!   `load`), images, remove, prune, tag, disk usage, login, logout, a container's layers.
 //! - [`inspect`]: `image inspect` in podman's shape.
 //! - [`spec`]: what a spec builder reads from an image (run defaults, `--user NAME`).
+//! - [`run_spec`]: a container of an image: its directory in the store and its spec.
 //! - [`view`]: the result types (serde for the runtime's JSON, napi-rs objects for the
 //!   addon with the feature `napi`).
 //! - [`error`]: a code of the workspace's vocabulary (`tscontainer_core::error::Code`) and
@@ -19,6 +20,8 @@ pub mod error;
 pub mod inspect;
 pub mod ops;
 pub mod placement;
+#[cfg(feature = "run-spec")]
+pub mod run_spec;
 pub mod spec;
 pub mod view;
 

@@ -298,3 +298,61 @@ fn a_platform_that_does_not_parse_is_its_own_error() {
     let e = ops::pull(&store, &client, "Bad Name", None, &|_| {}, &AtomicBool::new(false)).unwrap_err();
     assert_eq!(e.code, Code::InvalidReference);
 }
+
+#[cfg(feature = "run-spec")]
+#[test]
+fn an_image_bundle_is_the_containers_directory_with_the_overlay_first_and_the_images_config() {
+    let (_dir, store) = store();
+    pull(&store, &base(), "app");
+    let opts = |id: &str| tscontainer_run_options::RunOptions {
+        id: id.into(),
+        // root: the image's tester exists only where the caller has subordinate ids.
+        user: Some("root".into()),
+        env: vec!["A=from -e".into()],
+        ..Default::default()
+    };
+    let run = crate::run_spec::ImageRun { image: "app".into(), entrypoint: None };
+    let made = crate::run_spec::create_image_bundle(&store, opts("c1"), &run).unwrap();
+    assert_eq!(made.dir, store.root().join("containers/c1"));
+    assert_eq!(made.stop_signal.as_deref(), Some("SIGUSR1"));
+    let mut names: Vec<String> =
+        std::fs::read_dir(&made.dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["config.json", "container.json", "hostname", "hosts", "resolv.conf", "rootfs", "upper", "work"]);
+    assert_eq!(std::fs::read_dir(made.dir.join("rootfs")).unwrap().count(), 0);
+    let spec: oci_spec::runtime::Spec =
+        serde_json::from_slice(&std::fs::read(made.dir.join("config.json")).unwrap()).unwrap();
+    let mounts = spec.mounts().clone().unwrap();
+    let layers = store.container_layers("c1").unwrap();
+    assert_eq!(mounts[0], crate::run_spec::overlay_mount(&layers.lowerdirs, &layers.upper, &layers.work));
+    assert_eq!(layers.lowerdirs.len(), 2);
+    let etc: Vec<_> =
+        mounts.iter().filter(|m| m.destination().starts_with("/etc")).map(|m| m.source().clone()).collect();
+    assert_eq!(etc, ["hosts", "hostname", "resolv.conf"].map(|f| Some(made.dir.join(f))));
+    let process = spec.process().clone().unwrap();
+    assert_eq!(process.args().clone().unwrap(), ["sh"]);
+    assert_eq!(process.cwd(), std::path::Path::new("/srv"));
+    let env = process.env().clone().unwrap();
+    assert!(env.contains(&"PATH=/bin".to_string()) && env.contains(&"A=from -e".to_string()), "{env:?}");
+    let annotations = spec.annotations().clone().unwrap();
+    assert_eq!(annotations.get(crate::run_spec::STOP_SIGNAL_ANNOTATION).map(String::as_str), Some("SIGUSR1"));
+    assert_eq!(annotations.get(crate::run_spec::EXPOSED_PORTS_ANNOTATION).map(String::as_str), Some("8080/tcp"));
+    assert_eq!(annotations.get("a").map(String::as_str), Some("1"));
+
+    // A failure after the directory was made leaves nothing; one before it makes nothing.
+    let bad = tscontainer_run_options::RunOptions { memory: Some("10Q".into()), ..opts("c2") };
+    let e = crate::run_spec::create_image_bundle(&store, bad, &run).unwrap_err();
+    assert_eq!(e.code, Code::InvalidOption);
+    let cleared = crate::run_spec::ImageRun { image: "app".into(), entrypoint: Some(String::new()) };
+    let e = crate::run_spec::create_image_bundle(&store, opts("c3"), &cleared).unwrap_err();
+    assert_eq!(e.message, "no command specified");
+    let e = crate::run_spec::create_image_bundle(
+        &store,
+        opts("c4"),
+        &crate::run_spec::ImageRun { image: "missing".into(), entrypoint: None },
+    )
+    .unwrap_err();
+    assert_eq!(e.code, Code::ImageNotKnown);
+    assert_eq!(store.containers().unwrap().len(), 1);
+    assert!(!store.root().join("containers/c2").exists());
+}

@@ -34,6 +34,61 @@ pub fn build_run_spec(env: Env, options: Unknown<'_>) -> Result<String> {
     serde_json::to_string_pretty(&spec).map_err(|e| error(Code::Internal, e.to_string()))
 }
 
+/// The image a run is of, beside its run options (createImageBundle).
+#[napi(object)]
+pub struct ImageRunArgs {
+    /// A reference, an id or an id prefix of a stored image.
+    pub image: String,
+    /// `--entrypoint`: replaces the image's Entrypoint; an empty string clears it.
+    pub entrypoint: Option<String>,
+    /// The store the image and the container's storage are in.
+    pub storage_root: Option<String>,
+}
+
+/// Makes the directory of a container of `image.image` in the store
+/// (`<storage root>/containers/<id>`: its writable layer, an empty `rootfs`, `hosts`,
+/// `hostname`, `resolv.conf` and `config.json`, whose first mount is the overlay of the
+/// image's layers on `/`) and returns its path, the container's bundle. `options` are
+/// buildRunSpec's. Synchronous: the files are small, and run() returns its streams at once.
+/// The image must be stored (`image-not-known` otherwise); nothing is left when it fails.
+#[napi(ts_args_type = "options: object, image: ImageRunArgs")]
+pub fn create_image_bundle(env: Env, options: Unknown<'_>, image: ImageRunArgs) -> Result<ImageBundle> {
+    let host = |e: tscontainer_image_host::HostError| error(e.code, e.message);
+    let options: RunOptions = env.from_js_value(options).map_err(|e| error(Code::InvalidOption, e.reason))?;
+    let run = tscontainer_image_host::run_spec::ImageRun { image: image.image, entrypoint: image.entrypoint };
+    let placement = tscontainer_image_host::Placement::detect();
+    let root = tscontainer_image_host::storage_root(image.storage_root.map(PathBuf::from)).map_err(host)?;
+    let store = tscontainer_image_host::open_store(root, &placement).map_err(host)?;
+    let made = tscontainer_image_host::run_spec::create_image_bundle(&store, options, &run).map_err(host)?;
+    Ok(ImageBundle { dir: made.dir.display().to_string(), stop_signal: made.stop_signal })
+}
+
+/// A container of an image, as createImageBundle made it.
+#[napi(object)]
+pub struct ImageBundle {
+    /// Its directory in the store: the bundle.
+    pub dir: String,
+    /// The image's StopSignal, which stop and an abort send first.
+    pub stop_signal: Option<String>,
+}
+
+/// Removes container `id`'s directory in the store at `storage_root` (a missing one is
+/// fine): for root and users without subordinate ids; a user with them removes it through
+/// `tscontainer-runtime storage remove-container` (`wrong-host` here).
+#[napi]
+pub fn remove_image_bundle(id: String, storage_root: String) -> Result<()> {
+    let host = |e: tscontainer_image_host::HostError| error(e.code, e.message);
+    let placement = tscontainer_image_host::Placement::detect();
+    if placement.needs_runtime() {
+        return Err(error(Code::WrongHost, "this user's container storage is removed by tscontainer-runtime storage"));
+    }
+    let store = tscontainer_image_host::open_store(PathBuf::from(storage_root), &placement).map_err(host)?;
+    match store.remove_container(&id) {
+        Ok(()) | Err(tscontainer_image::Error::ContainerNotKnown(_)) => Ok(()),
+        Err(e) => Err(host(e.into())),
+    }
+}
+
 /// Checks an OCI config the way `create` will, without creating anything.
 #[napi]
 pub fn validate_spec(config_json: String) -> Result<()> {

@@ -36,6 +36,12 @@ pub struct RunOptions {
     pub workdir: Option<String>,
     /// `uid[:gid]` or `name[:group]`, resolved in the rootfs's /etc/passwd and /etc/group.
     pub user: Option<String>,
+    /// The user already resolved elsewhere (against an image's databases, read from its
+    /// layers before its root exists); `user` then only names it in messages. Not an option
+    /// JavaScript gives: set by the image bundle's builder.
+    #[serde(skip)]
+    #[cfg_attr(test, ts(skip))]
+    pub resolved_user: Option<crate::user::ResolvedUser>,
     /// `none` (default), `host`, `pasta` or `slirp4netns`.
     pub network: Option<String>,
     /// Published ports, `[host-ip:]host-port:container-port[/tcp|udp]`.

@@ -345,7 +345,10 @@ fn build_run_spec_in(opts: &RunOptions, cwd: &Path, online_cpus: u64, caller: &C
         None => hostname_for(&opts.id),
     };
 
-    let user = resolve(opts.user.as_deref(), root.as_fd(), &rootfs)?;
+    let user = match &opts.resolved_user {
+        Some(user) => user.clone(),
+        None => resolve(opts.user.as_deref(), root.as_fd(), &rootfs)?,
+    };
     let cwd_in_container = opts.workdir.clone().unwrap_or_else(|| "/".into());
     if !lexically_normal(Path::new(&cwd_in_container)) {
         return Err(OptionError::invalid("workdir", &cwd_in_container, "must be an absolute path without `.` or `..`"));
