@@ -330,7 +330,12 @@ fn a_pull_killed_at_any_moment_leaves_nothing_half_done() {
     eprintln!("# a whole pull in a child process: {full:?}");
     let mut seed = u64::from(std::process::id()) ^ full.as_nanos() as u64;
     let mut killed_mid_pull = 0;
-    for attempt in 0..20 {
+    // Up to 60 attempts until 10 kills land during a pull: on a loaded machine a pull's
+    // duration varies, and a delay drawn from one measured pull may outlast another.
+    for attempt in 0..60 {
+        if killed_mid_pull >= 10 {
+            break;
+        }
         let _ = std::fs::remove_dir_all(&root);
         seed ^= seed << 13;
         seed ^= seed >> 7;
@@ -366,5 +371,5 @@ fn a_pull_killed_at_any_moment_leaves_nothing_half_done() {
         assert!(child().status().unwrap().success(), "attempt {attempt}: the pull after a kill failed");
         verify_pulled(&store, &reference, &img);
     }
-    assert!(killed_mid_pull >= 10, "only {killed_mid_pull} of 20 kills landed during a pull");
+    assert!(killed_mid_pull >= 10, "only {killed_mid_pull} of 60 kills landed during a pull");
 }
