@@ -27,11 +27,11 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{Mount, Spec};
-use tscontainer_core::network::{Helper, HELPER_ANNOTATION};
 use tscontainer_core::error::Code;
-use tscontainer_run_options::{build_run_spec, resolve_user_in, Network, OptionError, RunOptions};
+use tscontainer_core::network::{Helper, HELPER_ANNOTATION};
 use tscontainer_image::store::ContainerLayers;
 use tscontainer_image::Store;
+use tscontainer_run_options::{build_run_spec, resolve_user_in, Network, OptionError, RunOptions};
 
 use crate::error::{HostError, Result};
 use crate::spec::ImageForSpec;

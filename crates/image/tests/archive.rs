@@ -588,7 +588,12 @@ fn a_failed_save_leaves_the_destination_as_it_was() {
     std::fs::write(&blob, &bytes).unwrap();
     for format in [Format::OciArchive, Format::DockerArchive] {
         let e = archive::save(&store, &[&got[0].names[0]], &dest, format).unwrap_err();
-        assert!(matches!(e.code().as_str(), "digest-mismatch" | "corrupt-layer"), "{format}: {}: {}", e.code(), chain(&e));
+        assert!(
+            matches!(e.code().as_str(), "digest-mismatch" | "corrupt-layer"),
+            "{format}: {}: {}",
+            e.code(),
+            chain(&e)
+        );
         assert_eq!(std::fs::read(&dest).unwrap(), b"previous", "{format}: the old file is kept");
         assert_eq!(std::fs::read_dir(work.path()).unwrap().count(), 1, "{format}: no temporary is left");
     }

@@ -733,7 +733,14 @@ mod tests {
         let view = view();
         let root = open_dir(staging.path()).unwrap();
         let fake = FakeSyscall::new();
-        mount_with(&layers(2, "/l"), root.as_fd(), &plan_for(&spec, root.as_fd(), staging.path(), &view, true), &fake, NEW).unwrap();
+        mount_with(
+            &layers(2, "/l"),
+            root.as_fd(),
+            &plan_for(&spec, root.as_fd(), staging.path(), &view, true),
+            &fake,
+            NEW,
+        )
+        .unwrap();
         let calls = fake.calls();
         let [Call::MountFs { fstype, params, attrs, target }] = calls.as_slice() else { panic!("{calls:?}") };
         assert_eq!((fstype.as_str(), *attrs), ("overlay", 0));
