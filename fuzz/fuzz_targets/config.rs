@@ -6,13 +6,14 @@
 
 use libfuzzer_sys::fuzz_target;
 use tscontainer_core::{cgroups, seccomp, spec, state};
+use tscontainer_run_options::{parse_cpus, parse_memory};
 
 fuzz_target!(|data: &[u8]| {
     // The flag parsers and the id check take text a user typed.
     if let Ok(text) = std::str::from_utf8(data) {
         if text.len() < 256 {
-            let _ = spec::parse_memory(text);
-            let _ = spec::parse_cpus(text, 100_000, 4);
+            let _ = parse_memory(text);
+            let _ = parse_cpus(text, 100_000, 4);
             let _ = state::validate_id(text);
         }
     }
