@@ -296,7 +296,7 @@ mod tests {
         assert_eq!(command(&image, &strings(&["-v"]), Some("/bin/env")).unwrap(), strings(&["/bin/env", "-v"]));
         assert_eq!(command(&image, &strings(&["id"]), Some("")).unwrap(), strings(&["id"]));
         let e = command(&image, &[], Some("")).unwrap_err();
-        assert_eq!((e.code.as_str(), e.message.as_str()), ("ERR_TSC_INVALID_OPTION", "no command specified"));
+        assert_eq!((e.code.as_str(), e.message.as_str()), ("invalid-option", "no command specified"));
         assert!(command(&config(None, None), &[], None).is_err());
         assert_eq!(command(&config(None, Some(&["sh"])), &[], None).unwrap(), strings(&["sh"]));
     }
