@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // node npm/bundle-cli.mjs — the last step of `npm run build:ts`: bundles the fast start of
-// `tscontainer run` (dist/cli/fast-run.js and everything it imports) into one CommonJS file,
-// dist/cli/fast-run.cjs, which bin/run.cjs loads. Every container start pays for loading it:
+// `tscontainer run` (dist/cli/fast-start.js and everything it imports) into one CommonJS file,
+// dist/cli/fast-start.cjs, which bin/run.cjs loads. Every container start pays for loading it:
 // one file is read and compiled at once instead of a graph of ES modules resolved one by one,
 // and CommonJS spares Node setting up its ES module loader at all.
 //
-// The bundle sits where fast-run.js does, two levels below the package root, so the paths
+// The bundle sits where fast-start.js does, two levels below the package root, so the paths
 // the sources take relative to their own module (the native addon's loader, oclif's
 // manifest, package.json) point at the same files.
 import { readFileSync } from 'node:fs';
@@ -15,10 +15,10 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const outfile = join(repo, 'dist', 'cli', 'fast-run.cjs');
+const outfile = join(repo, 'dist', 'cli', 'fast-start.cjs');
 
 await build({
-  entryPoints: [join(repo, 'dist', 'cli', 'fast-run.js')],
+  entryPoints: [join(repo, 'dist', 'cli', 'fast-start.js')],
   outfile,
   bundle: true,
   platform: 'node',

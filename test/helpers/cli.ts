@@ -205,13 +205,13 @@ function newestMtime(dir: string, extension: string): { file: string; mtime: num
 
 /**
  * Why the built CLI cannot be tested as it is, or undefined when it can: `bin/run.cjs` loads
- * the commands from dist/, and `run`'s fast start from its bundle (dist/cli/fast-run.cjs),
+ * the commands from dist/, and `run`'s fast start from its bundle (dist/cli/fast-start.cjs),
  * which `npm run build` makes from ts/.
  */
 export function staleBuild(): string | undefined {
   const dist = path.join(repoRoot, 'dist');
   if (!existsSync(path.join(dist, 'commands', 'run.js'))) return 'dist/ has no commands: run `npm run build`';
-  const bundle = path.join(dist, 'cli', 'fast-run.cjs');
+  const bundle = path.join(dist, 'cli', 'fast-start.cjs');
   if (!existsSync(bundle)) return 'dist/ has no bundle of the fast start: run `npm run build`';
   const source = newestMtime(path.join(repoRoot, 'ts'), '.ts');
   const built = newestMtime(dist, '.js');
@@ -219,7 +219,7 @@ export function staleBuild(): string | undefined {
     return `${path.relative(repoRoot, source.file)} is newer than dist/: run \`npm run build\``;
   }
   if (source !== undefined && source.mtime > statSync(bundle).mtimeMs) {
-    return `${path.relative(repoRoot, source.file)} is newer than dist/cli/fast-run.cjs: run \`npm run build\``;
+    return `${path.relative(repoRoot, source.file)} is newer than dist/cli/fast-start.cjs: run \`npm run build\``;
   }
   return undefined;
 }

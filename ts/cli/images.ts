@@ -11,6 +11,7 @@ import { TscontainerCommand } from './command.js';
 import { DECIMAL, hex, shortId } from './pull-progress.js';
 
 export { hex, PullProgress, shortId } from './pull-progress.js';
+export { normalizeTlsVerify, registryAccess, storage } from './registry-options.js';
 
 /** An image command: every failure is one line and exit 125 (podman's), rmi of an image in use 2. */
 export abstract class ImageCommand extends TscontainerCommand {
@@ -33,41 +34,6 @@ export const registryFlags = {
   'cert-dir': Flags.string({ description: 'the only directory of CA (*.crt) and client certificates', helpValue: 'DIR' }),
   authfile: Flags.string({ description: 'the credentials file (default podman\'s, $XDG_RUNTIME_DIR/containers/auth.json)', helpValue: 'FILE' }),
 };
-
-/**
- * oclif's boolean flags take no `=value`; podman writes `--tls-verify=false`. Rewritten to
- * `--no-tls-verify` / `--tls-verify` before oclif parses (up to a `--`).
- */
-export function normalizeTlsVerify(argv: readonly string[]): string[] {
-  const end = argv.indexOf('--');
-  return argv.map((arg, i) => {
-    if (end !== -1 && i > end) return arg;
-    const match = /^--tls-verify=(.*)$/.exec(arg);
-    if (match === null) return arg;
-    const value = (match[1] ?? '').toLowerCase();
-    if (value === 'false' || value === '0') return '--no-tls-verify';
-    if (value === 'true' || value === '1') return '--tls-verify';
-    throw new InvalidOptionError(`invalid --tls-verify value ${JSON.stringify(match[1])}: true or false`);
-  });
-}
-
-/** The registry access options of the API from the flags. */
-export function registryAccess(flags: { 'tls-verify'?: boolean | undefined; 'cert-dir'?: string | undefined; authfile?: string | undefined }): {
-  tlsVerify?: boolean;
-  certDir?: string;
-  authFile?: string;
-} {
-  return {
-    ...(flags['tls-verify'] === undefined ? {} : { tlsVerify: flags['tls-verify'] }),
-    ...(flags['cert-dir'] === undefined ? {} : { certDir: flags['cert-dir'] }),
-    ...(flags.authfile === undefined ? {} : { authFile: flags.authfile }),
-  };
-}
-
-/** `{ storageRoot }` from the flags. */
-export function storage(flags: { 'storage-root'?: string | undefined }): { storageRoot?: string } {
-  return flags['storage-root'] === undefined ? {} : { storageRoot: flags['storage-root'] };
-}
 
 /** Bytes with a decimal unit and three significant digits, as podman shows sizes: `4.26 MB`. */
 export function humanSize(bytes: number): string {

@@ -1,6 +1,6 @@
 /**
  * A pull's progress as Docker prints it, for `pull`, `load` and `run IMAGE`: free of oclif,
- * so the fast start of `run` can draw a pull without loading it (test/unit/fast-run.test.ts).
+ * so the fast start of `run` can draw a pull without loading it (test/unit/fast-start.test.ts).
  */
 import type { ProgressEvent } from '../api/images.js';
 

@@ -1,7 +1,7 @@
 /**
  * What `tscontainer run` does once its command line is parsed: the flags become the
  * typed API's options, and the API runs the container (in the foreground, or created and
- * started for `--detach`). Shared by the oclif command and the fast start (`fast-run.ts`),
+ * started for `--detach`). Shared by the oclif command and the fast start (`fast-start.ts`),
  * so both run containers the same way; free of oclif, so the fast start never loads it.
  */
 import { InvalidOptionError } from '../api/errors.js';

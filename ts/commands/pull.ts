@@ -1,8 +1,8 @@
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 
-import { pull } from '../api/images.js';
-import { ImageCommand, PullProgress, hex, normalizeTlsVerify, registryAccess, registryFlags, storage, storageFlags } from '../cli/images.js';
+import { ImageCommand, normalizeTlsVerify, registryFlags, storageFlags } from '../cli/images.js';
+import { pullImage } from '../cli/pull-image.js';
 
 export default class Pull extends ImageCommand {
   static override summary = 'Pull an image from a registry.';
@@ -28,30 +28,6 @@ export default class Pull extends ImageCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Pull, normalizeTlsVerify(this.argv));
-    const progress = flags.quiet ? undefined : new PullProgress((text) => process.stdout.write(text), process.stdout.isTTY === true);
-    const controller = new AbortController();
-    // ^C stops the pull, keeping nothing of it, then exits as a signal would.
-    const interrupt = () => controller.abort();
-    process.once('SIGINT', interrupt);
-    process.once('SIGTERM', interrupt);
-    try {
-      const pulled = await pull(args.ref, {
-        ...registryAccess(flags),
-        ...storage(flags),
-        ...(flags.platform === undefined ? {} : { platform: flags.platform }),
-        signal: controller.signal,
-        ...(progress === undefined ? {} : { onProgress: progress.onProgress }),
-      });
-      if (flags.quiet) {
-        this.log(hex(pulled.image.id));
-        return;
-      }
-      this.log(`Digest: ${pulled.digest}`);
-      this.log(pulled.upToDate ? `Status: Image is up to date for ${args.ref}` : `Status: Downloaded newer image for ${args.ref}`);
-      this.log(pulled.reference);
-    } finally {
-      process.off('SIGINT', interrupt);
-      process.off('SIGTERM', interrupt);
-    }
+    await pullImage(args.ref, flags, (line) => this.log(line));
   }
 }

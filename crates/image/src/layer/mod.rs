@@ -14,6 +14,7 @@ mod error;
 mod fs;
 mod name;
 mod notes;
+mod pipe;
 mod tar_stream;
 mod union;
 
@@ -21,7 +22,7 @@ mod union;
 mod tests;
 
 use std::io::{BufReader, Read};
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
 use nix::fcntl::OFlag;
@@ -37,6 +38,8 @@ pub use union::open_in_layers;
 use apply::Applier;
 use compression::{drain, read_error};
 use digest::Digesting;
+use notes::Notes;
+use pipe::{PipeReader, Pumped};
 use tar_stream::TarStream;
 
 /// Buffer between the decoder (and the digest) and the tar parser.
@@ -132,7 +135,8 @@ pub struct Unpacked {
 /// covers every byte. Memory stays bounded (a few buffers of 256 KiB) whatever the layer's
 /// size. Nothing is written outside `dest`: every entry is created through descriptors
 /// resolved inside it. Nothing is fsynced; `sync_filesystem` is there for a caller that
-/// wants the layer on disk before it renames it. Creates no thread and no process.
+/// wants the layer on disk before it renames it. The entries are created on a second thread
+/// (`pipe`), which ends before this returns; no process is created.
 ///
 /// On error `dest` holds part of the layer: the caller removes it.
 pub fn unpack(
@@ -153,30 +157,28 @@ pub fn unpack(
 
     let limits = options.limits;
     let (decoder, found) = Decoder::new(compressed)?;
-    let reader = BufReader::with_capacity(STREAM_BUFFER, Digesting::new(decoder, limits.max_total_bytes));
-    let mut stream = TarStream::new(reader, limits, found);
-    let mut applier = Applier::new(root, options);
-    if found != compression {
-        let line =
-            format!("the layer is declared {} but is {}; read as {}", compression.name(), found.name(), found.name());
-        applier.notes().line(line);
+    let mut digesting = Digesting::new(decoder, limits.max_total_bytes);
+    let (writer, reader) = pipe::pipe();
+    // This thread decodes and digests; the other parses and creates the entries.
+    let (applied, pumped) = std::thread::scope(|s| {
+        let applying = s.spawn(move || apply_stream(reader, root, options, compression, found));
+        let pumped = writer.pump(&mut digesting);
+        drop(writer);
+        (applying.join(), pumped)
+    });
+    // A failing source is the cause of whatever the other thread then met.
+    let pumped = pumped.map_err(|e| read_error(e, found))?;
+    let (entries, global_headers, mut notes) = match applied {
+        Ok(applied) => applied?,
+        Err(panic) => std::panic::resume_unwind(panic),
+    };
+    if pumped == Pumped::ReaderGone {
+        // The tar's end came before the stream's: the rest is read for the digest.
+        drain(&mut BufReader::with_capacity(STREAM_BUFFER, &mut digesting)).map_err(|e| read_error(e, found))?;
     }
-    let mut entries = 0u64;
-    while let Some(member) = stream.next_member()? {
-        entries += 1;
-        if entries > limits.max_entries {
-            return Err(LayerError::TooLarge { what: "entries", limit: limits.max_entries });
-        }
-        applier.apply(&member, &mut stream)?;
-    }
-    let global_headers = stream.global_headers;
-    let mut reader = stream.into_inner();
-    drain(&mut reader).map_err(|e| read_error(e, found))?;
-    let digesting = reader.into_inner();
     let size = digesting.count();
     let diff_id = digesting.finish();
 
-    let mut notes = applier.finish()?;
     if fs::openat2_missing() {
         notes.line("this kernel has no openat2: paths were resolved inside the layer by a walk in user space".into());
     }
@@ -189,6 +191,34 @@ pub fn unpack(
         }
     }
     Ok(Unpacked { diff_id, size, entries, notes: notes.into_lines() })
+}
+
+/// Parses the tar stream and creates its entries under `root`: the entries' count, the PAX
+/// global headers met, and the notes.
+fn apply_stream(
+    reader: PipeReader,
+    root: OwnedFd,
+    options: &UnpackOptions,
+    declared: Compression,
+    found: Compression,
+) -> Result<(u64, u64, Notes), LayerError> {
+    let limits = options.limits;
+    let mut stream = TarStream::new(reader, limits, found);
+    let mut applier = Applier::new(root, options);
+    if found != declared {
+        let line =
+            format!("the layer is declared {} but is {}; read as {}", declared.name(), found.name(), found.name());
+        applier.notes().line(line);
+    }
+    let mut entries = 0u64;
+    while let Some(member) = stream.next_member()? {
+        entries += 1;
+        if entries > limits.max_entries {
+            return Err(LayerError::TooLarge { what: "entries", limit: limits.max_entries });
+        }
+        applier.apply(&member, &mut stream)?;
+    }
+    Ok((entries, stream.global_headers, applier.finish()?))
 }
 
 /// syncfs(2) on the file system holding `dir`: what a caller that wants an unpacked layer

@@ -89,10 +89,6 @@ impl<R: BufRead> TarStream<R> {
         TarStream { reader, limits, compression, remaining: 0, padding: 0, ended: false, global_headers: 0 }
     }
 
-    pub(crate) fn into_inner(self) -> R {
-        self.reader
-    }
-
     fn io(&self, e: io::Error) -> LayerError {
         if e.kind() == io::ErrorKind::UnexpectedEof && e.get_ref().is_none() {
             return LayerError::Corrupt { reason: "the stream ends in the middle of an entry" };

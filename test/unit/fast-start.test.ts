@@ -1,4 +1,4 @@
-// The fast start of `tscontainer run` parses the flags from oclif's manifest without
+// The fast start of `tscontainer run` and `pull` parses the flags from oclif's manifest without
 // loading oclif: where it gives an answer it must be oclif's own, and anything it is not
 // sure of (errors included) must be left to oclif.
 import { readFileSync } from 'node:fs';
@@ -7,7 +7,9 @@ import { parse } from '@oclif/core/parser';
 import test from 'ava';
 
 import { splitCommand } from '../../ts/cli/argv.js';
-import { parseRunFlags, runFlagsFromManifest, type ManifestFlag } from '../../ts/cli/fast-run.js';
+import { flagsFromManifest, parsePull, parseRunFlags, runFlagsFromManifest, type ManifestFlag } from '../../ts/cli/fast-start.js';
+import { normalizeTlsVerify } from '../../ts/cli/registry-options.js';
+import Pull from '../../ts/commands/pull.js';
 import Run from '../../ts/commands/run.js';
 
 // Written by `npm run build:ts` (oclif manifest) from the command's own flag definitions.
@@ -89,7 +91,7 @@ test('a flag the fast start does not map is left to oclif', (t) => {
 
 test("the fast start's bundle holds no oclif: run's flag types are read from Run.flags as types only", async (t) => {
   const { build } = await import('esbuild');
-  const entry = new URL('../../ts/cli/fast-run.ts', import.meta.url).pathname;
+  const entry = new URL('../../ts/cli/fast-start.ts', import.meta.url).pathname;
   const { metafile } = await build({
     entryPoints: [entry],
     bundle: true,
@@ -105,4 +107,61 @@ test("the fast start's bundle holds no oclif: run's flag types are read from Run
     inputs.filter((input) => input.includes('@oclif/') || input.includes('ts/commands/')),
     [],
   );
+});
+
+// `pull`: the same promise, for the command whose memory is measured (no oclif loaded).
+const pullShapes = flagsFromManifest(manifest, 'pull');
+
+async function oclifPull(argv: string[]): Promise<{ ref: string; flags: Record<string, unknown> } | Error> {
+  try {
+    const { args, flags } = await parse(normalizeTlsVerify(argv), { flags: Pull.flags, args: Pull.args, strict: true });
+    return { ref: args.ref as string, flags: Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) };
+  } catch (error) {
+    return error as Error;
+  }
+}
+
+test('the manifest describes pull with no rule the fast start cannot apply', (t) => {
+  t.truthy(pullShapes);
+});
+
+test('pull: where the fast start takes a command line, oclif reads the same reference and flags', async (t) => {
+  const saved = process.env.TSCONTAINER_STORAGE;
+  delete process.env.TSCONTAINER_STORAGE;
+  try {
+    for (const argv of [
+      ['debian:12'],
+      ['-q', '127.0.0.1:5000/tests/busybox'],
+      ['--tls-verify=false', '--platform', 'linux/arm64/v8', 'alpine'],
+      ['--no-tls-verify', '--cert-dir=/etc/certs', '--authfile', '/a.json', 'r'],
+      ['--tls-verify', '--storage-root', '/s', '-q', 'host:5000/ns/name@sha256:' + 'a'.repeat(64)],
+    ]) {
+      const fast = parsePull(argv, pullShapes!);
+      t.truthy(fast, `the fast start takes ${argv.join(' ')}`);
+      t.deepEqual(fast as unknown, await oclifPull(argv), argv.join(' '));
+    }
+    process.env.TSCONTAINER_STORAGE = '/from/env';
+    t.deepEqual(parsePull(['r'], pullShapes!), { ref: 'r', flags: { 'storage-root': '/from/env' } });
+    t.deepEqual(parsePull(['--storage-root=/s', 'r'], pullShapes!), { ref: 'r', flags: { 'storage-root': '/s' } });
+    t.deepEqual(parsePull(['r'], pullShapes!) as unknown, await oclifPull(['r']));
+  } finally {
+    if (saved === undefined) delete process.env.TSCONTAINER_STORAGE;
+    else process.env.TSCONTAINER_STORAGE = saved;
+  }
+});
+
+test('pull: anything else is left to oclif', (t) => {
+  for (const argv of [
+    [],
+    ['--help'],
+    ['a', 'b'],
+    ['r', '-q'],
+    ['--', 'r'],
+    ['-q', '-q', 'r'],
+    ['--tls-verify=maybe', 'r'],
+    ['--platform', 'r'],
+    ['--unknown', 'r'],
+  ]) {
+    t.is(parsePull(argv, pullShapes!), undefined, argv.join(' '));
+  }
 });

@@ -13,7 +13,7 @@ import test from 'ava';
 import fc from 'fast-check';
 
 import { splitCommand } from '../../ts/cli/argv.js';
-import { parseRunFlags, runFlagsFromManifest, type ManifestFlag } from '../../ts/cli/fast-run.js';
+import { parseRunFlags, runFlagsFromManifest, type ManifestFlag } from '../../ts/cli/fast-start.js';
 import { runCommand } from '../../ts/cli/run-options.js';
 import Run from '../../ts/commands/run.js';
 
