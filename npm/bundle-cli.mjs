@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // node npm/bundle-cli.mjs — the last step of `npm run build:ts`: bundles the fast start of
-// `tscontainer run` (dist/cli/fast-start.js and everything it imports) into one CommonJS file,
+// `tscontainer run` and `pull` (dist/cli/fast-start.js and everything it imports) into one CommonJS file,
 // dist/cli/fast-start.cjs, which bin/run.cjs loads. Every container start pays for loading it:
 // one file is read and compiled at once instead of a graph of ES modules resolved one by one,
 // and CommonJS spares Node setting up its ES module loader at all.
