@@ -4,7 +4,7 @@
  * Not a test: timings depend on the machine's load, so compare only within one run.
  *
  * Settings (environment): BENCH_ROUNDS (default 40), BENCH_WARMUP (5),
- * BENCH_PODMAN_ROUNDS (20), BENCH_CONCURRENT_RUNS (200), BENCH_SECTIONS (e.g. "1,2,4"),
+ * BENCH_PODMAN_ROUNDS (20, also section 8's rounds), BENCH_CONCURRENT_RUNS (200), BENCH_SECTIONS (e.g. "1,2,4"),
  * and for section 7 (pull) BENCH_PULL_ROUNDS (5), BENCH_PULL_WARMUP (1), BENCH_PULL_IMAGES
  * ("debian,bench").
  */
@@ -13,6 +13,7 @@ import { cleanup, prepare } from './fixtures.js';
 import { Measurer } from './measure.js';
 import { apiSection, cliSection, lifecycleSection, podmanSection, runSection, runtimes, type SectionResult, type Settings } from './sections.js';
 import { pullSection, type PullImage, type PullSettings } from './pull.js';
+import { runImageSection } from './run-image.js';
 import { markdownTable } from './stats.js';
 
 function setting(name: string, fallback: number): number {
@@ -30,7 +31,8 @@ function pullImages(): PullImage[] {
 async function main(): Promise<number> {
   const only = process.env.BENCH_SECTIONS?.split(',').map((x) => x.trim());
   const wanted = (n: string) => only === undefined || only.includes(n);
-  // Sections 1-6 run containers (the runtime, the built API and CLI, a rootfs); 7 pulls images.
+  // Sections 1-6 run containers (the runtime, the built API and CLI, a rootfs); 7 pulls
+  // images; 8 runs an image's containers (the built CLI, its own store and registry).
   const containers = ['1', '2', '3', '4', '5', '6'].some(wanted);
   const { tools, missing, absent } = prerequisites(containers);
   if (tools === undefined) {
@@ -66,6 +68,7 @@ async function main(): Promise<number> {
       if (wanted('6')) (step('6', 'podman'), results.push(podmanSection(m, tools, rts, fixtures, settings)));
     }
     if (wanted('7')) (step('7', 'pull from a local registry'), results.push(await pullSection(m, pull)));
+    if (wanted('8')) (step('8', 'run an image that is stored'), results.push(await runImageSection(m, settings)));
   } finally {
     if (fixtures !== undefined) cleanup(tools, fixtures);
   }

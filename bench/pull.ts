@@ -56,14 +56,14 @@ export interface Puller {
   teardown(): Promise<void>;
 }
 
-function run(argv: string[], env?: NodeJS.ProcessEnv): string {
+export function run(argv: string[], env?: NodeJS.ProcessEnv): string {
   const out = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', env: env ?? process.env, maxBuffer: 1 << 26 });
   if (out.status !== 0) throw new Error(`${argv.join(' ')}: ${out.status ?? out.signal}: ${out.stderr.trim()}`);
   return out.stdout;
 }
 
 /** Unmounts everything at or below `dir` in this mount namespace, deepest first. */
-function unmountUnder(dir: string): void {
+export function unmountUnder(dir: string): void {
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
     .map((line) => line.split(' ')[4])
@@ -205,7 +205,7 @@ export const PULLERS: (() => Puller)[] = [podmanPuller, ctrPuller, tscontainerPu
  * does per command, so what podman and containerd write there (blob-info cache, netavark's
  * run directory) goes when the section ends; TS_ISOLATED tells the wrappers it is done.
  */
-function isolateHostPaths(dir: string): () => void {
+export function isolateHostPaths(dir: string): () => void {
   const upper = join(dir, 'isolate');
   mkdirSync(upper, { recursive: true });
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'mode=0700', 'tsbench-isolate', upper]);

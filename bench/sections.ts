@@ -51,17 +51,17 @@ function freshId(prefix: string): string {
 
 const SHORT: Record<string, string> = { 'tscontainer-runtime': 'tsc', runc: 'runc', crun: 'crun' };
 
-function meanOf(results: Map<string, number[]>, name: string): number | undefined {
+export function meanOf(results: Map<string, number[]>, name: string): number | undefined {
   const values = results.get(name);
   return values === undefined || values.length === 0 ? undefined : summarize(values).mean;
 }
 
-function rowsFor(section: string, unit: string, results: Map<string, number[]>, reference: string | undefined, notes: Record<string, string> = {}): Row[] {
+export function rowsFor(section: string, unit: string, results: Map<string, number[]>, reference: string | undefined, notes: Record<string, string> = {}): Row[] {
   const ref = reference === undefined ? undefined : meanOf(results, reference);
   return [...results].map(([name, values]) => ({ section, name, unit, summary: summarize(values), reference: ref, note: notes[name] }));
 }
 
-function compare(what: string, ours: number | undefined, theirs: number | undefined, factor: number, unit: string, higherIsBetter = false): Target {
+export function compare(what: string, ours: number | undefined, theirs: number | undefined, factor: number, unit: string, higherIsBetter = false): Target {
   if (ours === undefined || theirs === undefined) return { what, met: false, detail: 'not measured (a runtime is missing)' };
   const bound = theirs * factor;
   const met = higherIsBetter ? ours >= bound : ours <= bound;
