@@ -770,7 +770,7 @@ docker_loads() {
   local name=$1 file=$2 want ref
   shift 2
   want=$(printf 'Loaded image: %s\n' "$@")
-  check "docker: $name" 0 "${want%$'\n'}" bash -c 'set -o pipefail; docker load -i "$0" | grep "^Loaded image"' "$file" || return 1
+  check "docker: $name" 0 "$want" bash -c 'set -o pipefail; docker load -i "$0" | grep "^Loaded image"' "$file" || return 1
   for ref in "$@"; do
     docker image inspect "$ref" >/dev/null 2>&1 || { not_ok "docker: $name: image inspect $ref" "$(docker images 2>&1)"; return 1; }
   done
