@@ -803,6 +803,16 @@ unset TSCONTAINER_RUNTIME_PATH
 exec node '$cli' "\$@" --storage-root '$store'
 EOF
   chmod +x "$work/bin/tscontainer"
+  # The test images' archives are made with skopeo and podman; the registry is docker-registry,
+  # asked with curl whether it answers.
+  for tool in skopeo podman docker-registry curl; do
+    command -v "$tool" >/dev/null || reason="${reason:+$reason, }$tool"
+  done
+  if [ -n "$reason" ]; then
+    reason="not installed: $reason (apt-get install skopeo podman docker-registry curl)"
+    if [ -n "${CI:-}" ]; then not_ok "docker load: images saved by tscontainer" "$reason"; else skip "docker load: images saved by tscontainer" "$reason"; fi
+    return
+  fi
 
   # localhost/tsfixture/busybox:latest, from skopeo's docker-archive.
   if ! archive=$(image_archive busybox.docker-archive.tar 2>"$err"); then
@@ -814,14 +824,7 @@ EOF
     sh -c '. /etc/os-release && echo "$ID $PATH"'
 
   # busybox:configured, pulled by tscontainer from a private registry.
-  for tool in docker-registry skopeo curl; do
-    command -v "$tool" >/dev/null || reason="${reason:+$reason, }$tool"
-  done
-  if [ -n "$reason" ]; then
-    reason="not installed: $reason (apt-get install docker-registry skopeo curl)"
-    if [ -n "${CI:-}" ]; then not_ok "docker load: an image tscontainer pulled" "$reason"; else skip "docker load: an image tscontainer pulled" "$reason"; fi
-    configured=""
-  elif registry_start >"$err" 2>&1 && configured=$REGISTRY_HOST/tests/busybox:configured &&
+  if registry_start >"$err" 2>&1 && configured=$REGISTRY_HOST/tests/busybox:configured &&
     image_push busybox:configured "$configured" >"$err" 2>&1; then
     check "tscontainer: pull busybox:configured from a private registry" 0 "~^(sha256:)?[0-9a-f]{64}$" \
       tscontainer pull -q --tls-verify=false "$configured" || configured=""
