@@ -4,12 +4,17 @@
 # sees what runc would give: output and exit codes, env/workdir/user, tty and stdin, large
 # output, memory and pids limits, networks, read-only rootfs, bind mounts, capabilities,
 # privileged, and the detached lifecycle (exec, top/ps, pause/unpause, update, stop, restart, rm).
+# Docker also loads images tscontainer saved (docker-archive; one tscontainer loaded, one it
+# pulled from a private registry), sees them as tscontainer does and runs them with runc and
+# with tscontainer.
 #
 # Everything it makes is private and removed at the end:
 #   - a work directory ($TMPDIR/tsmanagers.XXXXXX) with the image's rootfs (test/fixtures'
 #     busybox rootfs), podman's storage and config (CONTAINERS_CONF, CONTAINERS_STORAGE_CONF),
-#     containerd's root, state and socket, and dockerd's data-root, exec-root, pidfile and socket;
-#   - a containerd and a dockerd (which starts its own containerd), stopped by pid;
+#     containerd's root, state and socket, dockerd's data-root, exec-root, pidfile and socket,
+#     and tscontainer's image store;
+#   - a containerd and a dockerd (which starts its own containerd), stopped by pid, and an image
+#     registry (test/images/registry.sh), stopped once tscontainer has pulled from it;
 #   - cgroup parents /tsmanagers-PID-podman, /tsmanagers-PID-docker and the ctr namespace
 #     tsmanagers-PID (whose containers live in /tsmanagers-PID/ID), so nothing is confused with
 #     the machine's own libpod_parent, docker or default cgroups.
@@ -67,6 +72,8 @@ tag=tsmanagers-$$
 # --- TAP ------------------------------------------------------------------------------------
 # shellcheck source=test/lib/tap.sh
 . "$repo/test/lib/tap.sh"
+# shellcheck source=test/images/fixtures.sh
+. "$repo/test/images/fixtures.sh"
 tap_tier_name="managers tier"
 
 # --- prerequisites --------------------------------------------------------------------------
@@ -727,8 +734,156 @@ EOF
 docker_scenarios() {
   if start_dockerd; then ok "docker: dockerd starts with private roots, socket and the tscontainer runtime"
   else not_ok "docker: dockerd starts with private roots, socket and the tscontainer runtime" "$(tail -n 20 "$work/docker/log")"; return; fi
-  if ! check "docker: import the image" 0 "~sha256:" docker import "$work/image.tar" tsbusybox; then return; fi
-  cli_scenarios docker tsbusybox '172\.17\.'
+  if check "docker: import the image" 0 "~sha256:" docker import "$work/image.tar" tsbusybox; then
+    cli_scenarios docker tsbusybox '172\.17\.'
+  fi
+  docker_load_scenarios
+}
+
+# --- Docker loads what tscontainer saved ----------------------------------------------------
+# Two images in a private tscontainer store ($work/tsstore, through the wrapper
+# $work/bin/tscontainer), each saved by `tscontainer save --format docker-archive` from that
+# store and loaded by `docker load`: localhost/tsfixture/busybox:latest, loaded by tscontainer
+# from skopeo's docker-archive (test/images' archives recipe: uncompressed layers), and
+# busybox:configured (test/images' busybox recipe: Entrypoint, Cmd, Env, WorkingDir, User),
+# pushed by skopeo to a private registry and pulled by tscontainer (a gzip layer, decompressed
+# by our save). Docker must name each as saved, see the same image id, Config and diff_ids as
+# `tscontainer image inspect`, and run it with runc and with tscontainer.
+
+# inspected_image: what `docker image inspect` or `tscontainer image inspect` printed ($got),
+# one line per field compared: the id (Docker prefixes sha256:), Config's Entrypoint, Cmd, Env,
+# WorkingDir and User (absent, null and "" alike: Docker writes "" and null where podman's
+# shape leaves a field out) and RootFS.Layers, the diff_ids.
+inspected_image() {
+  node -e '
+    const [image] = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    const config = image.Config ?? {};
+    const field = (v) => JSON.stringify(v === undefined || v === "" ? null : v);
+    console.log(`Id ${image.Id.replace(/^sha256:/, "")}`);
+    for (const k of ["Entrypoint", "Cmd", "Env", "WorkingDir", "User"]) console.log(`Config.${k} ${field(config[k])}`);
+    console.log(`RootFS.Layers ${field(image.RootFS?.Layers)}`);' <<<"$got"
+}
+
+# docker_loads NAME FILE REF...: `docker load -i FILE` names exactly REF... (its progress lines
+# aside), and `docker image inspect` finds each.
+docker_loads() {
+  local name=$1 file=$2 want ref
+  shift 2
+  want=$(printf 'Loaded image: %s\n' "$@")
+  check "docker: $name" 0 "$want" bash -c 'set -o pipefail; docker load -i "$0" | grep "^Loaded image"' "$file" || return 1
+  for ref in "$@"; do
+    docker image inspect "$ref" >/dev/null 2>&1 || { not_ok "docker: $name: image inspect $ref" "$(docker images 2>&1)"; return 1; }
+  done
+}
+
+# docker_image_matches NAME REF: Docker's image REF has the id, Config and diff_ids of
+# tscontainer's.
+docker_image_matches() {
+  local ours
+  run tscontainer image inspect "$2"
+  [ "$status" = 0 ] || { not_ok "$1: tscontainer image inspect $2" "$(describe tscontainer image inspect "$2")"; return 1; }
+  ours=$(inspected_image)
+  run docker image inspect "$2"
+  [ "$status" = 0 ] || { not_ok "$1: docker image inspect $2" "$(describe docker image inspect "$2")"; return 1; }
+  expect "$1" "$ours" "$(inspected_image)"
+}
+
+docker_load_scenarios() {
+  local store=$work/tsstore cli=$repo/bin/run.cjs
+  local plain=localhost/tsfixture/busybox:latest configured second archive reason="" tool version
+  if [ ! -f "$repo/dist/commands/save.js" ]; then
+    not_ok "docker load: the tscontainer CLI is built" "no $repo/dist/commands/save.js: npm run build"
+    return
+  fi
+  cat > "$work/bin/tscontainer" <<EOF
+#!/bin/sh
+# This checkout's CLI on a private image store, with its own tscontainer-runtime (the runtime
+# under test, TSCONTAINER_RUNTIME_PATH, may be runc).
+unset TSCONTAINER_RUNTIME_PATH
+exec node '$cli' "\$@" --storage-root '$store'
+EOF
+  chmod +x "$work/bin/tscontainer"
+  # The test images' archives are made with skopeo and podman; the registry is docker-registry,
+  # asked with curl whether it answers.
+  for tool in skopeo podman docker-registry curl; do
+    command -v "$tool" >/dev/null || reason="${reason:+$reason, }$tool"
+  done
+  if [ -n "$reason" ]; then
+    reason="not installed: $reason (apt-get install skopeo podman docker-registry curl)"
+    if [ -n "${CI:-}" ]; then not_ok "docker load: images saved by tscontainer" "$reason"; else skip "docker load: images saved by tscontainer" "$reason"; fi
+    return
+  fi
+
+  # localhost/tsfixture/busybox:latest, from skopeo's docker-archive.
+  if ! archive=$(image_archive busybox.docker-archive.tar 2>"$err"); then
+    not_ok "docker load: build the test images (test/images/build.sh busybox archives)" "$(cat "$err")"
+    return
+  fi
+  check "tscontainer: load skopeo's docker-archive of busybox" 0 "Loaded image: $plain" tscontainer load -q -i "$archive"
+  docker_saved_runs "busybox (loaded by tscontainer)" "$plain" "tscontainer-busybox /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+    sh -c '. /etc/os-release && echo "$ID $PATH"'
+
+  # busybox:configured, pulled by tscontainer from a private registry.
+  if registry_start >"$err" 2>&1 && configured=$REGISTRY_HOST/tests/busybox:configured &&
+    image_push busybox:configured "$configured" >"$err" 2>&1; then
+    check "tscontainer: pull busybox:configured from a private registry" 0 "~^(sha256:)?[0-9a-f]{64}$" \
+      tscontainer pull -q --tls-verify=false "$configured" || configured=""
+  else
+    not_ok "docker load: a private registry with busybox:configured (test/images/fixtures.sh)" "$(cat "$err")"
+    configured=""
+  fi
+  # The registry is a process of ours: it goes before the leftover checks.
+  fixtures_cleanup
+  [ -n "$configured" ] || return
+  docker_saved_runs "busybox:configured (pulled by tscontainer)" "$configured" "ran tester 1000 50 /srv/app hello from the image"
+
+  # Two tags of one image in one archive; then several images with -o.
+  second=${configured%:*}:second
+  check "tscontainer: tag busybox:configured as :second" 0 "" tscontainer tag "$configured" "$second"
+  docker rmi "$plain" "$configured" >/dev/null 2>&1
+  check "tscontainer: save -o of two tags of one image" 0 "" \
+    tscontainer save -o "$work/two-tags.tar" "$configured" "$second"
+  docker_loads "load gives both tags of one image" "$work/two-tags.tar" "$configured" "$second" &&
+    docker_image_matches "docker: the second tag is the same image as tscontainer's" "$second"
+  docker rmi "$configured" "$second" >/dev/null 2>&1
+  check "tscontainer: save -o of two images, one with two tags" 0 "" \
+    tscontainer save -o "$work/several.tar" "$plain" "$configured" "$second"
+  if docker_loads "load gives every image and tag of one archive" "$work/several.tar" "$plain" "$configured" "$second"; then
+    MGR_RUNTIME=runc check "docker: runs the second tag, with runc" 0 "ran tester 1000 50 /srv/app hello from the image" \
+      docker run --rm "$second"
+    check "docker: runs the second tag, with --runtime tscontainer" 0 "ran tester 1000 50 /srv/app hello from the image" \
+      docker run --rm "$second"
+  fi
+
+  # An oci-archive: Docker reads one from version 25 only.
+  version=$(docker version --format '{{.Server.Version}}' 2>/dev/null)
+  if [[ ${version%%.*} =~ ^[0-9]+$ ]] && [ "${version%%.*}" -lt 25 ]; then
+    check "tscontainer: save --format oci-archive" 0 "" tscontainer save --format oci-archive -o "$work/oci.tar" "$configured"
+    if run docker load -i "$work/oci.tar"; [ "$status" != 0 ] && ! grep -q '^Loaded image' "$out"; then
+      ok "docker: load refuses an oci-archive (dockerd before 25 reads docker-archives only)"
+      echo "#   dockerd $version; docker load said: $(head -n 1 "$err" | head -c 300)"
+    else
+      not_ok "docker: load refuses an oci-archive (dockerd before 25 reads docker-archives only)" "dockerd $version" "$(describe docker load -i "$work/oci.tar")"
+    fi
+  else
+    skip "docker: load refuses an oci-archive" "dockerd ${version:-(version unknown)}: Docker reads oci-archives from 25 on; only an older one's refusal is checked"
+  fi
+}
+
+# docker_saved_runs LABEL REF WANT [COMMAND...]: tscontainer saves REF as a docker-archive,
+# Docker loads it under that name with tscontainer's id, Config and diff_ids, and `docker run
+# --rm REF [COMMAND...]` prints WANT with runc and with tscontainer. (LABEL names the image in
+# the checks' descriptions: REF may hold a port chosen at run time.)
+docker_saved_runs() {
+  local label=$1 ref=$2 want=$3 file=$work/saved.tar
+  shift 3
+  check "tscontainer: save -o FILE --format docker-archive, $label" 0 "" \
+    tscontainer save -o "$file" --format docker-archive "$ref" || return
+  docker_loads "load of tscontainer's docker-archive names it as saved, $label" "$file" "$ref" || return
+  docker_image_matches "docker: the id, Config (Entrypoint, Cmd, Env, WorkingDir, User) and diff_ids are tscontainer's, $label" "$ref"
+  MGR_RUNTIME=runc check "docker: runs it with runc, $label" 0 "$want" docker run --rm "$ref" "$@"
+  check "docker: runs it with --runtime tscontainer, $label" 0 "$want" docker run --rm "$ref" "$@"
+  rm -f "$file"
 }
 
 docker_leftovers() {
@@ -820,6 +975,7 @@ cleanup() {
   $cleaned && return
   cleaned=true
   local do_verify=${1:-}
+  fixtures_cleanup
   if selected_has podman; then
     [ -n "$do_verify" ] && verify "podman: no container, runtime state, cgroup or mount of its containers is left" podman_leftovers
     podman_cleanup
