@@ -5,7 +5,7 @@
 // archives, save then podman load, and bad input: one line `tscontainer: ...`, exit 125,
 // nothing left in the store's tmp/. Each test has its own --storage-root under test/.work.
 import test from 'ava';
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -343,6 +343,26 @@ imageTest('save then podman load, in docker-archive and oci-archive; podman runs
   t.is(viaShell.stdout, `Loaded image: ${ref}\n`);
   t.deepEqual(tmpOf(store), []);
   t.deepEqual(tmpOf(other), []);
+});
+
+imageTest('a full disk: pull and load fail in one sentence naming it, exit 125, and keep nothing', async (t) => {
+  // A store on a tmpfs smaller than the busybox image (one 1 MB blob, 2 MB unpacked).
+  const store = tempDir(t);
+  await run('mount', ['-t', 'tmpfs', '-o', 'size=1200k,mode=0700', 'tsfull', store]);
+  t.teardown(() => void spawnSync('umount', ['-l', store], { stdio: 'ignore' }));
+  const at = ['--storage-root', store];
+  const full = /no space left to [a-z]+ \/\S+: No space left on device/;
+  failedWith(t, await cli(['pull', ...at, '--tls-verify=false', pushed.get('busybox')!.ref]), full);
+  t.deepEqual(tmpOf(store), []);
+  failedWith(t, await cli(['load', ...at, '-i', imageArchive('busybox.docker-archive.tar')]), full);
+  t.deepEqual(tmpOf(store), []);
+  t.is((await cli(['images', '-q', ...at])).stdout, '');
+  // What is left is the store's skeleton: no blob, no layer, no container.
+  const { stdout } = await run('find', [store, '-type', 'f', '!', '-name', '*.lock', '!', '-name', 'images.json']);
+  t.is(stdout, '');
+  // Room again: the same pull succeeds.
+  await run('mount', ['-o', 'remount,size=16m', store]);
+  t.is((await cli(['pull', '-q', ...at, '--tls-verify=false', pushed.get('busybox')!.ref])).code, 0);
 });
 
 imageTest('bad input: one sentence, exit 125, nothing left in tmp/', async (t) => {

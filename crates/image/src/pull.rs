@@ -516,7 +516,7 @@ impl Read for Tee<'_> {
             return Err(self.fail(e));
         }
         if let Err(e) = self.blob.write_all(&buf[..n]) {
-            let e = crate::error::io("write", Path::new("the blob's temporary"))(e);
+            let e = crate::error::io("write", self.blob.path())(e);
             return Err(self.fail(e));
         }
         if self.last_report.elapsed() >= Duration::from_millis(100) {

@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::io::{BufWriter, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use tempfile::NamedTempFile;
 
@@ -13,7 +13,10 @@ use crate::error::{io, Error, Result};
 
 /// A blob being written: every byte is hashed and counted on its way to a temporary file.
 pub struct BlobWriter {
-    file: BufWriter<NamedTempFile>,
+    /// A second descriptor of `temp`'s file: its write errors are the system's own (tempfile
+    /// wraps its own with the path, hiding a full disk's errno from `error::io`).
+    file: BufWriter<fs::File>,
+    temp: NamedTempFile,
     hasher: Hasher,
     size: u64,
     tmp: PathBuf,
@@ -27,12 +30,19 @@ impl BlobWriter {
             .tempfile_in(&tmp_dir)
             .map_err(io("create a temporary in", &tmp_dir))?;
         let tmp = file.path().to_path_buf();
+        let descriptor = file.as_file().try_clone().map_err(io("open", &tmp))?;
         Ok(BlobWriter {
-            file: BufWriter::with_capacity(256 << 10, file),
+            file: BufWriter::with_capacity(256 << 10, descriptor),
+            temp: file,
             hasher: Hasher::new(expected.algorithm()),
             size: 0,
             tmp,
         })
+    }
+
+    /// Its temporary file, for errors.
+    pub fn path(&self) -> &Path {
+        &self.tmp
     }
 
     /// Verifies the content against `expected` (and `expected_size` when known) and renames it
@@ -43,8 +53,8 @@ impl BlobWriter {
 
     /// Verifies the content; nothing is stored until [`VerifiedBlob::persist`].
     pub fn verify(self, expected: &Digest, expected_size: Option<u64>, what: &str) -> Result<VerifiedBlob> {
-        let BlobWriter { file, hasher, size, tmp } = self;
-        let file = file.into_inner().map_err(|e| io("write", &tmp)(e.into_error()))?;
+        let BlobWriter { file, temp, hasher, size, tmp } = self;
+        file.into_inner().map_err(|e| io("write", &tmp)(e.into_error()))?;
         if let Some(expected_size) = expected_size.filter(|&s| s != size) {
             return Err(Error::SizeMismatch { what: what.to_string(), expected: expected_size, actual: size });
         }
@@ -52,7 +62,7 @@ impl BlobWriter {
         if &actual != expected {
             return Err(Error::DigestMismatch { what: what.to_string(), expected: expected.clone(), actual });
         }
-        Ok(VerifiedBlob { file, digest: actual })
+        Ok(VerifiedBlob { file: temp, digest: actual })
     }
 }
 
