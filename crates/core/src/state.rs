@@ -1,5 +1,5 @@
 //! The state store: one directory per container under the state root, holding
-//! `state.json` (written atomically: temp file, fsync, rename) and the exec fifo.
+//! `state.json` (written atomically: temp file, rename) and the exec fifo.
 
 use std::collections::HashMap;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
