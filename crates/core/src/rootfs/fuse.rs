@@ -244,21 +244,22 @@ impl Daemon {
                 Ok(())
             });
         }
-        let failed = |reason: String| RootfsError::FuseDaemon { program: self.program.clone(), reason };
-        let mut child = command.spawn().map_err(|e| failed(format!("cannot start it: {e}")))?;
+        let start_err = |source| RootfsError::FuseDaemonStart { program: self.program.clone(), source };
+        let mut child = command.spawn().map_err(start_err)?;
         drop(device);
         // Read to the end: the daemon's own stderr becomes /dev/null once it is detached.
         let mut stderr = String::new();
         if let Some(mut pipe) = child.stderr.take() {
             let _ = pipe.read_to_string(&mut stderr);
         }
-        let status = child.wait().map_err(|e| failed(format!("cannot wait for it: {e}")))?;
+        let status = child.wait().map_err(start_err)?;
         if status.success() {
             return Ok(());
         }
         let mut said =
             stderr.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with("unknown argument ignored"));
-        Err(failed(said.next_back().map_or_else(|| status.to_string(), str::to_string)))
+        let said = said.next_back().map_or_else(|| status.to_string(), str::to_string);
+        Err(RootfsError::FuseDaemon { program: self.program.clone(), said })
     }
 }
 
@@ -446,6 +447,12 @@ mod tests {
                 "{} cannot serve the root overlay: fuse-overlayfs: cannot read lower dirs: No such file or directory",
                 program.display()
             )
+        );
+        let device: OwnedFd = std::fs::File::open("/dev/null").unwrap().into();
+        let err = daemon(Path::new("/nonexistent/fuse-overlayfs"), None).serve(device).unwrap_err();
+        assert_eq!(
+            crate::error::chain(&err),
+            "cannot run /nonexistent/fuse-overlayfs for the root overlay: No such file or directory (os error 2)"
         );
     }
 

@@ -104,8 +104,15 @@ pub enum RootfsError {
         #[source]
         source: nix::Error,
     },
-    #[error("{} cannot serve the root overlay: {reason}", program.display())]
-    FuseDaemon { program: PathBuf, reason: String },
+    #[error("cannot run {} for the root overlay", program.display())]
+    FuseDaemonStart {
+        program: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// fuse-overlayfs gave up; `said` is its own last line.
+    #[error("{} cannot serve the root overlay: {said}", program.display())]
+    FuseDaemon { program: PathBuf, said: String },
 }
 
 impl RootfsError {
@@ -124,6 +131,7 @@ impl RootfsError {
             | RootfsError::FuseDevice { .. }
             | RootfsError::FuseServer(_)
             | RootfsError::FuseUserNamespace { .. }
+            | RootfsError::FuseDaemonStart { .. }
             | RootfsError::FuseDaemon { .. }
             | RootfsError::Resolve { .. }
             | RootfsError::Device { .. }

@@ -886,6 +886,17 @@ mod tests {
         fake.fail_nth("mount_fs", 0, Errno::ENOENT);
         assert!(mount_with(&layers(2, "/l"), root.as_fd(), &plan, &fake, NEW).is_err());
         assert_eq!(fuse_mount(&fake), None);
+
+        // A runtime that does not answer (killed meanwhile): said so, nothing mounted.
+        let closed = || Err(crate::channel::ChannelError::Closed { expected: "fuse device" });
+        plan.fuse = Some(fuse::FuseServer { requested: true, device: &closed, serve: &serve });
+        let fake = FakeSyscall::new();
+        let err = mount_with(&layers(2, "/l"), root.as_fd(), &plan, &fake, NEW).unwrap_err();
+        assert_eq!(
+            crate::error::chain(&err),
+            "cannot have the root overlay served by the runtime: the container's init closed its channel before saying fuse device"
+        );
+        assert!(fake.calls().is_empty());
     }
 
     #[test]
