@@ -118,9 +118,10 @@ fn check_bundle(opts: &CreateOptions<'_>) -> Result<Checked, Error> {
         overlay.check_directories()?;
     }
     let namespaces = Namespaces::from_spec(&spec);
-    let user_namespace = namespaces.is_private(LinuxNamespaceType::User) || !crate::userns::in_initial_user_namespace();
     // Resolved before the clone: the init only mounts FUSE; the runtime starts the program.
-    let mount_program = MountProgram::for_spec(&spec, user_namespace)?;
+    let user_namespace = overlay.is_some()
+        && (namespaces.is_private(LinuxNamespaceType::User) || !crate::userns::in_initial_user_namespace());
+    let mount_program = MountProgram::for_spec(&spec, overlay.is_some(), user_namespace)?;
     let network = NetworkRequest::from_spec(&spec)?;
     if network.is_some() && !namespaces.is_new(LinuxNamespaceType::Network) {
         return Err(ContainerError::NetworkWithoutNamespace.into());

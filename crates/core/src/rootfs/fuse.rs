@@ -71,9 +71,10 @@ pub struct MountProgram {
 impl MountProgram {
     /// What the container may use: the annotation's program (checked: an absolute path to an
     /// executable file), else, for an overlay root in a user namespace, `fuse-overlayfs` from
-    /// `PATH` as the fallback. None when the config has no overlay root, or nothing is found.
-    pub fn for_spec(spec: &Spec, user_namespace: bool) -> Result<Option<Self>, SpecError> {
-        if super::overlay::from_spec(spec)?.is_none() {
+    /// `PATH` as the fallback. None when the config has no overlay root (`overlay_root`), or
+    /// nothing is found.
+    pub fn for_spec(spec: &Spec, overlay_root: bool, user_namespace: bool) -> Result<Option<Self>, SpecError> {
+        if !overlay_root {
             if annotation(spec).is_some() {
                 return Err(invalid("names a mount program, but mounts[0] is not an overlay on `/`"));
             }
@@ -362,11 +363,12 @@ mod tests {
         std::fs::write(&program, "#!/bin/sh\n").unwrap();
         std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
         let given = program.display().to_string();
-        let got = MountProgram::for_spec(&spec(Some(&given), true), false).unwrap();
+        let got = MountProgram::for_spec(&spec(Some(&given), true), true, false).unwrap();
         assert_eq!(got, Some(MountProgram { path: program.clone(), requested: true }));
 
-        let err =
-            |a: &str, overlay: bool| MountProgram::for_spec(&spec(Some(a), overlay), true).unwrap_err().to_string();
+        let err = |a: &str, overlay: bool| {
+            MountProgram::for_spec(&spec(Some(a), overlay), overlay, true).unwrap_err().to_string()
+        };
         let field = format!("invalid config: annotations[{MOUNT_PROGRAM_ANNOTATION}]");
         assert_eq!(err("fuse-overlayfs", true), format!("{field}: `fuse-overlayfs` is not an absolute path"));
         let missing = dir.path().join("missing").display().to_string();
@@ -381,10 +383,10 @@ mod tests {
 
     #[test]
     fn the_fallback_is_looked_up_only_for_an_overlay_root_in_a_user_namespace() {
-        assert_eq!(MountProgram::for_spec(&spec(None, false), true).unwrap(), None);
-        assert_eq!(MountProgram::for_spec(&spec(None, true), false).unwrap(), None);
+        assert_eq!(MountProgram::for_spec(&spec(None, false), false, true).unwrap(), None);
+        assert_eq!(MountProgram::for_spec(&spec(None, true), true, false).unwrap(), None);
         // Whatever this host has installed, a found program is never a request.
-        if let Some(found) = MountProgram::for_spec(&spec(None, true), true).unwrap() {
+        if let Some(found) = MountProgram::for_spec(&spec(None, true), true, true).unwrap() {
             assert!(!found.requested && found.path.ends_with(PROGRAM));
         }
     }
