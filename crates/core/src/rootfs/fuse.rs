@@ -13,12 +13,13 @@
 //! - the init mounts `fuse` itself on the staging root with that device (FUSE is mountable in
 //!   a user namespace since Linux 4.18). The mount is the container mount namespace's alone:
 //!   the host's mount table never holds it;
-//! - the init sends the device to the runtime (`FuseMounted`), which starts fuse-overlayfs on
+//! - the init sends the mounted device back (`FuseMounted`); the runtime starts fuse-overlayfs on
 //!   it as `/dev/fd/N` (libfuse ≥ 3.3 serves an already mounted descriptor given so) in the
 //!   container's user namespace only, so ownership mapped into subordinate ids works, and in
-//!   the host's mount and pid namespaces: no process of the container can see or ptrace it
-//!   (with a pid namespace of its own), and it holds no reference to the container's mount
-//!   namespace. The runtime answers `FuseServed` once fuse-overlayfs has daemonized (its first
+//!   the host's mount and pid namespaces: no process of a container with a pid namespace of its
+//!   own can see it (without one, it is seen but not traced: it holds every capability of the
+//!   user namespace, which the container's processes lack unless given CAP_SYS_PTRACE), and it
+//!   holds no reference to the container's mount namespace. The runtime answers `FuseServed` once fuse-overlayfs has daemonized (its first
 //!   process exits 0 once the layers are open and the session is served), or fails the create
 //!   with fuse-overlayfs's own message;
 //! - when the container's mount namespace goes (its last process ended, killed, or a failed
