@@ -381,6 +381,125 @@ else
   not_ok "tsrl-sub: runtime: a running overlay-rooted container" "could not make the layers and bundle" "stderr: ${err:0:400}"
 fi
 
+# --- the root overlay through fuse-overlayfs -----------------------------------------------------
+# This kernel allows overlayfs in a user namespace, so the fallback is asked for: the annotation
+# io.tscontainer.overlay.mount-program here, TSCONTAINER_OVERLAY_MOUNT_PROGRAM for images below.
+# The init mounts FUSE in the container's mount namespace; fuse-overlayfs serves it from the
+# container's user namespace alone and must exit, by itself, when that mount namespace goes.
+fuse_program=$(command -v fuse-overlayfs)
+# fuse_daemons DIR: the fuse-overlayfs processes serving layers under DIR.
+fuse_daemons() { pgrep -f "^$fuse_program -o lowerdir=.*$1" | tr '\n' ' ' | sed 's/ $//'; }
+# daemons_left USER DIR: waits up to 5 s for the fuse-overlayfs processes of DIR to end, and for
+# USER to have none at all, not even one that has ended but is not reaped yet (an orphan, whose
+# reaping is PID 1's, a second or so here); prints those left.
+daemons_left() {
+  local i
+  for i in $(seq 1 50); do
+    [ -z "$(fuse_daemons "$2")" ] && [ -z "$(pgrep -u "$1" -x fuse-overlayfs)" ] && return
+    sleep 0.1
+  done
+  fuse_daemons "$2"; pgrep -u "$1" -ax fuse-overlayfs
+}
+# request_fuse CONFIG [HOOK_SECONDS]: asks for fuse-overlayfs (and a createRuntime hook that sleeps).
+request_fuse() {
+  node -e '
+    const fs = require("fs"); const [file, sleep, program] = process.argv.slice(1);
+    const c = JSON.parse(fs.readFileSync(file, "utf8"));
+    c.annotations = { ...c.annotations, "io.tscontainer.overlay.mount-program": program };
+    if (sleep) c.hooks = { createRuntime: [{ path: "/bin/sleep", args: ["sleep", sleep] }] };
+    fs.writeFileSync(file, JSON.stringify(c));' "$@" "$fuse_program"
+}
+ns_of() { readlink "/proc/$1/ns/$2" 2>/dev/null; }
+state_pid() { sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' <<<"$out" | head -n 1; }
+if [ -z "$fuse_program" ] && [ -z "${CI:-}" ]; then
+  skip "the root overlay through fuse-overlayfs" "fuse-overlayfs is not installed (see .ci/run)"
+else
+  fuse_union_seen=$'root: fuse.fuse-overlayfs\ngroup: gone\nhome: newcomer\nusers: root layer \nfrom the top layer'
+  for user in tsrl-sub tsrl-plain; do
+    o=$work/$user/ovl uid_var=${user#tsrl-}_uid
+    if ! overlay_bundle $user "$show_union; echo written >/new-file; rm /bin/vi"; then
+      not_ok "$user: runtime: a root overlay through fuse-overlayfs" "could not make the layers and bundle" "stderr: ${err:0:400}"
+      continue
+    fi
+    request_fuse "$o/bundle/config.json" ""
+    top_before=$(tree "$o/top") lower_before=$(tree "$work/$user/rootfs")
+    rt $user run --bundle "$o/bundle" "tsrl-fuse-$$"
+    check "$user: runtime: with fuse-overlayfs asked for, the root is FUSE and shows the union of its layers (whiteout, opaque directory, replaced file)" \
+      '[ $code = 0 ] && [ "$out" = "$fuse_union_seen" ]'
+    check "$user: runtime: through FUSE, writes land in the upper directory, owned by the user (a removed file: a whiteout)" \
+      '[ "$(stat -c %u "$o/upper/new-file" 2>/dev/null)" = "${!uid_var}" ] &&
+       { [ "$(stat -c "%F %t:%T" "$o/upper/bin/vi" 2>/dev/null)" = "character special file 0:0" ] || [ -e "$o/upper/bin/.wh.vi" ]; }'
+    left=$(daemons_left "$user" "$o")
+    check "$user: runtime: through FUSE, the layers and root.path are unchanged, no mount is on the host, no fuse-overlayfs is left" \
+      '[ "$(tree "$o/top")" = "$top_before" ] && [ "$(tree "$work/$user/rootfs")" = "$lower_before" ] &&
+       [ -z "$(ls -A "$o/rootfs")" ] && ! grep -qF "$o" /proc/self/mountinfo && [ -z "$left" ]'
+  done
+
+  # A running container: where the daemon lives, and that it ends with the container however
+  # that ends (its processes killed, delete -f, the runtime killed in the middle of create).
+  o=$work/tsrl-sub/ovl
+  if overlay_bundle tsrl-sub 'echo from-init >/by-init; exec sleep 1000'; then
+    request_fuse "$o/bundle/config.json" ""
+    id=tsrl-fuse-detached-$$
+    rt tsrl-sub create --bundle "$o/bundle" "$id" && rt tsrl-sub start "$id"
+    for _ in $(seq 1 100); do [ -e "$o/upper/by-init" ] && break; sleep 0.1; done
+    daemon=$(fuse_daemons "$o") on_host=$(grep -F "$o" /proc/self/mountinfo)
+    rt tsrl-sub state "$id"
+    init=$(state_pid)
+    daemon_fds=$(for f in /proc/"$daemon"/fd/*; do readlink "$f"; done 2>/dev/null | sort -u | tr '\n' ' ')
+    rt tsrl-sub exec "$id" sh -c 'cat /by-init; ps -o comm'
+    check "tsrl-sub: runtime: fuse-overlayfs serves a running container from its user namespace alone (not its mount or pid namespace, unseen inside, nothing on the host mount table)" \
+      '[ $code = 0 ] && [ -n "$daemon" ] && [ -n "$init" ] && [[ $out == from-init* ]] && [[ $out != *fuse-overlayfs* ]] &&
+       [ "$(ns_of "$daemon" user)" = "$(ns_of "$init" user)" ] && [ "$(ns_of "$daemon" mnt)" != "$(ns_of "$init" mnt)" ] &&
+       [ "$(ns_of "$daemon" pid)" != "$(ns_of "$init" pid)" ] && [[ $daemon_fds == */dev/fuse* ]] && [[ $daemon_fds != *mnt:* ]] &&
+       [ -z "$on_host" ]'
+    kill -KILL "$init"
+    left=$(daemons_left tsrl-sub "$o")
+    rt tsrl-sub delete "$id"
+    check "tsrl-sub: runtime: kill -9 of the container's process ends fuse-overlayfs; delete leaves nothing" \
+      '[ $code = 0 ] && [ -n "$daemon" ] && [ -z "$left" ] && [ ! -e "$(state_root_of tsrl-sub)/$id" ] && ! grep -qF "$o" /proc/self/mountinfo'
+
+    rt tsrl-sub create --bundle "$o/bundle" "$id" && rt tsrl-sub start "$id"
+    daemon=$(fuse_daemons "$o")
+    rt tsrl-sub delete --force "$id"
+    left=$(daemons_left tsrl-sub "$o")
+    check "tsrl-sub: runtime: delete --force of a running container ends fuse-overlayfs, nothing left" \
+      '[ $code = 0 ] && [ -n "$daemon" ] && [ -z "$left" ] && [ ! -e "$(state_root_of tsrl-sub)/$id" ] && ! grep -qF "$o" /proc/self/mountinfo'
+
+    # The runtime killed while the init waits for its createRuntime hook, with FUSE mounted
+    # and served: the init, the mount and the daemon all go.
+    request_fuse "$o/bundle/config.json" 7
+    as tsrl-sub "$runtime" create --bundle "$o/bundle" "$id" >/dev/null 2>&1 </dev/null &
+    creating=$!
+    for _ in $(seq 1 100); do [ -n "$(fuse_daemons "$o")" ] && break; sleep 0.1; done
+    daemon=$(fuse_daemons "$o")
+    kill -KILL "$(pgrep -u tsrl-sub -o -f "create --bundle $o/bundle")" 2>/dev/null
+    wait "$creating" 2>/dev/null
+    left=$(daemons_left tsrl-sub "$o")
+    hook=$(pgrep -u tsrl-sub -fx "sleep 7")
+    [ -n "$hook" ] && kill $hook
+    rt tsrl-sub delete --force "$id"
+    check "tsrl-sub: runtime: the runtime killed during create (FUSE mounted and served) leaves no fuse-overlayfs and no mount" \
+      '[ -n "$daemon" ] && [ -z "$left" ] && ! grep -qF "$o" /proc/self/mountinfo && [ ! -e "$(state_root_of tsrl-sub)/$id" ]'
+  else
+    not_ok "tsrl-sub: runtime: a running container through fuse-overlayfs" "could not make the layers and bundle" "stderr: ${err:0:400}"
+  fi
+
+  # A program that is not there: refused in one sentence, nothing made.
+  o=$work/tsrl-plain/ovl
+  if overlay_bundle tsrl-plain true; then
+    node -e '
+      const fs = require("fs"); const file = process.argv[1];
+      const c = JSON.parse(fs.readFileSync(file, "utf8"));
+      c.annotations = { "io.tscontainer.overlay.mount-program": "/nonexistent/fuse-overlayfs" };
+      fs.writeFileSync(file, JSON.stringify(c));' "$o/bundle/config.json"
+    rt tsrl-plain run --bundle "$o/bundle" "tsrl-fuse-missing-$$"
+    check "tsrl-plain: runtime: a mount program that does not exist is refused in one sentence, nothing left" \
+      '[ $code != 0 ] && [[ $err == *"invalid config: annotations[io.tscontainer.overlay.mount-program]: \`/nonexistent/fuse-overlayfs\` does not exist"* ]] &&
+       [ ! -e "$(state_root_of tsrl-plain)/tsrl-fuse-missing-$$" ]'
+  fi
+fi
+
 # --- networking -------------------------------------------------------------------------------
 cli tsrl-sub run --rm --rootfs "$work/tsrl-sub/rootfs" -- sh -c 'ip -o link show | cut -d: -f2; ip -o link show lo'
 check "tsrl-sub: CLI: --net none (the default) has only lo, and it is up" \
@@ -575,6 +694,32 @@ else
   check "tsrl-sub: run -u tester IMAGE keeps its layer (tester's file is $((sub_range_start + 999)) on the host) until rm removes it" \
     '[ $code = 0 ] && [ "$kept_owner" = "$((sub_range_start + 999))" ] && [ -z "$(ls -A "$sub_store/containers")" ]'
 
+  # The image faces ask for fuse-overlayfs with TSCONTAINER_OVERLAY_MOUNT_PROGRAM.
+  fuse_env=(env TSCONTAINER_OVERLAY_MOUNT_PROGRAM="$fuse_program")
+  if [ -n "$fuse_program" ]; then
+    capture as tsrl-sub "${fuse_env[@]}" node "$cli_js" run --name tsrl-img-fuse -q --storage-root "$sub_store" "$busybox_ref" \
+      sh -c "$root_fs_type; echo x >/srv/app/new && id -u && stat -c %u:%g /srv/app /srv/app/new"
+    fuse_upper=$sub_store/containers/tsrl-img-fuse/upper/srv/app/new
+    upper_owner=$(stat -c %u "$fuse_upper" 2>/dev/null) in_layer=$(layer_file "$sub_store" srv/app/new)
+    left=$(daemons_left tsrl-sub "$sub_store")
+    check "tsrl-sub: run IMAGE with TSCONTAINER_OVERLAY_MOUNT_PROGRAM: a FUSE root, the image's owners mapped, the write in its upper directory and not in a layer, no fuse-overlayfs left" \
+      '[ $code = 0 ] && [ "$out" = "$(printf "fuse.fuse-overlayfs\n0\n1000:1000\n0:0")" ] && [ "$upper_owner" = "$sub_uid" ] &&
+       [ -z "$in_layer" ] && [ -z "$left" ]'
+    cli tsrl-sub rm tsrl-img-fuse
+    capture as tsrl-sub "${fuse_env[@]}" node "$cli_js" run --rm -q --storage-root "$sub_store" "$busybox_ref" sh -c "$root_fs_type"
+    left=$(daemons_left tsrl-sub "$sub_store")
+    check "tsrl-sub: run --rm IMAGE through fuse-overlayfs: nothing left (container, process, mount)" \
+      '[ $code = 0 ] && [ "$out" = fuse.fuse-overlayfs ] && [ -z "$(ls -A "$sub_store/containers")" ] && [ -z "$left" ] &&
+       ! grep -qF "$sub_store" /proc/self/mountinfo'
+    capture as tsrl-sub "${fuse_env[@]}" node "$cli_js" run -d --name tsrl-img-fuse-d -q --storage-root "$sub_store" "$busybox_ref" sleep 1000
+    for _ in $(seq 1 50); do [ -n "$(fuse_daemons "$sub_store")" ] && break; sleep 0.1; done
+    daemon=$(fuse_daemons "$sub_store")
+    cli tsrl-sub rm -f tsrl-img-fuse-d
+    left=$(daemons_left tsrl-sub "$sub_store")
+    check "tsrl-sub: rm -f of a detached IMAGE container through fuse-overlayfs ends the daemon, nothing left" \
+      '[ $code = 0 ] && [ -n "$daemon" ] && [ -z "$left" ] && [ -z "$(ls -A "$sub_store/containers")" ] && ! grep -qF "$sub_store" /proc/self/mountinfo'
+  fi
+
   # SIGKILL in the middle of a pull, inside the namespace: nothing half-stored is used later.
   killed_store=$work/tsrl-sub/store-killed
   if faulty_proxy_start "$REGISTRY_URL" --fault 'slow=100000@GET /v2/.*/blobs/'; then
@@ -689,6 +834,15 @@ else
     sh -c 'echo x >/etc/new && id -u && stat -c %u /etc/new && grep ^ID= /etc/os-release'
   check "tsrl-plain: run --rm IMAGE without subordinate ids: root inside, writes in its own layer, nothing left" \
     '[ $code = 0 ] && [ "$out" = "$(printf "0\n0\nID=tscontainer-busybox")" ] && [ -z "$(ls -A "$plain_store/containers")" ]'
+
+  if [ -n "$fuse_program" ]; then
+    capture as tsrl-plain "${fuse_env[@]}" node "$cli_js" run --rm -q --storage-root "$plain_store" "$busybox_ref" \
+      sh -c "$root_fs_type; echo x >/etc/new && id -u && stat -c %u /etc/new /bin/busybox"
+    left=$(daemons_left tsrl-plain "$plain_store")
+    check "tsrl-plain: run --rm IMAGE through fuse-overlayfs without subordinate ids: root inside, every file root's, nothing left" \
+      '[ $code = 0 ] && [ "$out" = "$(printf "fuse.fuse-overlayfs\n0\n0\n0")" ] && [ -z "$(ls -A "$plain_store/containers")" ] &&
+       [ -z "$left" ] && ! grep -qF "$plain_store" /proc/self/mountinfo'
+  fi
   rm -rf "$sub_store" "$killed_store" "$plain_store" "$api_store" "$load_store" "$archive"
 fi
 

@@ -24,6 +24,16 @@ pub enum Message {
     RunRuntimeHooks,
     /// Runtime → init: the runtime's hooks succeeded.
     HooksDone,
+    /// Init → runtime: the root overlay goes through FUSE; open /dev/fuse.
+    OpenFuseDevice,
+    /// Runtime → init: /dev/fuse, opened in the container's user namespace, attached as
+    /// SCM_RIGHTS.
+    FuseDevice,
+    /// Init → runtime: FUSE is mounted on the staging root with the device, attached again,
+    /// for fuse-overlayfs to serve.
+    FuseMounted,
+    /// Runtime → init: fuse-overlayfs serves the mount.
+    FuseServed,
     /// Init → runtime: the pseudo-terminal master, attached as SCM_RIGHTS.
     Console,
     /// Init → runtime: set up and waiting for `start`.

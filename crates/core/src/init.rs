@@ -44,6 +44,8 @@ pub struct InitArgs<'a> {
     pub parent_death_signal: Option<Signal>,
     /// The spec's seccomp profile, compiled by the runtime before the clone.
     pub seccomp: Option<&'a crate::seccomp::Filter>,
+    /// fuse-overlayfs for the root overlay, when the runtime found it or the config asks for it.
+    pub mount_program: Option<&'a rootfs::fuse::MountProgram>,
     /// The moves into the container's cgroup the clone did not make.
     pub cgroup_join: Option<PendingJoin>,
     pub sys: &'a dyn Syscall,
@@ -102,6 +104,8 @@ fn setup_and_exec(args: &InitArgs<'_>, cgroup_join: Option<PendingJoin>) -> Resu
 
     // Modes below are exactly what the spec says, not what the caller's umask leaves.
     sys.umask(0);
+    let fuse_device = || handshake::request_fuse_device(args.channel);
+    let serve_fuse = |device| handshake::request_fuse_server(args.channel, device);
     let plan = RootfsPlan {
         spec,
         bundle: args.bundle,
@@ -113,6 +117,11 @@ fn setup_and_exec(args: &InitArgs<'_>, cgroup_join: Option<PendingJoin>) -> Resu
         no_pivot: args.no_pivot,
         // Also when the runtime itself runs in a user namespace (rootless podman's).
         in_user_namespace: ns.is_private(LinuxNamespaceType::User) || !crate::userns::in_initial_user_namespace(),
+        fuse: args.mount_program.map(|program| rootfs::fuse::FuseServer {
+            requested: program.requested,
+            device: &fuse_device,
+            serve: &serve_fuse,
+        }),
     };
     let mounted = rootfs::mount_all(&plan, sys)?;
     if hooks::has(spec, HookKind::Prestart) || hooks::has(spec, HookKind::CreateRuntime) {

@@ -48,6 +48,12 @@ pub const IMAGE_ID_ANNOTATION: &str = "io.tscontainer.image.id";
 /// The image's `Volumes`, comma-separated (recorded; no volume is made for them).
 pub const VOLUMES_ANNOTATION: &str = "io.tscontainer.image.volumes";
 
+/// The environment variable that asks for fuse-overlayfs as the root overlay's mount program
+/// (podman's storage.conf `mount_program`): its absolute path, passed to the runtime as
+/// core's annotation. Unset or empty: the runtime decides (the kernel's overlayfs, or
+/// fuse-overlayfs where the kernel refuses it in a user namespace).
+pub const MOUNT_PROGRAM_ENV: &str = "TSCONTAINER_OVERLAY_MOUNT_PROGRAM";
+
 /// What `run IMAGE` adds to run's options.
 #[derive(Debug, Clone, Default)]
 pub struct ImageRun {
@@ -265,6 +271,10 @@ fn fill(
     let mut all = spec.annotations().clone().unwrap_or_default();
     for (k, v) in annotations(image, &run.image, config) {
         all.entry(k).or_insert(v);
+    }
+    if let Some(program) = std::env::var_os(MOUNT_PROGRAM_ENV).filter(|p| !p.is_empty()) {
+        let annotation = tscontainer_core::rootfs::fuse::MOUNT_PROGRAM_ANNOTATION;
+        all.entry(annotation.into()).or_insert_with(|| program.to_string_lossy().into_owned());
     }
     spec.set_annotations(Some(all));
     tscontainer_core::spec::validate(&spec).map_err(spec_error)?;

@@ -29,6 +29,8 @@ use crate::hooks::{self, HookKind};
 use crate::init::{self, InitArgs};
 use crate::namespaces::Namespaces;
 use crate::network::NetworkRequest;
+use crate::rootfs::fuse::{self, MountProgram};
+use crate::rootfs::overlay::RootOverlay;
 use crate::state::{rfc3339, ContainerDir, ContainerState, StateError, StateStore, Status, ROOTFS_DIR};
 use crate::syscall::Syscall;
 use crate::{spec, Error};
@@ -89,6 +91,10 @@ struct Checked {
     rootfs: spec::Rootfs,
     namespaces: Namespaces,
     network: Option<NetworkRequest>,
+    /// The root overlay, when mounts[0] is one, and fuse-overlayfs when the container may use
+    /// it for that overlay (see `rootfs::fuse`).
+    overlay: Option<RootOverlay>,
+    mount_program: Option<MountProgram>,
 }
 
 fn check_bundle(opts: &CreateOptions<'_>) -> Result<Checked, Error> {
@@ -107,10 +113,15 @@ fn check_bundle(opts: &CreateOptions<'_>) -> Result<Checked, Error> {
     spec::check_sysctl_network_namespace(&spec)?;
     hooks::validate(&spec)?;
     let rootfs = spec::open_rootfs(&spec, &bundle)?;
-    if let Some(overlay) = crate::rootfs::overlay::from_spec(&spec)? {
+    let overlay = crate::rootfs::overlay::from_spec(&spec)?;
+    if let Some(overlay) = &overlay {
         overlay.check_directories()?;
     }
     let namespaces = Namespaces::from_spec(&spec);
+    // Resolved before the clone: the init only mounts FUSE; the runtime starts the program.
+    let user_namespace = overlay.is_some()
+        && (namespaces.is_private(LinuxNamespaceType::User) || !crate::userns::in_initial_user_namespace());
+    let mount_program = MountProgram::for_spec(&spec, overlay.is_some(), user_namespace)?;
     let network = NetworkRequest::from_spec(&spec)?;
     if network.is_some() && !namespaces.is_new(LinuxNamespaceType::Network) {
         return Err(ContainerError::NetworkWithoutNamespace.into());
@@ -120,7 +131,7 @@ fn check_bundle(opts: &CreateOptions<'_>) -> Result<Checked, Error> {
             return Err(ContainerError::UserNamespacesForbidden(reason).into());
         }
     }
-    Ok(Checked { bundle, spec, unknown_capabilities, rootfs, namespaces, network })
+    Ok(Checked { bundle, spec, unknown_capabilities, rootfs, namespaces, network, overlay, mount_program })
 }
 
 /// The container's cgroup path, and with `--systemd-cgroup` the connection to systemd,
@@ -163,6 +174,12 @@ fn create_in<'a>(
         )),
         None => None,
     };
+    // fuse-overlayfs joins the container's user namespace: opened while the init is still
+    // dumpable too.
+    let fuse = match (&config.mount_program, &config.overlay) {
+        (Some(program), Some(overlay)) => Some(fuse::Daemon::prepare(program, overlay, spec, pid.as_raw())?),
+        _ => None,
+    };
     let runtime_hooks = || -> Result<(), Error> {
         // prestart is the deprecated hook that used to run just before start: its hooks
         // still read the container as created.
@@ -170,8 +187,13 @@ fn create_in<'a>(
         hooks::run(spec, HookKind::CreateRuntime, &state.hook_state("creating"))?;
         Ok(())
     };
-    let handshake =
-        Handshake { pid, channel: &channel, console_socket: opts.console_socket, runtime_hooks: Some(&runtime_hooks) };
+    let handshake = Handshake {
+        pid,
+        channel: &channel,
+        console_socket: opts.console_socket,
+        runtime_hooks: Some(&runtime_hooks),
+        fuse: fuse.as_ref(),
+    };
     let console = handshake.proceed_until_ready(undo, |status| init_ended(status, &cgroup.manager, spec))?;
     // The network namespace exists and the process waits for `start`: the helper
     // configures the namespace now, before anything in it runs.
@@ -335,6 +357,7 @@ fn clone_init<'a>(
                 preserve_fds: opts.listen_fds.max(0) + opts.preserve_fds,
                 parent_death_signal: opts.foreground.then_some(Signal::SIGKILL),
                 seccomp: seccomp.as_ref(),
+                mount_program: config.mount_program.as_ref(),
                 cgroup_join: join.map(|j| j.pending(placed)),
                 sys: opts.sys,
             })

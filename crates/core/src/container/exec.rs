@@ -115,7 +115,8 @@ fn exec_in(
     if let Some(systemd) = systemd.as_mut() {
         systemd.attach(pid.as_raw())?;
     }
-    let handshake = Handshake { pid, channel: &ours, console_socket: opts.console_socket, runtime_hooks: None };
+    let handshake =
+        Handshake { pid, channel: &ours, console_socket: opts.console_socket, runtime_hooks: None, fuse: None };
     let console = handshake.proceed_until_ready(undo, |_| {
         ContainerError::InitDied("the exec process exited during setup".into()).into()
     })?;

@@ -8,7 +8,10 @@
 //! 2. child → runtime `Console`, the terminal's master, when the process has one: passed to
 //!    the console socket, or back to the caller; `RunRuntimeHooks` (the init only, when its
 //!    mounts are made), answered with `HooksDone` once the runtime ran them
-//!    ([`request_runtime_hooks`]);
+//!    ([`request_runtime_hooks`]); when the init's root overlay goes through FUSE,
+//!    `OpenFuseDevice`, answered with `FuseDevice` and the descriptor ([`request_fuse_device`]),
+//!    then `FuseMounted` with it, answered with `FuseServed` once fuse-overlayfs serves it
+//!    ([`request_fuse_server`]);
 //! 3. child → runtime `Ready` once set up ([`prepare_and_report_ready`]) — or `Failed` with
 //!    the reason ([`run_child`] reports every failure), or nothing at all when it was killed.
 //!
@@ -52,6 +55,9 @@ pub(super) struct Handshake<'a> {
     pub console_socket: Option<&'a Path>,
     /// Runs the prestart and createRuntime hooks when the init asks (`create` only).
     pub runtime_hooks: Option<&'a dyn Fn() -> Result<(), Error>>,
+    /// Opens /dev/fuse for the init and serves its mount with fuse-overlayfs (`create` only,
+    /// when the container may use it).
+    pub fuse: Option<&'a crate::rootfs::fuse::Daemon>,
 }
 
 impl Handshake<'_> {
@@ -74,6 +80,16 @@ impl Handshake<'_> {
                     let run = self.runtime_hooks.ok_or_else(|| unexpected("ready", Message::RunRuntimeHooks))?;
                     run()?;
                     self.channel.send(&Message::HooksDone)?;
+                }
+                Some((Message::OpenFuseDevice, _)) => {
+                    let daemon = self.fuse.ok_or_else(|| unexpected("ready", Message::OpenFuseDevice))?;
+                    let device = daemon.open_device()?;
+                    self.channel.send_with_fd(&Message::FuseDevice, Some(device.as_raw_fd()))?;
+                }
+                Some((Message::FuseMounted, Some(device))) => {
+                    let daemon = self.fuse.ok_or_else(|| unexpected("ready", Message::FuseMounted))?;
+                    daemon.serve(device)?;
+                    self.channel.send(&Message::FuseServed)?;
                 }
                 Some((Message::Console, Some(master))) => match self.console_socket {
                     Some(socket) => send_console(socket, master)?,
@@ -179,6 +195,26 @@ pub(crate) fn request_runtime_hooks(channel: &Channel) -> Result<(), Error> {
     match channel.recv_required("hooks done")? {
         (Message::HooksDone, _) => Ok(()),
         (other, _) => Err(unexpected("hooks done", other)),
+    }
+}
+
+/// Asks the runtime for /dev/fuse, opened in the container's user namespace.
+pub(crate) fn request_fuse_device(channel: &Channel) -> Result<OwnedFd, ChannelError> {
+    channel.send(&Message::OpenFuseDevice)?;
+    match channel.recv_required("fuse device")? {
+        (Message::FuseDevice, Some(device)) => Ok(device),
+        (other, _) => Err(ChannelError::Unexpected { expected: "fuse device", got: format!("{other:?}") }),
+    }
+}
+
+/// Sends the runtime the /dev/fuse descriptor of the root overlay's FUSE mount, and waits
+/// until fuse-overlayfs serves it. The init keeps no copy of the device.
+pub(crate) fn request_fuse_server(channel: &Channel, device: OwnedFd) -> Result<(), ChannelError> {
+    channel.send_with_fd(&Message::FuseMounted, Some(device.as_raw_fd()))?;
+    drop(device);
+    match channel.recv_required("fuse served")? {
+        (Message::FuseServed, _) => Ok(()),
+        (other, _) => Err(ChannelError::Unexpected { expected: "fuse served", got: format!("{other:?}") }),
     }
 }
 

@@ -9,6 +9,7 @@ mod cgroupfs;
 pub mod confined;
 mod copyup;
 mod devices;
+pub mod fuse;
 mod mount;
 mod options;
 pub mod overlay;
@@ -85,6 +86,33 @@ pub enum RootfsError {
         "cannot mount the root overlay: its {layers} layers take {bytes} bytes of mount options even named by descriptors, more than the {limit} mount(2) takes; Linux 6.8 or later takes them one by one"
     )]
     OverlayTooLong { layers: usize, bytes: usize, limit: usize },
+    #[error(
+        "cannot mount the root overlay in a user namespace: the kernel's overlayfs allows that from Linux 5.11 (and not over every filesystem), and fuse-overlayfs is not installed (apt-get install fuse-overlayfs)"
+    )]
+    OverlayNeedsFuse(#[source] SyscallError),
+    #[error("cannot open {} for the root overlay", path.display())]
+    FuseDevice {
+        path: PathBuf,
+        #[source]
+        source: nix::Error,
+    },
+    #[error("cannot have the root overlay served by the runtime")]
+    FuseServer(#[source] crate::channel::ChannelError),
+    #[error("cannot open the container's user namespace {} for fuse-overlayfs", path.display())]
+    FuseUserNamespace {
+        path: PathBuf,
+        #[source]
+        source: nix::Error,
+    },
+    #[error("cannot run {} for the root overlay", program.display())]
+    FuseDaemonStart {
+        program: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// fuse-overlayfs gave up; `said` is its own last line.
+    #[error("{} cannot serve the root overlay: {said}", program.display())]
+    FuseDaemon { program: PathBuf, said: String },
 }
 
 impl RootfsError {
@@ -98,7 +126,13 @@ impl RootfsError {
             RootfsError::MountPointMoved { .. } | RootfsError::NotProcfs { .. } | RootfsError::NoNullDevice => {
                 Code::UnsafeState
             }
+            RootfsError::OverlayNeedsFuse(_) => Code::Unsupported,
             RootfsError::Mount { .. }
+            | RootfsError::FuseDevice { .. }
+            | RootfsError::FuseServer(_)
+            | RootfsError::FuseUserNamespace { .. }
+            | RootfsError::FuseDaemonStart { .. }
+            | RootfsError::FuseDaemon { .. }
             | RootfsError::Resolve { .. }
             | RootfsError::Device { .. }
             | RootfsError::Pivot(_)
@@ -130,6 +164,9 @@ pub struct RootfsPlan<'a> {
     pub no_pivot: bool,
     /// In a user namespace device nodes cannot be created and are bind-mounted instead.
     pub in_user_namespace: bool,
+    /// fuse-overlayfs for the root overlay, when the runtime found it or the config asks for
+    /// it (see `fuse`).
+    pub fuse: Option<fuse::FuseServer<'a>>,
 }
 
 impl RootfsPlan<'_> {

@@ -23,6 +23,11 @@
 //! CAP_SYS_ADMIN in the initial namespace), so the mount always gets `userxattr` there: it
 //! then reads opaque directories from `user.overlay.opaque`, as the image library writes
 //! them for ordinary users, and records its own metadata in `user.*` of the upper directory.
+//!
+//! Where the kernel refuses overlayfs in the user namespace (EPERM before Linux 5.11; EPERM
+//! or EINVAL over a filesystem it cannot stack there), the same layers go through
+//! fuse-overlayfs when the runtime found it, and the error names both when it did not; a
+//! config can ask for fuse-overlayfs outright (see `fuse`).
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
@@ -35,9 +40,9 @@ use nix::sys::stat::Mode;
 use oci_spec::runtime::Mount;
 
 use super::secure::fd_path;
-use super::{open_dir, MountOptions, RootfsError, RootfsPlan};
+use super::{fuse, open_dir, MountOptions, RootfsError, RootfsPlan};
 use crate::spec::SpecError;
-use crate::syscall::{FsParam, Syscall, SyscallError, MOUNT_ATTR_RDONLY};
+use crate::syscall::{FsParam, Syscall, MOUNT_ATTR_RDONLY};
 
 /// Where the first mount must be to be the root overlay, for error messages.
 const FIELD: &str = "mounts[0]";
@@ -416,18 +421,6 @@ fn legacy(overlay: &RootOverlay, userxattr: bool, kernel: Kernel) -> Result<Lega
     Err(RootfsError::OverlayTooLong { layers: overlay.lowers.len(), bytes: longest.len(), limit: kernel.page_size - 1 })
 }
 
-/// The error of a failed step; in a user namespace a refusal says which kernels allow it.
-fn mount_err(in_user_namespace: bool) -> impl Fn(SyscallError) -> RootfsError {
-    move |source| {
-        let what = if in_user_namespace && source.errno == Errno::EPERM {
-            "the root overlay in a user namespace (overlayfs allows that from Linux 5.11)"
-        } else {
-            "the root overlay"
-        };
-        RootfsError::Mount { what: what.into(), source }
-    }
-}
-
 /// Mounts the root overlay of `m` on top of `root`, the staging root's descriptor, and
 /// returns a descriptor of the overlay's root: later mounts resolve their targets in it.
 pub(super) fn mount(
@@ -440,6 +433,9 @@ pub(super) fn mount(
     mount_with(&overlay, root, plan, sys, Kernel::current())
 }
 
+/// The kernel's overlayfs, or fuse-overlayfs when the config asks for it, or when the kernel
+/// refuses the overlay in a user namespace (EPERM before Linux 5.11; EPERM or EINVAL over a
+/// filesystem it cannot stack there) and the runtime found fuse-overlayfs.
 fn mount_with(
     overlay: &RootOverlay,
     root: BorrowedFd<'_>,
@@ -447,20 +443,44 @@ fn mount_with(
     sys: &dyn Syscall,
     kernel: Kernel,
 ) -> Result<OwnedFd, RootfsError> {
+    match &plan.fuse {
+        Some(server) if server.requested => fuse::mount(overlay, root, server, sys)?,
+        fallback => match mount_kernel(overlay, root, plan, sys, kernel) {
+            Err(RootfsError::Mount { source, .. })
+                if plan.in_user_namespace && matches!(source.errno, Errno::EPERM | Errno::EINVAL) =>
+            {
+                let Some(server) = fallback else { return Err(RootfsError::OverlayNeedsFuse(source)) };
+                fuse::mount(overlay, root, server, sys)?
+            }
+            other => other?,
+        },
+    }
+    // The staging directory's topmost mount is now the overlay.
+    open_dir(plan.staging)
+}
+
+/// The kernel's overlayfs, by the first method that takes it.
+fn mount_kernel(
+    overlay: &RootOverlay,
+    root: BorrowedFd<'_>,
+    plan: &RootfsPlan<'_>,
+    sys: &dyn Syscall,
+    kernel: Kernel,
+) -> Result<(), RootfsError> {
     let userxattr = plan.in_user_namespace;
-    let mount_err = mount_err(plan.in_user_namespace);
+    let mount_err = |source| RootfsError::Mount { what: "the root overlay".into(), source };
     let form = match choose(overlay, userxattr, kernel)? {
         Method::MountApi(params) => match sys.mount_fs("overlay", &params, overlay.mount_attrs(), root) {
             // A seccomp profile around the runtime may hide the mount API; mount(2) remains.
             Err(e) if e.errno == Errno::ENOSYS => legacy(overlay, userxattr, kernel)?,
-            other => return other.map_err(&mount_err),
+            other => return other.map(drop).map_err(mount_err),
         },
         Method::Legacy(form) => form,
     };
     let target = fd_path(root);
     let source = Path::new(&overlay.source);
     let flags = overlay.flags;
-    let mount = |data: &str| sys.mount(Some(source), &target, Some("overlay"), flags, Some(data)).map_err(&mount_err);
+    let mount = |data: &str| sys.mount(Some(source), &target, Some("overlay"), flags, Some(data)).map_err(mount_err);
     match form {
         Legacy::Absolute(data) => mount(&data)?,
         Legacy::Relative { data, base } => {
@@ -468,9 +488,9 @@ fn mount_with(
             // given back right after.
             let cwd = open(".", OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
                 .map_err(super::resolve_err(Path::new(".")))?;
-            sys.chdir(&base).map_err(&mount_err)?;
+            sys.chdir(&base).map_err(mount_err)?;
             let mounted = mount(&data);
-            sys.chdir(&fd_path(cwd.as_fd())).map_err(&mount_err)?;
+            sys.chdir(&fd_path(cwd.as_fd())).map_err(mount_err)?;
             mounted?;
         }
         Legacy::Descriptors => {
@@ -491,14 +511,14 @@ fn mount_with(
             mount(&overlay.mount_data(userxattr, &names))?;
         }
     }
-    // The staging directory's topmost mount is now the overlay.
-    open_dir(plan.staging)
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::syscall::{Call, FakeSyscall};
+    use std::os::fd::AsRawFd;
 
     fn mount(options: &[&str]) -> Mount {
         serde_json::from_value(serde_json::json!({
@@ -723,7 +743,20 @@ mod tests {
             cgroup_namespace: true,
             no_pivot: false,
             in_user_namespace: userns,
+            fuse: None,
         }
+    }
+
+    /// Without fuse-overlayfs: only the kernel's overlayfs (the device is never opened).
+    fn mount_kernel_or_fail(
+        overlay: &RootOverlay,
+        root: BorrowedFd<'_>,
+        plan: &RootfsPlan<'_>,
+        sys: &dyn Syscall,
+        kernel: Kernel,
+    ) -> Result<OwnedFd, RootfsError> {
+        assert!(plan.fuse.is_none());
+        mount_with(overlay, root, plan, sys, kernel)
     }
 
     #[test]
@@ -733,7 +766,7 @@ mod tests {
         let view = view();
         let root = open_dir(staging.path()).unwrap();
         let fake = FakeSyscall::new();
-        mount_with(
+        mount_kernel_or_fail(
             &layers(2, "/l"),
             root.as_fd(),
             &plan_for(&spec, root.as_fd(), staging.path(), &view, true),
@@ -746,18 +779,124 @@ mod tests {
         assert_eq!((fstype.as_str(), *attrs), ("overlay", 0));
         assert_eq!(target, &staging.path().canonicalize().unwrap());
         assert_eq!(params[1], FsParam::Flag("userxattr".into()));
+    }
 
-        // A kernel that does not let a user namespace mount overlayfs (before 5.11) says EPERM.
+    /// What the init's channel would carry: a device from the runtime (/dev/null here), and
+    /// back to it once mounted.
+    struct Served(std::cell::RefCell<Vec<OwnedFd>>);
+
+    type Sent = Result<(), crate::channel::ChannelError>;
+
+    impl Served {
+        fn serve(&self) -> impl Fn(OwnedFd) -> Sent + '_ {
+            |device| {
+                self.0.borrow_mut().push(device);
+                Ok(())
+            }
+        }
+    }
+
+    fn device() -> Result<OwnedFd, crate::channel::ChannelError> {
+        Ok(std::fs::File::open("/dev/null").unwrap().into())
+    }
+
+    /// The FUSE mount the fake saw, if any, and the descriptor it named.
+    fn fuse_mount(fake: &FakeSyscall) -> Option<(String, String)> {
+        fake.calls().into_iter().find_map(|c| match c {
+            Call::Mount { fstype: Some(fstype), data: Some(data), .. } if fstype.starts_with("fuse") => {
+                Some((fstype, data))
+            }
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn a_kernel_that_refuses_the_overlay_in_a_user_namespace_falls_back_to_fuse_overlayfs() {
+        let staging = tempfile::tempdir().unwrap();
+        let spec = crate::spec::default_spec().unwrap();
+        let view = view();
+        let root = open_dir(staging.path()).unwrap();
+        // Before Linux 5.11 a user namespace gets EPERM; a filesystem it cannot stack in one
+        // (a layer on another overlay, say) EINVAL.
+        for (errno, kernel) in [(Errno::EPERM, DEBIAN_12), (Errno::EINVAL, NEW), (Errno::EPERM, NEW)] {
+            let kind = if kernel.version >= LOWERDIR_ADD_SINCE { "mount_fs" } else { "mount" };
+            let served = Served(Default::default());
+            let serve = served.serve();
+            let mut plan = plan_for(&spec, root.as_fd(), staging.path(), &view, true);
+            plan.fuse = Some(fuse::FuseServer { requested: false, device: &device, serve: &serve });
+            let fake = FakeSyscall::new();
+            fake.fail_nth(kind, 0, errno);
+            mount_with(&layers(2, "/l"), root.as_fd(), &plan, &fake, kernel).unwrap();
+            let (fstype, data) = fuse_mount(&fake).expect("a FUSE mount");
+            assert_eq!(fstype, "fuse.fuse-overlayfs");
+            let device = served.0.borrow_mut().pop().expect("the device sent to the runtime");
+            assert_eq!(
+                data,
+                format!(
+                    "fd={},rootmode=40000,user_id=0,group_id=0,allow_other,default_permissions",
+                    device.as_raw_fd()
+                )
+            );
+            let Call::Mount { target, .. } = fake.calls().last().unwrap().clone() else { panic!() };
+            assert_eq!(target, staging.path().canonicalize().unwrap(), "{errno}");
+        }
+
+        // Without fuse-overlayfs: one sentence naming both.
+        let plan = plan_for(&spec, root.as_fd(), staging.path(), &view, true);
         let fake = FakeSyscall::new();
         fake.fail_nth("mount_fs", 0, Errno::EPERM);
-        let plan = plan_for(&spec, root.as_fd(), staging.path(), &view, true);
-        let err = crate::error::chain(&mount_with(&layers(2, "/l"), root.as_fd(), &plan, &fake, NEW).unwrap_err());
-        assert!(
-            err.starts_with(
-                "cannot mount the root overlay in a user namespace (overlayfs allows that from Linux 5.11): "
-            ),
-            "{err}"
+        let err = mount_kernel_or_fail(&layers(2, "/l"), root.as_fd(), &plan, &fake, NEW).unwrap_err();
+        assert_eq!(err.code(), crate::error::Code::Unsupported);
+        assert!(crate::error::chain(&err).starts_with(
+            "cannot mount the root overlay in a user namespace: the kernel's overlayfs allows that from Linux 5.11 (and not over every filesystem), and fuse-overlayfs is not installed (apt-get install fuse-overlayfs): "
+        ), "{}", crate::error::chain(&err));
+        assert_eq!(fuse_mount(&fake), None);
+    }
+
+    #[test]
+    fn fuse_is_used_first_on_request_and_never_as_a_fallback_outside_a_user_namespace() {
+        let staging = tempfile::tempdir().unwrap();
+        let spec = crate::spec::default_spec().unwrap();
+        let view = view();
+        let root = open_dir(staging.path()).unwrap();
+        let served = Served(Default::default());
+        let serve = served.serve();
+
+        // Requested: the kernel's overlayfs is not tried.
+        let mut plan = plan_for(&spec, root.as_fd(), staging.path(), &view, false);
+        plan.fuse = Some(fuse::FuseServer { requested: true, device: &device, serve: &serve });
+        let fake = FakeSyscall::new();
+        mount_with(&layers(2, "/l"), root.as_fd(), &plan, &fake, NEW).unwrap();
+        let kinds: Vec<&str> = fake.calls().iter().map(Call::kind).collect();
+        assert_eq!(kinds, ["mount"]);
+        assert!(fuse_mount(&fake).is_some());
+        assert_eq!(served.0.borrow().len(), 1);
+
+        // As root in the host's user namespace a refusal is the kernel's answer, reported.
+        plan.fuse = Some(fuse::FuseServer { requested: false, device: &device, serve: &serve });
+        let fake = FakeSyscall::new();
+        fake.fail_nth("mount_fs", 0, Errno::EPERM);
+        let err = mount_with(&layers(2, "/l"), root.as_fd(), &plan, &fake, NEW).unwrap_err();
+        assert!(matches!(err, RootfsError::Mount { .. }), "{err}");
+        assert_eq!(fuse_mount(&fake), None);
+
+        // Any other refusal in a user namespace (ENOENT, say) is not the fallback's either.
+        plan.in_user_namespace = true;
+        let fake = FakeSyscall::new();
+        fake.fail_nth("mount_fs", 0, Errno::ENOENT);
+        assert!(mount_with(&layers(2, "/l"), root.as_fd(), &plan, &fake, NEW).is_err());
+        assert_eq!(fuse_mount(&fake), None);
+
+        // A runtime that does not answer (killed meanwhile): said so, nothing mounted.
+        let closed = || Err(crate::channel::ChannelError::Closed { expected: "fuse device" });
+        plan.fuse = Some(fuse::FuseServer { requested: true, device: &closed, serve: &serve });
+        let fake = FakeSyscall::new();
+        let err = mount_with(&layers(2, "/l"), root.as_fd(), &plan, &fake, NEW).unwrap_err();
+        assert_eq!(
+            crate::error::chain(&err),
+            "cannot have the root overlay served by the runtime: the container's init closed its channel before saying fuse device"
         );
+        assert!(fake.calls().is_empty());
     }
 
     #[test]
@@ -772,7 +911,7 @@ mod tests {
         // A seccomp profile that hides fsopen: the same options through mount(2).
         let fake = FakeSyscall::new();
         fake.fail_nth("mount_fs", 0, Errno::ENOSYS);
-        mount_with(&layers(2, "/l"), root.as_fd(), &plan, &fake, NEW).unwrap();
+        mount_kernel_or_fail(&layers(2, "/l"), root.as_fd(), &plan, &fake, NEW).unwrap();
         let kinds: Vec<&str> = fake.calls().iter().map(Call::kind).collect();
         assert_eq!(kinds, ["mount_fs", "mount"]);
         let Call::Mount { data: Some(data), target, .. } = &fake.calls()[1] else { panic!() };
@@ -781,13 +920,13 @@ mod tests {
         // Any other failure is the kernel's answer and is reported.
         let fake = FakeSyscall::new();
         fake.fail_nth("mount_fs", 0, Errno::EINVAL);
-        assert!(mount_with(&layers(2, "/l"), root.as_fd(), &plan, &fake, NEW).is_err());
+        assert!(mount_kernel_or_fail(&layers(2, "/l"), root.as_fd(), &plan, &fake, NEW).is_err());
         assert_eq!(fake.calls_of("mount").len(), 0);
 
         // Too long for one page: relative to the layers' parent, the working directory for the call.
         let fake = FakeSyscall::new();
         let parent = format!("/var/lib/{}", "x".repeat(100));
-        mount_with(&layers(120, &parent), root.as_fd(), &plan, &fake, DEBIAN_12).unwrap();
+        mount_kernel_or_fail(&layers(120, &parent), root.as_fd(), &plan, &fake, DEBIAN_12).unwrap();
         let kinds: Vec<&str> = fake.calls().iter().map(Call::kind).collect();
         assert_eq!(kinds, ["chdir", "mount", "chdir"]);
         assert_eq!(fake.calls()[0], Call::Chdir(PathBuf::from(&parent)));
@@ -818,7 +957,7 @@ mod tests {
         let o = RootOverlay::parse(&mount(&[&format!("lowerdir={}", list.join(":"))])).unwrap();
         assert_eq!(legacy(&o, false, DEBIAN_12).unwrap(), Legacy::Descriptors);
         let fake = FakeSyscall::new();
-        mount_with(&o, root.as_fd(), &plan, &fake, DEBIAN_12).unwrap();
+        mount_kernel_or_fail(&o, root.as_fd(), &plan, &fake, DEBIAN_12).unwrap();
         let calls = fake.calls();
         let [Call::Mount { data: Some(data), .. }] = calls.as_slice() else { panic!("{calls:?}") };
         let names: Vec<&str> = data.trim_start_matches("lowerdir=").split(':').collect();
@@ -828,7 +967,8 @@ mod tests {
         assert!(names.iter().all(|n| std::fs::read_link(n).map_or(true, |p| !lowers.contains(&p))));
         // A layer that went away between the check and the mount is named.
         std::fs::remove_dir(&lowers[7]).unwrap();
-        let err = mount_with(&o, root.as_fd(), &plan, &FakeSyscall::new(), DEBIAN_12).unwrap_err().to_string();
+        let err =
+            mount_kernel_or_fail(&o, root.as_fd(), &plan, &FakeSyscall::new(), DEBIAN_12).unwrap_err().to_string();
         assert!(err.starts_with(&format!("mount source {} for /", lowers[7].display())), "{err}");
     }
 }
