@@ -119,9 +119,14 @@ fn check_bundle(opts: &CreateOptions<'_>) -> Result<Checked, Error> {
     }
     let namespaces = Namespaces::from_spec(&spec);
     // Resolved before the clone: the init only mounts FUSE; the runtime starts the program.
-    let user_namespace = overlay.is_some()
-        && (namespaces.is_private(LinuxNamespaceType::User) || !crate::userns::in_initial_user_namespace());
-    let mount_program = MountProgram::for_spec(&spec, overlay.is_some(), user_namespace)?;
+    let (user_namespace, host_root) = match &overlay {
+        Some(_) => {
+            let initial = crate::userns::in_initial_user_namespace();
+            (namespaces.is_private(LinuxNamespaceType::User) || !initial, nix::unistd::geteuid().is_root() && initial)
+        }
+        None => (false, false),
+    };
+    let mount_program = MountProgram::for_spec(&spec, overlay.is_some(), user_namespace, host_root)?;
     let network = NetworkRequest::from_spec(&spec)?;
     if network.is_some() && !namespaces.is_new(LinuxNamespaceType::Network) {
         return Err(ContainerError::NetworkWithoutNamespace.into());

@@ -74,7 +74,17 @@ impl MountProgram {
     /// executable file), else, for an overlay root in a user namespace, `fuse-overlayfs` from
     /// `PATH` as the fallback. None when the config has no overlay root (`overlay_root`), or
     /// nothing is found.
-    pub fn for_spec(spec: &Spec, overlay_root: bool, user_namespace: bool) -> Result<Option<Self>, SpecError> {
+    ///
+    /// The annotation is refused to a runtime that is root on the host (`host_root`): it would
+    /// run the program it names with root's privileges on the config's word, and annotations
+    /// reach a config from places hooks do not (a manager's `--annotation`, a pod's annotations
+    /// passed through). For an ordinary user the program runs with that user's own privileges.
+    pub fn for_spec(
+        spec: &Spec,
+        overlay_root: bool,
+        user_namespace: bool,
+        host_root: bool,
+    ) -> Result<Option<Self>, SpecError> {
         if !overlay_root {
             if annotation(spec).is_some() {
                 return Err(invalid("names a mount program, but mounts[0] is not an overlay on `/`"));
@@ -82,6 +92,11 @@ impl MountProgram {
             return Ok(None);
         }
         if let Some(given) = annotation(spec) {
+            if host_root {
+                return Err(invalid(format!(
+                    "a runtime run by root does not run a program a config names; it falls back to {PROGRAM} from PATH by itself where the kernel refuses overlayfs in a user namespace"
+                )));
+            }
             return check_program(Path::new(given)).map(|path| Some(MountProgram { path, requested: true }));
         }
         if !user_namespace {
@@ -364,11 +379,11 @@ mod tests {
         std::fs::write(&program, "#!/bin/sh\n").unwrap();
         std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
         let given = program.display().to_string();
-        let got = MountProgram::for_spec(&spec(Some(&given), true), true, false).unwrap();
+        let got = MountProgram::for_spec(&spec(Some(&given), true), true, false, false).unwrap();
         assert_eq!(got, Some(MountProgram { path: program.clone(), requested: true }));
 
         let err = |a: &str, overlay: bool| {
-            MountProgram::for_spec(&spec(Some(a), overlay), overlay, true).unwrap_err().to_string()
+            MountProgram::for_spec(&spec(Some(a), overlay), overlay, true, false).unwrap_err().to_string()
         };
         let field = format!("invalid config: annotations[{MOUNT_PROGRAM_ANNOTATION}]");
         assert_eq!(err("fuse-overlayfs", true), format!("{field}: `fuse-overlayfs` is not an absolute path"));
@@ -380,14 +395,22 @@ mod tests {
             err(&given, false),
             format!("{field}: names a mount program, but mounts[0] is not an overlay on `/`")
         );
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+        for user_namespace in [false, true] {
+            let as_root = MountProgram::for_spec(&spec(Some(&given), true), true, user_namespace, true);
+            assert_eq!(
+                as_root.unwrap_err().to_string(),
+                format!("{field}: a runtime run by root does not run a program a config names; it falls back to fuse-overlayfs from PATH by itself where the kernel refuses overlayfs in a user namespace")
+            );
+        }
     }
 
     #[test]
     fn the_fallback_is_looked_up_only_for_an_overlay_root_in_a_user_namespace() {
-        assert_eq!(MountProgram::for_spec(&spec(None, false), false, true).unwrap(), None);
-        assert_eq!(MountProgram::for_spec(&spec(None, true), true, false).unwrap(), None);
+        assert_eq!(MountProgram::for_spec(&spec(None, false), false, true, false).unwrap(), None);
+        assert_eq!(MountProgram::for_spec(&spec(None, true), true, false, true).unwrap(), None);
         // Whatever this host has installed, a found program is never a request.
-        if let Some(found) = MountProgram::for_spec(&spec(None, true), true, true).unwrap() {
+        if let Some(found) = MountProgram::for_spec(&spec(None, true), true, true, true).unwrap() {
             assert!(!found.requested && found.path.ends_with(PROGRAM));
         }
     }
