@@ -4,8 +4,10 @@
  * `tscontainer run --rm --rootfs DIR true` over a plain copy of the same tree, interleaved.
  * The image is the test busybox (test/images), pushed to a local registry and pulled by each
  * tool into a store of its own before timing. Goals (issue 13): ≤ 0.5× podman, ≤ 1.5× the
- * plain directory.
+ * plain directory. What podman leaves running after it returns is waited for before the next
+ * case, untimed.
  */
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -14,6 +16,19 @@ import { REPO, which } from './env.js';
 import { interleaved, type Case, type Measurer } from './measure.js';
 import { isolateHostPaths, run, unmountUnder } from './pull.js';
 import { compare, meanOf, rowsFor, type SectionResult, type Settings } from './sections.js';
+
+/**
+ * Waits (untimed) until no process names `dir` any more: podman's conmon and the `podman
+ * container cleanup` it starts go on after `podman run` has returned, and would otherwise take
+ * the CPU from whichever case runs next (on two cores, 10-20 ms of the next run).
+ */
+function waitUntilQuiet(dir: string): void {
+  for (let i = 0; i < 500; i++) {
+    if (spawnSync('pgrep', ['-f', dir], { stdio: 'ignore' }).status !== 0) return;
+    spawnSync('sleep', ['0.01']);
+  }
+  throw new Error(`processes of ${dir} still run 5 s after podman run returned`);
+}
 
 const IMAGE = 'tscontainer run --rm IMAGE true';
 const PODMAN = 'podman run --rm IMAGE true';
@@ -45,7 +60,14 @@ export async function runImageSection(m: Measurer, s: Settings): Promise<Section
     const p = podman.podman;
     const cases: Case<number>[] = [
       { name: IMAGE, run: () => m.run([[...cli, 'run', '--rm', ref, 'true']], env).totalMs },
-      { name: PODMAN, run: () => m.run([[p, 'run', '--rm', '--network', 'none', '--runtime', 'runc', ref, 'true']]).totalMs },
+      {
+        name: PODMAN,
+        run: () => {
+          const ms = m.run([[p, 'run', '--rm', '--network', 'none', '--runtime', 'runc', ref, 'true']]).totalMs;
+          waitUntilQuiet(podman!.dir);
+          return ms;
+        },
+      },
       { name: ROOTFS, run: () => m.run([[...cli, 'run', '--rm', '--rootfs', join(dir, 'rootfs'), 'true']], env).totalMs },
     ];
     const results = interleaved(cases, Math.min(s.warmup, 3), s.podmanRounds);
