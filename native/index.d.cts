@@ -144,6 +144,8 @@ export interface ImageSummary {
   containers: number
   /** Neither a name nor a digest refers to it (`image prune` removes it). */
   dangling: boolean
+  /** The config's labels, when it has any. */
+  labels?: Record<string, string>
 }
 
 /** `--user` resolved against an image's `/etc/passwd` and `/etc/group`. */

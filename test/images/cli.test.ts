@@ -140,10 +140,11 @@ imageTest('pull over plain HTTP: a line per layer event, Docker\'s last lines; -
   const ids = await cli(['images', '-q', '--storage-root', store]);
   t.is(ids.stdout, `${id.slice(0, 12)}\n`);
   const json = await cli(['images', '--json', '--storage-root', store]);
-  const parsed = JSON.parse(json.stdout) as { Id: string; RepoTags: string[]; Digest: string; Size: number; Containers: number }[];
+  const parsed = JSON.parse(json.stdout) as { Id: string; RepoTags: string[]; Digest: string; Size: number; Containers: number; Labels: unknown }[];
   t.is(parsed.length, 1);
   t.is(parsed[0]?.Id, id);
   t.deepEqual(parsed[0]?.RepoTags, [ref]);
+  t.is(parsed[0]?.Labels, null, 'an image without labels shows null, as podman');
   t.deepEqual(JSON.parse((await cli(['images', '--format', 'json', '--storage-root', store])).stdout), parsed);
   failedWith(t, await cli(['images', '--storage-root', store, '--format', '{{.Nope}}']), /--format/);
   t.deepEqual(tmpOf(store), []);
@@ -231,6 +232,9 @@ imageTest('TLS + htpasswd: refused without credentials, login --password-stdin w
   for (const key of ['User', 'WorkingDir', 'Entrypoint', 'Cmd', 'StopSignal']) t.deepEqual(image?.Config[key], config.config[key], key);
   t.deepEqual(Object.keys(image?.Config.ExposedPorts ?? {}).sort(), Object.keys(imageConfig('busybox-configured').config.ExposedPorts ?? {}).sort());
   t.deepEqual(image?.RootFS, { Type: 'layers', Layers: config.rootfs.diff_ids });
+  const [listed] = JSON.parse((await cli(['images', '--json', '--storage-root', store])).stdout) as { Labels: unknown }[];
+  t.deepEqual(listed?.Labels, seen.Labels, 'images --json shows the config\'s labels');
+  t.truthy(seen.Labels);
 
   const logout = await cli(['logout', '--authfile', auth, secure.host]);
   t.is(logout.code, 0, logout.stderr);

@@ -22,6 +22,8 @@ export interface ImageJson {
   Created: number;
   CreatedAt: string;
   Dangling: boolean;
+  /** The config's labels; null without any, as podman shows them. */
+  Labels: Record<string, string> | null;
 }
 
 function asJson(image: ImageSummary): ImageJson {
@@ -40,6 +42,7 @@ function asJson(image: ImageSummary): ImageJson {
     Created: Number.isNaN(created) ? 0 : Math.floor(created / 1000),
     CreatedAt: image.created ?? '',
     Dangling: image.dangling,
+    Labels: image.labels ?? null,
   };
 }
 

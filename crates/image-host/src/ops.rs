@@ -70,6 +70,7 @@ fn summary(image: &ImageRecord, containers: &[ContainerRecord]) -> ImageSummary 
         platform: image.platform.clone(),
         containers: containers.iter().filter(|c| c.image == image.id).count() as i64,
         dangling: image.is_dangling(),
+        labels: (!image.labels.is_empty()).then(|| image.labels.clone()),
     }
 }
 

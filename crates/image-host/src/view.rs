@@ -62,6 +62,9 @@ pub struct ImageSummary {
     pub containers: i64,
     /// Neither a name nor a digest refers to it (`image prune` removes it).
     pub dangling: bool,
+    /// The config's labels, when it has any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub labels: Option<BTreeMap<String, String>>,
 }
 
 /// What `pull` stored.

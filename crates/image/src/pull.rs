@@ -259,6 +259,12 @@ pub(crate) fn fetch_image(
         stored: crate::store::now_rfc3339(),
         size,
         platform: image_platform.to_string(),
+        labels: config
+            .config()
+            .as_ref()
+            .and_then(|c| c.labels().as_ref())
+            .map(|labels| labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
     };
     Ok(Fetched { record, top: top.digest })
 }

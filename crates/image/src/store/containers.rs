@@ -189,6 +189,7 @@ pub(crate) mod tests {
             stored: crate::store::now_rfc3339(),
             size: layers.iter().map(|l| l.len() as u64).sum(),
             platform: "linux/amd64".into(),
+            labels: Default::default(),
         };
         store.add_image(record.clone()).unwrap();
         record

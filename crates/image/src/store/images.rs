@@ -3,6 +3,7 @@
 //! `NAME@DIGEST` forms it was pulled by. A name belongs to one image at a time: tagging or
 //! pulling a name again moves it, and an image left without names is dangling.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use oci_spec::image::ImageConfiguration;
@@ -35,6 +36,10 @@ pub struct ImageRecord {
     pub size: u64,
     /// `os/arch[/variant]` from the config.
     pub platform: String,
+    /// The config's `Labels` (podman's `images --format json` shows them). Absent in records
+    /// written before it was kept: those show none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
