@@ -7,6 +7,12 @@ const CGROUP2_SUPER_MAGIC = 0x63677270;
 
 export const isRoot = process.getuid?.() === 0;
 
+/** Whether a system program is installed, as `requires` takes it (with the reason when not). */
+export function installed(tool: string): [boolean, string] {
+  const found = ['/usr/bin', '/usr/sbin', '/bin', '/sbin'].some((d) => existsSync(`${d}/${tool}`));
+  return [found, `${tool} is not installed (see .ci/run)`];
+}
+
 /** `v2` when /sys/fs/cgroup is one cgroup2 hierarchy, `v1` for legacy and hybrid layouts. */
 export const cgroupVersion: 'v1' | 'v2' = statfsSync('/sys/fs/cgroup').type === CGROUP2_SUPER_MAGIC ? 'v2' : 'v1';
 

@@ -3,7 +3,7 @@
 // codes, load and save through the API, an aborted pull. The runtime-hosted path (users with
 // subordinate ids) is checked by the rootless tier (test/rootless/run.sh).
 import test from 'ava';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import {
   ImageError,
@@ -24,14 +24,9 @@ import {
   type ProgressEvent,
 } from '../../ts/index.js';
 import { createContainerLayers, removeContainerLayers, resolveImageUser } from '../../ts/api/images.js';
-import { isRoot, requires } from '../helpers/host.js';
-import { workRoot } from '../helpers/paths.js';
+import { installed, isRoot, requires } from '../helpers/host.js';
+import { scratchDirectories } from '../helpers/scratch.js';
 import { pushImage, startFaultyProxy, startRegistry, type Registry } from '../helpers/registry.js';
-
-function installed(tool: string): [boolean, string] {
-  const found = ['/usr/bin', '/usr/sbin', '/bin', '/sbin'].some((d) => existsSync(path.join(d, tool)));
-  return [found, `${tool} is not installed (see .ci/run)`];
-}
 
 const imageTest = requires(
   [isRoot, 'the test images are built as root'],
@@ -48,15 +43,8 @@ test.before(async () => {
 });
 test.after.always(() => registry?.stop());
 
-const scratch = path.join(workRoot, `api-images-${process.pid}`);
-let counter = 0;
-function tempDir(t: { teardown(fn: () => void): void }): string {
-  const dir = path.join(scratch, String(counter++));
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-test.after.always(() => rmSync(scratch, { recursive: true, force: true }));
+/** A new empty directory for one test (a store root, an auth file), removed after it. */
+const tempDir = scratchDirectories('api-images');
 
 imageTest('pull reports progress and resolves with the stored image; the store operations answer', async (t) => {
   t.is(imageHost().host, 'addon');

@@ -6,21 +6,17 @@
 // nothing left in the store's tmp/. Each test has its own --storage-root under test/.work.
 import test from 'ava';
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { CLI } from '../helpers/cli.js';
-import { isRoot, requires } from '../helpers/host.js';
+import { installed, isRoot, requires } from '../helpers/host.js';
 import { imageArchive, imageConfig } from '../helpers/images.js';
-import { repoRoot, workRoot } from '../helpers/paths.js';
+import { repoRoot } from '../helpers/paths.js';
+import { scratchDirectories } from '../helpers/scratch.js';
 import { privatePodman, pushImage, skopeo, startRegistry, type Registry } from '../helpers/registry.js';
 
 const run = promisify(execFile);
-
-function installed(tool: string): [boolean, string] {
-  const found = ['/usr/bin', '/usr/sbin', '/bin', '/sbin'].some((d) => existsSync(path.join(d, tool)));
-  return [found, `${tool} is not installed (see .ci/run)`];
-}
 
 const imageTest = requires(
   [isRoot, 'the test images are built as root'],
@@ -46,16 +42,8 @@ test.after.always(async () => {
   await secure?.stop();
 });
 
-const scratch = path.join(workRoot, `cli-images-${process.pid}`);
-let counter = 0;
-/** A new directory for one test (a store, an auth file), removed after it. */
-function tempDir(t: { teardown(fn: () => void): void }): string {
-  const dir = path.join(scratch, String(counter++));
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-test.after.always(() => rmSync(scratch, { recursive: true, force: true }));
+/** A new empty directory for one test (a store root, an auth file), removed after it. */
+const tempDir = scratchDirectories('cli-images');
 
 interface Result {
   code: number | null;

@@ -5,24 +5,20 @@
 // directory of this file, removed after each test.
 import test from 'ava';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type * as Addon from '../../native/index.cjs';
-import { isRoot, requires } from '../helpers/host.js';
+import { installed, isRoot, requires } from '../helpers/host.js';
 import { imageConfig } from '../helpers/images.js';
 import { pushImage, startFaultyProxy, startRegistry, type Registry } from '../helpers/registry.js';
-import { repoRoot, workRoot } from '../helpers/paths.js';
+import { repoRoot } from '../helpers/paths.js';
+import { scratchDirectories } from '../helpers/scratch.js';
 import { runtimePath } from '../helpers/runtime-path.js';
 
 const native = createRequire(import.meta.url)(path.join(repoRoot, 'native', 'index.cjs')) as typeof Addon;
 const run = promisify(execFile);
-
-function installed(tool: string): [boolean, string] {
-  const found = ['/usr/bin', '/usr/sbin', '/bin', '/sbin'].some((d) => existsSync(path.join(d, tool)));
-  return [found, `${tool} is not installed (see .ci/run)`];
-}
 
 // The test images are built as root; under CI a missing tool fails instead of skipping.
 const imageTest = requires(
@@ -46,16 +42,8 @@ test.after.always(async () => {
   await secure?.stop();
 });
 
-const scratch = path.join(workRoot, `native-images-${process.pid}`);
-let counter = 0;
 /** A new empty directory for one test (a store root, an auth file), removed after it. */
-function tempDir(t: { teardown(fn: () => void): void }): string {
-  const dir = path.join(scratch, String(counter++));
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-test.after.always(() => rmSync(scratch, { recursive: true, force: true }));
+const tempDir = scratchDirectories('native-images');
 
 /** Each layer's phases in order (repeats folded), and its byte counts. */
 function byLayer(events: Addon.ProgressEvent[]): Map<string, { phases: string[]; done: number[]; total: number }> {

@@ -7,17 +7,12 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { isRoot, requires } from '../helpers/host.js';
+import { installed, isRoot, requires } from '../helpers/host.js';
 import { imageSource } from '../helpers/images.js';
 import { pushImage, registryFlags, skopeo, startFaultyProxy, startRegistry } from '../helpers/registry.js';
 import { repoRoot } from '../helpers/paths.js';
 
 const run = promisify(execFile);
-
-function installed(tool: string): [boolean, string] {
-  const found = ['/usr/bin', '/usr/sbin', '/bin', '/sbin'].some((d) => existsSync(path.join(d, tool)));
-  return [found, `${tool} is not installed (see .ci/run)`];
-}
 
 // Under CI, .ci/run installs the tools: a missing one fails these tests instead of skipping them.
 const registryTest = requires(

@@ -10,17 +10,12 @@ import path from 'node:path';
 
 import { apiSuite } from '../helpers/api.js';
 import { cliSuite, type CliContainer } from '../helpers/cli.js';
-import { isRoot, requires } from '../helpers/host.js';
+import { installed, isRoot, requires } from '../helpers/host.js';
 import { busyboxConfiguredOutput } from '../helpers/images.js';
 import { removeTree } from '../helpers/leftovers.js';
 import { workRoot } from '../helpers/paths.js';
 import { pushImage, startRegistry, type Registry } from '../helpers/registry.js';
 import { waitUntil } from '../helpers/user-suite.js';
-
-function installed(tool: string): [boolean, string] {
-  const found = ['/usr/bin', '/usr/sbin', '/bin', '/sbin'].some((d) => existsSync(path.join(d, tool)));
-  return [found, `${tool} is not installed (see .ci/run)`];
-}
 
 // Under CI, .ci/run installs the registry and skopeo: a missing one fails these tests instead.
 const imageTest = requires(
