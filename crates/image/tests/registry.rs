@@ -255,19 +255,22 @@ fn two_pulls_of_one_image_at_once_both_succeed_with_one_copy() {
     for round in 0..3 {
         let _ = std::fs::remove_dir_all(&root);
         let reference = Reference::parse(&format!("{}/race/app:1", registry.host)).unwrap();
+        // Each pull its own client and store handle, as two processes would have. The clients
+        // are made first: each writes the registries.conf it reads.
+        let clients: Vec<_> =
+            (0..2).map(|_| client(dir.path(), &insecure(&registry.host), ClientOptions::default())).collect();
         std::thread::scope(|s| {
-            let pulls: Vec<_> = (0..2)
-                .map(|_| {
+            let pulls: Vec<_> = clients
+                .iter()
+                .map(|c| {
                     s.spawn(|| {
-                        // Each its own store handle and client: as two processes would.
                         let store = Store::open(&root).unwrap();
-                        let c = client(dir.path(), &insecure(&registry.host), ClientOptions::default());
-                        pull_image(&store, &c, &reference, &PullOptions::default())
+                        pull_image(&store, c, &reference, &PullOptions::default())
                     })
                 })
                 .collect();
             for p in pulls {
-                p.join().unwrap().unwrap_or_else(|e| panic!("round {round}: {e}"));
+                p.join().unwrap().unwrap_or_else(|e| panic!("round {round}: {}", tscontainer_core::error::chain(&e)));
             }
         });
         let store = Store::open(&root).unwrap();
