@@ -19,7 +19,6 @@ pub struct BlobWriter {
     temp: NamedTempFile,
     hasher: Hasher,
     size: u64,
-    tmp: PathBuf,
 }
 
 impl BlobWriter {
@@ -29,20 +28,18 @@ impl BlobWriter {
             .prefix("blob-")
             .tempfile_in(&tmp_dir)
             .map_err(io("create a temporary in", &tmp_dir))?;
-        let tmp = file.path().to_path_buf();
-        let descriptor = file.as_file().try_clone().map_err(io("open", &tmp))?;
+        let descriptor = file.as_file().try_clone().map_err(io("open", file.path()))?;
         Ok(BlobWriter {
             file: BufWriter::with_capacity(256 << 10, descriptor),
             temp: file,
             hasher: Hasher::new(expected.algorithm()),
             size: 0,
-            tmp,
         })
     }
 
     /// Its temporary file, for errors.
     pub fn path(&self) -> &Path {
-        &self.tmp
+        self.temp.path()
     }
 
     /// Verifies the content against `expected` (and `expected_size` when known) and renames it
@@ -53,8 +50,8 @@ impl BlobWriter {
 
     /// Verifies the content; nothing is stored until [`VerifiedBlob::persist`].
     pub fn verify(self, expected: &Digest, expected_size: Option<u64>, what: &str) -> Result<VerifiedBlob> {
-        let BlobWriter { file, temp, hasher, size, tmp } = self;
-        file.into_inner().map_err(|e| io("write", &tmp)(e.into_error()))?;
+        let BlobWriter { file, temp, hasher, size } = self;
+        file.into_inner().map_err(|e| io("write", temp.path())(e.into_error()))?;
         if let Some(expected_size) = expected_size.filter(|&s| s != size) {
             return Err(Error::SizeMismatch { what: what.to_string(), expected: expected_size, actual: size });
         }
@@ -101,7 +98,7 @@ impl Store {
     /// Stores `bytes` as the blob `digest` (verified).
     pub fn put_blob(&self, digest: &Digest, bytes: &[u8], what: &str) -> Result<()> {
         let mut w = BlobWriter::new(self, digest)?;
-        w.write_all(bytes).map_err(io("write", &w.tmp))?;
+        w.write_all(bytes).map_err(io("write", w.path()))?;
         w.commit(self, digest, None, what)?;
         Ok(())
     }
