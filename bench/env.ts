@@ -9,6 +9,15 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO = dirname(dirname(fileURLToPath(import.meta.url)));
 
+/** The `tscontainer` command as a user runs it: the package's bin, through its own first line. */
+export const CLI = join(REPO, 'bin', 'run.cjs');
+
+/** The environment Node gets from that first line (bin/run.cjs): no NODE_EXTRA_CA_CERTS. */
+export function cliNodeEnvironment(): NodeJS.ProcessEnv {
+  const { NODE_EXTRA_CA_CERTS: _, ...rest } = process.env;
+  return rest;
+}
+
 /** Absolute path of `name` on PATH, or undefined. */
 export function which(name: string): string | undefined {
   const out = spawnSync('sh', ['-c', 'command -v "$1"', 'sh', name], { encoding: 'utf8' });

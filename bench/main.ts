@@ -6,7 +6,7 @@
  * Settings (environment): BENCH_ROUNDS (default 40), BENCH_WARMUP (5),
  * BENCH_PODMAN_ROUNDS (20, also section 8's rounds), BENCH_CONCURRENT_RUNS (200), BENCH_SECTIONS (e.g. "1,2,4"),
  * and for section 7 (pull) BENCH_PULL_ROUNDS (5), BENCH_PULL_WARMUP (1), BENCH_PULL_IMAGES
- * ("debian,bench").
+ * ("debian,bench"), BENCH_PULL_FS ("scratch": a journaled ext4 the section makes; or "host").
  */
 import { enterPrivateMountNamespace, loadAverage, prerequisites } from './env.js';
 import { cleanup, prepare } from './fixtures.js';
@@ -26,6 +26,12 @@ function pullImages(): PullImage[] {
   const images = (process.env.BENCH_PULL_IMAGES ?? 'debian,bench').split(',').map((x) => x.trim());
   for (const i of images) if (i !== 'debian' && i !== 'bench') throw new Error(`BENCH_PULL_IMAGES: unknown image ${i} (debian, bench)`);
   return images as PullImage[];
+}
+
+function pullFileSystem(): PullSettings['fileSystem'] {
+  const fs = process.env.BENCH_PULL_FS ?? 'scratch';
+  if (fs !== 'scratch' && fs !== 'host') throw new Error(`BENCH_PULL_FS: ${fs} is neither scratch nor host`);
+  return fs;
 }
 
 async function main(): Promise<number> {
@@ -50,7 +56,12 @@ async function main(): Promise<number> {
     concurrentRuns: setting('BENCH_CONCURRENT_RUNS', 200),
     concurrency: 4,
   };
-  const pull: PullSettings = { rounds: setting('BENCH_PULL_ROUNDS', 5), warmup: setting('BENCH_PULL_WARMUP', 1), images: pullImages() };
+  const pull: PullSettings = {
+    rounds: setting('BENCH_PULL_ROUNDS', 5),
+    warmup: setting('BENCH_PULL_WARMUP', 1),
+    images: pullImages(),
+    fileSystem: pullFileSystem(),
+  };
 
   const loadBefore = loadAverage();
   const started = Date.now();

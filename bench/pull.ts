@@ -9,15 +9,23 @@
  * command that is timed, how to empty the store after it (not timed, checked), and why it
  * cannot run here. `tscontainer pull` is one entry; it runs once the CLI has the command.
  *
+ * Every store is on a journaled ext4 file system the section makes (a sparse file, loop-mounted),
+ * as on a typical machine: the root file system of the machines this project runs on is ext4
+ * *without* a journal, and there ext4 will not reuse an inode freed in the last 60 seconds (300
+ * while its inode table block is unwritten), checking each one it passes for every new file.
+ * Each round frees ~10,000 inodes, so on that file system every puller's file creation grows
+ * quadratic with the rounds (the same Debian pull: 0.9 s, then 2.7, 4.9, 6.5 s), whichever
+ * tool pulls. BENCH_PULL_FS=host keeps the stores on the host's file system (/tmp) to see it.
+ *
  * Settings: BENCH_PULL_ROUNDS (default 5), BENCH_PULL_WARMUP (1), BENCH_PULL_IMAGES
- * (default "debian,bench").
+ * (default "debian,bench"), BENCH_PULL_FS ("scratch", the default, or "host").
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { privatePodman, pushImage, registryFlags, startRegistry, type PrivatePodman, type Registry } from '../test/helpers/registry.js';
-import { REPO, which } from './env.js';
+import { CLI, which } from './env.js';
 import { interleaved, type Case, type Measurer } from './measure.js';
 import type { SectionResult, Target } from './sections.js';
 import { summarize, type Row } from './stats.js';
@@ -26,6 +34,8 @@ export interface PullSettings {
   rounds: number;
   warmup: number;
   images: PullImage[];
+  /** Where the stores are: a journaled ext4 the section makes, or the host's /tmp. */
+  fileSystem: 'scratch' | 'host';
 }
 
 export type PullImage = 'debian' | 'bench';
@@ -80,7 +90,7 @@ function podmanPuller(): Puller {
     name: 'podman pull',
     unavailable: () => (which('podman') ? undefined : 'podman is not installed (apt-get install podman)'),
     async setup(ctx) {
-      p = await privatePodman('overlay');
+      p = await privatePodman('overlay', ctx.dir);
       flags = registryFlags(ctx.registry, 'podman');
     },
     command: (ref) => ({ argv: [p!.podman, 'pull', '-q', ...flags, ref] }),
@@ -175,20 +185,19 @@ function ctrPuller(): Puller {
 
 /** tscontainer's own pull, into a store of its own (TSCONTAINER_STORAGE), emptied by removing it. */
 function tscontainerPuller(): Puller {
-  const cli = join(REPO, 'bin', 'run.cjs');
   let store = '';
   let flags: string[] = [];
   return {
     name: 'tscontainer pull',
     unavailable() {
-      const help = spawnSync(process.execPath, [cli, 'pull', '--help'], { stdio: 'ignore' });
-      return help.status === 0 ? undefined : 'the CLI has no `pull` command yet (node bin/run.cjs pull --help fails)';
+      const help = spawnSync(CLI, ['pull', '--help'], { stdio: 'ignore' });
+      return help.status === 0 ? undefined : 'the CLI has no `pull` command yet (bin/run.cjs pull --help fails)';
     },
     async setup(ctx) {
       store = join(ctx.dir, 'tscontainer');
       flags = ctx.registry.tls ? [`--cert-dir=${ctx.registry.certDir}`] : ['--tls-verify=false'];
     },
-    command: (ref) => ({ argv: [process.execPath, cli, 'pull', '-q', ...flags, ref], env: { ...process.env, TSCONTAINER_STORAGE: store } }),
+    command: (ref) => ({ argv: [CLI, 'pull', '-q', ...flags, ref], env: { ...process.env, TSCONTAINER_STORAGE: store } }),
     empty() {
       rmSync(store, { recursive: true, force: true });
     },
@@ -239,6 +248,8 @@ export async function pullSection(m: Measurer, s: PullSettings): Promise<Section
   }
   // Short: podman refuses a run root path over 50 characters.
   const dir = mkdtempSync('/tmp/tspull.');
+  const scratch = s.fileSystem === 'scratch' ? mountScratchFileSystem(dir) : undefined;
+  if (scratch === undefined) notes.push('stores on the host file system (BENCH_PULL_FS=host)');
   const restore = isolateHostPaths(dir);
   let registry: Registry | undefined;
   const started: Puller[] = [];
@@ -275,8 +286,27 @@ export async function pullSection(m: Measurer, s: PullSettings): Promise<Section
     await registry?.stop();
     restore();
     unmountUnder(dir);
+    scratch?.();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Mounts a new journaled ext4 (mkfs.ext4's defaults, on a sparse file beside `dir`) on `dir`;
+ * returns what removes the file once `dir` is unmounted.
+ */
+function mountScratchFileSystem(dir: string): () => void {
+  const image = `${dir}.ext4`;
+  writeFileSync(image, '');
+  truncateSync(image, 16 * 2 ** 30);
+  try {
+    execFileSync('mkfs.ext4', ['-q', '-F', image]);
+    execFileSync('mount', ['-o', 'loop', image, dir]);
+  } catch (e) {
+    rmSync(image, { force: true });
+    throw e;
+  }
+  return () => rmSync(image, { force: true });
 }
 
 function report(measured: Map<string, PullResult[]>, pullers: Puller[], s: PullSettings, notes: string[]): SectionResult {

@@ -12,7 +12,7 @@ import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { privatePodman, pushImage, startRegistry, type PrivatePodman, type Registry } from '../test/helpers/registry.js';
-import { REPO, which } from './env.js';
+import { CLI, which } from './env.js';
 import { interleaved, type Case, type Measurer } from './measure.js';
 import { isolateHostPaths, run, unmountUnder } from './pull.js';
 import { compare, meanOf, rowsFor, type SectionResult, type Settings } from './sections.js';
@@ -48,7 +48,7 @@ export async function runImageSection(m: Measurer, s: Settings): Promise<Section
   try {
     registry = await startRegistry();
     const { ref } = await pushImage(registry, 'busybox');
-    const cli = [process.execPath, join(REPO, 'bin', 'run.cjs')];
+    const cli = [CLI];
     const env = { ...process.env, TSCONTAINER_STORAGE: join(dir, 'store') };
     run([...cli, 'pull', '-q', '--tls-verify=false', ref], env);
     podman = await privatePodman('overlay');

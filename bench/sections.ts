@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
-import { REPO, type Tools } from './env.js';
+import { CLI, cliNodeEnvironment, type Tools } from './env.js';
 import type { Fixtures } from './fixtures.js';
 import { interleaved, type Case, type Measurement, type Measurer } from './measure.js';
 import { summarize, shuffled, type Row } from './stats.js';
@@ -220,15 +220,17 @@ export async function apiSection(rts: Runtime[], f: Fixtures, s: Settings): Prom
  * tree's).
  */
 export function cliSection(m: Measurer, tools: Tools, f: Fixtures, s: Settings): SectionResult {
+  // Node as the CLI's first line starts it (without NODE_EXTRA_CA_CERTS), so that the
+  // difference is the CLI's own.
   const NODE = 'node -e 0';
-  const CLI = 'tscontainer run --rm -- true';
+  const CLI_RUN = 'tscontainer run --rm -- true';
   const RUNTIME = 'tscontainer-runtime run (same config)';
   // The runtime's own run uses the CLI's state root (the default), so the difference is the CLI's alone.
   const cases: Case<Measurement>[] = [
-    { name: NODE, run: () => m.run([[tools.node, '-e', '0']]) },
-    { name: CLI, run: () => m.run([[tools.node, join(REPO, 'bin', 'run.cjs'), 'run', '--rm', '--', 'true']]) },
+    { name: NODE, run: () => m.run([[tools.node, '-e', '0']], cliNodeEnvironment()) },
+    { name: CLI_RUN, run: () => m.run([[CLI, 'run', '--rm', '--', 'true']]) },
     { name: RUNTIME, run: () => m.run([[tools.runtime, 'run', '--bundle', f.hostBundle, freshId('host')]]) },
-    { name: 'tscontainer --version', run: () => m.run([[tools.node, join(REPO, 'bin', 'run.cjs'), '--version']]) },
+    { name: 'tscontainer --version', run: () => m.run([[CLI, '--version']]) },
   ];
   const measured = interleaved(cases, s.warmup, s.rounds);
   const wall = new Map([...measured].map(([k, v]) => [k, v.map((x) => x.totalMs)]));
@@ -239,7 +241,7 @@ export function cliSection(m: Measurer, tools: Tools, f: Fixtures, s: Settings):
   ];
   const overhead = (values: Map<string, number[]>, suffix: string) => {
     const node = meanOf(values, NODE + suffix);
-    const cli = meanOf(values, CLI + suffix);
+    const cli = meanOf(values, CLI_RUN + suffix);
     const runtime = meanOf(values, RUNTIME + suffix);
     const over = cli !== undefined && node !== undefined ? cli - node : undefined;
     return { over, own: over !== undefined && runtime !== undefined ? over - runtime : undefined };

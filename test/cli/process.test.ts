@@ -7,7 +7,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { cliSuite, staleBuild } from '../helpers/cli.js';
+import { CLI, cliSuite, staleBuild } from '../helpers/cli.js';
+import { execute } from '../helpers/exec.js';
 import { containerTest, requires, root } from '../helpers/host.js';
 import { fixtureRootfs } from '../helpers/rootfs.js';
 
@@ -184,4 +185,21 @@ containerTest('run starts a container without loading oclif, whatever form its f
   t.is(slow.code, 0, slow.stderr);
   t.is(slow.stdout, '1\n');
   t.is(slow.stderr, 'oclif loaded\n', 'the probe sees oclif when it is loaded');
+});
+
+containerTest('Node starts without reading NODE_EXTRA_CA_CERTS, and -e NODE_EXTRA_CA_CERTS still copies the caller\'s value', async (t) => {
+  const c = await s.container(t);
+  // Node reads the file at start-up, and warns when it cannot: a missing file shows whether it did.
+  const missing = path.join(c.tmpdir, 'no-such-bundle.pem');
+  const env = { NODE_EXTRA_CA_CERTS: missing };
+  const quiet = await c.runWith({ env }, '--rm', '--rootfs', fixtureRootfs(), '-e', 'NODE_EXTRA_CA_CERTS', 'sh', '-c', 'echo "$NODE_EXTRA_CA_CERTS"; env | grep -c TSCONTAINER_ || true');
+  t.is(quiet.code, 0, quiet.stderr);
+  t.is(quiet.stdout, `${missing}\n0\n`, 'the caller\'s value, and nothing of the hand-over');
+  t.is(quiet.stderr, '', 'no warning from Node about the bundle');
+  const empty = await c.runWith({ env: { NODE_EXTRA_CA_CERTS: '' } }, '--rm', '--rootfs', fixtureRootfs(), '-e', 'NODE_EXTRA_CA_CERTS', 'sh', '-c', 'env | grep ^NODE_EXTRA_CA_CERTS');
+  t.is(empty.stdout, 'NODE_EXTRA_CA_CERTS=\n', 'set but empty stays set but empty');
+  // Run by `node bin/run.cjs`, the first line is skipped: Node reads the variable itself.
+  const direct = await execute(process.execPath, [CLI, '--version'], { scratch: c.tmpdir, env: { ...process.env, ...env } });
+  t.is(direct.code, 0, direct.stderr);
+  t.regex(direct.stderr, /extra certs/, 'Node warns when it is started directly');
 });

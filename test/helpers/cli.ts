@@ -1,5 +1,6 @@
-// The CLI as a user runs it: `node bin/run.cjs run ...` (the built package, after `npm run
-// build`), as a separate process with its own TMPDIR. The CLI has no `--root`, so its
+// The CLI as a user runs it: `bin/run.cjs run ...`, the command npm links as `tscontainer`
+// (the built package, after `npm run build`), through its own first line, as a separate
+// process with its own TMPDIR. The CLI has no `--root`, so its
 // containers live in the default state root, /run/tscontainer, and every one gets an id of
 // the test's own through `--name`: the leftover checks look for those ids only.
 //
@@ -97,7 +98,7 @@ function environment(scope: Scope, extra: Readonly<Record<string, string>> = {})
 function cliContainer(scope: Scope): CliContainer {
   const runArgs = (args: string[]) => ['run', '--name', scope.id, ...args];
   const exec = async (args: string[], options: CliOptions = {}) => {
-    const [file, ...argv] = [...(options.wrapper ?? []), process.execPath, CLI, ...args];
+    const [file, ...argv] = [...(options.wrapper ?? []), CLI, ...args];
     return withLines(
       await execute(file!, argv, {
         scratch: scope.dir,
@@ -109,7 +110,7 @@ function cliContainer(scope: Scope): CliContainer {
 
   async function inTerminal({ rows, cols, input }: TerminalOptions, args: string[]): Promise<CliResult> {
     // script(1) gives the CLI a pty; its size is set before the CLI starts, which reads it.
-    const command = [process.execPath, CLI, ...args].map(shellQuote).join(' ');
+    const command = [CLI, ...args].map(shellQuote).join(' ');
     const script = `stty rows ${rows} cols ${cols}; exec ${command}`;
     return withLines(
       await execute('script', ['--quiet', '--return', '--command', script, '/dev/null'], {
@@ -121,7 +122,7 @@ function cliContainer(scope: Scope): CliContainer {
   }
 
   function start(...args: string[]): RunningCli {
-    const child = spawn(process.execPath, [CLI, ...runArgs(args)], {
+    const child = spawn(CLI, runArgs(args), {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: environment(scope),
     });

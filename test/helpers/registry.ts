@@ -243,11 +243,12 @@ export interface PrivatePodman {
 
 /**
  * podman with a store, run root, config and auth file of its own, in a new directory under
- * /tmp (podman refuses a long run root path), through isolate.sh: for interoperability
- * checks (a tscontainer-saved image loaded by podman, a podman-pushed image pulled by us).
+ * `parent` (short: podman refuses a long run root path), through isolate.sh: for
+ * interoperability checks (a tscontainer-saved image loaded by podman, a podman-pushed image
+ * pulled by us) and the benchmark.
  */
-export async function privatePodman(driver: 'vfs' | 'overlay' = 'vfs'): Promise<PrivatePodman> {
-  const dir = await mkdtemp('/tmp/tspodman.');
+export async function privatePodman(driver: 'vfs' | 'overlay' = 'vfs', parent = '/tmp'): Promise<PrivatePodman> {
+  const dir = await mkdtemp(path.join(parent, 'tspodman.'));
   await run('bash', ['-c', `. "${imagesDir}/lib/podman.sh" && podman_private "$1" "$2"`, 'podman_private', dir, driver], {
     env: { ...process.env, images_dir: imagesDir },
   });

@@ -54,7 +54,7 @@ interface Result {
 /** `tscontainer ARGS` to completion, stdin from `input` (or /dev/null). */
 function cli(args: readonly string[], input?: string | Buffer, env: Record<string, string> = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(CLI, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -155,7 +155,7 @@ imageTest('a plain-HTTP registry through registries.conf (insecure = true); --tl
 imageTest('pull on a terminal redraws one line per layer in place', async (t) => {
   const store = tempDir(t);
   const { ref, digest } = pushed.get('layers')!;
-  const command = [process.execPath, CLI, 'pull', '--tls-verify=false', '--storage-root', store, ref].map((w) => `'${w}'`).join(' ');
+  const command = [CLI, 'pull', '--tls-verify=false', '--storage-root', store, ref].map((w) => `'${w}'`).join(' ');
   // script(1) gives the CLI a pseudo-terminal as stdout.
   const { stdout } = await run('script', ['-qfec', command, '/dev/null'], { env: { ...process.env, TERM: 'xterm' } });
   t.true(stdout.includes('\u001B[2K'), 'lines are cleared and redrawn');
