@@ -1,7 +1,8 @@
-// The image commands of the CLI (`node bin/run.cjs`, the built package) against real
+// The image commands of the CLI (`bin/run.cjs`, the built package) against real
 // registries on 127.0.0.1 (test/helpers/registry.ts): pull (plain HTTP with
 // --tls-verify=false; TLS + htpasswd with --cert-dir and login), images and image inspect
-// compared with what skopeo reports, tag/rmi/prune/system df, load of skopeo's and podman's
+// compared with what skopeo reports, login's and image prune's questions on a terminal,
+// tag/rmi/prune/system df, load of skopeo's and podman's
 // archives, save then podman load, and bad input: one line `tscontainer: ...`, exit 125,
 // nothing left in the store's tmp/. Each test has its own --storage-root under test/.work.
 import test from 'ava';
@@ -228,6 +229,77 @@ imageTest('TLS + htpasswd: refused without credentials, login --password-stdin w
   t.is(logout.code, 0, logout.stderr);
   t.is(logout.stdout, `Removed login credentials for ${secure.host}\n`);
   failedWith(t, await cli(['logout', '--authfile', auth, secure.host]), /not logged in/i);
+  t.deepEqual(tmpOf(store), []);
+});
+
+/**
+ * `tscontainer ARGS` on a terminal (script(1)): each answer is typed once the output since
+ * the last one matches its prompt, as a person types. Returns the exit code and the
+ * terminal's transcript (what the CLI wrote and the terminal echoed).
+ */
+function onTerminal(args: readonly string[], answers: readonly (readonly [RegExp, string])[], typeAll = false): Promise<{ code: number | null; transcript: string }> {
+  const command = [CLI, ...args].map((w) => `'${w.replaceAll("'", "'\\''")}'`).join(' ');
+  const child = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...process.env, TERM: 'xterm' }, stdio: ['pipe', 'pipe', 'inherit'] });
+  let transcript = '';
+  let seen = 0;
+  let next = 0;
+  const answer = () => {
+    while (next < answers.length && (typeAll || answers[next]![0].test(transcript.slice(seen)))) {
+      seen = transcript.length;
+      child.stdin.write(answers[next++]![1]);
+    }
+  };
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    transcript += d;
+    answer();
+  });
+  if (typeAll) answer();
+  const deadline = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(deadline);
+      child.stdin.destroy();
+      resolve({ code, transcript });
+    });
+  });
+}
+
+imageTest('on a terminal: login asks for the user name and the password (not echoed, typed ahead or not); image prune asks first', async (t) => {
+  const store = tempDir(t);
+  const auth = path.join(tempDir(t), 'auth.json');
+  const access = ['--cert-dir', secure.certDir!, '--authfile', auth];
+  const recorded = () => (JSON.parse(readFileSync(auth, 'utf8')) as { auths: Record<string, { auth: string }> }).auths[secure.host]?.auth;
+  const expected = Buffer.from(`${secure.username}:${secure.password}`).toString('base64');
+
+  const login = await onTerminal(['login', ...access, secure.host], [[/Username: $/, `${secure.username}\r`], [/Password: $/, `${secure.password}\r`]]);
+  t.is(login.code, 0, login.transcript);
+  t.regex(login.transcript, /Login Succeeded!/);
+  t.false(login.transcript.includes(secure.password!), 'the password is not echoed');
+  t.is(recorded(), expected);
+  t.is((await cli(['logout', '--authfile', auth, secure.host])).code, 0);
+
+  // Both lines typed before the first prompt (the terminal hands them over one line per read):
+  // the password is not lost with the user name.
+  const ahead = await onTerminal(['login', ...access, secure.host], [[/^/, `${secure.username}\r${secure.password}\r`]], true);
+  t.is(ahead.code, 0, ahead.transcript);
+  t.is(recorded(), expected);
+
+  const wrong = await onTerminal(['login', ...access, secure.host], [[/Username: $/, `${secure.username}\r`], [/Password: $/, 'not-the-password\r']]);
+  t.is(wrong.code, 125, wrong.transcript);
+  t.regex(wrong.transcript, /tscontainer: .*refused the credentials/);
+
+  const at = ['--storage-root', store];
+  t.is((await cli(['pull', '-q', '--tls-verify=false', ...at, pushed.get('busybox')!.ref])).code, 0);
+  const kept = await onTerminal(['image', 'prune', '-a', ...at], [[/Are you sure you want to continue\? \[y\/N\] $/, 'n\r']]);
+  t.is(kept.code, 0, kept.transcript);
+  t.regex(kept.transcript, /WARNING! This command removes all images without at least one container associated to them\./);
+  t.false(kept.transcript.includes('Total reclaimed space'));
+  t.is((await cli(['images', '-q', ...at])).stdout.trim().split('\n').length, 1, 'answered no: the image stays');
+  const pruned = await onTerminal(['image', 'prune', '-a', ...at], [[/\[y\/N\] $/, 'y\r']]);
+  t.is(pruned.code, 0, pruned.transcript);
+  t.regex(pruned.transcript, /Total reclaimed space: [1-9]/);
+  t.is((await cli(['images', '-q', ...at])).stdout, '', 'answered yes: the image is gone');
   t.deepEqual(tmpOf(store), []);
 });
 
