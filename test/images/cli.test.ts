@@ -312,6 +312,9 @@ imageTest('tag, rmi (Untagged/Deleted, by id with two names refused), image prun
   t.is((await cli(['tag', ...at, busybox, 'localhost/mine'])).code, 0);
   const names = await cli(['images', ...at, '--format', '{{.Repository}}:{{.Tag}}']);
   t.deepEqual(names.stdout.trim().split('\n').sort(), [busybox, layers, 'localhost/mine:latest'].sort());
+  const rows = (await cli(['images', ...at, '--format', '{{json .}}'])).stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
+  t.deepEqual(rows.map((r) => `${r.Repository}:${r.Tag}`).sort(), [busybox, layers, 'localhost/mine:latest'].sort());
+  t.true(rows.every((r) => /^[0-9a-f]{12}$/.test(r.ID ?? '') && /^\S+ \S*B$/.test(r.Size ?? '')), JSON.stringify(rows));
 
   const df = await cli(['system', 'df', ...at]);
   t.is(df.code, 0, df.stderr);

@@ -66,8 +66,17 @@ test('Go templates of fields, with table headers; anything else refused in one s
   t.deepEqual(applyTemplate('table {{.Repository}}\\t{{.ID}}', rows, fields), ['REPOSITORY   ID', 'a            x', 'bbbb         y']);
   const refused = t.throws(() => applyTemplate('{{.Nope}}', rows, fields));
   t.true(refused instanceof InvalidOptionError);
-  t.regex(refused.message, /^invalid --format "\{\{\.Nope\}\}": "\{\{\.Nope\}\}" is not one of \{\{\.Repository\}\}, \{\{\.Tag\}\}, \{\{\.ID\}\}$/);
+  t.regex(refused.message, /^invalid --format "\{\{\.Nope\}\}": "\{\{\.Nope\}\}" is not one of \{\{\.Repository\}\}, \{\{\.Tag\}\}, \{\{\.ID\}\}, \{\{json \.\}\}$/);
   t.throws(() => applyTemplate('{{range .}}{{end}}', rows, fields), { instanceOf: InvalidOptionError });
+  t.throws(() => applyTemplate('{{.}}', rows, fields), { instanceOf: InvalidOptionError });
+  t.throws(() => applyTemplate('{{json .Nope}}', rows, fields), { instanceOf: InvalidOptionError });
+});
+
+test('{{json .}} is the row\'s fields as one JSON object; {{json .Field}} one field', (t) => {
+  const rows = [{ Repository: 'a "b"', Tag: '1', ID: 'x', image: { hidden: true } }];
+  const fields = ['Repository', 'Tag', 'ID'];
+  t.deepEqual(applyTemplate('{{json .}}', rows, fields), ['{"Repository":"a \\"b\\"","Tag":"1","ID":"x"}']);
+  t.deepEqual(applyTemplate('{{ json .Repository }} {{.ID}}', rows, fields), ['"a \\"b\\"" x']);
 });
 
 test('--tls-verify=VALUE becomes the boolean flag oclif parses, up to a --', (t) => {

@@ -86,35 +86,46 @@ export function imageRows(list: readonly ImageSummary[], created: (time: string 
   });
 }
 
+/** One action of a template: a field's value, or `json` of a field or of the whole row (`.`). */
+type Action = { field: string; json: boolean };
+
 /**
- * A Go template of the common form (`{{.Repository}}:{{.Tag}}`, `table {{.ID}}\t{{.Size}}`)
- * applied to `rows`: each `{{.Field}}` replaced by that field, `\t` and `\n` as written in
- * a shell. Other template syntax is refused in one sentence.
+ * A Go template of the common form (`{{.Repository}}:{{.Tag}}`, `table {{.ID}}\t{{.Size}}`,
+ * `{{json .}}`, `{{json .Size}}`) applied to `rows`: each `{{.Field}}` replaced by that field,
+ * `{{json .}}` by the row's fields as one JSON object, `\t` and `\n` as written in a shell.
+ * Other template syntax is refused in one sentence.
  */
 export function applyTemplate(template: string, rows: readonly Record<string, unknown>[], fields: readonly string[]): string[] {
   let body = template;
   const table = /^table\s+/.exec(body);
   if (table !== null) body = body.slice(table[0].length);
   body = body.replaceAll('\\t', '\t').replaceAll('\\n', '\n');
-  const parts: (string | { field: string })[] = [];
+  const parts: (string | Action)[] = [];
   const re = /\{\{\s*(.*?)\s*\}\}/g;
   let last = 0;
   for (let m = re.exec(body); m !== null; m = re.exec(body)) {
     parts.push(body.slice(last, m.index));
-    const field = /^\.([A-Za-z]+)$/.exec(m[1] ?? '');
-    if (field === null || !fields.includes(field[1] ?? '')) {
-      throw new InvalidOptionError(
-        `invalid --format ${JSON.stringify(template)}: ${JSON.stringify(`{{${m[1] ?? ''}}}`)} is not one of ${fields.map((f) => `{{.${f}}}`).join(', ')}`,
-      );
+    const action = /^(json\s+)?\.([A-Za-z]*)$/.exec(m[1] ?? '');
+    const field = action?.[2] ?? '';
+    const json = action?.[1] !== undefined;
+    if (action === null || (field === '' ? !json : !fields.includes(field))) {
+      const known = [...fields.map((f) => `{{.${f}}}`), '{{json .}}'].join(', ');
+      throw new InvalidOptionError(`invalid --format ${JSON.stringify(template)}: ${JSON.stringify(`{{${m[1] ?? ''}}}`)} is not one of ${known}`);
     }
-    parts.push({ field: field[1] ?? '' });
+    parts.push({ field, json });
     last = m.index + m[0].length;
   }
   parts.push(body.slice(last));
-  const render = (value: (field: string) => string) => parts.map((p) => (typeof p === 'string' ? p : value(p.field))).join('');
-  const lines = rows.map((row) => render((field) => String(row[field] ?? '')));
+  const render = (value: (action: Action) => string) => parts.map((p) => (typeof p === 'string' ? p : value(p))).join('');
+  const whole = (row: Record<string, unknown>) => Object.fromEntries(fields.map((f) => [f, row[f] ?? '']));
+  const lines = rows.map((row) =>
+    render(({ field, json }) => {
+      if (!json) return String(row[field] ?? '');
+      return JSON.stringify(field === '' ? whole(row) : (row[field] ?? ''));
+    }),
+  );
   if (table === null) return lines;
-  const header = render((field) => field.replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase());
+  const header = render(({ field }) => field.replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase());
   return alignTabs([header, ...lines]);
 }
 

@@ -49,7 +49,7 @@ function asJson(image: ImageSummary): ImageJson {
 export default class Images extends ImageCommand {
   static override summary = 'List images in the store.';
 
-  static override description = `podman's columns: REPOSITORY, TAG, [DIGEST with --digests,] IMAGE ID (12 hex digits of the config's digest; all of them with --no-trunc), CREATED, SIZE (of the unpacked layers, decimal units). One row per name; an image without one is <none> <none>. --format takes a Go template of {{.Repository}}, {{.Tag}}, {{.Digest}}, {{.ID}}, {{.Created}}, {{.CreatedAt}}, {{.Size}} (prefixed with "table " for a header), or json; --json is --format json (podman's JSON list). The store keeps no intermediate images, so -a lists the same images.`;
+  static override description = `podman's columns: REPOSITORY, TAG, [DIGEST with --digests,] IMAGE ID (12 hex digits of the config's digest; all of them with --no-trunc), CREATED, SIZE (of the unpacked layers, decimal units). One row per name; an image without one is <none> <none>. --format takes a Go template of {{.Repository}}, {{.Tag}}, {{.Digest}}, {{.ID}}, {{.Created}}, {{.CreatedAt}}, {{.Size}}, {{json .}} (a row as one JSON object) and {{json .Field}} (prefixed with "table " for a header), or json; --json is --format json (podman's JSON list). The store keeps no intermediate images, so -a lists the same images.`;
 
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
