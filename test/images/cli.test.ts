@@ -7,7 +7,7 @@
 // nothing left in the store's tmp/. Each test has its own --storage-root under test/.work.
 import test from 'ava';
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { CLI } from '../helpers/cli.js';
@@ -229,6 +229,55 @@ imageTest('TLS + htpasswd: refused without credentials, login --password-stdin w
   t.is(logout.code, 0, logout.stderr);
   t.is(logout.stdout, `Removed login credentials for ${secure.host}\n`);
   failedWith(t, await cli(['logout', '--authfile', auth, secure.host]), /not logged in/i);
+  t.deepEqual(tmpOf(store), []);
+});
+
+imageTest('credential helpers named by the auth file (credHelpers, credsStore) are run from PATH, only for a registry that asks', async (t) => {
+  const store = tempDir(t);
+  const bin = tempDir(t);
+  const asked = path.join(tempDir(t), 'asked');
+  const auth = path.join(tempDir(t), 'auth.json');
+  // docker-credential-tstest: records the server it is asked about; answers for the secure
+  // registry only, with the password given in its environment.
+  writeFileSync(
+    path.join(bin, 'docker-credential-tstest'),
+    [
+      '#!/bin/sh',
+      '[ "$1" = get ] || exit 2',
+      'server=$(cat)',
+      `printf '%s\\n' "$server" >> '${asked}'`,
+      `if [ "$server" = '${secure.host}' ] && [ -n "$TSTEST_SECRET" ]; then`,
+      `  printf '{"ServerURL":"%s","Username":"%s","Secret":"%s"}' "$server" '${secure.username}' "$TSTEST_SECRET"`,
+      'else echo "credentials not found in native keychain"; exit 1; fi',
+      '',
+    ].join('\n'),
+    { mode: 0o755 },
+  );
+  const env = (secret: string) => ({ PATH: `${bin}:${process.env.PATH ?? ''}`, TSTEST_SECRET: secret });
+  const access = ['--cert-dir', secure.certDir!, '--authfile', auth, '--storage-root', store];
+  const secureRef = pushed.get('secure')!.ref;
+  const askedFor = () => (existsSync(asked) ? readFileSync(asked, 'utf8').trim().split('\n') : []);
+
+  writeFileSync(auth, JSON.stringify({ auths: {}, credHelpers: { [secure.host]: 'tstest' } }));
+  const pulled = await cli(['pull', '-q', ...access, secureRef], undefined, env(secure.password!));
+  t.is(pulled.code, 0, pulled.stderr);
+  t.deepEqual(askedFor(), [secure.host], 'asked once, for the registry\'s host');
+  failedWith(t, await cli(['pull', '-q', ...access, secureRef], undefined, env('wrong')), /refused the credentials/);
+  failedWith(t, await cli(['pull', '-q', ...access, secureRef], undefined, env('')), /authentication|credentials/i);
+
+  // credsStore covers every registry without an entry of its own; an open one never asks.
+  writeFileSync(auth, JSON.stringify({ credsStore: 'tstest' }));
+  rmSync(asked, { force: true });
+  const open = await cli(['pull', '-q', '--tls-verify=false', '--authfile', auth, '--storage-root', store, pushed.get('busybox')!.ref], undefined, env(secure.password!));
+  t.is(open.code, 0, open.stderr);
+  t.deepEqual(askedFor(), [], 'not run for a registry that wants no credentials');
+  t.is((await cli(['image', 'prune', '-a', '-f', '--storage-root', store])).code, 0);
+  const stored = await cli(['pull', '-q', ...access, secureRef], undefined, env(secure.password!));
+  t.is(stored.code, 0, stored.stderr);
+  t.deepEqual(askedFor(), [secure.host]);
+
+  writeFileSync(auth, JSON.stringify({ credHelpers: { [secure.host]: 'absent' } }));
+  failedWith(t, await cli(['pull', '-q', ...access, secureRef], undefined, env(secure.password!)), /docker-credential-absent .*not on PATH/);
   t.deepEqual(tmpOf(store), []);
 });
 

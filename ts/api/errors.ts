@@ -62,7 +62,7 @@ export type CoreCode =
   | 'too-large'
   | 'blocked-registry'
   | 'ambiguous-short-name'
-  | 'credential-helper-unsupported'
+  | 'credential-helper'
   | 'not-logged-in'
   | 'no-space'
   | 'io'
@@ -245,7 +245,7 @@ export type ImageErrorCode =
   | 'ERR_TSC_BLOB_UNKNOWN'
   | 'ERR_TSC_UNAUTHORIZED'
   | 'ERR_TSC_NOT_LOGGED_IN'
-  | 'ERR_TSC_CREDENTIAL_HELPER_UNSUPPORTED'
+  | 'ERR_TSC_CREDENTIAL_HELPER'
   | 'ERR_TSC_REGISTRY_UNREACHABLE'
   | 'ERR_TSC_TLS'
   | 'ERR_TSC_REGISTRY_ERROR'
@@ -305,7 +305,7 @@ export type RegistryErrorCode = Extract<
   ImageErrorCode,
   | 'ERR_TSC_UNAUTHORIZED'
   | 'ERR_TSC_NOT_LOGGED_IN'
-  | 'ERR_TSC_CREDENTIAL_HELPER_UNSUPPORTED'
+  | 'ERR_TSC_CREDENTIAL_HELPER'
   | 'ERR_TSC_REGISTRY_UNREACHABLE'
   | 'ERR_TSC_TLS'
   | 'ERR_TSC_REGISTRY_ERROR'
@@ -319,7 +319,7 @@ export type RegistryErrorCode = Extract<
 const REGISTRY_CODES: ReadonlySet<string> = new Set<RegistryErrorCode>([
   'ERR_TSC_UNAUTHORIZED',
   'ERR_TSC_NOT_LOGGED_IN',
-  'ERR_TSC_CREDENTIAL_HELPER_UNSUPPORTED',
+  'ERR_TSC_CREDENTIAL_HELPER',
   'ERR_TSC_REGISTRY_UNREACHABLE',
   'ERR_TSC_TLS',
   'ERR_TSC_REGISTRY_ERROR',
@@ -404,7 +404,7 @@ const CLASSES: { readonly [C in CoreCode]: Failure | undefined } = {
   'too-large': image('too-large'),
   'blocked-registry': image('blocked-registry'),
   'ambiguous-short-name': image('ambiguous-short-name'),
-  'credential-helper-unsupported': image('credential-helper-unsupported'),
+  'credential-helper': image('credential-helper'),
   'not-logged-in': image('not-logged-in'),
   'no-space': image('no-space'),
   io: image('io'),

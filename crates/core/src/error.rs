@@ -112,8 +112,8 @@ codes! {
     BlockedRegistry => "blocked-registry",
     /// A short name registries.conf cannot resolve to one registry.
     AmbiguousShortName => "ambiguous-short-name",
-    /// Credentials kept by a docker-credential helper, which is not supported.
-    CredentialHelperUnsupported => "credential-helper-unsupported",
+    /// A docker-credential helper is missing, fails, or answers with nothing usable.
+    CredentialHelper => "credential-helper",
     /// Logout with no credentials recorded.
     NotLoggedIn => "not-logged-in",
     /// The file system is full (or a quota is reached).

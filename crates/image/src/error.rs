@@ -93,8 +93,8 @@ pub enum Error {
     #[error("short name {name} is ambiguous between the search registries {registries} (short-name-mode is enforcing): name the registry")]
     AmbiguousShortName { name: String, registries: String },
 
-    #[error("credentials for {registry} are kept by the credential helper docker-credential-{helper}, which tscontainer does not run: log in with tscontainer login")]
-    CredentialHelper { registry: String, helper: String },
+    #[error("the credential helper docker-credential-{helper} gave no credentials for {registry}: {why}")]
+    CredentialHelper { helper: String, registry: String, why: String },
 
     #[error("not logged in to {0}")]
     NotLoggedIn(String),
@@ -216,7 +216,7 @@ impl Error {
             Error::TooLarge { .. } => Code::TooLarge,
             Error::BlockedRegistry(_) => Code::BlockedRegistry,
             Error::AmbiguousShortName { .. } => Code::AmbiguousShortName,
-            Error::CredentialHelper { .. } => Code::CredentialHelperUnsupported,
+            Error::CredentialHelper { .. } => Code::CredentialHelper,
             Error::NotLoggedIn(_) => Code::NotLoggedIn,
             Error::NoSpace { .. } => Code::NoSpace,
             Error::Io { .. } => Code::Io,

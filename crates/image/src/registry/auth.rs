@@ -9,9 +9,8 @@
 //! most specific wins. Login writes podman's file (0600, atomically), logout removes the
 //! entry there.
 //!
-//! Credential helpers (`credHelpers`, `credsStore`) are programs; this library runs none, so
-//! a registry whose credentials live in one is reached anonymously, and if it then asks for
-//! credentials the error names the helper and says to log in with tscontainer.
+//! Credential helpers (`credHelpers`, `credsStore`) are found here and run by the client
+//! (helper.rs), only for a registry that asks for credentials.
 
 use std::path::{Path, PathBuf};
 
@@ -36,7 +35,7 @@ impl std::fmt::Debug for Credentials {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Found {
     Credentials(Credentials),
-    /// Kept by `docker-credential-NAME`, which is not run.
+    /// Kept by `docker-credential-NAME` (helper.rs).
     Helper(String),
     None,
 }

@@ -252,6 +252,17 @@ impl RegistryClient {
                             })
                         }
                     };
+                    // A helper runs only for a registry that wants credentials, as it may
+                    // be slow (a cloud's API) or ask the user (a locked keychain).
+                    let found = match (found, &challenge) {
+                        (Found::Helper(helper), Challenge::Basic | Challenge::Bearer { .. }) => {
+                            match super::helper::credentials(&helper, domain)? {
+                                Some(c) => Found::Credentials(c),
+                                None => Found::None,
+                            }
+                        }
+                        (found, _) => found,
+                    };
                     let session = Arc::new(Session {
                         host: domain.to_string(),
                         base,
@@ -491,10 +502,7 @@ impl Session {
     }
 
     fn auth_required(&self, repository: String) -> Error {
-        match &self.credentials {
-            Found::Helper(helper) => Error::CredentialHelper { registry: self.host.clone(), helper: helper.clone() },
-            _ => Error::AuthenticationRequired { registry: self.host.clone(), repository },
-        }
+        Error::AuthenticationRequired { registry: self.host.clone(), repository }
     }
 
     /// GET `path` with the authorization this registry wants for `repository`; one retry

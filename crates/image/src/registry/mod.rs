@@ -5,6 +5,7 @@ pub mod auth;
 pub mod certs;
 pub mod client;
 pub mod conf;
+pub mod helper;
 
 use std::io::Read;
 use std::sync::Mutex;
