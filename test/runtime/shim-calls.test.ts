@@ -85,11 +85,12 @@ async function pair(t: ExecutionContext, state: State): Promise<Pair> {
     if (state === 'created') continue;
     const started = await side.call('start', side.id);
     t.is(started.code, 0, `${side.name} start: ${started.stderr}`);
+    // The child needs a moment to start: before its init goes, and before a pause would
+    // freeze the init before it forked.
+    await waitFor(async () => (await pids(side)).length === 2, `${side.name}: both processes run`);
     if (state === 'paused') t.is((await side.call('pause', side.id)).code, 0);
     if (state.startsWith('stopped')) {
       const pid = JSON.parse((await side.call('state', side.id)).stdout).pid as number;
-      // The children need a moment to start before their init goes.
-      await waitFor(async () => (await pids(side)).length === 2, `${side.name}: both processes run`);
       globalThis.process.kill(pid, 'SIGKILL');
       await waitFor(async () => (await status(side)) === 'stopped', `${side.name}: stopped`);
       await waitFor(async () => (await pids(side)).length === (left ? 1 : 0), `${side.name}: ${state}`);

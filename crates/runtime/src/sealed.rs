@@ -18,9 +18,9 @@
 //! a sealed memfd, which is what [`protected`] checks, so the re-executed process does
 //! not loop.
 
-use std::ffi::{CStr, CString};
+use std::ffi::CString;
 use std::fs::File;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -29,6 +29,7 @@ use nix::fcntl::{fcntl, FcntlArg, SealFlag};
 use nix::sys::memfd::{memfd_create, MFdFlags};
 use nix::sys::statfs::{statfs, OVERLAYFS_SUPER_MAGIC};
 use nix::sys::statvfs::FsFlags;
+use tscontainer_core::syscall::fs_context::FsContext;
 
 const NAME: &str = "tscontainer-runtime";
 const SEALS: SealFlag =
@@ -80,14 +81,15 @@ fn overlay_view(state_root: &Path) -> Result<OwnedFd, String> {
     let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
         return Err(format!("unexpected executable path {}", path.display()));
     };
-    let context = fsopen(c"overlay").map_err(|e| fail("open an overlayfs context", e))?;
+    let context = FsContext::open(c"overlay").map_err(|e| fail("open an overlayfs context", e))?;
     let lower = lower_dirs(dir, state_root)?;
-    fsconfig_string(&context, c"lowerdir", &lower).map_err(|e| fail("set the overlay's layers", e))?;
+    context.set_string(c"lowerdir", &lower).map_err(|e| fail("set the overlay's layers", e))?;
     // Inode number translation only matters to programs comparing inodes; off, it never
     // fills the kernel log with warnings when the layers sit on different filesystems.
-    let _ = fsconfig_string(&context, c"xino", c"off");
-    fsconfig_create(&context).map_err(|e| fail("create the overlay", e))?;
-    let mount = fsmount(&context).map_err(|e| fail("mount the overlay", e))?;
+    let _ = context.set_string(c"xino", c"off");
+    context.create().map_err(|e| fail("create the overlay", e))?;
+    let attributes = libc::MOUNT_ATTR_RDONLY | libc::MOUNT_ATTR_NODEV | libc::MOUNT_ATTR_NOSUID;
+    let mount = context.mount(attributes).map_err(|e| fail("mount the overlay", e))?;
     let name = CString::new(name.as_bytes()).map_err(|e| e.to_string())?;
     nix::fcntl::openat(
         mount.as_fd(),
@@ -135,54 +137,6 @@ fn sealed_copy() -> Result<OwnedFd, String> {
     std::io::copy(&mut exe, &mut copy).map_err(|e| fail("copy the executable", &e))?;
     fcntl(&copy, FcntlArg::F_ADD_SEALS(SEALS)).map_err(|e| fail("seal the copy", &e))?;
     Ok(copy.into())
-}
-
-fn fsopen(fs: &CStr) -> Result<OwnedFd, Errno> {
-    // SAFETY: fsopen reads one NUL-terminated name that outlives the call and returns a
-    // new descriptor, owned by the OwnedFd below.
-    let fd = Errno::result(unsafe { libc::syscall(libc::SYS_fsopen, fs.as_ptr(), libc::FSOPEN_CLOEXEC) })?;
-    // SAFETY: a descriptor fsopen just returned, owned by nobody else.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
-}
-
-fn fsconfig_string(context: &OwnedFd, key: &CStr, value: &CStr) -> Result<(), Errno> {
-    // SAFETY: fsconfig reads the NUL-terminated key and value, which outlive the call.
-    Errno::result(unsafe {
-        libc::syscall(
-            libc::SYS_fsconfig,
-            context.as_raw_fd(),
-            libc::FSCONFIG_SET_STRING,
-            key.as_ptr(),
-            value.as_ptr(),
-            0,
-        )
-    })
-    .map(drop)
-}
-
-fn fsconfig_create(context: &OwnedFd) -> Result<(), Errno> {
-    // SAFETY: FSCONFIG_CMD_CREATE takes no pointers; it only acts on the context.
-    Errno::result(unsafe {
-        libc::syscall(
-            libc::SYS_fsconfig,
-            context.as_raw_fd(),
-            libc::FSCONFIG_CMD_CREATE,
-            std::ptr::null::<libc::c_char>(),
-            std::ptr::null::<libc::c_void>(),
-            0,
-        )
-    })
-    .map(drop)
-}
-
-fn fsmount(context: &OwnedFd) -> Result<OwnedFd, Errno> {
-    let attrs = libc::MOUNT_ATTR_RDONLY | libc::MOUNT_ATTR_NODEV | libc::MOUNT_ATTR_NOSUID;
-    // SAFETY: fsmount takes no pointers and returns a new descriptor of a detached mount,
-    // owned by the OwnedFd below.
-    let fd =
-        Errno::result(unsafe { libc::syscall(libc::SYS_fsmount, context.as_raw_fd(), libc::FSMOUNT_CLOEXEC, attrs) })?;
-    // SAFETY: a descriptor fsmount just returned, owned by nobody else.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The real system calls.
 
 use std::ffi::CString;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::path::Path;
 
 use nix::errno::Errno;
@@ -10,6 +10,7 @@ use nix::sched::CloneFlags;
 use nix::sys::stat::{Mode, SFlag};
 use nix::unistd::{Gid, Uid};
 
+use super::fs_context::FsContext;
 use super::{display_path, fd_display, CapabilitySets, FsParam, MountAttributes, SysResult, Syscall, SyscallError};
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -40,38 +41,11 @@ struct CapData {
 
 const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
 
-/// What a filesystem context logged (`e overlay: ...` lines, read one message per `read`),
-/// for the error of the step that failed.
-fn fs_context_log(fs: BorrowedFd<'_>) -> Vec<String> {
-    let mut messages = Vec::new();
-    let mut buf = [0u8; 1024];
-    // The log holds at most 8 messages; a read past them fails with ENODATA.
-    while messages.len() < 8 {
-        match nix::unistd::read(fs, &mut buf) {
-            Ok(n) if n > 0 => {
-                let line = String::from_utf8_lossy(&buf[..n]);
-                // Each message starts with its level: `e ` error, `w ` warning, `i ` info.
-                messages.push(line.get(2..).unwrap_or_default().trim_end().to_string());
-            }
-            _ => break,
-        }
-    }
-    messages
-}
-
 /// A failed step of [`LinuxSyscall::mount_fs`], with the kernel's own words when it gave any.
-fn fs_err(op: &'static str, what: String, errno: Errno, fs: Option<BorrowedFd<'_>>) -> SyscallError {
-    let log = fs.map(fs_context_log).unwrap_or_default();
+fn fs_err(op: &'static str, what: String, errno: Errno, fs: Option<&FsContext>) -> SyscallError {
+    let log = fs.map(FsContext::log).unwrap_or_default();
     let target = if log.is_empty() { what } else { format!("{what} ({})", log.join("; ")) };
     SyscallError::new(op, target, errno)
-}
-
-/// A descriptor returned by a syscall, or its errno.
-fn owned_fd(rc: libc::c_long) -> Result<OwnedFd, Errno> {
-    let fd = Errno::result(rc)?;
-    // SAFETY: a non-negative return value of fsopen/fsmount is a descriptor the kernel just
-    // opened for this process and nobody else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
 impl Syscall for LinuxSyscall {
@@ -153,73 +127,26 @@ impl Syscall for LinuxSyscall {
 
     fn new_mount(&self, fstype: &str, attributes: u64) -> SysResult<OwnedFd> {
         let fail = |op, e| SyscallError::new(op, format!("`{fstype}`"), e);
-        let name = std::ffi::CString::new(fstype).map_err(|_| fail("fsopen", Errno::EINVAL))?;
-        // SAFETY: fsopen reads one NUL-terminated name that outlives the call and returns a
-        // new descriptor.
-        let context = Errno::result(unsafe { libc::syscall(libc::SYS_fsopen, name.as_ptr(), libc::FSOPEN_CLOEXEC) })
-            .map_err(|e| fail("fsopen", e))?;
-        // SAFETY: a descriptor fsopen just returned, owned by nobody else.
-        let context = unsafe { OwnedFd::from_raw_fd(context as i32) };
-        // SAFETY: FSCONFIG_CMD_CREATE takes no pointers; it only acts on the context.
-        Errno::result(unsafe {
-            libc::syscall(
-                libc::SYS_fsconfig,
-                context.as_raw_fd(),
-                libc::FSCONFIG_CMD_CREATE,
-                std::ptr::null::<libc::c_char>(),
-                std::ptr::null::<libc::c_void>(),
-                0,
-            )
-        })
-        .map_err(|e| fail("fsconfig", e))?;
-        // SAFETY: fsmount takes no pointers and returns a new descriptor of a detached mount.
-        let mount = Errno::result(unsafe {
-            libc::syscall(libc::SYS_fsmount, context.as_raw_fd(), libc::FSMOUNT_CLOEXEC, attributes)
-        })
-        .map_err(|e| fail("fsmount", e))?;
-        // SAFETY: a descriptor fsmount just returned, owned by nobody else.
-        Ok(unsafe { OwnedFd::from_raw_fd(mount as i32) })
+        let name = CString::new(fstype).map_err(|_| fail("fsopen", Errno::EINVAL))?;
+        let context = FsContext::open(&name).map_err(|e| fail("fsopen", e))?;
+        context.create().map_err(|e| fail("fsconfig", e))?;
+        context.mount(attributes).map_err(|e| fail("fsmount", e))
     }
 
     fn mount_fs(&self, fstype: &str, params: &[FsParam], attrs: u64, target: BorrowedFd<'_>) -> SysResult<OwnedFd> {
         let name = CString::new(fstype).map_err(|_| fs_err("fsopen", fstype.to_string(), Errno::EINVAL, None))?;
-        // SAFETY: fsopen reads one NUL-terminated name that outlives the call.
-        let fs = owned_fd(unsafe { libc::syscall(libc::SYS_fsopen, name.as_ptr(), libc::FSOPEN_CLOEXEC) })
-            .map_err(|e| fs_err("fsopen", fstype.to_string(), e, None))?;
+        let fs = FsContext::open(&name).map_err(|e| fs_err("fsopen", fstype.to_string(), e, None))?;
         for param in params {
             let what = || format!("{fstype} `{param}`");
-            let (cmd, key, value) = match param {
-                FsParam::Flag(key) => (libc::FSCONFIG_SET_FLAG, key, None),
-                FsParam::String(key, value) => (libc::FSCONFIG_SET_STRING, key, Some(value)),
+            let cstring = |s: &str| CString::new(s).map_err(|_| fs_err("fsconfig", what(), Errno::EINVAL, None));
+            let set = match param {
+                FsParam::Flag(key) => fs.set_flag(&cstring(key)?),
+                FsParam::String(key, value) => fs.set_string(&cstring(key)?, &cstring(value)?),
             };
-            let key = CString::new(key.as_str()).map_err(|_| fs_err("fsconfig", what(), Errno::EINVAL, None))?;
-            let value = value
-                .map(|v| CString::new(v.as_str()))
-                .transpose()
-                .map_err(|_| fs_err("fsconfig", what(), Errno::EINVAL, None))?;
-            let value_ptr = value.as_ref().map_or(std::ptr::null(), |v| v.as_ptr());
-            // SAFETY: `key` and `value` (or NULL for a flag) are NUL-terminated strings that
-            // outlive the call; fsconfig copies them and takes no other pointer.
-            let rc = unsafe {
-                libc::syscall(libc::SYS_fsconfig, fs.as_raw_fd(), cmd, key.as_ptr(), value_ptr, 0 as libc::c_int)
-            };
-            Errno::result(rc).map_err(|e| fs_err("fsconfig", what(), e, Some(fs.as_fd())))?;
+            set.map_err(|e| fs_err("fsconfig", what(), e, Some(&fs)))?;
         }
-        // SAFETY: FSCONFIG_CMD_CREATE takes no key, value or aux.
-        let rc = unsafe {
-            libc::syscall(
-                libc::SYS_fsconfig,
-                fs.as_raw_fd(),
-                libc::FSCONFIG_CMD_CREATE,
-                std::ptr::null::<libc::c_char>(),
-                std::ptr::null::<libc::c_void>(),
-                0 as libc::c_int,
-            )
-        };
-        Errno::result(rc).map_err(|e| fs_err("create", fstype.to_string(), e, Some(fs.as_fd())))?;
-        // SAFETY: fsmount takes the context descriptor and two integer flag sets.
-        let mnt = owned_fd(unsafe { libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), libc::FSMOUNT_CLOEXEC, attrs) })
-            .map_err(|e| fs_err("fsmount", fstype.to_string(), e, Some(fs.as_fd())))?;
+        fs.create().map_err(|e| fs_err("create", fstype.to_string(), e, Some(&fs)))?;
+        let mnt = fs.mount(attrs).map_err(|e| fs_err("fsmount", fstype.to_string(), e, Some(&fs)))?;
         let empty = c"";
         // SAFETY: both paths are the empty NUL-terminated string, which with the *_EMPTY_PATH
         // flags makes move_mount act on the two descriptors themselves.

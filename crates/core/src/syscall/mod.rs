@@ -7,6 +7,7 @@
 //! the integration tests that run real containers.
 
 mod fake;
+pub mod fs_context;
 mod linux;
 
 pub use fake::{Call, FakeSyscall};
