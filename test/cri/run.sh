@@ -38,18 +38,9 @@
 set -u
 
 # --- a subreaper ------------------------------------------------------------------------------
-if [ -z "${TSCRI_REAPER:-}" ]; then
-  case $(uname -m) in
-    x86_64) nr_prctl=157 ;;
-    aarch64) nr_prctl=167 ;;
-    *) nr_prctl= ;;
-  esac
-  if [ -n "$nr_prctl" ] && command -v perl >/dev/null; then
-    # prctl(PR_SET_CHILD_SUBREAPER = 36, 1) survives execve: bash becomes the reaper.
-    TSCRI_REAPER=1 exec perl -e 'syscall('"$nr_prctl"', 36, 1, 0, 0, 0) == 0 or die "prctl: $!\n";
-      exec @ARGV or die "exec: $!\n"' bash "$0" "$@"
-  fi
-fi
+# shellcheck source=test/lib/subreaper.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/subreaper.sh"
+become_subreaper TSCRI_REAPER "$0" "$@"
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)

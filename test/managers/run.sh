@@ -50,18 +50,9 @@
 set -u
 
 # --- a subreaper ----------------------------------------------------------------------------
-if [ -z "${TSMANAGERS_REAPER:-}" ]; then
-  case $(uname -m) in
-    x86_64) nr_prctl=157 ;;
-    aarch64) nr_prctl=167 ;;
-    *) nr_prctl= ;;
-  esac
-  if [ -n "$nr_prctl" ] && command -v perl >/dev/null; then
-    # prctl(PR_SET_CHILD_SUBREAPER = 36, 1) survives execve: bash becomes the reaper.
-    TSMANAGERS_REAPER=1 exec perl -e 'syscall('"$nr_prctl"', 36, 1, 0, 0, 0) == 0 or die "prctl: $!\n";
-      exec @ARGV or die "exec: $!\n"' bash "$0" "$@"
-  fi
-fi
+# shellcheck source=test/lib/subreaper.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/subreaper.sh"
+become_subreaper TSMANAGERS_REAPER "$0" "$@"
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo"
