@@ -194,6 +194,11 @@ export interface LoadedImage {
  * (repeated, `done` growing), `extracting`, `done`; or `waiting` then `already-exists`.
  */
 export interface ProgressEvent {
+  /**
+   * The image the layer is fetched for: the full reference pulled from
+   * (`docker.io/library/debian:12`), or the image's name in an archive being loaded.
+   */
+  image: string
   /** The layer blob's digest (what Docker and podman show). */
   layer: string
   phase: 'waiting' | 'downloading' | 'extracting' | 'done' | 'already-exists'

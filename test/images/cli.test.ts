@@ -88,8 +88,11 @@ imageTest('pull over plain HTTP: a line per layer event, Docker\'s last lines; -
   const r = await cli(['pull', '--tls-verify=false', '--storage-root', store, ref]);
   t.is(r.code, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
+  // Docker's first line: the tag, and the repository without its registry.
+  const [, repository, tag] = /^[^/]+\/(.+):([^:/]+)$/.exec(ref) ?? [];
+  t.is(lines[0], `${tag}: Pulling from ${repository}`);
   t.deepEqual(lines.slice(-3), [`Digest: ${digest}`, `Status: Downloaded newer image for ${ref}`, ref]);
-  const events = lines.slice(0, -3);
+  const events = lines.slice(1, -3);
   // Four layers, each: Pulling fs layer, Download complete, Pull complete (not a TTY: no redraw).
   t.is(events.length, 12, r.stdout);
   for (const line of events) t.regex(line, /^[0-9a-f]{12}: (Pulling fs layer|Download complete|Pull complete)$/);
@@ -100,10 +103,12 @@ imageTest('pull over plain HTTP: a line per layer event, Docker\'s last lines; -
   t.true(again.stdout.includes(`Status: Image is up to date for ${ref}`));
   t.is(again.stdout.split('\n').filter((l) => l.endsWith(': Already exists')).length, 4);
 
-  // Without a tag: Docker's Status line names it as given, the last line in full.
+  // Without a tag: Docker's default tag, named in the Status line, the last line in full.
   const untagged = ref.replace(/:latest$/, '');
   const short = await cli(['pull', '--tls-verify=false', '--storage-root', store, untagged]);
-  t.deepEqual(short.stdout.trim().split('\n').slice(-2), [`Status: Image is up to date for ${untagged}`, ref]);
+  const shortLines = short.stdout.trim().split('\n');
+  t.deepEqual(shortLines.slice(0, 2), ['Using default tag: latest', `latest: Pulling from ${repository}`]);
+  t.deepEqual(shortLines.slice(-2), [`Status: Image is up to date for ${untagged}:latest`, ref]);
 
   const quiet = await cli(['pull', '-q', '--tls-verify=false', '--storage-root', store, ref]);
   t.is(quiet.code, 0);

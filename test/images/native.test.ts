@@ -98,6 +98,7 @@ imageTest('pull reports each layer waiting, downloading, extracting, done, every
   t.deepEqual(pulled.image.repoDigests, [`${ref.replace(/:latest$/, '')}@${digest}`]);
   t.false(pulled.upToDate);
   t.is(pulled.image.platform.split('/')[0], 'linux');
+  t.deepEqual([...new Set(events.map((e) => e.image))], [ref], 'every event names the reference pulled from');
   const layers = byLayer(events);
   t.is(layers.size, 4, 'four layers');
   for (const [layer, l] of layers) {

@@ -100,6 +100,7 @@ imageTest.serial('run --rm IMAGE pulls a missing Debian image, runs its programs
   t.is(r.code, 0, r.stderr);
   t.regex(r.stdout, /^PRETTY_NAME="Debian GNU\/Linux 12 \(bookworm\)"$/m);
   t.true(r.stderr.startsWith(`Unable to find image '${refs.debian}' locally\n`), r.stderr);
+  t.regex(r.stderr, /^\S+: Pulling from \S+$/m, "Docker's line before the layers");
   t.regex(r.stderr, /^Status: Downloaded newer image for /m);
   t.deepEqual(containerDirs(), []);
   // Present now: no pull, nothing on stderr; apt and bash are the image's.

@@ -9,7 +9,7 @@ import {
   RegistryError,
   fromNative,
 } from '../../ts/api/errors.js';
-import { PullProgress, applyTemplate, humanSize, normalizeTlsVerify, shortId, splitName } from '../../ts/cli/images.js';
+import { PullProgress, applyTemplate, pullingFrom, humanSize, normalizeTlsVerify, shortId, splitName } from '../../ts/cli/images.js';
 
 function nativeError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
@@ -90,11 +90,33 @@ test('--tls-verify=VALUE becomes the boolean flag oclif parses, up to a --', (t)
 test('progress off a terminal: one line per event of note, none for bytes', (t) => {
   let out = '';
   const progress = new PullProgress((text) => (out += text), false);
+  const image = 'docker.io/library/debian:12';
   const layer = `sha256:${'ab'.repeat(32)}`;
-  progress.onProgress({ layer, phase: 'waiting', done: 0, total: 10 });
-  progress.onProgress({ layer, phase: 'downloading', done: 5, total: 10 });
-  progress.onProgress({ layer, phase: 'downloading', done: 10, total: 10 });
-  progress.onProgress({ layer, phase: 'extracting', done: 10, total: 10 });
-  progress.onProgress({ layer, phase: 'done', done: 10, total: 10 });
+  progress.onProgress({ image, layer, phase: 'waiting', done: 0, total: 10 });
+  progress.onProgress({ image, layer, phase: 'downloading', done: 5, total: 10 });
+  progress.onProgress({ image, layer, phase: 'downloading', done: 10, total: 10 });
+  progress.onProgress({ image, layer, phase: 'extracting', done: 10, total: 10 });
+  progress.onProgress({ image, layer, phase: 'done', done: 10, total: 10 });
   t.is(out, 'abababababab: Pulling fs layer\nabababababab: Download complete\nabababababab: Pull complete\n');
+});
+
+test("a pull's layers follow Docker's `TAG: Pulling from REPOSITORY`, each image's once", (t) => {
+  let out = '';
+  const progress = new PullProgress((text) => (out += text), false, { pulling: true });
+  const layer = `sha256:${'cd'.repeat(32)}`;
+  for (const image of ['docker.io/library/debian:12', 'docker.io/library/debian:12', '127.0.0.1:5000/t/app@sha256:00ff']) {
+    progress.onProgress({ image, layer, phase: 'waiting', done: 0, total: 1 });
+  }
+  progress.onProgress({ image: '127.0.0.1:5000/t/app@sha256:00ff', layer, phase: 'already-exists', done: 1, total: 1 });
+  t.is(
+    out,
+    '12: Pulling from library/debian\ncdcdcdcdcdcd: Pulling fs layer\n' +
+      'sha256:00ff: Pulling from t/app\ncdcdcdcdcdcd: Pulling fs layer\ncdcdcdcdcdcd: Already exists\n',
+  );
+  t.is(pullingFrom('quay.io/org/app:v1@sha256:ab'), 'sha256:ab: Pulling from org/app');
+  t.is(pullingFrom('localhost:5000/app:1'), '1: Pulling from app');
+  t.is(pullingFrom('app:1'), undefined, 'no registry: an archive\'s name');
+  let loaded = '';
+  new PullProgress((text) => (loaded += text), false).onProgress({ image: 'docker.io/library/x:1', layer, phase: 'waiting', done: 0, total: 1 });
+  t.is(loaded, 'cdcdcdcdcdcd: Pulling fs layer\n', 'a load has no such line');
 });

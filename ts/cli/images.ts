@@ -10,7 +10,7 @@ import { InvalidOptionError } from '../api/errors.js';
 import { TscontainerCommand } from './command.js';
 import { DECIMAL, hex, shortId } from './pull-progress.js';
 
-export { hex, PullProgress, shortId } from './pull-progress.js';
+export { hex, PullProgress, pullingFrom, shortId } from './pull-progress.js';
 export { normalizeTlsVerify, registryAccess, storage } from './registry-options.js';
 
 /** An image command: every failure is one line and exit 125 (podman's), rmi of an image in use 2. */

@@ -3,7 +3,7 @@
  * the fast start (without oclif: a pull's memory is mostly the process's own).
  */
 import { pull } from '../api/images.js';
-import { hex, PullProgress } from './pull-progress.js';
+import { hex, PullProgress, withDefaultTag } from './pull-progress.js';
 import { registryAccess, storage } from './registry-options.js';
 
 export interface PullFlags {
@@ -17,7 +17,10 @@ export interface PullFlags {
 
 /** Pulls `ref` as the flags say, printing Docker's lines (or only the id with `quiet`) with `log`. */
 export async function pullImage(ref: string, flags: PullFlags, log: (line: string) => void): Promise<void> {
-  const progress = flags.quiet === true ? undefined : new PullProgress((text) => process.stdout.write(text), process.stdout.isTTY === true);
+  const progress =
+    flags.quiet === true ? undefined : new PullProgress((text) => process.stdout.write(text), process.stdout.isTTY === true, { pulling: true });
+  const shown = withDefaultTag(ref);
+  if (progress !== undefined && shown !== ref) log('Using default tag: latest');
   const controller = new AbortController();
   // ^C stops the pull, keeping nothing of it, then exits as a signal would.
   const interrupt = () => controller.abort();
@@ -36,7 +39,7 @@ export async function pullImage(ref: string, flags: PullFlags, log: (line: strin
       return;
     }
     log(`Digest: ${pulled.digest}`);
-    log(pulled.upToDate ? `Status: Image is up to date for ${ref}` : `Status: Downloaded newer image for ${ref}`);
+    log(pulled.upToDate ? `Status: Image is up to date for ${shown}` : `Status: Downloaded newer image for ${shown}`);
     log(pulled.reference);
   } finally {
     process.off('SIGINT', interrupt);

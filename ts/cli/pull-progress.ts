@@ -34,23 +34,64 @@ function progressSize(bytes: number): string {
   return `${Number(size.toPrecision(4))}${DECIMAL[unit] ?? 'B'}`;
 }
 
+/** `ref` as Docker names it in its messages: with `:latest` when it has neither tag nor digest. */
+export function withDefaultTag(ref: string): string {
+  return /[:@][^/]*$/.test(ref) ? ref : `${ref}:latest`;
+}
+
+/**
+ * Docker's line before an image's layers, for a full reference (`docker.io/library/debian:12`
+ * → `12: Pulling from library/debian`; a digest in place of the tag when pinned); undefined
+ * for a name without its registry (an archive's).
+ */
+export function pullingFrom(reference: string): string | undefined {
+  let name = reference;
+  let version: string | undefined;
+  const at = reference.indexOf('@');
+  if (at !== -1) {
+    name = reference.slice(0, at);
+    version = reference.slice(at + 1);
+  }
+  const colon = name.lastIndexOf(':');
+  if (colon > name.lastIndexOf('/')) {
+    version ??= name.slice(colon + 1);
+    name = name.slice(0, colon);
+  }
+  const slash = name.indexOf('/');
+  if (version === undefined || slash === -1) return undefined;
+  return `${version}: Pulling from ${name.slice(slash + 1)}`;
+}
+
 /**
  * A pull's progress as Docker prints it. On a terminal, one line per layer redrawn in place
  * (`ab12cd34ef56: Downloading  12.3MB/45.6MB  5.2MB/s`); otherwise one line per event of
- * note (`Pulling fs layer`, `Already exists`, `Download complete`, `Pull complete`).
+ * note (`Pulling fs layer`, `Already exists`, `Download complete`, `Pull complete`). With
+ * `pulling`, each image's layers follow Docker's `TAG: Pulling from REPOSITORY` (a pull's;
+ * not a load's).
  */
 export class PullProgress {
   readonly #write: (text: string) => void;
   readonly #tty: boolean;
+  readonly #pulling: boolean;
   readonly #layers = new Map<string, { line: string; phase: string; started: number; done: number }>();
   #drawn = 0;
+  #image: string | undefined;
 
-  constructor(write: (text: string) => void, tty: boolean) {
+  constructor(write: (text: string) => void, tty: boolean, { pulling = false }: { pulling?: boolean } = {}) {
     this.#write = write;
     this.#tty = tty;
+    this.#pulling = pulling;
   }
 
   readonly onProgress = (event: ProgressEvent): void => {
+    if (event.image !== this.#image) {
+      // Another image's layers: a block of lines of their own, below the last one's.
+      this.#image = event.image;
+      this.#layers.clear();
+      this.#drawn = 0;
+      const header = this.#pulling ? pullingFrom(event.image) : undefined;
+      if (header !== undefined) this.#write(`${header}\n`);
+    }
     const now = Date.now();
     const known = this.#layers.get(event.layer);
     const layer = known ?? { line: '', phase: '', started: now, done: 0 };

@@ -8,7 +8,7 @@ import { InvalidOptionError } from '../api/errors.js';
 import type { PullReport } from '../api/options.js';
 import { run } from '../api/run.js';
 import { forwardSignals } from '../api/signals.js';
-import { PullProgress } from './pull-progress.js';
+import { PullProgress, withDefaultTag } from './pull-progress.js';
 import { runCommand, type RunFlags } from './run-options.js';
 
 export interface Output {
@@ -21,16 +21,16 @@ export interface Output {
 /**
  * A pull's progress on stderr, as `docker run` prints it when the image is not stored:
  * `Unable to find image 'REF' locally` (podman's `Trying to pull REF...` for `--pull
- * always`), each layer's progress (the `pull` command's renderer), then the digest and
- * status lines.
+ * always`), `TAG: Pulling from REPOSITORY` and each layer's progress (the `pull` command's
+ * renderer), then the digest and status lines; REF with `:latest` when it has no tag.
  */
 function pullReport(): PullReport {
   const write = (text: string) => process.stderr.write(text);
-  const progress = new PullProgress(write, process.stderr.isTTY === true);
+  const progress = new PullProgress(write, process.stderr.isTTY === true, { pulling: true });
   return {
-    start: (ref, missing) => write(missing ? `Unable to find image '${ref}' locally\n` : `Trying to pull ${ref}...\n`),
+    start: (ref, missing) => write(missing ? `Unable to find image '${withDefaultTag(ref)}' locally\n` : `Trying to pull ${ref}...\n`),
     progress: progress.onProgress,
-    done: ({ ref, digest }) => write(`Digest: ${digest}\nStatus: Downloaded newer image for ${ref}\n`),
+    done: ({ ref, digest }) => write(`Digest: ${digest}\nStatus: Downloaded newer image for ${withDefaultTag(ref)}\n`),
   };
 }
 

@@ -7,7 +7,7 @@ import { pullImage } from '../cli/pull-image.js';
 export default class Pull extends ImageCommand {
   static override summary = 'Pull an image from a registry.';
 
-  static override description = `Fetches the image REF names (docker.io/library/debian:latest for debian) into the store, verifying every blob's digest, and unpacks its layers once for every image that shares them. On a terminal each layer's progress is drawn in place; otherwise one line per layer event. Ends with Docker's Digest: and Status: lines and the full reference; with -q, only the image id. Registries are reached as registries.conf, certs.d and the auth file say (podman's files); --tls-verify=false allows plain HTTP and unverified TLS.`;
+  static override description = `Fetches the image REF names (docker.io/library/debian:latest for debian) into the store, verifying every blob's digest, and unpacks its layers once for every image that shares them. Prints Docker's lines: "Using default tag: latest" for a REF without one, "TAG: Pulling from REPOSITORY", each layer's progress (drawn in place on a terminal; otherwise one line per layer event), the Digest: and Status: lines and the full reference; with -q, only the image id. Registries are reached as registries.conf, certs.d and the auth file say (podman's files); --tls-verify=false allows plain HTTP and unverified TLS.`;
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> debian:12',

@@ -51,7 +51,13 @@ pub fn progress_event(p: &Progress) -> ProgressEvent {
         Phase::AlreadyExists => "already-exists",
         other => other.as_str(),
     };
-    ProgressEvent { layer: p.layer.to_string(), phase: phase.to_string(), done: as_i64(p.done), total: as_i64(p.total) }
+    ProgressEvent {
+        image: p.image.clone(),
+        layer: p.layer.to_string(),
+        phase: phase.to_string(),
+        done: as_i64(p.done),
+        total: as_i64(p.total),
+    }
 }
 
 fn as_i64(n: u64) -> i64 {

@@ -23,6 +23,9 @@ use serde::Serialize;
 #[cfg_attr(feature = "napi", napi(object, object_from_js = false))]
 #[serde(rename_all = "camelCase")]
 pub struct ProgressEvent {
+    /// The image the layer is fetched for: the full reference pulled from
+    /// (`docker.io/library/debian:12`), or the image's name in an archive being loaded.
+    pub image: String,
     /// The layer blob's digest (what Docker and podman show).
     pub layer: String,
     #[cfg_attr(

@@ -87,6 +87,9 @@ impl Phase {
 /// One layer's state, for a progress bar.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Progress {
+    /// The image the layer is fetched for: the full reference pulled from
+    /// (`docker.io/library/debian:12`), or the image's name in an archive.
+    pub image: String,
     /// The layer blob's digest (what Docker and podman show).
     pub layer: Digest,
     pub phase: Phase,
@@ -226,7 +229,7 @@ pub(crate) fn fetch_image(
             compression,
         });
     }
-    fetch_layers(store, source, &layers, options)?;
+    fetch_layers(store, source, &shown, &layers, options)?;
 
     store.put_blob(&config_digest, &config_bytes, &format!("the config of {shown}"))?;
     store.put_blob(&top.digest, &top.bytes, &format!("the manifest of {shown}"))?;
@@ -321,10 +324,17 @@ struct LayerJob {
 
 /// Runs the layer jobs on `options.parallel` threads; the first failure stops the others
 /// (at their next read) and is the one reported.
-fn fetch_layers(store: &Store, source: &dyn ImageSource, layers: &[LayerJob], options: &PullOptions) -> Result<()> {
+fn fetch_layers(
+    store: &Store,
+    source: &dyn ImageSource,
+    image: &str,
+    layers: &[LayerJob],
+    options: &PullOptions,
+) -> Result<()> {
     let report = |job: &LayerJob, phase: Phase, done: u64| {
         if let Some(progress) = options.progress {
-            progress(&Progress { layer: job.digest.clone(), phase, done, total: job.descriptor.size() });
+            let image = image.to_string();
+            progress(&Progress { image, layer: job.digest.clone(), phase, done, total: job.descriptor.size() });
         }
     };
     for job in layers {

@@ -51,10 +51,16 @@ mod tests {
 
     #[test]
     fn lines_wrap_the_addons_values() {
-        let event = ProgressEvent { layer: "sha256:ab".into(), phase: "done".into(), done: 3, total: 3 };
+        let event = ProgressEvent {
+            image: "r.io/a:1".into(),
+            layer: "sha256:ab".into(),
+            phase: "done".into(),
+            done: 3,
+            total: 3,
+        };
         assert_eq!(
             serde_json::to_string(&Line::<()>::Progress(&event)).unwrap(),
-            r#"{"progress":{"layer":"sha256:ab","phase":"done","done":3,"total":3}}"#
+            r#"{"progress":{"image":"r.io/a:1","layer":"sha256:ab","phase":"done","done":3,"total":3}}"#
         );
         assert_eq!(serde_json::to_string(&Line::Result(&())).unwrap(), r#"{"result":null}"#);
         let e = HostError::new(tscontainer_core::error::Code::ImageNotKnown, "image x is not in the store");
