@@ -309,11 +309,12 @@ export declare function createContainerLayers(id: string, image: string, options
  * Makes the directory of a container of `image.image` in the store
  * (`<storage root>/containers/<id>`: its writable layer, an empty `rootfs`, `hosts`,
  * `hostname`, `resolv.conf` and `config.json`, whose first mount is the overlay of the
- * image's layers on `/`) and returns its path, the container's bundle. `options` are
- * buildRunSpec's. Synchronous: the files are small, and run() returns its streams at once.
- * The image must be stored (`image-not-known` otherwise); nothing is left when it fails.
+ * image's layers on `/`) and resolves with its path, the container's bundle. `options`
+ * are buildRunSpec's, read now; the rest runs on the thread pool, as it waits for the
+ * store's lock while a removal or prune holds it. The image must be stored
+ * (`image-not-known` otherwise); nothing is left when it fails.
  */
-export declare function createImageBundle(options: object, image: ImageRunArgs): ImageBundle
+export declare function createImageBundle(options: object, image: ImageRunArgs): Promise<ImageBundle>
 
 /** A new private directory for an exec's log and pid file; its path. */
 export declare function createScratchDir(): string

@@ -4,6 +4,7 @@
 // container (never on the host), with the image's config applied as Docker applies it, and
 // nothing left of a container once it is removed.
 import test from 'ava';
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -230,6 +231,33 @@ imageTest.serial("exec -u NAME resolves in the image; stop sends its StopSignal;
   t.is((await runImage(gone, '-d', '--rm', '-q', refs.configured, 'sleep', '1')).code, 0);
   // The supervisor removes it, then exits.
   t.true(await waitUntil(() => !containerDirs().includes(gone.id) && !processNamed(gone.id), 30_000));
+});
+
+imageTest.serial("the API's run({ image }) waits for the store's lock off the main thread: timers run meanwhile", async (t) => {
+  const c = await api.container(t);
+  // flock(1) holds the store's lock exclusively for 1.5 s, as rmi and prune do while removing.
+  const holder = spawn('flock', ['-x', path.join(store, 'store.lock'), '-c', 'echo locked; sleep 1.5'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((resolve) => holder.once('exit', resolve));
+  t.teardown(async () => {
+    holder.kill('SIGKILL');
+    await exited;
+  });
+  await new Promise<void>((resolve, reject) => {
+    holder.stdout.once('data', () => resolve());
+    holder.once('error', reject);
+  });
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 50);
+  const started = Date.now();
+  try {
+    const result = await c.run({ image: refs.configured, command: ['true'], storageRoot: store, pull: 'never' });
+    t.deepEqual(result, { exitCode: 0, signal: null, oomKilled: false });
+  } finally {
+    clearInterval(timer);
+  }
+  t.true(Date.now() - started >= 1000, 'the container waited for the lock');
+  t.true(ticks >= 10, `${ticks} ticks of a 50 ms timer while the lock was held`);
+  t.deepEqual(containerDirs(), []);
 });
 
 imageTest.serial('the API: run({ image, command }), create({ image }), an abort sends the StopSignal', async (t) => {

@@ -16,7 +16,7 @@ import { basename, dirname, join } from 'node:path';
 import { onExit } from './cleanup.js';
 import { ContainerCreateError, TscontainerError, type Failure } from './errors.js';
 import { removeContainerLayers } from './images.js';
-import { callNative, type ImageRunArgs, type RunSpecOptions } from './native.js';
+import { callNative, callNativeAsync, type ImageRunArgs, type RunSpecOptions } from './native.js';
 import { OUTPUT_FILE } from './output.js';
 
 export interface ScratchDir {
@@ -99,10 +99,12 @@ export const STOP_SIGNAL_ANNOTATION = 'org.opencontainers.image.stopSignal';
 /**
  * Makes container `spec.id`'s directory in the image store (its writable layer, hosts,
  * hostname, resolv.conf and the config whose first mount is the overlay of the image's
- * layers on `/`). The image must be stored already (an ImageNotKnownError otherwise).
+ * layers on `/`), off the main thread: it waits for the store's lock while another process
+ * removes or prunes images. The image must be stored already (an ImageNotKnownError
+ * otherwise).
  */
-export function createImageBundle(spec: RunSpecOptions, image: ImageRunArgs): Bundle {
-  const made = callNative((native) => native.createImageBundle(spec, image));
+export async function createImageBundle(spec: RunSpecOptions, image: ImageRunArgs): Promise<Bundle> {
+  const made = await callNativeAsync((native) => native.createImageBundle(spec, image));
   const storageRoot = dirname(dirname(made.dir));
   const unregister = onExit(() => removeImageContainerNow(spec.id, storageRoot));
   return {

@@ -72,8 +72,11 @@ interface Creating {
   remove: boolean;
 }
 
-/** Everything up to the supervisor's start; synchronous, so the bundle lands in the TMPDIR of the call. */
-function begin(options: CreateOptions, id: string): Creating {
+/**
+ * Everything up to the supervisor's start. Without an image, synchronous up to the
+ * supervisor (no await on that path), so the bundle lands in the TMPDIR of the call.
+ */
+async function begin(options: CreateOptions, id: string): Promise<Creating> {
   if (options.signal?.aborted === true) throw aborted(`container ${id}`, options.signal.reason);
   // A detached container has no terminal to relay, and its stdin is /dev/null.
   const spec = toSpecOptions({ ...options, tty: false }, id);
@@ -85,7 +88,7 @@ function begin(options: CreateOptions, id: string): Creating {
   const root = stateRoot(options.root);
   if (findState(id, root) !== undefined) throw new ContainerCreateError(`container \`${id}\` already exists`);
   const remove = options.remove ?? false;
-  const bundle = 'config' in source ? createBundle(id, source.config) : createImageBundle(spec, source.image);
+  const bundle = 'config' in source ? createBundle(id, source.config) : await createImageBundle(spec, source.image);
   const output = { path: bundle.outputPath, ...limits };
   const args = supervisedCreateArgs({ root, bundle: bundle.dir, logPath: bundle.logPath, id, remove, output });
   try {
@@ -181,13 +184,9 @@ export function create(options: CreateOptions): Promise<Container> {
         throw asApiError(error);
       });
   }
-  let creating: Creating;
-  try {
-    creating = begin(options, id);
-  } catch (error) {
-    return Promise.reject(asApiError(error));
-  }
-  return untilCreated(creating, options.signal).catch((error: unknown) => {
-    throw asApiError(error);
-  });
+  return begin(options, id)
+    .then((creating) => untilCreated(creating, options.signal))
+    .catch((error: unknown) => {
+      throw asApiError(error);
+    });
 }

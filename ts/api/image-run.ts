@@ -47,14 +47,14 @@ export async function pullImage(options: RunOptions & { image: string }, missing
  * the image as `options.pull` says: first with `always`; with `missing`, only when `make`
  * finds the image absent, then once more.
  */
-export async function withImage<T>(options: RunOptions & { image: string }, make: () => T): Promise<T> {
+export async function withImage<T>(options: RunOptions & { image: string }, make: () => Promise<T>): Promise<T> {
   const policy = pullPolicy(options);
   if (policy === 'always') {
     await pullImage(options, false);
     return make();
   }
   try {
-    return make();
+    return await make();
   } catch (error) {
     if (policy === 'never' || !isImageNotKnown(error)) throw error;
   }

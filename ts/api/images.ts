@@ -16,7 +16,7 @@ import type { Readable } from 'node:stream';
 
 import type * as Addon from '../../native/index.cjs';
 import { RuntimeFailedError, fromNative, imageError } from './errors.js';
-import { callNative, type NativeAddon } from './native.js';
+import { callNative, callNativeAsync, type NativeAddon } from './native.js';
 
 export type {
   DiskUsage,
@@ -97,14 +97,7 @@ export function defaultStorageRoot(): string | null {
 }
 
 /** An addon call that returns a promise, its rejection as the API's error. */
-async function native<T>(call: (native: NativeAddon) => Promise<T>): Promise<T> {
-  const promise = callNative(call);
-  try {
-    return await promise;
-  } catch (error) {
-    throw fromNative(error);
-  }
-}
+const native = <T>(call: (native: NativeAddon) => Promise<T>): Promise<T> => callNativeAsync(call);
 
 /** Whether pulls, loads and removals run in `tscontainer-runtime storage` for this user. */
 function hostedByRuntime(): boolean {

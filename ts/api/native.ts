@@ -43,3 +43,13 @@ export function callNative<T>(call: (native: NativeAddon) => T, otherwise?: Fail
     throw fromNative(error, otherwise);
   }
 }
+
+/** An addon call that returns a promise (work on the thread pool), its rejection as the API's error. */
+export async function callNativeAsync<T>(call: (native: NativeAddon) => Promise<T>, otherwise?: Failure): Promise<T> {
+  const promise = callNative(call, otherwise);
+  try {
+    return await promise;
+  } catch (error) {
+    throw fromNative(error, otherwise);
+  }
+}

@@ -10,25 +10,25 @@ import { isatty } from 'node:tty';
 import { aborted, asApiError, containerProcess, settle, type ContainerProcess } from './attached.js';
 import { createBundle, createImageBundle, type Bundle } from './bundle.js';
 import { findState } from './containers.js';
-import { isImageNotKnown, pullImage, pullPolicy } from './image-run.js';
-import { callNative } from './native.js';
+import { pullPolicy, withImage } from './image-run.js';
+import { callNative, type ImageRunArgs } from './native.js';
 import { imageRunArgs, processOptions, randomId, toSpecOptions, type RunOptions } from './options.js';
 import { attachment, runArgs, runtimeCommand, runtimeMissing, shortArgs, spawnRuntime } from './runtime.js';
 
 export type { ContainerProcess } from './attached.js';
 
-function start(options: RunOptions, id: string): ContainerProcess {
+/**
+ * Starts the runtime on `imageBundle` (an image's container, made already) or on a new
+ * bundle of the config `options` make (synchronous: the streams are there at once).
+ */
+function start(options: RunOptions, id: string, imageBundle?: Bundle): ContainerProcess {
   const processOpts = processOptions(options);
   if (options.signal?.aborted === true) throw aborted(`container ${id}`, options.signal.reason);
-  const spec = toSpecOptions(options, id);
-  const image = imageRunArgs(options);
-  // Without an image, the config is built (and checked) now; with one, by createImageBundle.
-  const source = image === undefined ? { config: callNative((native) => native.buildRunSpec(spec)) } : { image };
   const runtime = callNative((native) => native.runtimePath());
   const root = options.root ?? callNative((native) => native.defaultStateRoot());
   const stdinIsTTY = isatty(0);
   const how = attachment(processOpts, stdinIsTTY);
-  const bundle: Bundle = 'config' in source ? createBundle(id, source.config) : createImageBundle(spec, source.image);
+  const bundle = imageBundle ?? createBundle(id, callNative((native) => native.buildRunSpec(toSpecOptions(options, id))));
   const args = runArgs({ root, bundle: bundle.dir, logPath: bundle.logPath, id, keep: !processOpts.remove });
   let child: ChildProcess;
   try {
@@ -78,29 +78,36 @@ function start(options: RunOptions, id: string): ContainerProcess {
 export function run(options: RunOptions): ContainerProcess {
   const id = options.name ?? randomId();
   try {
-    if (options.image !== undefined && pullPolicy(options) === 'always') return afterPull(options, id, false);
-    return start(options, id);
+    const image = imageRunArgs(options);
+    return image === undefined ? start(options, id) : ofImage(options, image, id);
   } catch (error) {
-    if (options.image !== undefined && options.pull !== 'never' && isImageNotKnown(error)) return afterPull(options, id, true);
     return containerProcess(Promise.reject(asApiError(error)), id, undefined, false);
   }
 }
 
 /**
- * A run that pulls its image first: the container starts once the pull is done, so its
- * streams are stand-ins now, joined to the runtime's when it starts; a kill() before then
- * is delivered as it starts, and an abort stops the pull.
+ * A run of an image: its container's directory is made off the main thread (after a pull
+ * when `options.pull` says so), so the streams are stand-ins now, joined to the runtime's
+ * when it starts; a kill() before then is delivered as it starts, and an abort stops the
+ * pull.
  */
-function afterPull(options: RunOptions, id: string, missing: boolean): ContainerProcess {
+function ofImage(options: RunOptions, image: ImageRunArgs, id: string): ContainerProcess {
   const processOpts = processOptions(options);
+  pullPolicy(options);
+  const spec = toSpecOptions(options, id);
   const how = attachment(processOpts, isatty(0));
   const stand = (i: number) => (how.stdio[i] === 'pipe' ? new PassThrough() : null);
   const [stdin, stdout, stderr] = [stand(0), stand(1), stand(2)];
   let inner: ContainerProcess | undefined;
   let pending: NodeJS.Signals | number | undefined;
   const result = (async () => {
-    await pullImage({ ...options, image: options.image ?? '' }, missing);
-    inner = start({ ...options, pull: 'never' }, id);
+    const bundle = await withImage({ ...options, image: image.image }, () => createImageBundle(spec, image));
+    try {
+      inner = start(options, id, bundle);
+    } catch (error) {
+      await bundle.remove();
+      throw error;
+    }
     if (stdin !== null && inner.stdin !== null) stdin.pipe(inner.stdin as Writable);
     if (stdout !== null) (inner.stdout as Readable | null)?.pipe(stdout);
     if (stderr !== null) (inner.stderr as Readable | null)?.pipe(stderr);

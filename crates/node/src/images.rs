@@ -43,7 +43,7 @@ pub struct ImageTask<T: Send + 'static> {
     work: Option<Box<dyn FnOnce() -> Result<T, HostError> + Send>>,
 }
 
-fn task<T: ToNapiValue + TypeName + Send + 'static>(
+pub(crate) fn task<T: ToNapiValue + TypeName + Send + 'static>(
     work: impl FnOnce() -> Result<T, HostError> + Send + 'static,
 ) -> AsyncTask<ImageTask<T>> {
     AsyncTask::new(ImageTask { work: Some(Box::new(work)) })

@@ -48,19 +48,25 @@ pub struct ImageRunArgs {
 /// Makes the directory of a container of `image.image` in the store
 /// (`<storage root>/containers/<id>`: its writable layer, an empty `rootfs`, `hosts`,
 /// `hostname`, `resolv.conf` and `config.json`, whose first mount is the overlay of the
-/// image's layers on `/`) and returns its path, the container's bundle. `options` are
-/// buildRunSpec's. Synchronous: the files are small, and run() returns its streams at once.
-/// The image must be stored (`image-not-known` otherwise); nothing is left when it fails.
-#[napi(ts_args_type = "options: object, image: ImageRunArgs")]
-pub fn create_image_bundle(env: Env, options: Unknown<'_>, image: ImageRunArgs) -> Result<ImageBundle> {
-    let host = |e: tscontainer_image_host::HostError| error(e.code, e.message);
+/// image's layers on `/`) and resolves with its path, the container's bundle. `options`
+/// are buildRunSpec's, read now; the rest runs on the thread pool, as it waits for the
+/// store's lock while a removal or prune holds it. The image must be stored
+/// (`image-not-known` otherwise); nothing is left when it fails.
+#[napi(ts_args_type = "options: object, image: ImageRunArgs", ts_return_type = "Promise<ImageBundle>")]
+pub fn create_image_bundle(
+    env: Env,
+    options: Unknown<'_>,
+    image: ImageRunArgs,
+) -> Result<napi::bindgen_prelude::AsyncTask<images::ImageTask<ImageBundle>>> {
+    use tscontainer_image_host::{open_store, run_spec, storage_root, Placement};
     let options: RunOptions = env.from_js_value(options).map_err(|e| error(Code::InvalidOption, e.reason))?;
-    let run = tscontainer_image_host::run_spec::ImageRun { image: image.image, entrypoint: image.entrypoint };
-    let placement = tscontainer_image_host::Placement::detect();
-    let root = tscontainer_image_host::storage_root(image.storage_root.map(PathBuf::from)).map_err(host)?;
-    let store = tscontainer_image_host::open_store(root, &placement).map_err(host)?;
-    let made = tscontainer_image_host::run_spec::create_image_bundle(&store, options, &run).map_err(host)?;
-    Ok(ImageBundle { dir: made.dir.display().to_string(), stop_signal: made.stop_signal })
+    let run = run_spec::ImageRun { image: image.image, entrypoint: image.entrypoint };
+    let root = image.storage_root.map(PathBuf::from);
+    Ok(images::task(move || {
+        let store = open_store(storage_root(root)?, &Placement::detect())?;
+        let made = run_spec::create_image_bundle(&store, options, &run)?;
+        Ok(ImageBundle { dir: made.dir.display().to_string(), stop_signal: made.stop_signal })
+    }))
 }
 
 /// A container of an image, as createImageBundle made it.
