@@ -34,7 +34,7 @@ export {
   type StatsReading,
 } from './api/stats.js';
 export type { ContainerDetails, ConfigSummary, MountSummary, ResourceLimits } from './api/inspect.js';
-export { forwardSignals, FORWARDED_SIGNALS, type ForwardedSignal } from './api/signals.js';
+export { forwardSignals, relaySignals, FORWARDED_SIGNALS, type ForwardedSignal, type SignalRelay } from './api/signals.js';
 export { parseMemory, type RunOptions, type RunResult, type Stdio, type Network, type VolumeMount } from './api/options.js';
 export {
   TscontainerError,

@@ -9,7 +9,8 @@ import {
   runtimeMessage,
   supervisedCreateArgs,
 } from '../../ts/api/runtime.js';
-import { isSignalName, parseSignal, signalsToRelay } from '../../ts/api/signals.js';
+import type { ContainerProcess } from '../../ts/api/attached.js';
+import { isSignalName, parseSignal, relaySignals, signalsToRelay } from '../../ts/api/signals.js';
 import { supervises } from '../../ts/api/supervisor.js';
 
 const invocation = { root: '/run/t', bundle: '/tmp/b', logPath: '/tmp/b/runtime.log', id: 'c1' };
@@ -55,6 +56,29 @@ test('SIGINT and SIGQUIT are not relayed when the terminal already sent them', (
   t.deepEqual(signalsToRelay(false), ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2']);
   t.deepEqual(signalsToRelay(true), ['SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2']);
 });
+
+test.serial('a signal that arrives before the container is known is held, then relayed to it; none ends the process', async (t) => {
+  const relay = relaySignals();
+  const killed: (NodeJS.Signals | number)[] = [];
+  const container = { receivesTerminalSignals: true, kill: (signal: NodeJS.Signals | number) => killed.push(signal) > 0 };
+  const delivered = () => new Promise((resolve) => setTimeout(resolve, 100));
+  try {
+    // Unhandled, either would end this process (SIGUSR2's and SIGINT's default).
+    process.kill(process.pid, 'SIGUSR2');
+    process.kill(process.pid, 'SIGINT');
+    await delivered();
+    t.deepEqual(killed, []);
+    relay.attach(container as unknown as ContainerProcess);
+    t.deepEqual(killed, ['SIGUSR2'], 'held until attached; SIGINT is the terminal\'s to deliver here');
+    process.kill(process.pid, 'SIGTERM');
+    await delivered();
+    t.deepEqual(killed, ['SIGUSR2', 'SIGTERM']);
+  } finally {
+    relay.stop();
+  }
+  t.is(process.listenerCount('SIGTERM'), 0, 'stop() removes the handlers');
+});
+
 
 test('a supervised create names the root, the JSON log, the output and its limits, the bundle; --rm deletes at the end', (t) => {
   const output = { path: '/b/output.log', maxSize: 10485760, maxFiles: 3 };

@@ -21,20 +21,53 @@ export function signalsToRelay(receivesTerminalSignals: boolean): ForwardedSigna
   );
 }
 
+/** FORWARDED_SIGNALS handled from now on, for the container `attach` names. */
+export interface SignalRelay {
+  /** Relays to `container` what arrives from now on, and what arrived before it was known. */
+  attach(container: ContainerProcess): void;
+  /** Handles none of them any more. */
+  stop(): void;
+}
+
+/**
+ * Handles FORWARDED_SIGNALS from now on, so that none of them ends this process, and
+ * relays them to the container once `attach` names it. Made before the container's
+ * runtime is started: under load this process may get the CPU back only after the
+ * container already runs (and prints), and a signal sent then would otherwise meet
+ * Node's default handling and end it. A signal that arrives before `attach` is held and
+ * relayed then.
+ */
+export function relaySignals(): SignalRelay {
+  let target: ContainerProcess | undefined;
+  let relayed = new Set<NodeJS.Signals>();
+  const held: NodeJS.Signals[] = [];
+  const handler = (signal: NodeJS.Signals) => {
+    if (target === undefined) held.push(signal);
+    else if (relayed.has(signal)) target.kill(signal);
+  };
+  for (const signal of FORWARDED_SIGNALS) process.on(signal, handler);
+  return {
+    attach(container) {
+      target = container;
+      relayed = new Set(signalsToRelay(container.receivesTerminalSignals));
+      for (const signal of held.splice(0)) if (relayed.has(signal)) container.kill(signal);
+    },
+    stop() {
+      for (const signal of FORWARDED_SIGNALS) process.off(signal, handler);
+    },
+  };
+}
+
 /**
  * Forwards FORWARDED_SIGNALS received by this process to `container` until the
  * returned function is called. Every one of them is handled, relayed or not, so none
- * of them ends this process.
+ * of them ends this process. (Where the container is started by this process, make the
+ * relay before starting it: relaySignals.)
  */
 export function forwardSignals(container: ContainerProcess): () => void {
-  const relayed = new Set<NodeJS.Signals>(signalsToRelay(container.receivesTerminalSignals));
-  const handler = (signal: NodeJS.Signals) => {
-    if (relayed.has(signal)) container.kill(signal);
-  };
-  for (const signal of FORWARDED_SIGNALS) process.on(signal, handler);
-  return () => {
-    for (const signal of FORWARDED_SIGNALS) process.off(signal, handler);
-  };
+  const relay = relaySignals();
+  relay.attach(container);
+  return () => relay.stop();
 }
 
 export function isSignalName(value: unknown): value is NodeJS.Signals {

@@ -7,7 +7,7 @@
 import { InvalidOptionError } from '../api/errors.js';
 import type { PullReport } from '../api/options.js';
 import { run } from '../api/run.js';
-import { forwardSignals } from '../api/signals.js';
+import { relaySignals } from '../api/signals.js';
 import { PullProgress, withDefaultTag } from './pull-progress.js';
 import { runCommand, type RunFlags } from './run-options.js';
 
@@ -60,9 +60,11 @@ export async function runContainer(
   if (log !== undefined) {
     throw new InvalidOptionError('--log-opt applies to a detached container (--detach): in the foreground its output is not kept');
   }
-  const container = run({ ...settings, tty, interactive });
-  const stopForwarding = forwardSignals(container);
+  // Before the runtime starts: a signal sent once the container runs must reach it.
+  const relay = relaySignals();
   try {
+    const container = run({ ...settings, tty, interactive });
+    relay.attach(container);
     const result = await container;
     if (result.oomKilled) {
       const limit = options.memory === undefined ? '' : ` (limit ${options.memory})`;
@@ -70,6 +72,6 @@ export async function runContainer(
     }
     process.exitCode = result.exitCode;
   } finally {
-    stopForwarding();
+    relay.stop();
   }
 }

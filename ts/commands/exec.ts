@@ -2,7 +2,7 @@ import { CLIError } from '@oclif/core/errors';
 import * as Flags from '@oclif/core/flags';
 
 import { get } from '../api/container.js';
-import { forwardSignals } from '../api/signals.js';
+import { relaySignals } from '../api/signals.js';
 import { splitCommand } from '../cli/argv.js';
 import { TscontainerCommand } from '../cli/command.js';
 import { processFlags } from '../cli/process-flags.js';
@@ -50,12 +50,14 @@ Flags end at the container id, as with docker exec. Exits with the command's sta
       await container.execDetached(command, settings);
       return;
     }
-    const running = container.exec(command, { ...settings, tty: flags.tty, interactive: flags.interactive });
-    const stopForwarding = forwardSignals(running);
+    // Before the runtime starts: a signal sent once the process runs must reach it.
+    const relay = relaySignals();
     try {
+      const running = container.exec(command, { ...settings, tty: flags.tty, interactive: flags.interactive });
+      relay.attach(running);
       process.exitCode = (await running).exitCode;
     } finally {
-      stopForwarding();
+      relay.stop();
     }
   }
 }
