@@ -2,10 +2,12 @@
 //! client, manifests, indexes and configs, the content store, layer unpacking, image
 //! metadata, locks and garbage collection.
 //!
-//! This library creates no process and enters no namespace: the addon calls it from a
-//! worker thread, and where ownership must be mapped into an ordinary user's subordinate
-//! ids, the runtime calls it from inside that user's namespace (`tscontainer-runtime
-//! storage`, through `tscontainer-image-host`, which both hosts share).
+//! This library enters no namespace and starts no container's process; the one program it
+//! may start is a registry's credential helper, which the user's auth file names
+//! (registry/helper.rs), as Docker and podman start it. The addon calls it from a worker
+//! thread, and where ownership must be mapped into an ordinary user's subordinate ids, the
+//! runtime calls it from inside that user's namespace (`tscontainer-runtime storage`,
+//! through `tscontainer-image-host`, which both hosts share).
 //!
 //! What the faces call:
 //! - pull: [`registry::pull_image`]`(&store, &client, &reference, &PullOptions { platform,

@@ -1,9 +1,11 @@
 //! Node.js bindings for tscontainer (napi-rs).
 //!
-//! Everything here runs inside the Node process, so nothing here creates a process,
-//! clones, unshares or enters a namespace (DESIGN.md, invariant 1): the addon builds and
-//! validates specs, reads state, and tells the TypeScript layer where the runtime binary
-//! is; containers themselves are made by that binary.
+//! Everything here runs inside the Node process, so nothing here clones, unshares, enters a
+//! namespace or starts a container's process (DESIGN.md, invariant 1): the addon builds and
+//! validates specs, reads state, pulls images, and tells the TypeScript layer where the
+//! runtime binary is; containers themselves are made by that binary. The one program a call
+//! may start is a registry's credential helper during a pull (crates/image's helper.rs),
+//! through std's spawn (no work between fork and exec).
 
 mod errors;
 pub mod images;

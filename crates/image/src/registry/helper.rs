@@ -7,7 +7,7 @@
 //! `{"ServerURL": ..., "Username": ..., "Secret": ...}` on standard output, or fails with
 //! "credentials not found in native keychain" when it has none. Docker Hub's name there is
 //! `https://index.docker.io/v1/`, the one `docker login` stores it under; any other registry
-//! is its host[:port].
+//! is its `host[:port]`.
 //!
 //! A helper is run only for a registry that asks for credentials, found by name on PATH
 //! (never a path from the file); what it prints on standard error goes to ours, as Docker's
@@ -33,7 +33,7 @@ const NOT_FOUND: &str = "credentials not found in native keychain";
 /// Docker's marker for an identity token (an OAuth2 refresh token) in place of a user name.
 const IDENTITY_TOKEN: &str = "<token>";
 
-/// The credentials `docker-credential-<helper>` has for `registry` (a host[:port], Docker
+/// The credentials `docker-credential-<helper>` has for `registry` (`host[:port]`, Docker
 /// Hub as `docker.io`), or None when it has none.
 pub fn credentials(helper: &str, registry: &str) -> Result<Option<Credentials>> {
     let failed =
