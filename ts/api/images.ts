@@ -16,7 +16,7 @@ import type { Readable } from 'node:stream';
 
 import type * as Addon from '../../native/index.cjs';
 import { RuntimeFailedError, fromNative, imageError } from './errors.js';
-import { callNative, callNativeAsync, type NativeAddon } from './native.js';
+import { callNative, callNativeAsync } from './native.js';
 
 export type {
   DiskUsage,
@@ -95,9 +95,6 @@ export function imageHost(): Addon.ImageHostInfo {
 export function defaultStorageRoot(): string | null {
   return callNative((native) => native.defaultStorageRoot());
 }
-
-/** An addon call that returns a promise, its rejection as the API's error. */
-const native = <T>(call: (native: NativeAddon) => Promise<T>): Promise<T> => callNativeAsync(call);
 
 /** Whether pulls, loads and removals run in `tscontainer-runtime storage` for this user. */
 function hostedByRuntime(): boolean {
@@ -208,19 +205,19 @@ export async function pull(ref: string, options: PullOptions = {}): Promise<Addo
     ];
     return runtimeStorage<Addon.PulledImage>(storageRoot, args, { signal, onProgress });
   }
-  return native((n) =>
+  return callNativeAsync((n) =>
     n.pull(ref, defined({ platform, signal, onProgress, storageRoot, tlsVerify, certDir, authFile })),
   );
 }
 
 /** Every image in the store, in the order they were first stored. */
 export function images(options: ImagesOptions = {}): Promise<Addon.ImageSummary[]> {
-  return native((n) => n.images(defined({ storageRoot: options.storageRoot })));
+  return callNativeAsync((n) => n.images(defined({ storageRoot: options.storageRoot })));
 }
 
 /** `image inspect`, in podman's shape, of the image `ref` names (a reference, an id or a unique id prefix). */
 export function inspectImage(ref: string, options: StorageOption = {}): Promise<Addon.ImageInspect> {
-  return native((n) => n.inspectImage(ref, defined({ storageRoot: options.storageRoot })));
+  return callNativeAsync((n) => n.inspectImage(ref, defined({ storageRoot: options.storageRoot })));
 }
 
 /**
@@ -232,24 +229,24 @@ export async function removeImage(ref: string, options: RemoveImageOptions = {})
   if (hostedByRuntime()) {
     return runtimeStorage<Addon.RemovedImage>(storageRoot, ['remove-image', ...(force ? ['--force'] : []), '--', ref]);
   }
-  return native((n) => n.removeImage(ref, defined({ force, storageRoot })));
+  return callNativeAsync((n) => n.removeImage(ref, defined({ force, storageRoot })));
 }
 
 /** `image prune`: dangling images (with `all`, every image no container uses), and what nothing references. */
 export async function pruneImages(options: PruneImagesOptions = {}): Promise<Addon.PrunedImages> {
   const { all = false, storageRoot } = options;
   if (hostedByRuntime()) return runtimeStorage<Addon.PrunedImages>(storageRoot, ['prune', ...(all ? ['--all'] : [])]);
-  return native((n) => n.pruneImages(defined({ all, storageRoot })));
+  return callNativeAsync((n) => n.pruneImages(defined({ all, storageRoot })));
 }
 
 /** `tag SRC DST`: the image `source` names also gets the name `target` (`:latest` without a tag). */
 export function tagImage(source: string, target: string, options: StorageOption = {}): Promise<void> {
-  return native((n) => n.tagImage(source, target, defined({ storageRoot: options.storageRoot })));
+  return callNativeAsync((n) => n.tagImage(source, target, defined({ storageRoot: options.storageRoot })));
 }
 
 /** `system df`: what the store holds on disk. */
 export function diskUsage(options: StorageOption = {}): Promise<Addon.DiskUsage> {
-  return native((n) => n.diskUsage(defined({ storageRoot: options.storageRoot })));
+  return callNativeAsync((n) => n.diskUsage(defined({ storageRoot: options.storageRoot })));
 }
 
 export interface LoadImageOptions extends StorageOption {
@@ -274,7 +271,7 @@ export async function loadImage(input: string | { fd: number }, options: LoadIma
     return runtimeStorage<Addon.LoadedImage[]>(storageRoot, ['load', '--input', path], { signal, onProgress, stdin });
   }
   const from = typeof input === 'string' ? input : input.fd;
-  return native((n) => n.loadImage(from, defined({ storageRoot, signal, onProgress })));
+  return callNativeAsync((n) => n.loadImage(from, defined({ storageRoot, signal, onProgress })));
 }
 
 export type ArchiveFormat = 'docker-archive' | 'oci-archive' | 'oci-dir';
@@ -293,18 +290,18 @@ export interface SaveImageOptions extends StorageOption {
 export function saveImage(refs: readonly string[], output: string | { fd: number }, options: SaveImageOptions = {}): Promise<void> {
   const { format, storageRoot } = options;
   const to = typeof output === 'string' ? output : output.fd;
-  return native((n) => n.saveImage([...refs], to, defined({ format, storageRoot })));
+  return callNativeAsync((n) => n.saveImage([...refs], to, defined({ format, storageRoot })));
 }
 
 /** `login REGISTRY`: checks the credentials with the registry, then records them where podman does. */
 export function login(registry: string, options: LoginOptions): Promise<void> {
   const { username, password, tlsVerify, certDir, authFile } = options;
-  return native((n) => n.login(registry, { username, password, ...defined({ tlsVerify, certDir, authFile }) }));
+  return callNativeAsync((n) => n.login(registry, { username, password, ...defined({ tlsVerify, certDir, authFile }) }));
 }
 
 /** `logout REGISTRY`: removes the recorded credentials (`ERR_TSC_NOT_LOGGED_IN` when there are none). */
 export function logout(registry: string, options: Pick<RegistryAccessOptions, 'authFile'> = {}): Promise<void> {
-  return native((n) => n.logout(registry, defined({ authFile: options.authFile })));
+  return callNativeAsync((n) => n.logout(registry, defined({ authFile: options.authFile })));
 }
 
 /**
@@ -313,7 +310,7 @@ export function logout(registry: string, options: Pick<RegistryAccessOptions, 'a
  * `run`/`create` with an image (not exported from the package).
  */
 export function createContainerLayers(id: string, image: string, options: StorageOption = {}): Promise<Addon.ContainerLayers> {
-  return native((n) => n.createContainerLayers(id, image, defined({ storageRoot: options.storageRoot })));
+  return callNativeAsync((n) => n.createContainerLayers(id, image, defined({ storageRoot: options.storageRoot })));
 }
 
 /**
@@ -327,7 +324,7 @@ export async function removeContainerLayers(id: string, options: StorageOption =
     await runtimeStorage<null>(storageRoot, ['remove-container', '--', id]);
     return;
   }
-  await native((n) => n.removeContainerLayers(id, defined({ storageRoot })));
+  await callNativeAsync((n) => n.removeContainerLayers(id, defined({ storageRoot })));
 }
 
 /**
@@ -335,5 +332,5 @@ export async function removeContainerLayers(id: string, options: StorageOption =
  * resolved against the image's `/etc/passwd` and `/etc/group`, read from its layers.
  */
 export function resolveImageUser(image: string, user: string | undefined, options: StorageOption = {}): Promise<Addon.ImageUser> {
-  return native((n) => n.resolveImageUser(image, user ?? null, defined({ storageRoot: options.storageRoot })));
+  return callNativeAsync((n) => n.resolveImageUser(image, user ?? null, defined({ storageRoot: options.storageRoot })));
 }
